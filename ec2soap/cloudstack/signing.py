@@ -1,0 +1,44 @@
+"""CloudStack request signing (protocol.md §2), used by our client to sign and by the simulator to verify."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import datetime, timedelta, timezone
+from typing import Mapping
+from urllib.parse import quote
+
+__all__ = ["encode_value", "string_to_sign", "sign", "verify", "expires_stamp", "EXPIRES_FORMAT"]
+
+EXPIRES_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+
+
+def encode_value(value: str) -> str:
+    """java.net.URLEncoder.encode(value, "UTF-8") with '+' replaced by %20.
+
+    Java leaves only A-Z a-z 0-9 . - * _ alone; Python's quote also spares '~', which Java encodes."""
+    return quote(value, safe="*").replace("~", "%7E")
+
+
+def string_to_sign(params: Mapping[str, str]) -> str:
+    """Every parameter but `signature`, names sorted as sent (case-sensitive), values encoded, lower-cased."""
+    pairs = sorted((k, v) for k, v in params.items() if k != "signature")
+    return "&".join(f"{k}={encode_value(str(v))}" for k, v in pairs).lower()
+
+
+def sign(params: Mapping[str, str], secret_key: str) -> str:
+    digest = hmac.new(secret_key.encode("utf-8"), string_to_sign(params).encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify(params: Mapping[str, str], secret_key: str) -> bool:
+    given = params.get("signature")
+    if not given or not secret_key:
+        return False
+    return hmac.compare_digest(sign(params, secret_key).encode("ascii"), given.encode("utf-8", "replace"))
+
+
+def expires_stamp(seconds: float = 600, now: datetime | None = None) -> str:
+    """An `expires` value `seconds` from now, formatted like the cs client (2011-10-10T12:00:00+0000)."""
+    now = now or datetime.now(timezone.utc)
+    return (now + timedelta(seconds=seconds)).strftime(EXPIRES_FORMAT)

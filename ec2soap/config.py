@@ -1,0 +1,168 @@
+"""Settings: one frozen object, built once at start-up from a config file, EC2SOAP_* variables and flags.
+
+Precedence, lowest first: built-in defaults, the TOML config file, the environment, command-line flags.
+Every key is documented in SETTINGS_DOC (printed by `ec2soap config keys` and copied into README.md).
+Nothing here reads the environment at import time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+__all__ = ["Settings", "SettingsError", "load_settings", "SETTINGS_DOC", "default_data_dir"]
+
+
+class SettingsError(ValueError):
+    """A config file, variable or flag that cannot be used; the message names it."""
+
+
+def default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "ec2soap")
+
+
+def _opt_bool(doc: str) -> Any:
+    return field(default=None, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Read once; passed down explicitly."""
+
+    host: str = field(default="0.0.0.0", metadata={"doc": "interface the gateway (and simulator) listen on"})
+    port: int = field(default=7080, metadata={"doc": "gateway port: EC2 Query/SOAP and S3 (0 picks a free port)"})
+    public_host: str = field(default="", metadata={
+        "doc": "host[:port] clients use to reach us (WSDL address, S3 virtual-host buckets); default: the request's Host"})
+    data_dir: str = field(default_factory=default_data_dir, metadata={
+        "doc": "directory for the SQLite database, S3 object bytes and demo-credentials"})
+    database_url: str = field(default="", metadata={
+        "doc": "SQLAlchemy URL; empty means sqlite:///DATA_DIR/ec2soap.db. "
+               "PostgreSQL: postgresql+psycopg://user@host/db, MariaDB/MySQL: mysql+pymysql://user@host/db"})
+    db_threads: int = field(default=8, metadata={"doc": "size of the bounded thread pool for SQL and file work"})
+    cloudstack_url: str = field(default="", metadata={
+        "doc": "CloudStack API URL (http://host:8080/client/api); empty runs the built-in simulator"})
+    cloudstack_admin_api_key: str = field(default="", metadata={
+        "doc": "optional CloudStack admin API key: lets callers use their keys without registering"})
+    cloudstack_admin_secret_key: str = field(default="", metadata={"doc": "secret key for cloudstack_admin_api_key"})
+    cloudstack_timeout: float = field(default=30.0, metadata={
+        "doc": "seconds to wait for one CloudStack HTTP response before failing the call"})
+    job_wait: float = field(default=120.0, metadata={
+        "doc": "seconds to wait for a CloudStack async job before answering with an error"})
+    job_poll_interval: float = field(default=2.0, metadata={"doc": "seconds between queryAsyncJobResult polls"})
+    simulator_port: int = field(default=8080, metadata={
+        "doc": "port of the built-in simulator's signed API (/client/api); 0 picks a free port, -1 disables"})
+    integration_port: int = field(default=8096, metadata={
+        "doc": "port of the simulator's unauthenticated integration API; 0 picks a free port, -1 disables"})
+    simulator_job_seconds: float = field(default=2.0, metadata={
+        "doc": "how long the simulator's async jobs (deploy, stop, snapshot, ...) take"})
+    simulator_expunge_seconds: float = field(default=60.0, metadata={
+        "doc": "how long a destroyed VM stays Destroyed in the simulator before it is expunged"})
+    enable_ec2: bool | None = _opt_bool("force the EC2 API on/off; unset follows CloudStack's enable.ec2.api")
+    enable_s3: bool | None = _opt_bool("force the S3 API on/off; unset follows CloudStack's enable.s3.api")
+    log_level: str = field(default="INFO", metadata={"doc": "DEBUG, INFO, WARNING or ERROR"})
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return "sqlite:///" + str(Path(self.data_dir) / "ec2soap.db")
+
+    @property
+    def embedded(self) -> bool:
+        """True when no CloudStack is configured and the built-in simulator is the backend."""
+        return not self.cloudstack_url
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+SETTINGS_DOC: dict[str, str] = {f.name: f.metadata["doc"] for f in fields(Settings)}
+_FIELDS = {f.name: f for f in fields(Settings)}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _convert(name: str, value: Any, origin: str) -> Any:
+    kind = _FIELDS[name].type
+    try:
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if kind == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if kind == "bool | None":
+            if value is None or value == "":
+                return None
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise ValueError
+        return str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{origin}: {name} must be {kind.replace(' | None', '')}, not {value!r}") from None
+
+
+def _from_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown key(s) {', '.join(unknown)}")
+    return {k: _convert(k, v, f"config file {path}") for k, v in data.items()}
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    out = {}
+    for name in _FIELDS:
+        var = "EC2SOAP_" + name.upper()
+        if var in environ:
+            out[name] = _convert(name, environ[var], f"environment variable {var}")
+    return out
+
+
+def load_settings(config_file: str | None = None, environ: Mapping[str, str] | None = None,
+                  **flags: Any) -> Settings:
+    """Defaults < config file < EC2SOAP_* environment < flags (flags that are None are not set).
+
+    The config file may also be named by EC2SOAP_CONFIG."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = config_file or environ.get("EC2SOAP_CONFIG")
+    if config_file:
+        values.update(_from_file(config_file))
+    values.update(_from_env(environ))
+    for name, value in flags.items():
+        if name not in _FIELDS:
+            raise SettingsError(f"unknown setting {name}")
+        if value is not None:
+            values[name] = _convert(name, value, f"option --{name.replace('_', '-')}")
+    settings = Settings(**values)
+    if settings.port < 0 or settings.port > 65535:
+        raise SettingsError(f"port must be between 0 and 65535, not {settings.port}")
+    if settings.db_threads < 1:
+        raise SettingsError("db_threads must be at least 1")
+    if settings.job_wait <= 0 or settings.job_poll_interval <= 0:
+        raise SettingsError("job_wait and job_poll_interval must be positive")
+    return settings

@@ -1,0 +1,158 @@
+"""Engine, migrations and the bounded thread pool that keeps SQL off the reactor thread.
+
+No Twisted resource code here; `Store.run` is the only door from the reactor to the database.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.pool import NullPool
+
+__all__ = ["Store", "StoreError", "open_engine", "migrate", "schema_revision"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used (unreachable, wrong schema); the message says what to do."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def open_engine(url: str, pool_size: int = 8) -> Engine:
+    """An engine for URL. SQLite files get WAL and a busy timeout so several processes can share one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               poolclass=NullPool if database in ("", ":memory:") else None)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": pool_size, "max_overflow": pool_size}
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        kwargs["isolation_level"] = "READ COMMITTED"
+        kwargs["pool_recycle"] = 3600
+    return create_engine(url, **kwargs)
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to REVISION (Alembic). Safe to run on every start and from several processes."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(engine), revision)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+
+
+class Store:
+    """A database and the thread pool that runs all work on it.
+
+    `run(fn, *args)` calls fn(connection, *args) inside a transaction on a pool thread and returns a Deferred
+    (or runs inline with `run_sync`, for command-line tools and the pool threads themselves)."""
+
+    def __init__(self, url: str, threads: int = 8, *, reactor: Any = None, name: str = "ec2soap-db"):
+        self.url = url
+        self.engine = open_engine(url, pool_size=threads)
+        self.dialect = self.engine.dialect.name
+        self._reactor = reactor
+        self._threads = threads
+        self._name = name
+        self._pool: Any = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    def check_schema(self) -> None:
+        """Refuse to serve on a database whose schema is behind this version (`ec2soap db upgrade` fixes it)."""
+        current, head = schema_revision(self.engine), head_revision()
+        if current != head:
+            raise StoreError(f"database schema is at {current or 'nothing'}, this version needs {head}: "
+                             f"run 'ec2soap db upgrade'")
+
+    def has_tables(self) -> bool:
+        return bool(inspect(self.engine).get_table_names())
+
+    def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.engine.begin() as conn:
+            return fn(conn, *args, **kwargs)
+
+    def _thread_pool(self) -> Any:
+        if self._pool is None:
+            from twisted.python.threadpool import ThreadPool
+
+            reactor = self._get_reactor()
+            self._pool = ThreadPool(minthreads=1, maxthreads=self._threads, name=self._name)
+            self._pool.start()
+            reactor.addSystemEventTrigger("during", "shutdown", self._pool.stop)
+        return self._pool
+
+    def _get_reactor(self) -> Any:
+        if self._reactor is None:
+            from twisted.internet import reactor
+
+            self._reactor = reactor
+        return self._reactor
+
+    def defer(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Any:
+        """Run fn(*args) (no connection) on the pool: for file I/O and other blocking work. → Deferred."""
+        from twisted.internet.threads import deferToThreadPool
+
+        return deferToThreadPool(self._get_reactor(), self._thread_pool(), fn, *args, **kwargs)
+
+    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Any:
+        """Run fn(connection, *args) in a transaction on the pool. → Deferred firing with its result."""
+        return self.defer(self.run_sync, fn, *args, **kwargs)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool = None
+        self.engine.dispose()
+
+
+def connection_url_for_log(url: str) -> str:
+    """The URL with any password hidden, for log lines."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def environ_database_url(default: str) -> str:
+    return os.environ.get("EC2SOAP_DATABASE_URL", default)
