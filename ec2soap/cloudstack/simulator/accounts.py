@@ -324,3 +324,19 @@ JOB_ACTIONS = {
 }
 ADMIN_ONLY = {"createAccount", "createUser", "getUser", "enableAccount", "disableAccount", "deleteAccount",
               "enableUser", "disableUser", "deleteUser"}
+
+
+_LIMIT_NAMES = {"vm": "user_vm", "ip": "public_ip", "volume": "volume", "snapshot": "snapshot",
+                "template": "template"}
+
+
+def check_limit(ctx: Ctx, resource: str, adding: int = 1, account: dict | None = None) -> None:
+    """Refuse to exceed the account's limit for RESOURCE ("vm", "ip", "volume", "snapshot", "template"):
+    CloudStack's ResourceAllocationException → 535 / 4370."""
+    account = account or ctx.caller.account
+    limit = limit_of(ctx, account, resource)
+    if limit < 0:
+        return
+    if count_of(ctx, account, resource) + adding > limit:
+        raise SimError(535, f"Maximum number of resources of type '{_LIMIT_NAMES.get(resource, resource)}' for "
+                            f"account name={account['name']} in domain id=1 has been exceeded.", 4370)

@@ -1,0 +1,2 @@
+"""Simulator: addresses (being written)."""
+COMMANDS: dict = {}

@@ -1,0 +1,2 @@
+"""Simulator: key_pairs (being written)."""
+COMMANDS: dict = {}

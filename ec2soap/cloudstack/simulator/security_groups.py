@@ -1,0 +1,2 @@
+"""Simulator: security_groups (being written)."""
+COMMANDS: dict = {}

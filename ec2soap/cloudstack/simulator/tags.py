@@ -1,0 +1,2 @@
+"""Simulator: tags (being written)."""
+COMMANDS: dict = {}

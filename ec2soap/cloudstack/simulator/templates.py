@@ -1,0 +1,2 @@
+"""Simulator: templates (being written)."""
+COMMANDS: dict = {}

@@ -1,0 +1,2 @@
+"""Simulator: vms (being written)."""
+COMMANDS: dict = {}

@@ -1,0 +1,2 @@
+"""Simulator: volumes (being written)."""
+COMMANDS: dict = {}

@@ -1,0 +1,2 @@
+"""Simulator: zones (being written)."""
+COMMANDS: dict = {}
