@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint)
 
-__all__ = ["metadata", "cs_object", "cs_job", "cs_counter"]
+__all__ = ["metadata", "cs_object", "cs_job", "cs_counter", "ec2_credential", "ec2_id", "offering_map"]
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -56,4 +56,37 @@ cs_counter = Table(
     "cs_counter", metadata,
     Column("name", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
+)
+
+# -- the gateway (EC2) -------------------------------------------------------------------------------------------
+
+# Users known to the gateway: an access key (= CloudStack API key) and its secret, encrypted at rest, plus the
+# X.509 certificate registered for SOAP (unique id = issuer + serial, as the original keyed it).
+ec2_credential = Table(
+    "ec2_credential", metadata,
+    Column("access_key", String(255), primary_key=True),
+    Column("secret_enc", Text, nullable=False),
+    Column("cert_unique_id", String(768), nullable=True),
+    Column("cert_pem", Text, nullable=True),
+    Column("created", Float, nullable=False),
+    Index(None, "cert_unique_id"),
+)
+
+# EC2 ids (i-0123456789abcdef0) ↔ CloudStack uuids, minted the first time a resource is seen.
+ec2_id = Table(
+    "ec2_id", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("ec2_id", String(32), nullable=False),
+    Column("cs_id", String(64), nullable=False),
+    Column("created", Float, nullable=False),
+    UniqueConstraint("ec2_id"),
+    UniqueConstraint("kind", "cs_id"),
+)
+
+# Admin mapping EC2 instance type → CloudStack compute offering (name or uuid); takes precedence over names.
+offering_map = Table(
+    "offering_map", metadata,
+    Column("ec2_type", String(64), primary_key=True),
+    Column("cs_offering", String(255), nullable=False),
 )
