@@ -144,7 +144,8 @@ class Store:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.stop()
+            if self._pool.started:  # the reactor's shutdown trigger may have stopped it already
+                self._pool.stop()
             self._pool = None
         self.engine.dispose()
 

@@ -1,0 +1,209 @@
+"""Composition root: the store, the CloudStack backend (a real one or the built-in simulator), the resource tree
+and the listeners. The only module that wires components together.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.endpoints import serverFromString
+from twisted.web import resource, server
+
+from ec2soap import __version__
+from ec2soap.cloudstack.simulator import Simulator, SimulatorConfig
+from ec2soap.cloudstack.simulator.http import api_site, integration_site
+from ec2soap.config import Settings
+from ec2soap.store import Store, StoreError
+
+__all__ = ["StartupError", "Running", "open_store", "start", "run", "run_simulator", "db_upgrade",
+           "write_demo_credentials", "DEFAULT_REGION"]
+
+log = logging.getLogger(__name__)
+DEFAULT_REGION = "cloudstack"
+
+
+class StartupError(RuntimeError):
+    """The service cannot start; the message tells the operator what to do."""
+
+
+def open_store(settings: Settings, reactor: Any = None, *, migrate_new: bool = True) -> Store:
+    """The store, with its schema checked. A new, empty database is created at once; an existing one at an
+    older schema must be upgraded on purpose with `ec2soap db upgrade`."""
+    try:
+        store = Store(settings.effective_database_url, settings.db_threads, reactor=reactor)
+        if migrate_new and not store.has_tables():
+            log.info("creating the database schema")
+            store.migrate()
+        store.check_schema()
+    except StoreError as exc:
+        raise StartupError(str(exc)) from None
+    except Exception as exc:  # driver errors: unreachable server, bad credentials, missing driver
+        raise StartupError(f"cannot open the database: {exc.__class__.__name__}: {exc}") from None
+    return store
+
+
+def db_upgrade(settings: Settings) -> int:
+    try:
+        store = Store(settings.effective_database_url, settings.db_threads)
+        store.migrate()
+        store.check_schema()
+    except Exception as exc:
+        raise StartupError(f"database upgrade failed: {exc}") from None
+    from ec2soap.store.db import connection_url_for_log, schema_revision
+
+    print(f"database {connection_url_for_log(store.url)} is at schema revision {schema_revision(store.engine)}")
+    store.close()
+    return 0
+
+
+def simulator_config(settings: Settings) -> SimulatorConfig:
+    return SimulatorConfig(job_seconds=settings.simulator_job_seconds,
+                           expunge_seconds=settings.simulator_expunge_seconds)
+
+
+class NotYetResource(resource.Resource):
+    """The gateway port before its front doors exist: 501 in plain text, never a traceback."""
+    isLeaf = True
+
+    def render(self, request: Any) -> bytes:
+        request.setResponseCode(501)
+        request.setHeader("Content-Type", "text/plain; charset=utf-8")
+        return b"ec2soap: this front door is not implemented yet\n"
+
+
+def gateway_site(settings: Settings, running: "Running") -> server.Site:
+    site = server.Site(NotYetResource())
+    site.displayTracebacks = False
+    return site
+
+
+@dataclass
+class Running:
+    """A started service: what listens where, for the banner and for tests."""
+    settings: Settings
+    store: Store
+    simulator: Simulator | None = None
+    demo_user: dict | None = None
+    admin_user: dict | None = None
+    ports: dict[str, int] = field(default_factory=dict)
+    listeners: list[Any] = field(default_factory=list)
+
+    def stop(self) -> Any:
+        from twisted.internet.defer import gatherResults
+
+        return gatherResults([port.stopListening() for port in self.listeners])
+
+
+def _endpoint(reactor: Any, host: str, port: int) -> Any:
+    interface = host.replace(":", "\\:")
+    return serverFromString(reactor, f"tcp:{port}:interface={interface}")
+
+
+@inlineCallbacks
+def _listen(reactor: Any, running: Running, name: str, host: str, port: int, site: server.Site) -> Any:
+    try:
+        listener = yield _endpoint(reactor, host, port).listen(site)
+    except Exception as exc:
+        raise StartupError(f"cannot listen on {host}:{port} for the {name}: {exc}") from None
+    running.listeners.append(listener)
+    running.ports[name] = listener.getHost().port
+
+
+@inlineCallbacks
+def start(settings: Settings, reactor: Any, *, store: Store | None = None, gateway: bool = True) -> Any:
+    """Open the store, start the simulator when embedded, and listen. Fires with a Running."""
+    store = store or open_store(settings, reactor)
+    running = Running(settings=settings, store=store)
+    if settings.embedded or not gateway:
+        running.simulator = Simulator(store, simulator_config(settings))
+        users = yield store.defer(running.simulator.seed)
+        running.admin_user, running.demo_user = users["admin"], users["demo"]
+        if settings.simulator_port >= 0:
+            yield _listen(reactor, running, "simulator", settings.host, settings.simulator_port,
+                          api_site(running.simulator))
+        if settings.integration_port >= 0:
+            yield _listen(reactor, running, "integration", settings.host, settings.integration_port,
+                          integration_site(running.simulator))
+    if gateway:
+        yield _listen(reactor, running, "gateway", settings.host, settings.port, gateway_site(settings, running))
+    return running
+
+
+def write_demo_credentials(data_dir: str, user: dict) -> tuple[Path, Path]:
+    """DIR/demo-credentials (AWS shared-credentials format, profile default) and DIR/demo-config (region),
+    readable by the owner only."""
+    directory = Path(data_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    creds = directory / "demo-credentials"
+    config = directory / "demo-config"
+    for path, text in ((creds, f"[default]\naws_access_key_id = {user['apikey']}\n"
+                                f"aws_secret_access_key = {user['secretkey']}\n"),
+                       (config, f"[default]\nregion = {DEFAULT_REGION}\n")):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+    return creds, config
+
+
+def _banner(running: Running) -> str:
+    s = running.settings
+    shown = "127.0.0.1" if s.host in ("0.0.0.0", "::", "") else s.host
+    lines = [f"ec2soap {__version__}"]
+    if "gateway" in running.ports:
+        base = f"http://{shown}:{running.ports['gateway']}"
+        lines += [f"  EC2 Query   {base}/  and  {base}/awsapi",
+                  f"  EC2 SOAP    {base}/awsapi/services/AmazonEC2  (WSDL: ?wsdl)",
+                  f"  S3          {base}/  and  {base}/awsapi/rest/AmazonS3"]
+    if running.simulator is not None:
+        if "simulator" in running.ports:
+            lines.append(f"  CloudStack simulator   http://{shown}:{running.ports['simulator']}/client/api")
+        if "integration" in running.ports:
+            lines.append(f"  integration (no auth)  http://{shown}:{running.ports['integration']}/client/api")
+    else:
+        lines.append(f"  CloudStack  {s.cloudstack_url}")
+    if running.demo_user is not None:
+        creds, config = write_demo_credentials(s.data_dir, running.demo_user)
+        lines += ["demo user (a CloudStack user of the built-in simulator):",
+                  f"  access key  {running.demo_user['apikey']}",
+                  f"  secret key  {running.demo_user['secretkey']}",
+                  f"  export AWS_SHARED_CREDENTIALS_FILE={creds} AWS_CONFIG_FILE={config}"]
+    return "\n".join(lines)
+
+
+def _serve(settings: Settings, *, gateway: bool) -> int:
+    from twisted.internet import reactor
+    from twisted.python import log as twisted_log
+
+    twisted_log.PythonLoggingObserver().start()
+    store = open_store(settings, reactor)
+    outcome: dict[str, Any] = {}
+
+    def started(running: Running) -> None:
+        print(_banner(running), flush=True)
+
+    def failed(failure: Any) -> None:
+        outcome["error"] = failure.value
+        reactor.stop()
+
+    reactor.callWhenRunning(lambda: start(settings, reactor, store=store, gateway=gateway)
+                            .addCallbacks(started, failed))
+    reactor.run()
+    store.close()
+    if "error" in outcome:
+        error = outcome["error"]
+        raise error if isinstance(error, StartupError) else StartupError(str(error))
+    return 0
+
+
+def run(settings: Settings) -> int:
+    """`ec2soap serve`: the gateway, plus the simulator when no CloudStack URL is configured."""
+    return _serve(settings, gateway=True)
+
+
+def run_simulator(settings: Settings) -> int:
+    """`ec2soap simulator`: only the CloudStack simulator (signed API and integration port)."""
+    return _serve(settings, gateway=False)
