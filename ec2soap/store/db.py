@@ -25,11 +25,20 @@ class StoreError(RuntimeError):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """BEGIN IMMEDIATE: take SQLite's write lock when the transaction starts. The sqlite3 module would only
+    begin at the first write, so a read-check-write sequence (a uniqueness check, a counter) could interleave
+    with another thread's and both would act on the same stale read."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def open_engine(url: str, pool_size: int = 8) -> Engine:
@@ -42,6 +51,7 @@ def open_engine(url: str, pool_size: int = 8) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                poolclass=NullPool if database in ("", ":memory:") else None)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": pool_size, "max_overflow": pool_size}
     if parsed.get_backend_name() in ("mysql", "mariadb"):

@@ -171,19 +171,23 @@ class Ctx:
         self.conn.execute(update(cs_object).where(cs_object.c.uuid == uuid, cs_object.c.kind == kind)
                           .values(removed=self.now))
 
+    def lock(self) -> None:
+        """Take the simulator's state lock before changing anything in a read-only path (e.g. advance())."""
+        self.sim._lock(self.conn)
+
     def account_of(self, kind: str, uuid: str) -> str | None:
         return self.conn.execute(select(cs_object.c.account_id).where(cs_object.c.uuid == uuid,
                                                                       cs_object.c.kind == kind)).scalar()
 
     def next_counter(self, name: str, start: int = 1) -> int:
         """A per-database sequence, incremented inside this transaction (row-locked where supported)."""
-        current = self.conn.execute(select(cs_counter.c.value).where(cs_counter.c.name == name)
-                                    .with_for_update()).scalar()
-        if current is None:
+        # Update first: the row lock is taken before the value is read, so racing callers queue up.
+        bumped = self.conn.execute(update(cs_counter).where(cs_counter.c.name == name)
+                                   .values(value=cs_counter.c.value + 1)).rowcount
+        if not bumped:
             self.conn.execute(insert(cs_counter).values(name=name, value=start))
             return start
-        self.conn.execute(update(cs_counter).where(cs_counter.c.name == name).values(value=current + 1))
-        return current + 1
+        return int(self.conn.execute(select(cs_counter.c.value).where(cs_counter.c.name == name)).scalar())
 
     # -- ownership -----------------------------------------------------------------------------------------
     def owned(self, obj: dict | None, kind: str, param: str, value: str) -> dict:
@@ -410,6 +414,8 @@ class Simulator:
                 if not self._allowed(caller, name):
                     raise SimError(401, f"The given command '{name}' either does not exist, is not available "
                                         f"for user.", 9999)
+            if not _read_only(name, entry):
+                self._lock(conn)
             self._advance_jobs(conn, now)
             params = _check_params(name, entry, {k: v for k, v in _lower_params(raw).items()
                                                  if k not in _NOT_PARAMS})
@@ -492,15 +498,28 @@ class Simulator:
         return caller.is_admin or not any(name in getattr(f, "ADMIN_ONLY", ()) for f in self.families)
 
     # -- jobs ---------------------------------------------------------------------------------------------------
+    def _lock(self, conn: Connection) -> None:
+        """Serialize state changes across threads and processes, as CloudStack's own DB locks do. SQLite
+        transactions already hold the database's write lock (BEGIN IMMEDIATE); elsewhere one row is locked."""
+        if conn.dialect.name == "sqlite":
+            return
+        if conn.execute(select(cs_counter.c.value).where(cs_counter.c.name == "_lock").with_for_update()
+                        ).first() is None:
+            Ctx(self, conn, None, "", 0).next_counter("_lock")  # type: ignore[arg-type]
+
     def _advance_jobs(self, conn: Connection, now: float) -> None:
         """Finish every job whose time has come, oldest first (lazy: no timers, survives restarts)."""
+        if conn.execute(select(cs_job.c.id).where(cs_job.c.status == 0, cs_job.c.due <= now).limit(1)).first():
+            self._lock(conn)
         due = conn.execute(select(cs_job).where(cs_job.c.status == 0, cs_job.c.due <= now)
-                           .order_by(cs_job.c.due, cs_job.c.id).with_for_update()).fetchall()
+                           .order_by(cs_job.c.due, cs_job.c.id)).fetchall()
         for job in due:
             self._finish_job(conn, job, job.due)
-        for family in self.families:
-            if hasattr(family, "advance"):
-                family.advance(Ctx(self, conn, self._system_caller(conn), "advance", now))
+        advancing = [family for family in self.families if hasattr(family, "advance")]
+        if advancing:
+            ctx = Ctx(self, conn, self._system_caller(conn), "advance", now)
+            for family in advancing:
+                family.advance(ctx)
 
     def _finish_job(self, conn: Connection, job: Any, when: float) -> None:
         action = json.loads(job.action)
@@ -537,6 +556,10 @@ class Simulator:
             body["completed"] = cs_date(job.completed)
         body["jobid"] = job.uuid
         return body
+
+
+def _read_only(name: str, entry: dict) -> bool:
+    return entry["kind"] in ("list", "asyncjob") or name.startswith(("list", "get", "query"))
 
 
 def _parse_date(text: str) -> float | None:
