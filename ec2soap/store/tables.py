@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint)
+from sqlalchemy.dialects.mysql import VARBINARY
+from sqlalchemy import Boolean, ForeignKey, LargeBinary
 
 __all__ = ["metadata", "cs_object", "cs_job", "cs_counter", "ec2_credential", "ec2_id", "offering_map"]
 
@@ -90,3 +92,89 @@ offering_map = Table(
     Column("ec2_type", String(64), primary_key=True),
     Column("cs_offering", String(255), nullable=False),
 )
+
+
+# -- S3 ------------------------------------------------------------------------------------------------------------
+
+# S3 keys are stored as their UTF-8 bytes in a binary column: S3 lists keys in byte order and compares them
+# exactly (case, trailing spaces), which a binary column gives on every engine without collation settings
+# (MariaDB's utf8mb4 collations are case-insensitive or PAD SPACE; PostgreSQL's follow the locale). At most
+# 1024 bytes, so an index on (bucket, key, ...) stays under InnoDB's 3072-byte limit without a hash column.
+S3_KEY = LargeBinary().with_variant(VARBINARY(1024), "mysql", "mariadb")
+# SQLite only autoincrements an INTEGER PRIMARY KEY.
+S3_ROW_ID = BigInteger().with_variant(Integer, "sqlite")
+
+s3_bucket = Table(
+    "s3_bucket", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False),
+    Column("owner", String(255), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("location", String(64), nullable=True),
+    Column("acl", Text, nullable=False),
+    Column("versioning", String(16), nullable=True),
+    Column("policy", Text, nullable=True),
+    Column("cors", Text, nullable=True),
+    UniqueConstraint("name"),
+    Index(None, "owner"),
+)
+
+# One row per object version (a delete marker is a version without bytes). `latest` is 1 on the current
+# version of a key and NULL on the others: the unique (bucket, key, latest) lets at most one version be
+# current even when two processes race to create a key (NULLs never collide in a unique index). The bytes are
+# one blob (blob_id) or, after a multipart upload, the part blobs listed in `manifest` (JSON [[id, size]...]).
+s3_object = Table(
+    "s3_object", metadata,
+    Column("id", S3_ROW_ID, primary_key=True, autoincrement=True),
+    Column("bucket_id", Integer, ForeignKey("s3_bucket.id", name="fk_s3_object_bucket_id"), nullable=False),
+    Column("key", S3_KEY, nullable=False),
+    Column("version_id", String(64), nullable=False),
+    Column("latest", Integer, nullable=True),
+    Column("delete_marker", Boolean, nullable=False),
+    Column("owner", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("last_modified", Float, nullable=False),
+    Column("content_type", String(1024), nullable=True),
+    Column("headers", Text, nullable=True),
+    Column("user_meta", Text, nullable=True),
+    Column("acl", Text, nullable=True),
+    Column("checksums", Text, nullable=True),
+    Column("blob_id", String(32), nullable=True),
+    Column("manifest", Text, nullable=True),
+    UniqueConstraint("bucket_id", "key", "version_id"),
+    UniqueConstraint("bucket_id", "key", "latest"),
+)
+
+# Multipart uploads in progress, with what the completed object will carry.
+s3_upload = Table(
+    "s3_upload", metadata,
+    Column("id", S3_ROW_ID, primary_key=True, autoincrement=True),
+    Column("upload_id", String(64), nullable=False),
+    Column("bucket_id", Integer, ForeignKey("s3_bucket.id", name="fk_s3_upload_bucket_id"), nullable=False),
+    Column("key", S3_KEY, nullable=False),
+    Column("owner", String(255), nullable=False),
+    Column("initiated", Float, nullable=False),
+    Column("content_type", String(1024), nullable=True),
+    Column("headers", Text, nullable=True),
+    Column("user_meta", Text, nullable=True),
+    Column("acl", Text, nullable=True),
+    Column("checksum_algorithm", String(16), nullable=True),
+    UniqueConstraint("upload_id"),
+    Index(None, "bucket_id", "key"),
+)
+
+s3_part = Table(
+    "s3_part", metadata,
+    Column("id", S3_ROW_ID, primary_key=True, autoincrement=True),
+    Column("upload_pk", S3_ROW_ID, ForeignKey("s3_upload.id", name="fk_s3_part_upload_pk"), nullable=False),
+    Column("part_number", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("last_modified", Float, nullable=False),
+    Column("checksums", Text, nullable=True),
+    Column("blob_id", String(32), nullable=False),
+    UniqueConstraint("upload_pk", "part_number"),
+)
+
+__all__ += ["s3_bucket", "s3_object", "s3_upload", "s3_part"]
