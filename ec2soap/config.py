@@ -65,6 +65,13 @@ class Settings:
         "doc": "how long the simulator's async jobs (deploy, stop, snapshot, ...) take"})
     simulator_expunge_seconds: float = field(default=60.0, metadata={
         "doc": "how long a destroyed VM stays Destroyed in the simulator before it is expunged"})
+    region: str = field(default="cloudstack", metadata={
+        "doc": "the EC2 region name this gateway reports (DescribeRegions; clients' region setting)"})
+    clock_skew: float = field(default=900.0, metadata={
+        "doc": "seconds a signed request's timestamp may differ from our clock (EC2 and S3)"})
+    encryption_key: str = field(default="", metadata={
+        "doc": "Fernet key encrypting registered secrets at rest; empty uses DATA_DIR/encryption.key "
+               "(share it between gateways that share a database)"})
     enable_ec2: bool | None = _opt_bool("force the EC2 API on/off; unset follows CloudStack's enable.ec2.api")
     enable_s3: bool | None = _opt_bool("force the S3 API on/off; unset follows CloudStack's enable.s3.api")
     log_level: str = field(default="INFO", metadata={"doc": "DEBUG, INFO, WARNING or ERROR"})

@@ -1,0 +1,130 @@
+"""Who holds an access key: the secret for a CloudStack API key, from registration or from CloudStack.
+
+Order: a key registered with SetUserKeys / `ec2soap user register` (secret encrypted at rest with Fernet);
+otherwise, when the gateway holds CloudStack admin keys, CloudStack's getUser (cached for a short while).
+No Twisted imports: the SQL work goes through the Store passed in, the CloudStack call through the admin
+client passed in; both return awaitables.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from ec2soap.store.tables import ec2_credential
+
+__all__ = ["Credentials", "SecretBox", "load_secret_box"]
+
+log = logging.getLogger(__name__)
+
+
+class SecretBox:
+    """Encrypts secrets for the database. The key is shared by every gateway that shares the database."""
+
+    def __init__(self, key: bytes):
+        self._fernet = Fernet(key)
+
+    def seal(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode("utf-8")).decode("ascii")
+
+    def open(self, sealed: str) -> str | None:
+        try:
+            return self._fernet.decrypt(sealed.encode("ascii")).decode("utf-8")
+        except (InvalidToken, ValueError):
+            return None
+
+
+def load_secret_box(key: str, data_dir: str) -> SecretBox:
+    """The configured key, or DATA_DIR/encryption.key (created on first use, owner-only)."""
+    if key:
+        return SecretBox(key.encode("ascii"))
+    path = Path(data_dir) / "encryption.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(Fernet.generate_key())
+    return SecretBox(path.read_bytes().strip())
+
+
+def _get_sync(conn: Connection, access_key: str) -> Any:
+    return conn.execute(select(ec2_credential).where(ec2_credential.c.access_key == access_key)).first()
+
+
+def _put_sync(conn: Connection, access_key: str, sealed: str, now: float) -> None:
+    if _get_sync(conn, access_key) is None:
+        conn.execute(insert(ec2_credential).values(access_key=access_key, secret_enc=sealed, created=now))
+    else:
+        conn.execute(update(ec2_credential).where(ec2_credential.c.access_key == access_key)
+                     .values(secret_enc=sealed))
+
+
+def _delete_sync(conn: Connection, access_key: str) -> int:
+    return conn.execute(delete(ec2_credential).where(ec2_credential.c.access_key == access_key)).rowcount
+
+
+def _list_sync(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(ec2_credential.c.access_key, ec2_credential.c.cert_unique_id,
+                                    ec2_credential.c.created).order_by(ec2_credential.c.created)))
+
+
+class Credentials:
+    """secret_for(access_key) → the secret or None. `admin_cloud` (optional) is a CloudStack client with admin
+    keys whose get_user(userapikey=...) returns CloudStack's user object."""
+
+    def __init__(self, store: Any, box: SecretBox, admin_cloud: Any = None, *, ttl: float = 300.0,
+                 negative_ttl: float = 5.0, clock: Callable[[], float] = time.monotonic):
+        self.store = store
+        self.box = box
+        self.admin_cloud = admin_cloud
+        self.ttl = ttl
+        self.negative_ttl = negative_ttl
+        self.clock = clock
+        self._cache: dict[str, tuple[float, str | None]] = {}
+
+    async def secret_for(self, access_key: str) -> str | None:
+        if not access_key:
+            return None
+        cached = self._cache.get(access_key)
+        if cached and cached[0] > self.clock():
+            return cached[1]
+        secret = await self._lookup(access_key)
+        self._cache[access_key] = (self.clock() + (self.ttl if secret else self.negative_ttl), secret)
+        return secret
+
+    async def _lookup(self, access_key: str) -> str | None:
+        row = await self.store.run(_get_sync, access_key)
+        if row is not None:
+            return self.box.open(row.secret_enc)
+        if self.admin_cloud is None:
+            return None
+        user = await self.admin_cloud.get_user(userapikey=access_key)
+        if not user or user.get("state") != "enabled" or not user.get("secretkey"):
+            return None
+        return str(user["secretkey"])
+
+    def forget(self, access_key: str) -> None:
+        self._cache.pop(access_key, None)
+
+    async def register(self, access_key: str, secret_key: str) -> None:
+        """Store (or replace) a user's keys. The caller has checked them against CloudStack."""
+        await self.store.run(_put_sync, access_key, self.box.seal(secret_key), time.time())
+        self.forget(access_key)
+
+    async def remove(self, access_key: str) -> bool:
+        removed = await self.store.run(_delete_sync, access_key)
+        self.forget(access_key)
+        return bool(removed)
+
+    async def registered(self) -> list[Any]:
+        return await self.store.run(_list_sync)

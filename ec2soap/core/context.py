@@ -1,0 +1,45 @@
+"""The RequestContext every core operation receives. Core: no Twisted, Spyne, lxml or SQL here."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Protocol
+
+__all__ = ["RequestContext", "CoreSettings", "IdTranslator", "OfferingLookup"]
+
+
+class IdTranslator(Protocol):
+    async def to_ec2_many(self, kind: str, cs_ids: Any) -> dict[str, str]: ...
+    async def to_ec2(self, kind: str, cs_id: str) -> str: ...
+    async def to_cloudstack_many(self, kind: str, values: Any) -> dict[str, str | None]: ...
+    async def to_cloudstack(self, kind: str, value: str) -> str | None: ...
+
+
+class OfferingLookup(Protocol):
+    async def offering_for(self, instance_type: str) -> str | None: ...
+    async def type_for(self, offering_id: str, offering_name: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    """What the core needs to know of the settings."""
+    default_instance_type: str = "m1.small"
+    region: str = "cloudstack"
+    max_results: int = 1000
+
+
+@dataclass
+class RequestContext:
+    """One EC2 request: who calls (their CloudStack client), id translation, settings, the request id.
+
+    `cloud` is a CloudStack client bound to the caller's keys: its snake_case methods are CloudStack commands
+    and return awaitables of CloudStack's JSON (lists fully paged, async jobs awaited)."""
+    request_id: str
+    access_key: str
+    cloud: Any
+    ids: IdTranslator
+    offerings: OfferingLookup
+    settings: CoreSettings = field(default_factory=CoreSettings)
+    clock: Callable[[], float] = time.time
+    # Start an async job without waiting for it (RunInstances answers pending at once).
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,150 @@
+"""The EC2 error hierarchy, protocol-neutral: each adapter picks the wire format (Query document, SOAP fault).
+
+One class per EC2 error code; the class name is the code without its dots. Messages reuse EC2's wording,
+because scripts grep for it. No Twisted, Spyne or lxml here.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["EC2Error", "ClientError", "ServerError", "ERRORS", "error_for_code"]
+
+
+class EC2Error(Exception):
+    """An error EC2 clients understand. `code` goes on the wire; `status` is the Query HTTP status."""
+
+    code = "InternalError"
+    sender = "Server"
+    status = 500
+    template = "An internal error has occurred."
+
+    def __init__(self, message: str | None = None, **fields: Any):
+        self.fields = fields
+        if message is None:
+            try:
+                message = self.template.format(**fields)
+            except (KeyError, IndexError):
+                message = self.template
+        super().__init__(message)
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class ClientError(EC2Error):
+    sender, status = "Client", 400
+
+
+class ServerError(EC2Error):
+    sender, status = "Server", 500
+
+
+def _client(code: str, template: str, status: int = 400) -> type[ClientError]:
+    return type(code.replace(".", ""), (ClientError,), {"code": code, "template": template, "status": status,
+                                                         "__module__": __name__})
+
+
+def _server(code: str, template: str, status: int = 500) -> type[ServerError]:
+    return type(code.replace(".", ""), (ServerError,), {"code": code, "template": template, "status": status,
+                                                         "__module__": __name__})
+
+
+# The catalogue: code, message template. Templates name their fields; a caller passes them as keywords.
+_CLIENT = [
+    ("AuthFailure", "AWS was not able to validate the provided access credentials"),
+    ("Blocked", "The account is blocked: {reason}"),
+    ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. "
+                              "Check your AWS Secret Access Key and signing method."),
+    ("RequestExpired", "Request has expired."),
+    ("IncompleteSignature", "The request signature does not conform to AWS standards: {detail}"),
+    ("MissingParameter", "The request must contain the parameter {name}"),
+    ("MissingAction", "The request must contain the parameter Action"),
+    ("InvalidAction", "The action {action} is not valid for this web service."),
+    ("UnsupportedOperation", "The operation {action} is not supported by this gateway."),
+    ("UnknownParameter", "The parameter {name} is not recognized"),
+    ("InvalidParameter", "{detail}"),
+    ("InvalidParameterValue", "{detail}"),
+    ("InvalidParameterCombination", "{detail}"),
+    ("InvalidFilter", "The filter '{name}' is invalid"),
+    ("FilterLimitExceeded", "The request uses too many filters or filter values."),
+    ("InvalidPaginationToken", "The token '{token}' is invalid."),
+    ("InvalidInstanceID.Malformed", "Invalid id: \"{instance_id}\""),
+    ("InvalidInstanceID.NotFound", "The instance ID '{instance_id}' does not exist"),
+    ("IncorrectInstanceState", "The instance '{instance_id}' is not in a state from which it can be {action}."),
+    ("IncorrectState", "{detail}"),
+    ("InstanceLimitExceeded", "Your quota allows for {allowed} more running instance(s). You requested at least "
+                              "{requested}"),
+    ("InvalidAMIID.Malformed", "Invalid id: \"{image_id}\""),
+    ("InvalidAMIID.NotFound", "The image id '[{image_id}]' does not exist"),
+    ("InvalidAMIID.Unavailable", "The image '{image_id}' is not available yet"),
+    ("InvalidAMIAttributeItemValue", "{detail}"),
+    ("InvalidAMIName.Duplicate", "AMI name {name} is already in use by AMI {image_id}"),
+    ("InvalidManifest", "{detail}"),
+    ("InvalidKeyPair.NotFound", "The key pair '{key_name}' does not exist"),
+    ("InvalidKeyPair.Duplicate", "The keypair '{key_name}' already exists."),
+    ("InvalidKeyPair.Format", "Key is not in valid OpenSSH public key format"),
+    ("InvalidGroup.NotFound", "The security group '{group}' does not exist"),
+    ("InvalidGroup.Duplicate", "The security group '{group}' already exists"),
+    ("InvalidGroup.InUse", "There are active instances using security group '{group}'"),
+    ("InvalidGroup.Reserved", "The security group '{group}' is reserved"),
+    ("InvalidGroupId.Malformed", "Invalid id: \"{group}\""),
+    ("InvalidPermission.Duplicate", "the specified rule \"{rule}\" already exists"),
+    ("InvalidPermission.NotFound", "The specified rule does not exist in this security group."),
+    ("InvalidPermission.Malformed", "{detail}"),
+    ("InvalidVolumeID.Malformed", "Invalid id: \"{volume_id}\""),
+    ("InvalidVolume.NotFound", "The volume '{volume_id}' does not exist."),
+    ("InvalidVolume.ZoneMismatch", "The volume '{volume_id}' is not in the same availability zone as instance "
+                                   "'{instance_id}'"),
+    ("VolumeInUse", "Volume {volume_id} is currently attached to {instance_id}"),
+    ("InvalidAttachment.NotFound", "The volume '{volume_id}' is not attached{detail}"),
+    ("InvalidDevice.InUse", "The device '{device}' is in use."),
+    ("InvalidSnapshotID.Malformed", "Invalid id: \"{snapshot_id}\""),
+    ("InvalidSnapshot.NotFound", "The snapshot '{snapshot_id}' does not exist."),
+    ("InvalidSnapshot.InUse", "The snapshot {snapshot_id} is currently in use by {user}"),
+    ("InvalidZone.NotFound", "The zone '{zone}' does not exist."),
+    ("InvalidAddress.NotFound", "Address '{address}' not found."),
+    ("InvalidAllocationID.NotFound", "The allocation ID '{allocation_id}' does not exist"),
+    ("InvalidAssociationID.NotFound", "The association ID '{association_id}' does not exist"),
+    ("InvalidIPAddress.InUse", "Address {address} is in use."),
+    ("AuthFailure.ServiceLinkedRoleCreationNotPermitted", "{detail}"),
+    ("InvalidRegion", "The region '{region}' does not exist."),
+    ("InvalidID", "The ID '{resource_id}' is not valid"),
+    ("InvalidInstanceType", "The instance type '{instance_type}' does not exist."),
+    ("AddressLimitExceeded", "The maximum number of addresses has been reached."),
+    ("VolumeLimitExceeded", "You have exceeded your maximum volume limit."),
+    ("SnapshotLimitExceeded", "The maximum number of snapshots has been reached."),
+    ("ResourceLimitExceeded", "{detail}"),
+    ("TagLimitExceeded", "{detail}"),
+    ("DependencyViolation", "{detail}"),
+    ("OperationNotPermitted", "{detail}"),
+    ("InvalidUserID.Malformed", "Invalid user id: \"{user_id}\""),
+    ("InvalidRequest", "{detail}"),
+    ("InvalidSecurity.RequestHasExpired", "Request has expired."),
+]
+_SERVER = [
+    ("InternalError", "An internal error has occurred.", 500),
+    ("InsufficientInstanceCapacity", "There is not enough capacity to fulfill your request.", 500),
+    ("InsufficientAddressCapacity", "There are no addresses left to allocate.", 500),
+    ("Unavailable", "The service is unavailable. Please try again shortly.", 503),
+    ("RequestLimitExceeded", "Request limit exceeded.", 503),
+    ("RequestTimeout", "The CloudStack job {job} is still running after {seconds} s; it goes on in the "
+                       "background.", 504),
+]
+
+ERRORS: dict[str, type[EC2Error]] = {}
+for _code, _template in _CLIENT:
+    ERRORS[_code] = _client(_code, _template)
+for _code, _template, _status in _SERVER:
+    ERRORS[_code] = _server(_code, _template, _status)
+globals().update({cls.__name__: cls for cls in ERRORS.values()})
+__all__ += sorted(cls.__name__ for cls in ERRORS.values())
+
+
+def error_for_code(code: str) -> type[EC2Error]:
+    return ERRORS[code]
+
+
+# Names for static analysis and readable imports (`from ec2soap.errors import InvalidInstanceIDNotFound`).
+AuthFailure: type[ClientError] = ERRORS["AuthFailure"]  # type: ignore[assignment]
+InternalError: type[ServerError] = ERRORS["InternalError"]  # type: ignore[assignment]

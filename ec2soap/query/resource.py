@@ -1,0 +1,178 @@
+"""QueryResource: EC2 Query over HTTP (GET or POST form) at /, /awsapi and /awsapi/rest/AmazonEC2.
+
+Flow: parameters → signature check (ec2soap.auth) → the caller's secret (Credentials) → binding → Gateway →
+the response document in the namespace of the request's Version. Errors are EC2's error document with the
+code's HTTP status; nothing reaches Twisted's HTML error page. Never imports soap/.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from xml.sax.saxutils import escape
+
+from twisted.internet.defer import ensureDeferred
+from twisted.web import resource, server
+
+from ec2soap import __version__
+from ec2soap.auth.errors import AuthError
+from ec2soap.auth.request import HttpRequestInfo, parse_query
+from ec2soap.errors import ERRORS, EC2Error
+from ec2soap.gateway import Caller, new_request_id
+from ec2soap.query.bindings import BINDINGS
+from ec2soap.query.params import QueryParams
+from ec2soap.wire import types as _types  # noqa: F401  (registers every response shape)
+from ec2soap.wire.shapes import RESPONSES, render_document
+
+__all__ = ["QueryResource", "request_info", "request_params", "error_document", "KNOWN_ACTIONS"]
+
+log = logging.getLogger(__name__)
+_XML = "text/xml; charset=UTF-8"
+
+# EC2 actions of the 2010-11-15 API and later that we recognise but do not implement: UnsupportedOperation.
+# Anything else is InvalidAction, as EC2 answers for names it does not know.
+KNOWN_ACTIONS = frozenset("""
+ActivateLicense AssociateDhcpOptions AttachVpnGateway BundleInstance CancelBundleTask CancelConversionTask
+CancelSpotInstanceRequests ConfirmProductInstance CreateCustomerGateway CreateDhcpOptions CreatePlacementGroup
+CreateSpotDatafeedSubscription CreateSubnet CreateVpc CreateVpnConnection CreateVpnGateway DeactivateLicense
+DeleteCustomerGateway DeleteDhcpOptions DeletePlacementGroup DeleteSpotDatafeedSubscription DeleteSubnet DeleteVpc
+DeleteVpnConnection DeleteVpnGateway DescribeBundleTasks DescribeConversionTasks DescribeCustomerGateways
+DescribeDhcpOptions DescribeLicenses DescribePlacementGroups DescribeReservedInstances
+DescribeReservedInstancesOfferings DescribeSnapshotAttribute DescribeSpotDatafeedSubscription
+DescribeSpotInstanceRequests DescribeSpotPriceHistory DescribeSubnets DescribeVpcs DescribeVpnConnections
+DescribeVpnGateways DetachVpnGateway ImportInstance ImportVolume ModifySnapshotAttribute MonitorInstances
+PurchaseReservedInstancesOffering RequestSpotInstances ResetInstanceAttribute ResetSnapshotAttribute
+UnmonitorInstances CreateNetworkInterface DescribeNetworkInterfaces CreateInternetGateway DescribeInternetGateways
+CreateRouteTable DescribeRouteTables CreateNetworkAcl DescribeNetworkAcls DescribeVpcAttribute
+DescribeVolumeStatus DescribeVolumeAttribute ModifyVolumeAttribute EnableVolumeIO CopyImage CopySnapshot
+DescribeExportTasks CreateInstanceExportTask DescribeReservedInstancesListings DescribeSecurityGroupRules
+DescribeInstanceTypes DescribeLaunchTemplates CreateLaunchTemplate DescribeKeyPairsV2
+""".split())
+
+
+def request_params(request: Any) -> dict[str, str]:
+    """Query-string and (for a form POST) body parameters; the body wins on a clash."""
+    query = request.uri.split(b"?", 1)[1].decode("utf-8", "replace") if b"?" in request.uri else ""
+    params = dict(parse_query(query))
+    if request.method == b"POST" and _is_form(request):
+        request.content.seek(0)
+        params.update(parse_query(request.content.read().decode("utf-8", "replace")))
+    return params
+
+
+def _is_form(request: Any) -> bool:
+    ctype = (request.getHeader("content-type") or "").split(";")[0].strip().lower()
+    return ctype == "application/x-www-form-urlencoded"
+
+
+def request_info(request: Any) -> HttpRequestInfo:
+    """The framework-free view the signature checks need."""
+    uri = request.uri.decode("utf-8", "replace")
+    path, _, query = uri.partition("?")
+    body = None
+    if request.method == b"POST":
+        request.content.seek(0)
+        body = request.content.read()
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, vs in request.requestHeaders.getAllRawHeaders()
+               for v in vs]
+    return HttpRequestInfo(method=request.method.decode("ascii"), path=path, query=query, headers=headers,
+                           body=body)
+
+
+def error_document(code: str, message: str, request_id: str) -> bytes:
+    """EC2's Query error body; `RequestID` is the spelling botocore's EC2 parser reads."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{escape(code)}</Code>'
+            f"<Message>{escape(message)}</Message></Error></Errors><RequestID>{request_id}</RequestID>"
+            f"</Response>").encode("utf-8")
+
+
+_AUTH_CODES = {"AuthFailure", "SignatureDoesNotMatch", "RequestExpired", "MissingParameter",
+               "InvalidParameterValue", "IncompleteSignature"}
+
+
+class QueryResource(resource.Resource):
+    """EC2 Query. `auth` verifies signatures, `credentials` finds secrets, `gateway` runs actions, and
+    `extensions` answers the original's own actions (SetUserKeys, CloudEC2Version, ...)."""
+    isLeaf = True
+
+    def __init__(self, *, gateway: Any, credentials: Any, clock_skew: float = 900.0,
+                 extensions: dict[str, Any] | None = None, enabled: Any = None):
+        super().__init__()
+        self.gateway = gateway
+        self.credentials = credentials
+        self.clock_skew = clock_skew
+        self.extensions = extensions or {}
+        self.enabled = enabled or (lambda: True)
+
+    def render_GET(self, request: Any) -> Any:
+        return self._render(request)
+
+    def render_POST(self, request: Any) -> Any:
+        return self._render(request)
+
+    def _render(self, request: Any) -> Any:
+        d = ensureDeferred(self.handle(request))
+        d.addErrback(lambda failure: log.error("Query request failed outside the handler: %s",
+                                               failure.getTraceback()))
+        return server.NOT_DONE_YET
+
+    async def handle(self, request: Any) -> None:
+        request_id = new_request_id()
+        started = time.monotonic()
+        action, access_key = "-", "-"
+        try:
+            params = request_params(request)
+            action = params.get("Action", "")
+            if not self.enabled():
+                raise ERRORS["Unavailable"]("EC2 API is disabled")
+            if not action:
+                raise ERRORS["MissingAction"]()
+            if action in self.extensions:
+                status, ctype, body = await self.extensions[action](request, params, request_id)
+                return self._finish(request, status, ctype, body)
+            caller = await self._authenticate(request, params)
+            access_key = caller.access_key
+            if action not in BINDINGS or not self.gateway.supports(action) or action not in RESPONSES:
+                if action in KNOWN_ACTIONS or action in RESPONSES or action in BINDINGS:
+                    raise ERRORS["UnsupportedOperation"](action=action)
+                raise ERRORS["InvalidAction"](action=action)
+            kwargs = BINDINGS[action](QueryParams({k: v for k, v in params.items()}))
+            result = await self.gateway.call(action, caller, kwargs, request_id)
+            body = render_document(action, result, request_id, params.get("Version"))
+            self._finish(request, 200, _XML, body)
+            status = 200
+        except EC2Error as err:
+            status = err.status
+            self._finish(request, err.status, _XML, error_document(err.code, err.message, request_id))
+        except Exception:
+            status = 500
+            log.exception("request %s %s failed", request_id, action)
+            err = ERRORS["InternalError"]()
+            self._finish(request, 500, _XML, error_document(err.code, err.message, request_id))
+        log.info("ec2-query request=%s key=%s action=%s status=%s seconds=%.3f", request_id,
+                 access_key[:12] + ("…" if len(access_key) > 12 else ""), action, status,
+                 time.monotonic() - started)
+
+    async def _authenticate(self, request: Any, params: dict[str, str]) -> Caller:
+        from ec2soap.auth import signatures
+
+        info = request_info(request)
+        try:
+            parsed = signatures.parse_ec2(info, now=time.time(), skew=self.clock_skew)
+            secret = await self.credentials.secret_for(parsed.access_key)
+            if secret is None:
+                raise ERRORS["AuthFailure"]("AWS was not able to validate the provided access credentials")
+            signatures.verify_ec2(parsed, secret)
+        except AuthError as exc:
+            code = exc.code if exc.code in _AUTH_CODES else "AuthFailure"
+            raise ERRORS[code](str(exc.args[0]) if exc.args else None) from None
+        return Caller(access_key=parsed.access_key, secret_key=secret)
+
+    def _finish(self, request: Any, status: int, content_type: str, body: bytes) -> None:
+        if request._disconnected or request.finished:
+            return
+        request.setResponseCode(status)
+        request.setHeader("Content-Type", content_type)
+        request.setHeader("Server", f"ec2soap/{__version__}")
+        request.write(body)
+        request.finish()

@@ -1,0 +1,171 @@
+"""The EC2 XML shapes as data: one declaration per EC2 type, the single source of truth for the wire.
+
+Each shape keeps EC2's type name, element names, order and occurrences (the 2010-11-15 WSDL is the yardstick,
+../shared/reference/awsapi/; a test holds ours to it). Elements added by later EC2 API versions carry `since`:
+Query responses include them when the request's Version is that new or newer; SOAP (2010-11-15) never does.
+The Query renderer below writes core model objects through these shapes with lxml; the SOAP service builds
+its Spyne models from the same declarations. No Twisted or core imports here.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Union
+
+from lxml import etree
+
+__all__ = ["Field", "Struct", "ListOf", "Shape", "field_", "render", "render_document", "namespace_for",
+           "BASE_VERSION", "RESPONSES", "register"]
+
+BASE_VERSION = "2010-11-15"
+SCALARS = {"string", "int", "long", "boolean", "dateTime", "double", "base64"}
+
+
+@dataclass(frozen=True)
+class Struct:
+    """A complexType with a sequence of elements."""
+    name: str
+    fields: tuple["Field", ...]
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """An EC2 "set" type: `<fooSet><item>…</item>…</fooSet>`."""
+    name: str
+    item: "Shape"
+
+
+Shape = Union[str, Struct, ListOf]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One element. `attr` is where the value comes from on a model object ("." = the object itself);
+    None means the element is absent (allowed only when min == 0 on the SOAP side)."""
+    xml: str
+    shape: Shape
+    attr: str
+    min: int = 1
+    max: int | None = 1
+    since: str = BASE_VERSION
+
+
+def field_(xml: str, shape: Shape = "string", attr: str | None = None, *, optional: bool = False,
+           many: bool = False, since: str = BASE_VERSION) -> Field:
+    """Shorthand: attr defaults to the element name in snake_case; optional → minOccurs 0."""
+    return Field(xml, shape, attr if attr is not None else _snake(xml), 0 if optional else 1,
+                 None if many else 1, since)
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+# action → the response Struct (e.g. "DescribeKeyPairs" → DescribeKeyPairsResponseType).
+RESPONSES: dict[str, Struct] = {}
+
+
+def register(action: str, response: Struct) -> Struct:
+    if action in RESPONSES:
+        raise ValueError(f"response shape for {action} declared twice")
+    RESPONSES[action] = response
+    return response
+
+
+def namespace_for(version: str | None) -> str:
+    return f"http://ec2.amazonaws.com/doc/{version or BASE_VERSION}/"
+
+
+def _get(obj: Any, attr: str) -> Any:
+    if attr == ".":
+        return obj
+    if isinstance(obj, dict):
+        return obj.get(attr)
+    return getattr(obj, attr, None)
+
+
+def _text(shape: str, value: Any) -> str:
+    if shape == "boolean":
+        return "true" if value else "false"
+    if shape == "dateTime":
+        if isinstance(value, (int, float)):
+            value = datetime.fromtimestamp(value, timezone.utc)
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=timezone.utc)
+            return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
+                f"{value.microsecond // 1000:03d}Z"
+        return str(value)
+    if shape == "base64" and isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
+
+
+def _newer(version: str, since: str) -> bool:
+    return version >= since
+
+
+def render(parent: Any, name: str, shape: Shape, value: Any, ns: str, version: str) -> None:
+    """Append element NAME for VALUE of SHAPE under PARENT (an lxml element)."""
+    tag = f"{{{ns}}}{name}"
+    if isinstance(shape, str):
+        etree.SubElement(parent, tag).text = _text(shape, value)
+        return
+    node = etree.SubElement(parent, tag)
+    if isinstance(shape, ListOf):
+        for item in value or ():
+            render(node, "item", shape.item, item, ns, version)
+        return
+    for fld in shape.fields:
+        if not _newer(version, fld.since):
+            continue
+        child = _get(value, fld.attr)
+        if child is None:
+            continue
+        if fld.max != 1 and isinstance(child, (list, tuple)):
+            for one in child:
+                render(node, fld.xml, fld.shape, one, ns, version)
+        else:
+            render(node, fld.xml, fld.shape, child, ns, version)
+
+
+def render_document(action: str, result: Any, request_id: str, version: str | None) -> bytes:
+    """The Query response document for ACTION: `<ActionResponse xmlns=…><requestId/>…`."""
+    shape = RESPONSES[action]
+    version = version or BASE_VERSION
+    ns = namespace_for(version)
+    root = etree.Element(f"{{{ns}}}{action}Response", nsmap={None: ns})
+    for fld in shape.fields:
+        if not _newer(version, fld.since):
+            continue
+        value = request_id if fld.xml == "requestId" else _get(result, fld.attr)
+        if value is None:
+            continue
+        if fld.max != 1 and isinstance(value, (list, tuple)):
+            for one in value:
+                render(root, fld.xml, fld.shape, one, ns, version)
+        else:
+            render(root, fld.xml, fld.shape, value, ns, version)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def walk(shape: Shape, seen: set[str] | None = None) -> Iterable[Struct | ListOf]:
+    """Every named shape reachable from SHAPE (for the WSDL generator and comparison)."""
+    seen = set() if seen is None else seen
+    if isinstance(shape, str) or shape.name in seen:
+        return
+    seen.add(shape.name)
+    yield shape
+    children = [shape.item] if isinstance(shape, ListOf) else [f.shape for f in shape.fields]
+    for child in children:
+        yield from walk(child, seen)
+
+
+REQUEST_ID = field_("requestId")
+RETURN = field_("return", "boolean", attr=".")
