@@ -1,0 +1,586 @@
+"""CloudStack client: signed API calls over HTTP (treq) or in-process, list paging and async-job polling.
+
+Non-blocking (Twisted). Imports nothing from core/, store/ or the simulator (an in-process simulator is handed in).
+Wire facts follow ../shared/reference/cloudstack-api/protocol.md; the § numbers below refer to it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, Callable, Mapping, Protocol
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+from twisted.internet import defer
+from twisted.internet import error as net_error
+from twisted.internet.task import deferLater
+from twisted.python.failure import Failure
+from twisted.web import client as web_client
+from twisted.web.client import Agent, HTTPConnectionPool, readBody
+
+from ec2soap.cloudstack import signing, spec
+from ec2soap.cloudstack.errors import (CloudStackApiError, CloudStackAuthError, CloudStackBadResponse,
+                                       CloudStackError, CloudStackJobFailed, CloudStackJobTimeout,
+                                       CloudStackUnavailable)
+
+__all__ = [
+    "CloudStackClient", "CloudStackClientFactory", "make_client_factory", "HttpTransport", "InProcessTransport",
+    "Transport", "encode_params", "sign_request", "parse_response", "response_key", "list_page",
+    "object_result", "success_result", "async_started", "job_outcome", "PENDING", "DEFAULT_PAGE_SIZE",
+]
+
+log = logging.getLogger(__name__)
+
+# default.page.size: CloudStack's default and largest page (§9).
+DEFAULT_PAGE_SIZE = 500
+# How long a signed request stays valid (signatureVersion=3, §2); the cs client uses the same 10 minutes.
+EXPIRES_SECONDS = 600.0
+# Names the client owns; a caller passing one (in any case, names are case-insensitive §1) is a bug.
+_RESERVED = {"command", "apikey", "signature", "signatureversion", "expires", "response", "sessionkey"}
+
+
+class _Pending:
+    def __repr__(self) -> str:
+        return "PENDING"
+
+
+PENDING: Any = _Pending()
+"""job_outcome's answer for a job that is still running (jobstatus 0)."""
+
+
+# -- request encoding ----------------------------------------------------------------------------------------
+
+def _scalar(name: str, value: Any) -> str:
+    if isinstance(value, bool):  # before int: bool is an int
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise TypeError(f"CloudStack parameter {name!r}: cannot send a {type(value).__name__}")
+
+
+def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
+    """Python values → CloudStack request parameters (§1).
+
+    None and empty collections are left out; booleans become 'true'/'false'; a list of scalars is one
+    comma-joined value; a mapping (one map entry) or a list of mappings becomes `name[i].field=value`,
+    e.g. tags=[{"key": "env", "value": "prod"}] → tags[0].key=env&tags[0].value=prod."""
+    out: dict[str, str] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            value = [value]
+        if isinstance(value, (set, frozenset)):
+            value = sorted(value, key=str)  # a stable order keeps signatures and logs reproducible
+        if isinstance(value, (list, tuple)):
+            if not value:
+                continue
+            if all(isinstance(item, Mapping) for item in value):
+                for index, entry in enumerate(value):
+                    for field, item in entry.items():
+                        if item is not None:
+                            out[f"{name}[{index}].{field}"] = _scalar(name, item)
+                continue
+            items = [_scalar(name, item) for item in value]
+            # CloudStack quirk: list values are split on ',' with no escape (ParamProcessWorker), so an item
+            # holding a comma would silently become two.
+            if any("," in item for item in items):
+                raise ValueError(f"CloudStack parameter {name!r}: a list item cannot contain ','")
+            out[name] = ",".join(items)
+            continue
+        out[name] = _scalar(name, value)
+    return out
+
+
+def sign_request(command: str, params: Mapping[str, Any], api_key: str, secret_key: str, *,
+                 expires_in: float = EXPIRES_SECONDS) -> dict[str, str]:
+    """The full parameter set of one signed API request: PARAMS encoded, plus command, response=json, apiKey,
+    signatureVersion=3, expires and signature (§2)."""
+    wire = encode_params(params)
+    clash = sorted(k for k in wire if k.lower() in _RESERVED)
+    if clash:
+        raise ValueError(f"{command}: parameters {clash} are set by the client")
+    wire.update(command=command, response="json", apiKey=api_key, signatureVersion="3",
+                expires=signing.expires_stamp(expires_in))
+    wire["signature"] = signing.sign(wire, secret_key)
+    return wire
+
+
+def form_body(params: Mapping[str, str]) -> bytes:
+    """application/x-www-form-urlencoded body. quote (not quote_plus) so a space is %20 and '+' is %2B."""
+    return urlencode(list(params.items()), quote_via=quote, safe="").encode("ascii")
+
+
+# -- response decoding (shared by every transport) -----------------------------------------------------------
+
+def response_key(command: str) -> str:
+    """lowercase(command) + "response" (§6); the spec agrees for every command it knows."""
+    entry = spec.commands().get(command)
+    return entry["responsekey"] if entry else command.lower() + "response"
+
+
+def _as_int(value: Any, default: int | None) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _error_body(doc: dict, key: str, status: int) -> dict | None:
+    """The error object of an error response (§7), wherever CloudStack put it, else None."""
+    candidates = [doc.get(key), doc.get("errorresponse")]
+    if status != 200 and len(doc) == 1:
+        # The key is the command's own, or errorresponse; a proxy or an older server may use another.
+        candidates.append(next(iter(doc.values())))
+    for inner in candidates:
+        if isinstance(inner, dict) and "errorcode" in inner:
+            return inner
+    return None
+
+
+def _api_error(command: str, status: int, inner: dict) -> CloudStackApiError:
+    code = _as_int(inner.get("errorcode"), status) or status
+    text = str(inner.get("errortext", "")) or f"HTTP {status}"
+    uuids = inner.get("uuidList") if isinstance(inner.get("uuidList"), list) else []
+    kind = CloudStackAuthError if code == 401 or status == 401 else CloudStackApiError
+    return kind(code, text, cserrorcode=_as_int(inner.get("cserrorcode"), None), command=command, uuids=uuids)
+
+
+def _snippet(body: bytes | str) -> str:
+    text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else body
+    text = " ".join(text.split())
+    return text[:120] + ("…" if len(text) > 120 else "")
+
+
+def parse_response(command: str, status: int, body: bytes | str | Mapping[str, Any]) -> dict:
+    """One API response → the inner object under the command's response key (what `call` returns).
+
+    Raises CloudStackAuthError (401) / CloudStackApiError for CloudStack error bodies, and CloudStackBadResponse
+    for anything that is not CloudStack's JSON: HTML error pages, garbage, a missing response key."""
+    key = response_key(command)
+    if isinstance(body, (bytes, bytearray, str)):
+        try:
+            text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+            doc = json.loads(text)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            what = "an empty body" if not body.strip() else f"not JSON: {_snippet(body)!r}"
+            raise CloudStackBadResponse(f"{command}: HTTP {status} with {what}", status=status,
+                                        command=command) from None
+    else:
+        doc = body
+    if not isinstance(doc, dict):
+        raise CloudStackBadResponse(f"{command}: HTTP {status} with a JSON {type(doc).__name__}, not an object",
+                                    status=status, command=command)
+    error = _error_body(doc, key, status)
+    if error is not None:
+        raise _api_error(command, status, error)
+    if status != 200:
+        raise CloudStackBadResponse(f"{command}: HTTP {status} without a CloudStack error body",
+                                    status=status, command=command)
+    inner = doc.get(key)
+    if not isinstance(inner, dict):
+        found = ", ".join(sorted(map(str, doc))[:3]) or "nothing"
+        raise CloudStackBadResponse(f"{command}: expected {key!r} in the response, found {found}",
+                                    status=status, command=command)
+    return inner
+
+
+def _bad(command: str, message: str) -> CloudStackBadResponse:
+    return CloudStackBadResponse(f"{command}: {message}", status=200, command=command)
+
+
+def list_page(command: str, inner: Mapping[str, Any]) -> tuple[int | None, list]:
+    """A list response's (count, items) (§6): {} is (0, []); {"count": N} is a page past the end."""
+    entry = spec.commands().get(command) or {}
+    item_key = entry.get("listitemkey")
+    items = inner.get(item_key) if item_key else None
+    if items is None:
+        # Fall back to "the one key that is not count", as the cs client does, for commands the spec does not
+        # name or a server that names the items differently.
+        others = [v for k, v in inner.items() if k != "count" and isinstance(v, list)]
+        items = others[0] if len(others) == 1 else []
+    if not isinstance(items, list):
+        raise _bad(command, f"list items under {item_key!r} are a {type(items).__name__}")
+    count = _as_int(inner.get("count"), None) if "count" in inner else (0 if not items else None)
+    if "count" in inner and count is None:
+        raise _bad(command, f"count is {inner.get('count')!r}")
+    return count, items
+
+
+def _one_object(command: str, holder: Mapping[str, Any], key: str | None, where: str) -> Any:
+    if key and key in holder:
+        return holder[key]
+    objects = [v for v in holder.values() if isinstance(v, dict)]
+    if len(objects) == 1 and len(holder) == 1:
+        return objects[0]  # an object key this version names differently; the shape is unambiguous
+    raise _bad(command, f"no {key or 'object'!r} in the {where}")
+
+
+def object_result(command: str, inner: Mapping[str, Any]) -> Any:
+    """A single-object response's object, e.g. createSSHKeyPair → the `keypair` dict."""
+    entry = spec.commands().get(command) or {}
+    return _one_object(command, inner, entry.get("objectkey"), "response")
+
+
+def _success(command: str, holder: Mapping[str, Any]) -> bool:
+    # CloudStack quirk: up to 4.11 `success` was the string "true" (§6).
+    value = holder.get("success")
+    if value is True or (isinstance(value, str) and value.lower() == "true"):
+        return True
+    if value is False or (isinstance(value, str) and value.lower() == "false"):
+        text = holder.get("displaytext") or holder.get("details") or "CloudStack reported success=false"
+        raise CloudStackApiError(530, str(text), command=command)
+    raise _bad(command, "no 'success' in the response")
+
+
+def success_result(command: str, inner: Mapping[str, Any]) -> bool:
+    """A SuccessResponse (`{"success": true}`) → True."""
+    return _success(command, inner)
+
+
+def async_started(command: str, inner: Mapping[str, Any]) -> dict:
+    """An async command's immediate answer (§8): {"jobid": ...} plus "id" for create-style commands."""
+    if not isinstance(inner.get("jobid"), str) or not inner["jobid"]:
+        raise _bad(command, "no jobid in the async response")
+    return dict(inner)
+
+
+def job_outcome(command: str, job: Mapping[str, Any], jobid: str = "") -> Any:
+    """What a queryAsyncJobResult body means for COMMAND: PENDING while running, the job's object (or True for
+    a success job) once it succeeded; CloudStackJobFailed if it failed (§8)."""
+    jobid = str(job.get("jobid") or jobid)
+    status = _as_int(job.get("jobstatus"), None)
+    if status is None:
+        raise _bad(command, f"job {jobid} has no jobstatus")
+    if status == 0:
+        return PENDING
+    result = job.get("jobresult")
+    if status != 1:
+        # 2 = failed; 3 (CANCELLED in JobInfo.Status) carries no errorcode of its own.
+        detail = result if isinstance(result, dict) else {}
+        code = _as_int(detail.get("errorcode"), None) or _as_int(job.get("jobresultcode"), None) or 530
+        text = str(detail.get("errortext") or ("job cancelled" if status == 3 else "job failed"))
+        raise CloudStackJobFailed(code, text, jobid=jobid, command=command)
+    if not isinstance(result, dict):
+        raise _bad(command, f"job {jobid} succeeded without a jobresult object")
+    entry = spec.commands().get(command) or {}
+    if entry.get("jobresultkind") == "success" or ("success" in result and entry.get("jobresultkey") not in result):
+        return _success(command, result)
+    if not entry:
+        return result  # a command the spec does not know: hand back the jobresult as it came
+    return _one_object(command, result, entry.get("jobresultkey"), f"result of job {jobid}")
+
+
+# -- transports -----------------------------------------------------------------------------------------------
+
+class Transport(Protocol):
+    """Sends one signed request; the Deferred fires with (HTTP status, body) or fails with CloudStackError."""
+
+    def send(self, params: dict[str, str]) -> defer.Deferred:
+        ...
+
+
+def _shown(url: str) -> str:
+    """URL without user:password, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+_UNREACHABLE = (net_error.ConnectError, net_error.DNSLookupError, net_error.ConnectionLost,
+                net_error.ConnectionClosed, web_client.ResponseNeverReceived, web_client.ResponseFailed,
+                web_client.RequestTransmissionFailed, web_client.PartialDownloadError, OSError)
+
+
+def _transport_failure(failure: Failure, command: str, where: str, timeout: float) -> Failure:
+    """Twisted's failures → CloudStackUnavailable, so no raw transport exception reaches callers."""
+    if failure.check(CloudStackError, defer.CancelledError):
+        return failure  # ours already, or the caller cancelled the request itself
+    if failure.check(defer.TimeoutError):
+        raise CloudStackUnavailable(f"{command}: CloudStack at {where} did not answer within {timeout:g} s",
+                                    command=command)
+    if failure.check(*_UNREACHABLE):
+        raise CloudStackUnavailable(f"{command}: cannot reach CloudStack at {where}: "
+                                    f"{failure.type.__name__}: {failure.getErrorMessage()}", command=command)
+    log.warning("unexpected failure calling CloudStack %s at %s", command, where,
+                exc_info=(failure.type, failure.value, failure.getTracebackObject()))
+    raise CloudStackUnavailable(f"{command}: CloudStack at {where} failed: {failure.type.__name__}",
+                                command=command)
+
+
+def _default_reactor(reactor: Any) -> Any:
+    if reactor is None:
+        from twisted.internet import reactor as global_reactor
+
+        reactor = global_reactor
+    return reactor
+
+
+class HttpTransport:
+    """POSTs to the CloudStack API URL (http://host:8080/client/api) over a persistent connection pool.
+
+    At most `max_connections` requests are in flight at once (the rest queue); each request, queueing included,
+    must be answered completely within `timeout` seconds."""
+
+    def __init__(self, url: str, *, pool: HTTPConnectionPool | None = None, agent: Any = None,
+                 timeout: float = 30.0, max_connections: int = 8, reactor: Any = None):
+        from treq.client import HTTPClient
+
+        self.url = url
+        self.timeout = timeout
+        self.reactor = _default_reactor(reactor)
+        self._owns_pool = agent is None and pool is None
+        if agent is None:
+            if pool is None:
+                pool = HTTPConnectionPool(self.reactor, persistent=True)
+                pool.maxPersistentPerHost = max_connections
+                pool.cachedConnectionTimeout = 60
+            agent = Agent(self.reactor, connectTimeout=timeout, pool=pool)
+        self.pool = pool
+        # One client serves every caller: never keep a cookie one caller's response set (§4 JSESSIONID).
+        self._http = HTTPClient(agent, cookiejar=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
+        self._slots = defer.DeferredSemaphore(max_connections)
+        self._where = _shown(url)
+
+    def send(self, params: dict[str, str]) -> defer.Deferred:
+        command = params.get("command", "")
+        body = form_body(params)  # POST: userdata and long id lists do not fit a URL (§1)
+        d = self._slots.run(self._post, body)
+        d.addTimeout(self.timeout, self.reactor)
+        d.addErrback(_transport_failure, command, self._where, self.timeout)
+        return d
+
+    def _post(self, body: bytes) -> defer.Deferred:
+        d = self._http.post(self.url, data=body, allow_redirects=False, unbuffered=True, reactor=self.reactor,
+                            headers={b"Content-Type": [b"application/x-www-form-urlencoded; charset=UTF-8"],
+                                     b"Accept": [b"application/json"]})
+        # Twisted's readBody aborts the connection when cancelled, so a body that never ends cannot hold a slot
+        # past the timeout.
+        d.addCallback(lambda response: readBody(response).addCallback(lambda data: (response.code, data)))
+        return d
+
+    def close(self) -> defer.Deferred:
+        if self._owns_pool and self.pool is not None:
+            return self.pool.closeCachedConnections()
+        return defer.succeed(None)
+
+
+class InProcessTransport:
+    """Hands the same signed parameters to `simulator.handle_deferred(params)`: no socket, same answers.
+
+    The body goes through JSON like the HTTP front writes it, so both transports feed parse_response the same
+    bytes."""
+
+    def __init__(self, simulator: Any, *, timeout: float = 30.0, reactor: Any = None):
+        self.simulator = simulator
+        self.timeout = timeout
+        self.reactor = _default_reactor(reactor)
+
+    def send(self, params: dict[str, str]) -> defer.Deferred:
+        command = params.get("command", "")
+        d = defer.maybeDeferred(self.simulator.handle_deferred, dict(params))
+        d.addCallback(lambda result: (result[0], json.dumps(result[1]).encode("utf-8")))
+        d.addErrback(self._crashed, command)
+        d.addTimeout(self.timeout, self.reactor)
+        d.addErrback(_transport_failure, command, "in-process simulator", self.timeout)
+        return d
+
+    def _crashed(self, failure: Failure, command: str) -> Any:
+        """What the simulator's HTTP front answers when a handler crashes (simulator/http.py): a 530."""
+        if failure.check(defer.CancelledError):
+            return failure
+        log.error("in-process simulator failed on %s", command,
+                  exc_info=(failure.type, failure.value, failure.getTracebackObject()))
+        return 530, json.dumps({"errorresponse": {
+            "uuidList": [], "errorcode": 530, "cserrorcode": 4250,
+            "errortext": "Internal error executing command, please contact your system administrator"}}).encode()
+
+    def close(self) -> defer.Deferred:
+        return defer.succeed(None)
+
+
+# -- the client -----------------------------------------------------------------------------------------------
+
+class CloudStackClient:
+    """CloudStack's API with one caller's keys. Commands are methods in snake_case (list_virtual_machines(**kw))
+    returning Deferreds of CloudStack's JSON as-is:
+
+    - list commands: every item across all pages (a list);
+    - object commands: the object (createSSHKeyPair → the `keypair` dict);
+    - success commands: True;
+    - async commands: waits for the job (at most `job_wait` s, polling every `poll_interval` s) and gives its
+      object (deployVirtualMachine → the `virtualmachine` dict), or True for success jobs.
+
+    Failures are CloudStackError subclasses (errors.py)."""
+
+    def __init__(self, transport: Transport, api_key: str, secret_key: str, *, job_wait: float = 120.0,
+                 poll_interval: float = 2.0, page_size: int = DEFAULT_PAGE_SIZE,
+                 expires_in: float = EXPIRES_SECONDS, clock: Any = None):
+        if not 0 < page_size <= DEFAULT_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{DEFAULT_PAGE_SIZE}")
+        self.transport = transport
+        self.api_key = api_key
+        self._secret_key = secret_key
+        self.job_wait = job_wait
+        self.poll_interval = poll_interval
+        self.page_size = page_size
+        self.expires_in = expires_in
+        self.clock = _default_reactor(clock)
+
+    def __repr__(self) -> str:
+        return f"<CloudStackClient apiKey={self.api_key[:6]}…>"  # never the secret
+
+    def __getattr__(self, name: str) -> Callable[..., defer.Deferred]:
+        command = None if name.startswith("_") else spec.camel_of(name)
+        if command is None:
+            raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r} (not a CloudStack command)")
+
+        def method(**params: Any) -> defer.Deferred:
+            return self.run(command, **params)
+        method.__name__ = name
+        method.__doc__ = f"CloudStack {command}."
+        return method
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | {spec.snake_case(n) for n in spec.commands()})
+
+    # -- lower level ----------------------------------------------------------------------------------------
+    def call(self, command: str, **params: Any) -> defer.Deferred:
+        """One request → the inner body under the response key, unshaped."""
+        return defer.Deferred.fromCoroutine(self._call(command, params))
+
+    def start(self, command: str, **params: Any) -> defer.Deferred:
+        """Start an async command → its immediate answer {"jobid": ...[, "id": ...]}; does not wait."""
+        return defer.Deferred.fromCoroutine(self._start(command, params))
+
+    def wait_job(self, jobid: str, *, command: str = "") -> defer.Deferred:
+        """Poll queryAsyncJobResult until the job ends → its result as COMMAND returns it
+        (the raw jobresult when COMMAND is not given)."""
+        return defer.Deferred.fromCoroutine(self._wait_job(jobid, command))
+
+    def list_all(self, command: str, **params: Any) -> defer.Deferred:
+        """A list command's items across every page; with an explicit `page` only that page."""
+        return defer.Deferred.fromCoroutine(self._list_all(command, params))
+
+    def run(self, command: str, **params: Any) -> defer.Deferred:
+        """COMMAND with its result shaped by its kind (see the class docstring)."""
+        return defer.Deferred.fromCoroutine(self._run(command, params))
+
+    # -- implementation ---------------------------------------------------------------------------------------
+    async def _call(self, command: str, params: Mapping[str, Any]) -> dict:
+        wire = sign_request(command, params, self.api_key, self._secret_key, expires_in=self.expires_in)
+        started = self.clock.seconds()
+        status, body = await self.transport.send(wire)
+        log.debug("cloudstack %s → %s in %.3f s", command, status, self.clock.seconds() - started)
+        return parse_response(command, status, body)
+
+    async def _start(self, command: str, params: Mapping[str, Any]) -> dict:
+        return async_started(command, await self._call(command, params))
+
+    async def _run(self, command: str, params: Mapping[str, Any]) -> Any:
+        kind = (spec.commands().get(command) or {}).get("kind")
+        if kind == "list":
+            return await self._list_all(command, params)
+        if kind == "async":
+            started = await self._start(command, params)
+            return await self._wait_job(started["jobid"], command)
+        inner = await self._call(command, params)
+        if kind == "object":
+            return object_result(command, inner)
+        if kind == "success":
+            return success_result(command, inner)
+        return inner
+
+    async def _list_all(self, command: str, params: Mapping[str, Any]) -> list:
+        entry = spec.commands().get(command) or {}
+        pageable = "page" in entry.get("params", {"page": None})
+        if not pageable or "page" in params or "pagesize" in params:
+            if "page" in params:
+                # CloudStack refuses page without pagesize (§9).
+                params = {"pagesize": self.page_size, **params}
+            return list_page(command, await self._call(command, params))[1]
+        items: list = []
+        page = 1
+        while True:
+            count, batch = list_page(command, await self._call(command, {**params, "page": page,
+                                                                          "pagesize": self.page_size}))
+            items.extend(batch)
+            # Stop on a short or empty page too: rows deleted while we page shrink `count` under us.
+            if count is None or len(items) >= count or len(batch) < self.page_size:
+                return items
+            page += 1
+
+    async def _wait_job(self, jobid: str, command: str) -> Any:
+        started = self.clock.seconds()
+        deadline = started + self.job_wait
+        while True:
+            try:
+                job = await self._call("queryAsyncJobResult", {"jobid": jobid})
+            except CloudStackUnavailable as err:
+                # The job goes on inside CloudStack; one lost poll should not lose its result.
+                log.warning("polling job %s of %s: %s", jobid, command or "?", err)
+                job = None
+            if job is not None:
+                outcome = job_outcome(command, job, jobid) if command else _raw_outcome(job, jobid)
+                if outcome is not PENDING:
+                    return outcome
+            now = self.clock.seconds()
+            if now >= deadline:
+                raise CloudStackJobTimeout(jobid, now - started, command=command)
+            await deferLater(self.clock, min(self.poll_interval, deadline - now), lambda: None)
+
+
+def _raw_outcome(job: Mapping[str, Any], jobid: str) -> Any:
+    """job_outcome without a command: the jobresult dict itself."""
+    if _as_int(job.get("jobstatus"), None) == 1 and isinstance(job.get("jobresult"), dict):
+        return job["jobresult"]
+    return job_outcome("", job, jobid)
+
+
+# -- factory --------------------------------------------------------------------------------------------------
+
+class CloudStackClientFactory:
+    """Holds one transport (and so one connection pool) and builds a client per caller's keys."""
+
+    def __init__(self, transport: Transport, *, job_wait: float = 120.0, poll_interval: float = 2.0,
+                 page_size: int = DEFAULT_PAGE_SIZE, clock: Any = None):
+        self.transport = transport
+        self.job_wait = job_wait
+        self.poll_interval = poll_interval
+        self.page_size = page_size
+        self.clock = clock
+
+    @classmethod
+    def for_url(cls, url: str, *, timeout: float = 30.0, max_connections: int = 8, reactor: Any = None,
+                **options: Any) -> "CloudStackClientFactory":
+        transport = HttpTransport(url, timeout=timeout, max_connections=max_connections, reactor=reactor)
+        return cls(transport, clock=options.pop("clock", reactor), **options)
+
+    @classmethod
+    def for_simulator(cls, simulator: Any, *, timeout: float = 30.0, reactor: Any = None,
+                      **options: Any) -> "CloudStackClientFactory":
+        transport = InProcessTransport(simulator, timeout=timeout, reactor=reactor)
+        return cls(transport, clock=options.pop("clock", reactor), **options)
+
+    def client(self, api_key: str, secret_key: str) -> CloudStackClient:
+        return CloudStackClient(self.transport, api_key, secret_key, job_wait=self.job_wait,
+                                poll_interval=self.poll_interval, page_size=self.page_size, clock=self.clock)
+
+    def close(self) -> defer.Deferred:
+        """Close idle pooled connections (at shutdown)."""
+        close = getattr(self.transport, "close", None)
+        return close() if close else defer.succeed(None)
+
+
+def make_client_factory(url: str | None = None, simulator: Any = None, **options: Any) -> CloudStackClientFactory:
+    """A factory for CloudStack at URL, or for the in-process SIMULATOR when no URL is configured."""
+    if url:
+        return CloudStackClientFactory.for_url(url, **options)
+    if simulator is None:
+        raise ValueError("either a CloudStack URL or a simulator is needed")
+    options.pop("max_connections", None)
+    return CloudStackClientFactory.for_simulator(simulator, **options)
