@@ -40,7 +40,12 @@ class ServerError(EC2Error):
     sender, status = "Server", 500
 
 
+# EC2 answers these with another status than 400.
+_STATUS = {"AuthFailure": 401, "Blocked": 403, "SignatureDoesNotMatch": 403, "UnsupportedOperation": 400}
+
+
 def _client(code: str, template: str, status: int = 400) -> type[ClientError]:
+    status = _STATUS.get(code, status)
     return type(code.replace(".", ""), (ClientError,), {"code": code, "template": template, "status": status,
                                                          "__module__": __name__})
 

@@ -66,7 +66,7 @@ def simulator_config(settings: Settings) -> SimulatorConfig:
 
 
 class NotYetResource(resource.Resource):
-    """The gateway port before its front doors exist: 501 in plain text, never a traceback."""
+    """A front door that is not built yet: 501 in plain text, never a traceback."""
     isLeaf = True
 
     def render(self, request: Any) -> bytes:
@@ -75,8 +75,76 @@ class NotYetResource(resource.Resource):
         return b"ec2soap: this front door is not implemented yet\n"
 
 
-def gateway_site(settings: Settings, running: "Running") -> server.Site:
-    site = server.Site(NotYetResource())
+class GatewayRoot(resource.Resource):
+    """Routes every request on the gateway port (MISSION.md, Front doors):
+
+    /awsapi/rest/AmazonEC2 → Query; /awsapi/services/AmazonEC2 → SOAP; /awsapi/rest/AmazonS3/… → S3;
+    /awsapi → Query when an Action is given, else SOAP; / → Query for Action requests and form posts, else S3."""
+    isLeaf = True
+
+    def __init__(self, *, query: resource.Resource, soap: resource.Resource, s3: resource.Resource):
+        super().__init__()
+        self.query, self.soap, self.s3 = query, soap, s3
+
+    def render(self, request: Any) -> Any:
+        return self.route(request).render(request)
+
+    def route(self, request: Any) -> resource.Resource:
+        path = request.path.rstrip(b"/")
+        if path == b"/awsapi/rest/AmazonEC2" or path.startswith(b"/awsapi/rest/AmazonEC2/"):
+            return self.query
+        if path == b"/awsapi/services/AmazonEC2" or path.startswith(b"/awsapi/services/"):
+            return self.soap
+        if path == b"/awsapi/rest/AmazonS3" or path.startswith(b"/awsapi/rest/AmazonS3/"):
+            return self.s3
+        if path == b"/awsapi":
+            return self.query if _is_query(request) else self.soap
+        return self.query if _is_query(request) else self.s3
+
+
+def _is_query(request: Any) -> bool:
+    if request.args.get(b"Action"):
+        return True
+    ctype = (request.getHeader("content-type") or "").split(";")[0].strip().lower()
+    return request.method == b"POST" and ctype == "application/x-www-form-urlencoded"
+
+
+def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server.Site:
+    from ec2soap.auth.credentials import Credentials, load_secret_box
+    from ec2soap.cloudstack.client import CloudStackClientFactory
+    from ec2soap.core.context import CoreSettings
+    from ec2soap.gateway import Gateway
+    from ec2soap.query.extensions import extensions
+    from ec2soap.query.resource import QueryResource
+    from ec2soap.store.ids import IdMap
+    from ec2soap.store.offerings import OfferingMap
+
+    options = {"job_wait": settings.job_wait, "poll_interval": settings.job_poll_interval, "reactor": reactor}
+    if not settings.embedded:
+        factory = CloudStackClientFactory.for_url(settings.cloudstack_url, timeout=settings.cloudstack_timeout,
+                                                  **options)
+    elif "simulator" in running.ports:
+        # The embedded simulator is reached over loopback HTTP, exactly as a real CloudStack would be.
+        factory = CloudStackClientFactory.for_url(
+            f"http://127.0.0.1:{running.ports['simulator']}/client/api", timeout=settings.cloudstack_timeout,
+            **options)
+    else:
+        factory = CloudStackClientFactory.for_simulator(running.simulator, timeout=settings.cloudstack_timeout,
+                                                        **options)
+    running.cloud_factory = factory
+    admin = None
+    if running.admin_user is not None:
+        admin = factory.client(running.admin_user["apikey"], running.admin_user["secretkey"])
+    elif settings.cloudstack_admin_api_key and settings.cloudstack_admin_secret_key:
+        admin = factory.client(settings.cloudstack_admin_api_key, settings.cloudstack_admin_secret_key)
+    credentials = Credentials(running.store, load_secret_box(settings.encryption_key, settings.data_dir), admin)
+    gateway = Gateway(cloud_for=factory.client, ids=IdMap(running.store), offerings=OfferingMap(running.store),
+                      settings=CoreSettings(region=settings.region))
+    query = QueryResource(gateway=gateway, credentials=credentials, clock_skew=settings.clock_skew,
+                          extensions=extensions(credentials=credentials, cloud_for=factory.client),
+                          enabled=lambda: settings.enable_ec2 is not False)
+    running.gateway, running.credentials = gateway, credentials
+    site = server.Site(GatewayRoot(query=query, soap=NotYetResource(), s3=NotYetResource()))
     site.displayTracebacks = False
     return site
 
@@ -91,11 +159,17 @@ class Running:
     admin_user: dict | None = None
     ports: dict[str, int] = field(default_factory=dict)
     listeners: list[Any] = field(default_factory=list)
+    cloud_factory: Any = None
+    gateway: Any = None
+    credentials: Any = None
 
     def stop(self) -> Any:
         from twisted.internet.defer import gatherResults
 
-        return gatherResults([port.stopListening() for port in self.listeners])
+        stops = [port.stopListening() for port in self.listeners]
+        if self.cloud_factory is not None:
+            stops.append(self.cloud_factory.close())
+        return gatherResults(stops)
 
 
 def _endpoint(reactor: Any, host: str, port: int) -> Any:
@@ -129,7 +203,8 @@ def start(settings: Settings, reactor: Any, *, store: Store | None = None, gatew
             yield _listen(reactor, running, "integration", settings.host, settings.integration_port,
                           integration_site(running.simulator))
     if gateway:
-        yield _listen(reactor, running, "gateway", settings.host, settings.port, gateway_site(settings, running))
+        yield _listen(reactor, running, "gateway", settings.host, settings.port,
+                      gateway_site(settings, running, reactor))
     return running
 
 

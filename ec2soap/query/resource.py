@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -158,14 +159,12 @@ class QueryResource(resource.Resource):
 
         info = request_info(request)
         try:
-            parsed = signatures.parse_ec2(info, now=time.time(), skew=self.clock_skew)
+            parsed = signatures.parse_ec2(info, max_skew=timedelta(seconds=self.clock_skew))
             secret = await self.credentials.secret_for(parsed.access_key)
-            if secret is None:
-                raise ERRORS["AuthFailure"]("AWS was not able to validate the provided access credentials")
             signatures.verify_ec2(parsed, secret)
         except AuthError as exc:
             code = exc.code if exc.code in _AUTH_CODES else "AuthFailure"
-            raise ERRORS[code](str(exc.args[0]) if exc.args else None) from None
+            raise ERRORS[code](exc.message) from None
         return Caller(access_key=parsed.access_key, secret_key=secret)
 
     def _finish(self, request: Any, status: int, content_type: str, body: bytes) -> None:

@@ -1,0 +1,62 @@
+"""Model pieces shared by the core's resource families. Core: no Twisted, Spyne, lxml or SQL here.
+
+Each family module keeps its own dataclasses (Instance in instances.py, Volume in volumes.py, ...); what
+several families need lives here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+__all__ = ["Tag", "tags_of", "owner_id", "parse_cs_date", "EC2_TO_CS_RESOURCE", "CS_TO_EC2_RESOURCE",
+           "ID_KIND_OF_RESOURCE", "GIB"]
+
+GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class Tag:
+    key: str
+    value: str
+
+
+def tags_of(cs: dict) -> list[Tag]:
+    """The tags CloudStack returns on a resource (`tags: [{key, value, ...}]`)."""
+    return [Tag(t.get("key", ""), t.get("value", "")) for t in cs.get("tags") or ()]
+
+
+def owner_id(cs: dict) -> str:
+    """EC2 ownerId for a CloudStack resource: its account's uuid (stable, unique, never reused)."""
+    return str(cs.get("accountid") or cs.get("account") or "")
+
+
+def parse_cs_date(text: str | None) -> datetime | None:
+    """CloudStack's 2021-10-04T09:24:38+0000 → an aware datetime (None when absent or unreadable)."""
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"):
+        try:
+            return datetime.strptime(text, fmt).astimezone(timezone.utc)
+        except ValueError:
+            continue
+    return None
+
+
+# EC2 resource types (DescribeTags resource-type) ↔ CloudStack tag resource types (protocol.md §12).
+EC2_TO_CS_RESOURCE = {
+    "instance": "UserVm",
+    "image": "Template",
+    "volume": "Volume",
+    "snapshot": "Snapshot",
+    "security-group": "SecurityGroup",
+    "elastic-ip": "PublicIpAddress",
+}
+CS_TO_EC2_RESOURCE = {v.lower(): k for k, v in EC2_TO_CS_RESOURCE.items()}
+# The IdMap kind of each EC2 resource type.
+ID_KIND_OF_RESOURCE = {"instance": "instance", "image": "image", "volume": "volume", "snapshot": "snapshot",
+                       "security-group": "security-group", "elastic-ip": "allocation"}
+
+
+def first(items: Iterable[Any], default: Any = None) -> Any:
+    return next(iter(items), default)
