@@ -1,2 +1,713 @@
-"""Simulator: vms (being written)."""
-COMMANDS: dict = {}
+"""Simulator: user VMs (UserVmManagerImpl / VirtualMachineManagerImpl behaviour): deploy, the start/stop/reboot/
+destroy/expunge life cycle with real async jobs, passwords (RSAHelper-style encryption) and user data.
+
+VMs are kind "vm"; each has a ROOT volume (kind "volume") and one NIC on the zone's guest network. Jobs on one
+VM run one after another, like CloudStack's VM work queue.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+import secrets
+import uuid as uuidlib
+from typing import Any
+
+from ec2soap.cloudstack import spec
+from ec2soap.cloudstack.simulator import accounts, volumes
+from ec2soap.cloudstack.simulator.engine import (ADMIN, SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
+                                                 invalid_value, param_error, permission_denied)
+from ec2soap.cloudstack.simulator.volumes import (GB, conform, config_true, drop_tags, matches_tags, owner_fields,
+                                                  owner_of, pending_job, tags_of)
+
+__all__ = ["COMMANDS", "JOB_ACTIONS", "ADMIN_ONLY", "advance", "render_vm", "encrypt_password"]
+
+# UserVmManagerImpl's limit on user data (vm.userdata.max.length, default 32768), applied to the base64 text and
+# to the decoded bytes.
+USERDATA_MAX = 32768
+PASSWORD_LENGTH = 6  # vm.password.length
+_PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_HOSTNAME = re.compile(r"^(?![0-9])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_HOSTNAME_ERROR = ("Invalid name. Vm name can contain ASCII letters 'a' through 'z', the digits '0' through '9', "
+                   "and the hyphen ('-'), must be between 1 and 63 characters long, and can't start or end with "
+                   "\"-\" and can't start with digit")
+_GONE = ("Destroyed", "Expunging")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/\r\n]*={0,2}\s*$")
+_HOST_NS = uuidlib.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
+
+
+# -- lookups -------------------------------------------------------------------------------------------------------
+def _get_or_431(ctx: Ctx, kind: str, value: str, param: str) -> dict:
+    doc = ctx.get(kind, value)
+    if doc is None:
+        raise invalid_value(ctx.command, param, value)
+    return doc
+
+
+def _zone(ctx: Ctx, zone_id: str) -> dict:
+    zone = _get_or_431(ctx, "zone", zone_id, "zoneid")
+    if zone.get("allocationstate") == "Disabled" and not ctx.caller.is_admin:
+        raise permission_denied(f"Cannot perform this operation, Zone is currently disabled: {zone_id}")
+    return zone
+
+
+def _template(ctx: Ctx, template_id: str, zone: dict, owner: dict) -> dict:
+    template = _get_or_431(ctx, "template", template_id, "templateid")
+    visible = (ctx.caller.is_admin or template.get("ispublic") or template.get("isfeatured")
+               or template.get("accountid") in (owner["id"], ctx.caller.account_id)
+               or owner["id"] in template.get("_permittedaccounts", ()))
+    if not visible:
+        raise permission_denied(f"Account {ctx.caller.account['name']} does not have permission to operate "
+                                f"with resource {template_id}")
+    zones = set(template.get("_zoneids") or ()) | {template.get("zoneid")}
+    if template.get("zoneid") not in (None, "", "-1") and zone["id"] not in zones:
+        raise param_error(f"Template {template_id} is not available in zone {zone['id']}")
+    if not template.get("isready", True):
+        raise param_error(f"Template {template_id} has not been completely downloaded to zone {zone['id']}")
+    return template
+
+
+def _zone_sg_enabled(zone: dict) -> bool:
+    # A basic zone is always security-group enabled.
+    return bool(zone.get("securitygroupsenabled")) or zone.get("networktype", "Basic") == "Basic"
+
+
+def _default_group(ctx: Ctx, owner: dict) -> dict:
+    try:
+        from ec2soap.cloudstack.simulator.security_groups import default_group
+    except ImportError:
+        default_group = None
+    if default_group is not None:
+        return default_group(ctx, owner["id"])
+    found = ctx.find("securitygroup", account_id=owner["id"], name="default")
+    if found:
+        return found[0]
+    return ctx.insert("securitygroup", {"name": "default", "description": "Default Security Group",
+                                        "ingressrule": [], "egressrule": [], **owner_fields(ctx, owner)},
+                      account_id=owner["id"])
+
+
+def _security_groups(ctx: Ctx, p: dict, owner: dict, zone: dict) -> list[str]:
+    ids, names = p.get("securitygroupids") or [], p.get("securitygroupnames") or []
+    if ids and names:
+        raise param_error("securitygroupids parameter is mutually exclusive with securitygroupnames parameter")
+    if not _zone_sg_enabled(zone):
+        if ids or names:
+            raise param_error("Can't create vm with security groups; security group feature is not enabled on "
+                              "this zone")
+        return []
+    groups = []
+    for gid in ids:
+        group = ctx.get("securitygroup", gid)
+        if group is None:
+            raise invalid_value(ctx.command, "securitygroupids", gid)
+        if group.get("accountid") != owner["id"]:
+            raise permission_denied(f"Account {owner['name']} does not have permission to operate with "
+                                    f"resource {gid}")
+        groups.append(group["id"])
+    for name in names:
+        found = ctx.find("securitygroup", account_id=owner["id"], name=name)
+        if not found:
+            raise param_error(f"Unable to find group by name {name}")
+        groups.append(found[0]["id"])
+    # Only when none is given does CloudStack add the account's default group.
+    return list(dict.fromkeys(groups)) or [_default_group(ctx, owner)["id"]]
+
+
+def _key_pairs(ctx: Ctx, p: dict, owner: dict) -> list[dict]:
+    names = list(dict.fromkeys((p.get("keypairs") or []) + ([p["keypair"]] if p.get("keypair") else [])))
+    if not names:
+        return []
+    try:
+        from ec2soap.cloudstack.simulator.key_pairs import find_key_pair
+    except ImportError:
+        def find_key_pair(ctx: Ctx, account_id: str, name: str) -> dict | None:
+            found = ctx.find("sshkeypair", account_id=account_id, name=name)
+            return found[0] if found else None
+    pairs = [find_key_pair(ctx, owner["id"], n) for n in names]
+    if any(pair is None for pair in pairs):
+        if len(names) == 1:
+            raise param_error(f"A key pair with name '{names[0]}' was not found.")
+        # CloudStack quirk: the message really says "keyparis".
+        raise param_error("Not all specified keyparis exist")
+    return pairs  # type: ignore[return-value]
+
+
+def _userdata(value: str | None) -> str | None:
+    """validateUserData: base64 text, at most 32 KB both encoded and decoded; stored re-encoded with padding."""
+    if value is None:
+        return None
+    if not _BASE64.match(value):
+        raise param_error("User data is not base64 encoded")
+    if len(value) > USERDATA_MAX:
+        raise param_error(f"User data has exceeded configurable max length : {USERDATA_MAX}")
+    text = re.sub(r"\s", "", value)
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise param_error("User data is not base64 encoded") from None
+    if len(raw) > USERDATA_MAX:
+        raise param_error("User data is too long for POST request")
+    if not raw:
+        raise param_error("User data is too short")
+    return base64.b64encode(raw).decode()
+
+
+def encrypt_password(public_key: str, password: str) -> str | None:
+    """RSAHelper.encryptWithSSHPublicKey: PKCS#1 v1.5 with the OpenSSH RSA key, base64; None for other keys."""
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
+    try:
+        key = load_ssh_public_key(public_key.strip().splitlines()[0].encode())
+    except (ValueError, IndexError):
+        return None
+    if not isinstance(key, rsa.RSAPublicKey):
+        return None
+    return base64.b64encode(key.encrypt(password.encode(), padding.PKCS1v15())).decode()
+
+
+def _new_password() -> str:
+    return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(PASSWORD_LENGTH))
+
+
+def _set_password(ctx: Ctx, vm: dict) -> str:
+    """A fresh password; kept only encrypted with the VM's first key pair, as CloudStack keeps it for getVMPassword."""
+    password = _new_password()
+    vm.pop("_encryptedpassword", None)
+    if vm.get("_publickey"):
+        encrypted = encrypt_password(vm["_publickey"], password)
+        if encrypted:
+            vm["_encryptedpassword"] = encrypted
+    return password
+
+
+def _guest_nic(ctx: Ctx, zone: dict, vm_id: str, requested_ip: str | None) -> dict:
+    """One NIC on the zone's guest network with the next free address (a per-network counter)."""
+    networks = ctx.find("network", where=lambda n: n.get("zoneid") == zone["id"]
+                        and n.get("traffictype", "Guest") == "Guest")
+    network = networks[0] if networks else {}
+    gateway = network.get("gateway") or zone.get("_gateway") or "10.1.1.1"
+    netmask = network.get("netmask") or zone.get("_netmask") or "255.255.255.0"
+    cidr = ipaddress.ip_network(network.get("cidr") or f"{gateway}/{netmask}", strict=False)
+    if requested_ip:
+        try:
+            address = ipaddress.ip_address(requested_ip)
+        except ValueError:
+            raise param_error(f"Invalid format for IPv4 address: {requested_ip}") from None
+        taken = {n.get("ipaddress") for vm in ctx.find("vm", where=lambda v: v.get("zoneid") == zone["id"])
+                 for n in vm.get("nic", [])}
+        if address not in cidr or requested_ip in taken or requested_ip == gateway:
+            raise SimError(533, f"The requested IP address {requested_ip} is not available in network "
+                                f"{network.get('name', cidr)}", 4320)
+    else:
+        while True:
+            offset = ctx.next_counter(f"guestip:{network.get('id', zone['id'])}", start=2)
+            if offset >= cidr.num_addresses - 1:
+                raise SimError(533, f"Insufficient address capacity in network {network.get('name', cidr)}",
+                               4320)
+            address = cidr.network_address + offset
+            if str(address) != gateway:
+                break
+    mac = ctx.next_counter("macaddress")
+    nic = {"id": ctx.new_uuid(), "networkid": network.get("id"), "networkname": network.get("name"),
+           "netmask": netmask, "gateway": gateway, "ipaddress": str(address),
+           "traffictype": "Guest", "type": network.get("type", "Shared"), "isdefault": True,
+           "macaddress": "02:00:" + ":".join(f"{(mac >> s) & 0xff:02x}" for s in (24, 16, 8, 0)),
+           "deviceid": "0", "virtualmachineid": vm_id, "secondaryip": [], "extradhcpoption": []}
+    if network.get("broadcasturi"):
+        nic["broadcasturi"] = nic["isolationuri"] = network["broadcasturi"]
+    return {k: v for k, v in nic.items() if v is not None}
+
+
+# -- rendering -----------------------------------------------------------------------------------------------------
+def _render_group(ctx: Ctx, group: dict) -> dict:
+    try:
+        from ec2soap.cloudstack.simulator.security_groups import render_security_group
+    except ImportError:
+        render_security_group = None
+    if render_security_group is not None:
+        return render_security_group(ctx, group)
+    out = {k: v for k, v in group.items() if not k.startswith("_")}
+    out.setdefault("ingressrule", [])
+    out.setdefault("egressrule", [])
+    out["tags"] = []
+    return out
+
+
+def render_vm(ctx: Ctx, vm: dict, *, password: str | None = None, userdata: bool = False,
+              command: str = "listVirtualMachines") -> dict:
+    """UserVmResponse: stored fields plus security groups, tags, pending job; admins also see the host."""
+    out = dict(vm)
+    groups = [ctx.get("securitygroup", gid, removed=True) for gid in vm.get("_securitygroupids", ())]
+    out["securitygroup"] = [_render_group(ctx, g) for g in groups if g]
+    out["tags"] = tags_of(ctx, "UserVm", vm["id"])
+    if ctx.caller.is_admin:
+        if vm.get("_hostid"):
+            out["hostid"], out["hostname"] = vm["_hostid"], vm["_hostname"]
+    else:
+        out.pop("instancename", None)
+    if password is not None:
+        out["password"] = password
+    if userdata and vm.get("_userdata"):
+        out["userdata"] = vm["_userdata"]
+    job = pending_job(ctx, vm["id"])
+    if job:
+        out["jobid"], out["jobstatus"] = job[0], 0
+    return conform(out, spec.command(command)["response"])
+
+
+def _result(ctx: Ctx, vm: dict, **kwargs: Any) -> dict:
+    return {"virtualmachine": render_vm(ctx, vm, **kwargs)}
+
+
+# -- listVirtualMachines -------------------------------------------------------------------------------------------
+def _list_vms(ctx: Ctx, p: dict) -> Listing:
+    scope = ctx.scope_accounts(p)
+    state = (p.get("state") or "").lower()
+    if state == "expunged":
+        # Expunged VMs are removed rows; only a root admin may list them.
+        if not ctx.caller.is_admin:
+            return Listing([])
+        live = {v["id"] for v in ctx.find("vm", account_id=scope)}
+        rows = [v for v in ctx.find("vm", account_id=scope, removed=True) if v["id"] not in live]
+    else:
+        rows = ctx.find("vm", account_id=scope)
+        if state == "present":
+            rows = [v for v in rows if v["state"] not in _GONE]
+        elif state:
+            rows = [v for v in rows if v["state"].lower() == state]
+        # CloudStack quirk: users do not see their Destroyed/Expunging VMs unless allow.user.view.destroyed.vm.
+        if not ctx.caller.is_admin and not config_true(ctx, "allow.user.view.destroyed.vm"):
+            rows = [v for v in rows if v["state"] not in _GONE]
+    ids = set(p.get("ids") or []) | ({p["id"]} if p.get("id") else set())
+    if ids:
+        rows = [v for v in rows if v["id"] in ids]
+    for key in ("zoneid", "templateid", "serviceofferingid", "hypervisor", "groupid"):
+        if p.get(key):
+            rows = [v for v in rows if v.get(key) == p[key]]
+    if p.get("name"):
+        # The name filter is a substring match (listApis description).
+        rows = [v for v in rows if p["name"].lower() in v["name"].lower()]
+    if p.get("keyword"):
+        kw = p["keyword"].lower()
+        rows = [v for v in rows if kw in v["name"].lower() or kw in v.get("displayname", "").lower()
+                or kw == v["state"].lower() or any(kw in n.get("ipaddress", "") for n in v.get("nic", []))]
+    if "haenable" in p:
+        rows = [v for v in rows if v.get("haenable") == p["haenable"]]
+    if p.get("keypair"):
+        rows = [v for v in rows if p["keypair"] in (v.get("keypairs") or "").split(",")]
+    if p.get("securitygroupid"):
+        rows = [v for v in rows if p["securitygroupid"] in v.get("_securitygroupids", ())]
+    if p.get("networkid"):
+        rows = [v for v in rows if any(n.get("networkid") == p["networkid"] for n in v.get("nic", []))]
+    if not ctx.caller.is_admin:
+        rows = [v for v in rows if v.get("displayvm", True)]
+    elif "displayvm" in p:
+        rows = [v for v in rows if v.get("displayvm", True) == p["displayvm"]]
+    rows = [v for v in rows if matches_tags(ctx, "UserVm", v["id"], p.get("tags"))]
+    return Listing([render_vm(ctx, v, userdata=bool(p.get("userdata"))) for v in rows])
+
+
+# -- deployVirtualMachine ------------------------------------------------------------------------------------------
+def _check_hostname(ctx: Ctx, name: str, owner: dict, exclude: str | None = None) -> None:
+    if not _HOSTNAME.match(name):
+        raise param_error(_HOSTNAME_ERROR)
+    clash = ctx.find("vm", account_id=owner["id"], where=lambda v: v["name"].lower() == name.lower()
+                     and v["id"] != exclude and v["state"] not in _GONE)
+    if clash:
+        raise param_error(f"The vm with hostName {name} already exists in the network domain of account "
+                          f"{owner['name']}")
+
+
+def _instance_name(ctx: Ctx, owner: dict, number: int) -> str:
+    ordinal = next((i for i, a in enumerate(ctx.find("account"), 1) if a["id"] == owner["id"]), 2)
+    return f"i-{ordinal}-{number}-VM"
+
+
+def _deploy(ctx: Ctx, p: dict) -> JobStarted:
+    """deployVirtualMachine: the VM, its ROOT volume and NIC exist at once (create-style async, §8); the job
+    places it on the zone's capacity and starts it, or fails with 533 leaving the VM in Error."""
+    owner = owner_of(ctx, p)
+    zone = _zone(ctx, p["zoneid"])
+    offering = _get_or_431(ctx, "serviceoffering", p["serviceofferingid"], "serviceofferingid")
+    template = _template(ctx, p["templateid"], zone, owner)
+    disk_offering = None
+    if p.get("diskofferingid"):
+        disk_offering = _get_or_431(ctx, "diskoffering", p["diskofferingid"], "diskofferingid")
+        if disk_offering.get("iscustomized") and not p.get("size"):
+            raise param_error("This disk offering requires a custom size specified")
+    accounts.check_limit(ctx, "vm", account=owner)
+    accounts.check_limit(ctx, "volume", 2 if disk_offering else 1, account=owner)
+    groups = _security_groups(ctx, p, owner, zone)
+    pairs = _key_pairs(ctx, p, owner)
+    userdata = _userdata(p.get("userdata"))
+    vm_id = ctx.new_uuid()
+    name = p.get("name") or f"VM-{vm_id}"
+    _check_hostname(ctx, name, owner)
+    number = ctx.next_counter("vm_number")
+    start = p.get("startvm", True)
+    user = ctx.caller.user if owner["id"] == ctx.caller.account_id else \
+        (ctx.find("user", account_id=owner["id"]) or [ctx.caller.user])[0]
+    vm = {
+        "id": vm_id, "name": name, "displayname": p.get("displayname") or name,
+        **owner_fields(ctx, owner), "userid": user["id"], "username": user.get("username"),
+        "created": cs_date(ctx.now), "state": "Starting" if start else "Stopped",
+        "haenable": bool(offering.get("offerha", False)), "zoneid": zone["id"], "zonename": zone.get("name"),
+        "templateid": template["id"], "templatename": template.get("name"),
+        "templatedisplaytext": template.get("displaytext", template.get("name")),
+        "passwordenabled": bool(template.get("passwordenabled")),
+        "serviceofferingid": offering["id"], "serviceofferingname": offering.get("name"),
+        "cpunumber": int(offering.get("cpunumber", 1)), "cpuspeed": int(offering.get("cpuspeed", 1000)),
+        "memory": int(offering.get("memory", 512)),
+        "guestosid": template.get("ostypeid"), "ostypeid": template.get("ostypeid"),
+        "osdisplayname": template.get("ostypename") or template.get("osdisplayname"),
+        "rootdeviceid": 0, "rootdevicetype": "ROOT", "hypervisor": template.get("hypervisor") or "Simulator",
+        "instancename": _instance_name(ctx, owner, number), "details": {}, "affinitygroup": [],
+        "displayvm": p.get("displayvm", True), "isdynamicallyscalable": bool(p.get("dynamicscalingenabled")),
+        "nic": [_guest_nic(ctx, zone, vm_id, p.get("ipaddress"))], "_securitygroupids": groups,
+        "_number": number,
+    }
+    if start:
+        vm["_on_fail"] = "Error"
+    if p.get("group"):
+        vm["group"], vm["groupid"] = p["group"], str(uuidlib.uuid5(_HOST_NS, f"{owner['id']}/{p['group']}"))
+    if pairs:
+        vm["keypairs"] = ",".join(pair["name"] for pair in pairs)
+        vm["_keypair"] = pairs[0]["name"]
+        vm["_publickey"] = pairs[0].get("_publickey") or pairs[0].get("publickey")
+    if userdata:
+        vm["_userdata"] = userdata
+    if disk_offering:
+        vm["diskofferingid"], vm["diskofferingname"] = disk_offering["id"], disk_offering.get("name")
+    password = _set_password(ctx, vm) if vm["passwordenabled"] else None
+    ctx.insert("vm", {k: v for k, v in vm.items() if v is not None}, account_id=owner["id"])
+    root_size = int(p["rootdisksize"]) * GB if p.get("rootdisksize") else int(template.get("size") or 8 * GB)
+    volumes.new_volume(ctx, owner, zone, vtype="ROOT", size=root_size, state="Allocated", name=f"ROOT-{number}",
+                       extra={"virtualmachineid": vm_id, "deviceid": 0, "templateid": template["id"],
+                              "templatename": template.get("name"),
+                              "templatedisplaytext": template.get("displaytext"),
+                              "serviceofferingid": offering["id"], "serviceofferingname": offering.get("name"),
+                              "serviceofferingdisplaytext": offering.get("displaytext"),
+                              "attached": cs_date(ctx.now)})
+    if disk_offering:
+        size = int(p["size"]) * GB if disk_offering.get("iscustomized") else int(disk_offering.get("disksize", 0)) * GB
+        volumes.new_volume(ctx, owner, zone, vtype="DATADISK", size=size, state="Allocated",
+                           name=f"DATA-{number}",
+                           extra={"virtualmachineid": vm_id, "deviceid": 1, "diskofferingid": disk_offering["id"],
+                                  "diskofferingname": disk_offering.get("name"), "attached": cs_date(ctx.now)})
+    return _vm_job(ctx, "deploy", vm, {"id": vm_id, "start": start, "password": password}, object_id=vm_id)
+
+
+def _vm_job(ctx: Ctx, action: str, vm: dict, args: dict, **kwargs: Any) -> JobStarted:
+    """Queue a job on VM after any job already pending on it (CloudStack's per-VM work queue)."""
+    duration = ctx.config.durations.get(action, ctx.config.job_seconds)
+    pending = pending_job(ctx, vm["id"])
+    if pending and pending[1] > ctx.now:
+        duration += pending[1] - ctx.now
+    return ctx.start_job(action, args, instance_type="VirtualMachine", instance_id=vm["id"], duration=duration,
+                         **kwargs)
+
+
+def _volumes_of(ctx: Ctx, vm_id: str) -> list[dict]:
+    return ctx.find("volume", where=lambda v: v.get("virtualmachineid") == vm_id)
+
+
+def _place(ctx: Ctx, vm: dict) -> None:
+    """Check the zone's capacity (`_cpu_cores`, `_memory_mb`; missing = unlimited) against the VMs that hold it."""
+    zone = ctx.get("zone", vm["zoneid"]) or {}
+    cores, memory = zone.get("_cpu_cores"), zone.get("_memory_mb")
+    if cores is not None or memory is not None:
+        holders = ctx.find("vm", where=lambda v: v.get("zoneid") == vm["zoneid"] and v["id"] != vm["id"]
+                           and v["state"] in ("Running", "Stopping", "Migrating"))
+        used_cpu = sum(v.get("cpunumber", 0) for v in holders) + vm["cpunumber"]
+        used_mem = sum(v.get("memory", 0) for v in holders) + vm["memory"]
+        if (cores is not None and used_cpu > cores) or (memory is not None and used_mem > memory):
+            raise SimError(533, f"Unable to create a deployment for VM[User|{vm.get('instancename')}]", 4335)
+    host = uuidlib.uuid5(_HOST_NS, vm["zoneid"])
+    vm.update(state="Running", _hostid=str(host), _hostname=f"SimulatedAgent.{host}")
+    vm.pop("_on_fail", None)
+    for volume in _volumes_of(ctx, vm["id"]):
+        if volume["state"] == "Allocated":
+            volume["state"] = "Ready"
+            ctx.save("volume", volume)
+
+
+def _job_deploy(ctx: Ctx, args: dict) -> dict:
+    vm = ctx.get("vm", args["id"])
+    if vm is None:
+        raise SimError(530, f"Unable to find VM {args['id']}", 4250)
+    if args["start"]:
+        _place(ctx, vm)
+    vm.pop("_on_fail", None)
+    ctx.save("vm", vm)
+    return _result(ctx, vm, password=args.get("password"), command="deployVirtualMachine")
+
+
+# -- life cycle ----------------------------------------------------------------------------------------------------
+def _vm(ctx: Ctx, p: dict) -> dict:
+    return ctx.require("vm", p, "id")
+
+
+def _start(ctx: Ctx, p: dict) -> JobStarted:
+    vm = _vm(ctx, p)
+    if vm["state"] == "Running":
+        raise param_error(f"The virtual machine {vm['id']} ({vm['displayname']}) is already running")
+    if vm["state"] not in ("Stopped", "Stopping", "Starting"):
+        raise param_error(f"Unable to start VM {vm['id']} ({vm['displayname']}) in state {vm['state']}")
+    if vm["state"] == "Stopped":
+        vm.update(state="Starting", _on_fail="Stopped")
+        ctx.save("vm", vm)
+    return _vm_job(ctx, "vm_start", vm, {"id": vm["id"]})
+
+
+def _job_start(ctx: Ctx, args: dict) -> dict:
+    vm = ctx.get("vm", args["id"])
+    if vm is None or vm["state"] not in ("Stopped", "Starting", "Running"):
+        raise param_error(f"Unable to start VM {args['id']}: it is {vm['state'] if vm else 'gone'}")
+    if vm["state"] != "Running":
+        _place(ctx, vm)
+        ctx.save("vm", vm)
+    return _result(ctx, vm, command="startVirtualMachine")
+
+
+def _stop(ctx: Ctx, p: dict) -> JobStarted:
+    vm = _vm(ctx, p)
+    if vm["state"] in _GONE or vm["state"] == "Error":
+        raise param_error(f"Unable to stop VM {vm['id']} ({vm['displayname']}) in state {vm['state']}")
+    if vm["state"] == "Running":
+        vm.update(state="Stopping", _on_fail="Running")
+        ctx.save("vm", vm)
+    return _vm_job(ctx, "vm_stop", vm, {"id": vm["id"], "forced": bool(p.get("forced"))})
+
+
+def _stopped(ctx: Ctx, vm: dict) -> None:
+    for key in ("_hostid", "_hostname", "_on_fail"):
+        vm.pop(key, None)
+    vm["state"] = "Stopped"
+
+
+def _job_stop(ctx: Ctx, args: dict) -> dict:
+    vm = ctx.get("vm", args["id"])
+    if vm is None or vm["state"] in _GONE:
+        raise param_error(f"Unable to stop VM {args['id']}: it is {vm['state'] if vm else 'gone'}")
+    # Stopping an already stopped VM succeeds and changes nothing.
+    if vm["state"] != "Stopped":
+        _stopped(ctx, vm)
+        ctx.save("vm", vm)
+    return _result(ctx, vm, command="stopVirtualMachine")
+
+
+def _reboot(ctx: Ctx, p: dict) -> JobStarted:
+    vm = _vm(ctx, p)
+    if vm["state"] in _GONE:
+        raise param_error(f"Unable to reboot VM {vm['id']} ({vm['displayname']}) in state {vm['state']}")
+    return _vm_job(ctx, "vm_reboot", vm, {"id": vm["id"]})
+
+
+def _job_reboot(ctx: Ctx, args: dict) -> dict:
+    vm = ctx.get("vm", args["id"])
+    if vm is None or vm["state"] != "Running":
+        # CloudStack quirk: rebooting a VM that is not running fails inside the job with a bare 530.
+        raise SimError(530, "Failed to reboot vm instance", 4250)
+    return _result(ctx, vm, command="rebootVirtualMachine")
+
+
+def _destroy(ctx: Ctx, p: dict) -> JobStarted:
+    vm = _vm(ctx, p)
+    if p.get("expunge") and not ctx.caller.is_admin and not config_true(ctx, "allow.user.expunge.recover.vm"):
+        raise permission_denied("Parameter expunge can be passed by Admin only. Or when the "
+                                "allow.user.expunge.recover.vm key is set.")
+    doomed = []
+    for volume_id in p.get("volumeids") or []:
+        volume = ctx.get("volume", volume_id)
+        if volume is None:
+            raise invalid_value(ctx.command, "volumeids", volume_id)
+        if volume.get("virtualmachineid") != vm["id"] or volume["type"] != "DATADISK":
+            raise param_error(f"Please specify volumes that are data disks attached to VM {vm['id']}")
+        doomed.append(volume_id)
+    if vm["state"] in ("Running", "Starting"):
+        vm.update(state="Stopping", _on_fail=vm["state"])
+        ctx.save("vm", vm)
+    return _vm_job(ctx, "vm_destroy", vm, {"id": vm["id"], "expunge": bool(p.get("expunge")),
+                                           "volumeids": doomed})
+
+
+def _job_destroy(ctx: Ctx, args: dict) -> dict:
+    vm = ctx.get("vm", args["id"])
+    if vm is None:
+        raise param_error(f"Unable to find VM {args['id']}")
+    if vm["state"] not in _GONE:
+        # Destroying an already destroyed VM returns it unchanged.
+        _stopped(ctx, vm)
+        vm["state"] = "Destroyed"
+        vm["_expunge_at"] = ctx.now + ctx.config.expunge_seconds
+        ctx.save("vm", vm)
+        try:
+            from ec2soap.cloudstack.simulator.addresses import release_static_nat_for_vm
+        except ImportError:
+            release_static_nat_for_vm = None
+        if release_static_nat_for_vm is not None:
+            release_static_nat_for_vm(ctx, vm["id"])
+        for volume in _volumes_of(ctx, vm["id"]):
+            if volume["id"] in args.get("volumeids", ()):
+                volumes.detach(ctx, volume)
+                _drop_volume(ctx, volume)
+            elif volume["type"] == "ROOT":
+                volume["state"] = "Destroy"
+                volume["destroyed"] = True
+                ctx.save("volume", volume)
+    if args.get("expunge"):
+        # The response is rendered before the row goes, so the caller sees Expunging, not an empty object.
+        vm["state"] = "Expunging"
+        result = _result(ctx, vm, command="destroyVirtualMachine")
+        _expunge(ctx, vm)
+        return result
+    return _result(ctx, vm, command="destroyVirtualMachine")
+
+
+def _drop_volume(ctx: Ctx, volume: dict) -> None:
+    drop_tags(ctx, "Volume", volume["id"])
+    volume["state"] = "Expunged"
+    ctx.save("volume", volume)
+    ctx.remove("volume", volume["id"])
+
+
+def _expunge(ctx: Ctx, vm: dict) -> None:
+    """Remove the VM: its ROOT volume goes, data disks are detached and kept, tags are deleted."""
+    for volume in _volumes_of(ctx, vm["id"]):
+        if volume["type"] == "ROOT":
+            _drop_volume(ctx, volume)
+        else:
+            volumes.detach(ctx, volume)
+    drop_tags(ctx, "UserVm", vm["id"])
+    vm["state"] = "Expunging"
+    vm.pop("_expunge_at", None)
+    vm.pop("_remove_at", None)
+    ctx.save("vm", vm)
+    ctx.remove("vm", vm["id"])
+
+
+def _expunge_cmd(ctx: Ctx, p: dict) -> JobStarted:
+    vm = ctx.get("vm", p["id"], removed=True)
+    if vm is None:
+        raise invalid_value(ctx.command, "id", p["id"])
+    return _vm_job(ctx, "vm_expunge", vm, {"id": vm["id"]})
+
+
+def _job_expunge(ctx: Ctx, args: dict) -> Any:
+    vm = ctx.get("vm", args["id"], removed=True)
+    if vm is None or ctx.get("vm", args["id"]) is None:
+        return SUCCESS  # already expunged
+    if vm["state"] not in ("Destroyed", "Expunging", "Error"):
+        # CloudStack quirk: this check runs inside the job, so it is a failed job (530), not a 431.
+        raise SimError(530, "Please destroy vm with specified vmId before expunge", 4250)
+    _expunge(ctx, vm)
+    return SUCCESS
+
+
+# -- update, passwords ---------------------------------------------------------------------------------------------
+def _update(ctx: Ctx, p: dict) -> dict:
+    vm = _vm(ctx, p)
+    owner = ctx.get("account", vm["accountid"]) or ctx.caller.account
+    if vm["state"] in _GONE:
+        raise param_error(f"Vm with id {vm['id']} is not in the right state")
+    if p.get("name") and p["name"] != vm["name"]:
+        _check_hostname(ctx, p["name"], owner, exclude=vm["id"])
+        vm["name"] = p["name"]
+    for key in ("displayname", "haenable", "displayvm", "isdynamicallyscalable"):
+        if key in p:
+            vm[key] = p[key]
+    if "group" in p:
+        vm["group"], vm["groupid"] = p["group"], str(uuidlib.uuid5(_HOST_NS, f"{owner['id']}/{p['group']}"))
+    if p.get("details"):
+        vm["details"] = {**({} if p.get("cleanupdetails") else vm.get("details", {})), **p["details"][0]}
+    elif p.get("cleanupdetails"):
+        vm["details"] = {}
+    if "userdata" in p:
+        vm["_userdata"] = _userdata(p["userdata"])
+    if p.get("securitygroupids") or p.get("securitygroupnames"):
+        if vm["state"] != "Stopped":
+            raise param_error("Virtual machine must be stopped prior to update security groups ")
+        zone = ctx.get("zone", vm["zoneid"]) or {}
+        vm["_securitygroupids"] = _security_groups(ctx, p, owner, zone)
+    ctx.save("vm", vm)
+    return render_vm(ctx, vm, command="updateVirtualMachine")
+
+
+def _reset_password(ctx: Ctx, p: dict) -> JobStarted:
+    vm = _vm(ctx, p)
+    if not vm.get("passwordenabled"):
+        raise param_error("Fail to reset password for the virtual machine, the template is not password enabled")
+    if vm["state"] != "Stopped":
+        raise param_error(f"Vm {vm['name']} should be stopped to do password reset")
+    return _vm_job(ctx, "vm_reset_password", vm, {"id": vm["id"]})
+
+
+def _job_reset_password(ctx: Ctx, args: dict) -> dict:
+    vm = ctx.get("vm", args["id"])
+    if vm is None or vm["state"] != "Stopped":
+        raise param_error(f"Vm {args['id']} should be stopped to do password reset")
+    password = _set_password(ctx, vm)
+    ctx.save("vm", vm)
+    return _result(ctx, vm, password=password, command="resetPasswordForVirtualMachine")
+
+
+def _get_password(ctx: Ctx, p: dict) -> dict:
+    vm = _vm(ctx, p)
+    if not vm.get("_encryptedpassword"):
+        raise param_error(f"No password found for VM with id [{vm['id']}]")
+    return {"encryptedpassword": vm["_encryptedpassword"]}
+
+
+# -- time ----------------------------------------------------------------------------------------------------------
+def advance(ctx: Ctx) -> None:
+    """Time-driven changes: a VM whose job failed leaves its transitional state; destroyed VMs past
+    expunge_seconds turn Expunging, and one job period later their rows (and ROOT volumes) are removed."""
+    changing = []
+    for vm in ctx.find("vm", where=lambda v: v["state"] in ("Starting", "Stopping", "Destroyed", "Expunging")):
+        if vm["state"] in ("Starting", "Stopping"):
+            if vm.get("_on_fail") and pending_job(ctx, vm["id"]) is None:
+                changing.append(vm)
+        elif vm["state"] == "Destroyed" and vm.get("_expunge_at", float("inf")) <= ctx.now:
+            changing.append(vm)
+        elif vm["state"] == "Expunging" and vm.get("_remove_at", float("inf")) <= ctx.now:
+            changing.append(vm)
+    if not changing:
+        return
+    ctx.lock()
+    for vm in changing:
+        if vm["state"] in ("Starting", "Stopping"):
+            vm["state"] = vm.pop("_on_fail")
+            ctx.save("vm", vm)
+        elif vm["state"] == "Destroyed":
+            vm["state"] = "Expunging"
+            vm["_remove_at"] = ctx.now + ctx.config.job_seconds
+            ctx.save("vm", vm)
+        else:
+            _expunge(ctx, vm)
+
+
+COMMANDS = {
+    "listVirtualMachines": _list_vms,
+    "deployVirtualMachine": _deploy,
+    "startVirtualMachine": _start,
+    "stopVirtualMachine": _stop,
+    "rebootVirtualMachine": _reboot,
+    "destroyVirtualMachine": _destroy,
+    "expungeVirtualMachine": _expunge_cmd,
+    "updateVirtualMachine": _update,
+    "resetPasswordForVirtualMachine": _reset_password,
+    "getVMPassword": _get_password,
+}
+JOB_ACTIONS = {
+    "deploy": _job_deploy,
+    "vm_start": _job_start,
+    "vm_stop": _job_stop,
+    "vm_reboot": _job_reboot,
+    "vm_destroy": _job_destroy,
+    "vm_expunge": _job_expunge,
+    "vm_reset_password": _job_reset_password,
+}
+ADMIN_ONLY = {"expungeVirtualMachine"}
