@@ -13,10 +13,12 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from twisted.internet import defer
 from twisted.internet import error as net_error
+from twisted.internet.protocol import Protocol as _WireProtocol
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from twisted.web import client as web_client
-from twisted.web.client import Agent, HTTPConnectionPool, readBody
+from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
+from twisted.web.http import PotentialDataLoss
 
 from ec2soap.cloudstack import signing, spec
 from ec2soap.cloudstack.errors import (CloudStackApiError, CloudStackAuthError, CloudStackBadResponse,
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PAGE_SIZE = 500
 # How long a signed request stays valid (signatureVersion=3, §2); the cs client uses the same 10 minutes.
 EXPIRES_SECONDS = 600.0
+# The largest body we read: 500 VMs are a few MB; anything near this is not CloudStack talking.
+MAX_BODY = 64 * 1024 * 1024
 # Names the client owns; a caller passing one (in any case, names are case-insensitive §1) is a bug.
 _RESERVED = {"command", "apikey", "signature", "signatureversion", "expires", "response", "sessionkey"}
 
@@ -312,6 +316,61 @@ def _transport_failure(failure: Failure, command: str, where: str, timeout: floa
                                 command=command)
 
 
+def _bound(d: defer.Deferred, timeout: float, clock: Any) -> None:
+    """Cancel D after TIMEOUT seconds and fail it with TimeoutError, whatever the cancelled step made of the
+    cancellation (Agent wraps it in ResponseNeverReceived)."""
+    def timed_out(_result: Any, _timeout: float) -> Failure:
+        return Failure(defer.TimeoutError(f"no answer within {timeout} s"))
+    d.addTimeout(timeout, clock, onTimeoutCancel=timed_out)
+
+
+class _BodyReader(_WireProtocol):
+    """Collects a response body up to MAX_BODY. Unlike twisted.web.client.readBody it can drop the connection
+    when cancelled: an Agent response's transport proxy has loseConnection but no abortConnection."""
+
+    def __init__(self, finished: defer.Deferred, command: str, status: int):
+        self.finished = finished
+        self.command = command
+        self.status = status
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.finished.called:
+            return
+        self.size += len(data)
+        if self.size > MAX_BODY:
+            self.transport.loseConnection()
+            self.finished.errback(CloudStackBadResponse(
+                f"{self.command}: response body larger than {MAX_BODY} bytes", status=self.status,
+                command=self.command))
+            return
+        self.parts.append(data)
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        if self.finished.called:
+            return
+        # PotentialDataLoss: no Content-Length and the server closed; a cut JSON body fails to parse anyway.
+        if reason is None or reason.check(ResponseDone, PotentialDataLoss):
+            self.finished.callback(b"".join(self.parts))
+        else:
+            self.finished.errback(reason)
+
+
+def _read_body(response: Any, command: str) -> defer.Deferred:
+    reader: list[_BodyReader] = []
+
+    def cancel(_: defer.Deferred) -> None:
+        transport = reader[0].transport if reader else None
+        if transport is not None:
+            transport.loseConnection()
+
+    finished: defer.Deferred = defer.Deferred(cancel)
+    reader.append(_BodyReader(finished, command, response.code))
+    response.deliverBody(reader[0])
+    return finished
+
+
 def _default_reactor(reactor: Any) -> Any:
     if reactor is None:
         from twisted.internet import reactor as global_reactor
@@ -349,18 +408,17 @@ class HttpTransport:
     def send(self, params: dict[str, str]) -> defer.Deferred:
         command = params.get("command", "")
         body = form_body(params)  # POST: userdata and long id lists do not fit a URL (§1)
-        d = self._slots.run(self._post, body)
-        d.addTimeout(self.timeout, self.reactor)
+        d = self._slots.run(self._post, body, command)
+        _bound(d, self.timeout, self.reactor)
         d.addErrback(_transport_failure, command, self._where, self.timeout)
         return d
 
-    def _post(self, body: bytes) -> defer.Deferred:
+    def _post(self, body: bytes, command: str) -> defer.Deferred:
         d = self._http.post(self.url, data=body, allow_redirects=False, unbuffered=True, reactor=self.reactor,
                             headers={b"Content-Type": [b"application/x-www-form-urlencoded; charset=UTF-8"],
                                      b"Accept": [b"application/json"]})
-        # Twisted's readBody aborts the connection when cancelled, so a body that never ends cannot hold a slot
-        # past the timeout.
-        d.addCallback(lambda response: readBody(response).addCallback(lambda data: (response.code, data)))
+        d.addCallback(lambda response: _read_body(response, command).addCallback(
+            lambda data: (response.code, data)))
         return d
 
     def close(self) -> defer.Deferred:
@@ -385,7 +443,7 @@ class InProcessTransport:
         d = defer.maybeDeferred(self.simulator.handle_deferred, dict(params))
         d.addCallback(lambda result: (result[0], json.dumps(result[1]).encode("utf-8")))
         d.addErrback(self._crashed, command)
-        d.addTimeout(self.timeout, self.reactor)
+        _bound(d, self.timeout, self.reactor)
         d.addErrback(_transport_failure, command, "in-process simulator", self.timeout)
         return d
 
