@@ -371,6 +371,10 @@ def _read_body(response: Any, command: str) -> defer.Deferred:
     return finished
 
 
+def _read_only(command: str) -> bool:
+    return command.startswith(("list", "get", "query"))
+
+
 def _default_reactor(reactor: Any) -> Any:
     if reactor is None:
         from twisted.internet import reactor as global_reactor
@@ -397,7 +401,8 @@ class HttpTransport:
             if pool is None:
                 pool = HTTPConnectionPool(self.reactor, persistent=True)
                 pool.maxPersistentPerHost = max_connections
-                pool.cachedConnectionTimeout = 60
+                # Below Tomcat's default keep-alive (20 s), so we rarely reuse a connection it is closing.
+                pool.cachedConnectionTimeout = 15
             agent = Agent(self.reactor, connectTimeout=timeout, pool=pool)
         self.pool = pool
         # One client serves every caller: never keep a cookie one caller's response set (§4 JSESSIONID).
@@ -408,18 +413,30 @@ class HttpTransport:
     def send(self, params: dict[str, str]) -> defer.Deferred:
         command = params.get("command", "")
         body = form_body(params)  # POST: userdata and long id lists do not fit a URL (§1)
-        d = self._slots.run(self._post, body, command)
+        d = self._slots.run(self._post, body, command, _read_only(command))
         _bound(d, self.timeout, self.reactor)
         d.addErrback(_transport_failure, command, self._where, self.timeout)
         return d
 
-    def _post(self, body: bytes, command: str) -> defer.Deferred:
+    def _post(self, body: bytes, command: str, may_retry: bool) -> defer.Deferred:
         d = self._http.post(self.url, data=body, allow_redirects=False, unbuffered=True, reactor=self.reactor,
                             headers={b"Content-Type": [b"application/x-www-form-urlencoded; charset=UTF-8"],
                                      b"Accept": [b"application/json"]})
         d.addCallback(lambda response: _read_body(response, command).addCallback(
             lambda data: (response.code, data)))
+        if may_retry:
+            d.addErrback(self._retry, body, command)
         return d
+
+    def _retry(self, failure: Failure, body: bytes, command: str) -> Any:
+        """Send a read-only command once more when the connection died before any answer: typically a pooled
+        connection the server closed while idle. Anything that changes state is never sent twice (Twisted's own
+        retry is for GET only, and a POST may have been executed)."""
+        failure.trap(web_client.ResponseNeverReceived, web_client.RequestTransmissionFailed)
+        if any(reason.check(defer.CancelledError) for reason in getattr(failure.value, "reasons", ())):
+            return failure  # our own timeout cancelled it
+        log.debug("cloudstack %s: connection dropped before an answer, sending again", command)
+        return self._post(body, command, False)
 
     def close(self) -> defer.Deferred:
         if self._owns_pool and self.pool is not None:

@@ -392,3 +392,36 @@ def test_in_process_simulator_crash_is_a_530(in_reactor: Any) -> None:
     with pytest.raises(CloudStackApiError) as caught:
         in_reactor(client.list_zones)
     assert caught.value.errorcode == 530 and "database is gone" not in str(caught.value)
+
+
+class DropsFirst(resource.Resource):
+    """Closes the connection of the first request without answering (a keep-alive connection that died)."""
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[bytes] = []
+
+    def render_POST(self, request: Any) -> Any:
+        self.seen.append(request.args[b"command"][0])
+        if len(self.seen) == 1:
+            request.transport.abortConnection()
+            return server.NOT_DONE_YET
+        request.setHeader("Content-Type", "application/json")
+        return b'{"listzonesresponse": {}}'
+
+
+def test_read_only_commands_are_resent_once_after_a_dropped_connection(serve: Any, reactor: Any,
+                                                                      in_reactor: Any) -> None:
+    drops = DropsFirst()
+    port = serve(server.Site(drops))
+    assert in_reactor(_client(f"http://127.0.0.1:{port}/client/api", reactor).list_zones) == []
+    assert drops.seen == [b"listZones", b"listZones"]
+
+
+def test_commands_that_change_state_are_never_resent(serve: Any, reactor: Any, in_reactor: Any) -> None:
+    drops = DropsFirst()
+    port = serve(server.Site(drops))
+    with pytest.raises(CloudStackUnavailable, match="cannot reach"):
+        in_reactor(_client(f"http://127.0.0.1:{port}/client/api", reactor).delete_ssh_key_pair, name="k")
+    assert drops.seen == [b"deleteSSHKeyPair"]
