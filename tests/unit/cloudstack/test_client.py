@@ -425,3 +425,45 @@ def test_commands_that_change_state_are_never_resent(serve: Any, reactor: Any, i
     with pytest.raises(CloudStackUnavailable, match="cannot reach"):
         in_reactor(_client(f"http://127.0.0.1:{port}/client/api", reactor).delete_ssh_key_pair, name="k")
     assert drops.seen == [b"deleteSSHKeyPair"]
+
+
+class LosesFirstPoll:
+    """A transport wrapper whose first queryAsyncJobResult is lost on the way (CloudStack briefly unreachable)."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.lost = 0
+
+    def send(self, params: dict[str, str]) -> Any:
+        if params["command"] == "queryAsyncJobResult" and not self.lost:
+            self.lost += 1
+            return defer.fail(CloudStackUnavailable("queryAsyncJobResult: connection reset"))
+        return self.inner.send(params)
+
+
+def test_a_lost_poll_does_not_lose_the_job(sim: Simulator, in_reactor: Any) -> None:
+    flaky = LosesFirstPoll(InProcessTransport(sim))
+    admin = CloudStackClient(flaky, sim.users["admin"]["apikey"], sim.users["admin"]["secretkey"],
+                             poll_interval=0.05, job_wait=5.0)
+    demo_id = sim.users["demo"]["id"]
+    assert in_reactor(admin.disable_user, id=demo_id)["state"] == "disabled"
+    assert flaky.lost == 1
+
+
+def test_job_outcomes() -> None:
+    from ec2soap.cloudstack.client import PENDING, job_outcome
+
+    assert job_outcome("deployVirtualMachine", {"jobid": "j", "jobstatus": 0}) is PENDING
+    assert job_outcome("deployVirtualMachine", {"jobstatus": "1", "jobresult": {"virtualmachine": {"id": "v"}}}) \
+        == {"id": "v"}
+    assert job_outcome("createTags", {"jobstatus": 1, "jobresult": {"success": "true"}}) is True
+    with pytest.raises(CloudStackJobFailed) as failed:
+        job_outcome("stopVirtualMachine", {"jobid": "j", "jobstatus": 2, "jobresultcode": 530,
+                                           "jobresult": {"errorcode": 431, "errortext": "bad state"}})
+    assert (failed.value.errorcode, failed.value.errortext, failed.value.jobid) == (431, "bad state", "j")
+    with pytest.raises(CloudStackJobFailed, match="cancelled"):
+        job_outcome("stopVirtualMachine", {"jobid": "j", "jobstatus": 3})
+    with pytest.raises(CloudStackBadResponse):
+        job_outcome("stopVirtualMachine", {"jobid": "j"})
+    with pytest.raises(CloudStackBadResponse):
+        job_outcome("stopVirtualMachine", {"jobid": "j", "jobstatus": 1, "jobresult": {"a": {}, "b": {}}})
