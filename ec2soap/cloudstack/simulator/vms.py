@@ -202,12 +202,14 @@ def _guest_nic(ctx: Ctx, zone: dict, vm_id: str, requested_ip: str | None) -> di
             raise SimError(533, f"The requested IP address {requested_ip} is not available in network "
                                 f"{network.get('name', cidr)}", 4320)
     else:
+        # The network's guest IP range when it has one (`_iprange`), else the whole CIDR.
+        first, last = network.get("_iprange") or (str(cidr.network_address + 2), str(cidr.broadcast_address - 1))
+        first_ip, last_ip = ipaddress.ip_address(first), ipaddress.ip_address(last)
         while True:
-            offset = ctx.next_counter(f"guestip:{network.get('id', zone['id'])}", start=2)
-            if offset >= cidr.num_addresses - 1:
+            address = first_ip + ctx.next_counter(f"guestip:{network.get('id', zone['id'])}", start=1) - 1
+            if address > last_ip:
                 raise SimError(533, f"Insufficient address capacity in network {network.get('name', cidr)}",
                                4320)
-            address = cidr.network_address + offset
             if str(address) != gateway:
                 break
     mac = ctx.next_counter("macaddress")
@@ -252,6 +254,10 @@ def render_vm(ctx: Ctx, vm: dict, *, password: str | None = None, userdata: bool
         out["password"] = password
     if userdata and vm.get("_userdata"):
         out["userdata"] = vm["_userdata"]
+    nat = ctx.find("ipaddress", account_id=vm.get("accountid"),
+                   where=lambda ip: ip.get("virtualmachineid") == vm["id"] and ip.get("isstaticnat", True))
+    if nat:
+        out["publicip"], out["publicipid"] = nat[0].get("ipaddress"), nat[0]["id"]
     job = pending_job(ctx, vm["id"])
     if job:
         out["jobid"], out["jobstatus"] = job[0], 0
@@ -369,6 +375,7 @@ def _deploy(ctx: Ctx, p: dict) -> JobStarted:
         "nic": [_guest_nic(ctx, zone, vm_id, p.get("ipaddress"))], "_securitygroupids": groups,
         "_number": number,
     }
+    vm["_ipaddress"] = vm["nic"][0]["ipaddress"]
     if start:
         vm["_on_fail"] = "Error"
     if p.get("group"):
