@@ -467,3 +467,18 @@ def test_job_outcomes() -> None:
         job_outcome("stopVirtualMachine", {"jobid": "j"})
     with pytest.raises(CloudStackBadResponse):
         job_outcome("stopVirtualMachine", {"jobid": "j", "jobstatus": 1, "jobresult": {"a": {}, "b": {}}})
+
+
+def test_the_cs_client_and_ours_see_the_same_simulator(sim: Simulator, serve: Any, reactor: Any,
+                                                       in_reactor: Any) -> None:
+    """The PyPI cs client (blocking, run from this thread while the reactor serves) as a second opinion."""
+    from cs import CloudStack
+
+    factory = make_factory("http", sim, serve, reactor)
+    url = factory.transport.url
+    admin = sim.users["admin"]
+    ours = in_reactor(client_for(factory, admin).list_users, listall=True)
+    theirs = CloudStack(endpoint=url, key=admin["apikey"], secret=admin["secretkey"], method="post",
+                        timeout=10).listUsers(listall=True, fetch_list=True)
+    assert sorted(u["id"] for u in ours) == sorted(u["id"] for u in theirs)
+    in_reactor(factory.close)
