@@ -482,3 +482,24 @@ def test_the_cs_client_and_ours_see_the_same_simulator(sim: Simulator, serve: An
                         timeout=10).listUsers(listall=True, fetch_list=True)
     assert sorted(u["id"] for u in ours) == sorted(u["id"] for u in theirs)
     in_reactor(factory.close)
+
+
+def test_security_groups_and_tags_when_present(factory: Any, sim: Simulator, in_reactor: Any) -> None:
+    """Map parameters (tags[i].key), list parameters (cidrlist, resourceids) and object/success jobs."""
+    _needs(sim, "createSecurityGroup", "authorizeSecurityGroupIngress", "deleteSecurityGroup", "createTags",
+           "listTags", "deleteTags")
+    demo = client_for(factory, sim.users["demo"])
+    group = in_reactor(demo.create_security_group, name="web", description="web servers")
+    assert group["name"] == "web"
+    rules = in_reactor(demo.authorize_security_group_ingress, securitygroupid=group["id"], protocol="tcp",
+                       startport=22, endport=22, cidrlist=["10.0.0.0/8", "192.168.0.0/16"])
+    assert rules["id"] == group["id"]
+    assert sorted(r["cidr"] for r in rules["ingressrule"]) == ["10.0.0.0/8", "192.168.0.0/16"]
+    assert in_reactor(demo.create_tags, resourcetype="SecurityGroup", resourceids=[group["id"]],
+                      tags=[{"key": "env", "value": "prod"}, {"key": "team", "value": "a b+c"}]) is True
+    tags = in_reactor(demo.list_tags, resourceid=group["id"])
+    assert sorted((t["key"], t["value"]) for t in tags) == [("env", "prod"), ("team", "a b+c")]
+    assert in_reactor(demo.delete_tags, resourcetype="SecurityGroup", resourceids=[group["id"]],
+                      tags=[{"key": "env"}]) is True
+    assert [t["key"] for t in in_reactor(demo.list_tags, resourceid=group["id"])] == ["team"]
+    assert in_reactor(demo.delete_security_group, id=group["id"]) is True
