@@ -16,7 +16,7 @@ from typing import Any
 
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import accounts, volumes
-from ec2soap.cloudstack.simulator.engine import (ADMIN, SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
+from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
                                                  invalid_value, param_error, permission_denied)
 from ec2soap.cloudstack.simulator.volumes import (GB, conform, config_true, drop_tags, matches_tags, owner_fields,
                                                   owner_of, pending_job, tags_of)
