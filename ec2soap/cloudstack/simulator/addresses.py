@@ -1,2 +1,248 @@
-"""Simulator: addresses (being written)."""
-COMMANDS: dict = {}
+"""Simulator: public IP addresses and static NAT (IpAddressManagerImpl / RulesManagerImpl behaviour).
+
+Each zone has one public range, 203.0.113.10-250 (TEST-NET-3). An allocated address is an "ipaddress" doc;
+releasing it removes the doc, and the address goes back to the range.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from ec2soap.cloudstack import spec
+from ec2soap.cloudstack.simulator import accounts
+from ec2soap.cloudstack.simulator import tags as tagging
+from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, Listing, SimError, cs_date, invalid_value,
+                                                 keyword_filter, param_error, permission_denied)
+from ec2soap.cloudstack.simulator.security_groups import owner_account, owner_fields
+
+__all__ = ["COMMANDS", "JOB_ACTIONS", "PUBLIC_RANGE", "render_ip", "release_static_nat_for_vm"]
+
+PUBLIC_RANGE = (ipaddress.IPv4Address("203.0.113.10"), ipaddress.IPv4Address("203.0.113.250"))
+_FIELDS = tuple(spec.commands()["listPublicIpAddresses"]["response"])
+_UNUSABLE_VM_STATES = ("Destroyed", "Expunging", "Expunged", "Error")
+
+
+def render_ip(ctx: Ctx, doc: dict) -> dict:
+    """IPAddressResponse: the stored fields CloudStack documents, plus tags."""
+    out = {k: doc[k] for k in _FIELDS if k in doc and not k.startswith("_")}
+    out["tags"] = tagging.tags_for(ctx, "PublicIpAddress", doc["id"])
+    return out
+
+
+def _java_ip(doc: dict) -> str:
+    # CloudStack quirk: messages print IPAddressVO.toString(), "Ip[<address>-<zone's internal id>]".
+    return f"Ip[{doc['ipaddress']}-1]"
+
+
+def _in_use(ctx: Ctx, zone_id: str) -> set[str]:
+    return {d["ipaddress"] for d in ctx.find("ipaddress", where=lambda d: d["zoneid"] == zone_id)}
+
+
+def _pick_address(ctx: Ctx, zone_id: str, wanted: str | None) -> str:
+    used = _in_use(ctx, zone_id)
+    low, high = PUBLIC_RANGE
+    if wanted:
+        try:
+            address = ipaddress.IPv4Address(wanted)
+        except ValueError:
+            raise param_error(f"Invalid IP address {wanted}") from None
+        if not low <= address <= high or wanted in used:
+            raise SimError(533, f"Insufficient address capacity: the ip address {wanted} is not available "
+                                f"in zone {zone_id}", 4320)
+        return wanted
+    for value in range(int(low), int(high) + 1):
+        candidate = str(ipaddress.IPv4Address(value))
+        if candidate not in used:
+            return candidate
+    raise SimError(533, f"Insufficient address capacity: no free public ip address left in zone {zone_id}", 4320)
+
+
+def _network_for(ctx: Ctx, owner: dict, zone_id: str) -> dict | None:
+    """The owner's guest network in the zone (or a shared one) that a new address is associated with."""
+    networks = ctx.find("network", where=lambda n: n.get("zoneid") == zone_id)
+    own = [n for n in networks if n.get("accountid") == owner["id"]]
+    shared = [n for n in networks if not n.get("accountid")]
+    return (own or shared or [None])[0]
+
+
+def _may_operate(ctx: Ctx, doc: dict, what: str) -> None:
+    if not ctx.caller.is_admin and doc.get("accountid") != ctx.caller.account_id:
+        raise permission_denied(f"Account {ctx.caller.account.get('name')} does not have permission to operate "
+                                f"with resource {what}")
+
+
+def _clear_nat(doc: dict) -> None:
+    doc["isstaticnat"] = False
+    for key in ("virtualmachineid", "virtualmachinename", "virtualmachinedisplayname", "vmipaddress"):
+        doc.pop(key, None)
+
+
+def release_static_nat_for_vm(ctx: Ctx, vm_id: str) -> None:
+    """Disable static NAT on every address mapped to VM_ID (the VM family calls this when a VM goes away)."""
+    for doc in ctx.find("ipaddress", where=lambda d: d.get("virtualmachineid") == vm_id):
+        _clear_nat(doc)
+        ctx.save("ipaddress", doc)
+
+
+# -- commands ---------------------------------------------------------------------------------------------------
+
+def _list_public_ip_addresses(ctx: Ctx, p: dict) -> Listing:
+    """listPublicIpAddresses: the scope's allocated addresses, by the documented filters.
+
+    Free addresses of the range are not listed even with allocatedonly=false (they have no owner to show)."""
+    ips = ctx.find("ipaddress", account_id=ctx.scope_accounts(p))
+    for name in ("id", "ipaddress", "associatednetworkid", "zoneid", "state"):
+        if p.get(name):
+            ips = [d for d in ips if str(d.get(name, "")).lower() == str(p[name]).lower()]
+    if p.get("networkid"):
+        ips = [d for d in ips if p["networkid"] in (d.get("networkid"), d.get("associatednetworkid"))]
+    for name in ("isstaticnat", "issourcenat", "forvirtualnetwork", "fordisplay"):
+        if name in p:
+            ips = [d for d in ips if bool(d.get(name)) == p[name]]
+    ips = keyword_filter(ips, p.get("keyword"), "ipaddress")
+    ips = tagging.filter_by_tags(ctx, ips, "PublicIpAddress", p.get("tags"))
+    return Listing([render_ip(ctx, d) for d in ips])
+
+
+def _associate_ip_address(ctx: Ctx, p: dict) -> Any:
+    """associateIpAddress: create-style — the address exists (Allocating) before the job makes it Allocated."""
+    network = None
+    if p.get("networkid"):
+        network = ctx.get("network", p["networkid"])
+        if network is None:
+            raise invalid_value(ctx.command, "networkid", p["networkid"])
+    zone_id = p.get("zoneid") or (network or {}).get("zoneid")
+    if not zone_id:
+        raise param_error("Unable to figure out zone to assign IP to. Please specify either zoneId, or networkId, "
+                          "or vpcId in the call")
+    zone = ctx.get("zone", zone_id)
+    if zone is None:
+        raise invalid_value(ctx.command, "zoneid", zone_id)
+    owner = owner_account(ctx, p)
+    if network is not None and network.get("accountid") not in (None, "", owner["id"]):
+        raise permission_denied(f"Account {owner['name']} does not have permission to operate with resource "
+                                f"{network['id']}")
+    accounts.check_limit(ctx, "ip", account=owner)
+    network = network or _network_for(ctx, owner, zone_id)
+    doc: dict[str, Any] = {
+        "ipaddress": _pick_address(ctx, zone_id, p.get("ipaddress")), "allocated": cs_date(ctx.now),
+        "zoneid": zone_id, "zonename": zone.get("name", ""), "issourcenat": False, **owner_fields(ctx, owner),
+        "forvirtualnetwork": True, "isstaticnat": False, "issystem": False, "state": "Allocating",
+        "isportable": bool(p.get("isportable", False)), "fordisplay": p.get("fordisplay", True),
+        "vlanname": "vlan://untagged",
+    }
+    if network is not None:
+        doc["associatednetworkid"] = network["id"]
+        if network.get("name"):
+            doc["associatednetworkname"] = network["name"]
+    doc = ctx.insert("ipaddress", doc, account_id=owner["id"])
+    return ctx.start_job("ipaddress_associate", {"id": doc["id"]}, instance_type="IpAddress",
+                         instance_id=doc["id"], object_id=doc["id"])
+
+
+def _disassociate_ip_address(ctx: Ctx, p: dict) -> Any:
+    if ctx.get("ipaddress", p["id"], removed=True) is None:
+        raise invalid_value(ctx.command, "id", p["id"])
+    return ctx.start_job("ipaddress_release", {"id": p["id"]}, instance_type="IpAddress", instance_id=p["id"])
+
+
+def _enable_static_nat(ctx: Ctx, p: dict) -> Any:
+    """enableStaticNat (sync): map an Allocated address one-to-one onto a VM of the same account."""
+    ip_id, vm_id = p["ipaddressid"], p["virtualmachineid"]
+    ip = ctx.get("ipaddress", ip_id)
+    if ip is None:
+        raise invalid_value(ctx.command, "ipaddressid", ip_id)
+    _may_operate(ctx, ip, ip_id)
+    if ip.get("state") != "Allocated":
+        raise param_error(f"Unable to enable static nat for the ip address id={ip_id} as it is not in "
+                          f"Allocated state")
+    vm = ctx.get("vm", vm_id)
+    if vm is None and ctx.get("vm", vm_id, removed=True) is None:
+        raise invalid_value(ctx.command, "virtualmachineid", vm_id)
+    if vm is None or vm.get("state") in _UNUSABLE_VM_STATES:
+        raise param_error(f"Can't enable static nat for the address id={ip_id}, invalid virtual machine id "
+                          f"specified ({vm_id}).")
+    _may_operate(ctx, vm, vm_id)
+    if vm.get("accountid") != ip.get("accountid"):
+        raise permission_denied(f"Unable to enable static nat: ip address {ip_id} and virtual machine {vm_id} "
+                                f"belong to different accounts")
+    if ip.get("issourcenat"):
+        raise param_error(f"Can't enable static, ip address {_java_ip(ip)} is a sourceNat ip address")
+    if ip.get("isstaticnat") and ip.get("virtualmachineid") not in (None, vm_id):
+        raise SimError(537, f"Failed to enable static for the ip address {_java_ip(ip)} and vm id={vm_id} as "
+                            f"it's already assigned to antoher vm", 4360)
+    old = ctx.find("ipaddress", where=lambda d: d.get("virtualmachineid") == vm_id and d["id"] != ip_id)
+    if old:
+        raise param_error(f"Failed to enable static nat for the ip address id={ip_id} as vm id={vm_id} is "
+                          f"already associated with ip id={old[0]['id']}")
+    ip["isstaticnat"] = True
+    ip["virtualmachineid"] = vm["id"]
+    ip["virtualmachinename"] = vm.get("name", "")
+    ip["virtualmachinedisplayname"] = vm.get("displayname") or vm.get("name", "")
+    if vm.get("_ipaddress") or vm.get("ipaddress"):
+        ip["vmipaddress"] = vm.get("_ipaddress") or vm.get("ipaddress")
+    ctx.save("ipaddress", ip)
+    return SUCCESS
+
+
+def _disable_static_nat(ctx: Ctx, p: dict) -> Any:
+    ip = ctx.get("ipaddress", p["ipaddressid"])
+    if ip is None:
+        raise invalid_value(ctx.command, "ipaddressid", p["ipaddressid"])
+    if not ip.get("isstaticnat"):
+        raise param_error("Specified IP address id is not associated with any vm Id")
+    return ctx.start_job("ipaddress_disable_nat", {"id": ip["id"]}, instance_type="VirtualMachine",
+                         instance_id=ip.get("virtualmachineid"))
+
+
+# -- jobs -------------------------------------------------------------------------------------------------------
+
+def _job_associate(ctx: Ctx, args: dict) -> dict:
+    doc = ctx.get("ipaddress", args["id"])
+    if doc is None:
+        raise param_error(f"Unable to find ip address by id={args['id']}")
+    doc["state"] = "Allocated"
+    ctx.save("ipaddress", doc)
+    return {"ipaddress": render_ip(ctx, doc)}
+
+
+def _job_release(ctx: Ctx, args: dict) -> Any:
+    doc = ctx.get("ipaddress", args["id"])
+    if doc is None:
+        # CloudStack quirk: releasing an address that is no longer allocated succeeds and does nothing.
+        return SUCCESS
+    _may_operate(ctx, doc, doc["id"])
+    if doc.get("issourcenat"):
+        raise param_error(f"Can't release source nat ip address {_java_ip(doc)}")
+    _clear_nat(doc)
+    doc["state"] = "Releasing"
+    ctx.save("ipaddress", doc)
+    tagging.delete_tags_for(ctx, "PublicIpAddress", doc["id"])
+    ctx.remove("ipaddress", doc["id"])
+    return SUCCESS
+
+
+def _job_disable_nat(ctx: Ctx, args: dict) -> Any:
+    doc = ctx.get("ipaddress", args["id"])
+    if doc is None:
+        raise param_error(f"Unable to find ip address by id={args['id']}")
+    _may_operate(ctx, doc, doc["id"])
+    if not doc.get("isstaticnat"):
+        raise param_error(f"One to one nat is not enabled for the ip id={doc['id']}")
+    _clear_nat(doc)
+    ctx.save("ipaddress", doc)
+    return SUCCESS
+
+
+COMMANDS = {
+    "listPublicIpAddresses": _list_public_ip_addresses,
+    "associateIpAddress": _associate_ip_address,
+    "disassociateIpAddress": _disassociate_ip_address,
+    "enableStaticNat": _enable_static_nat,
+    "disableStaticNat": _disable_static_nat,
+}
+JOB_ACTIONS = {
+    "ipaddress_associate": _job_associate,
+    "ipaddress_release": _job_release,
+    "ipaddress_disable_nat": _job_disable_nat,
+}
