@@ -200,7 +200,10 @@ def _v4_request(request: HttpRequestInfo, signed: list[str], query_exclude: tupl
 
 
 def _check_scope(credential: sigv4.Credential, amz_date: str, code: str) -> None:
-    if credential.service != SERVICE:
+    # EC2 quirk: boto 2.49 always signs EC2 with SigV4 and takes the scope's service from the first label of
+    # the endpoint host ("127" for 127.0.0.1, "cloud" for cloud.example.com). The signature still covers the
+    # scope it names, so any service is accepted as long as it verifies.
+    if not credential.service:
         raise AuthError("SignatureDoesNotMatch",
                         f"Credential should be scoped to correct service: '{SERVICE}'.")
     if credential.terminator != sigv4.TERMINATOR:

@@ -1,7 +1,6 @@
 """Key pairs through boto3, boto 2 and awscli: create, import, describe (names, filters), delete, errors."""
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -44,8 +43,9 @@ def import_(ec2: EC2Client, name: str, public_key: bytes) -> str:
         return ec2.client.import_key_pair(KeyName=name, PublicKeyMaterial=public_key)["KeyFingerprint"]
     if ec2.kind == "boto2":
         return ec2.conn.import_key_pair(name, public_key).fingerprint
+    # awscli v1 base64-encodes a blob given as text itself, as boto3 does.
     return ec2.cli("import-key-pair", "--key-name", name, "--public-key-material",
-                   base64.b64encode(public_key).decode())["KeyFingerprint"]
+                   public_key.decode())["KeyFingerprint"]
 
 
 def delete(ec2: EC2Client, name: str) -> None:
