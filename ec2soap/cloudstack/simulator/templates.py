@@ -50,7 +50,9 @@ def get_template(ctx: Ctx, uuid: str | None, param: str = "templateid") -> dict:
 
 
 def is_ready(ctx: Ctx, doc: dict) -> bool:
-    return doc.get("_ready_at") is not None and ctx.now >= doc["_ready_at"]
+    if "_ready_at" not in doc:
+        return bool(doc.get("isready", True))  # a doc written without a download time (tests, other families)
+    return doc["_ready_at"] is not None and ctx.now >= doc["_ready_at"]
 
 
 def can_launch(ctx: Ctx, doc: dict, account_id: str | None = None) -> bool:
@@ -60,8 +62,12 @@ def can_launch(ctx: Ctx, doc: dict, account_id: str | None = None) -> bool:
             or account_id in doc.get("_permittedaccounts", ()))
 
 
-def _zone_ids(doc: dict) -> list[str]:
-    return list(doc.get("_zoneids") or ())
+def _zone_ids(doc: dict, ctx: Ctx | None = None) -> list[str]:
+    if doc.get("_zoneids"):
+        return list(doc["_zoneids"])
+    if doc.get("zoneid") == "-1" and ctx is not None:
+        return [z["id"] for z in ctx.find("zone")]
+    return [doc["zoneid"]] if doc.get("zoneid") not in (None, "", "-1") else []
 
 
 def _pending_job(ctx: Ctx, instance_id: str) -> str | None:
@@ -86,7 +92,7 @@ def _progress(ctx: Ctx, doc: dict) -> tuple[str, str, int]:
 
 def render_template(ctx: Ctx, doc: dict, zoneid: str | None = None) -> dict:
     """TemplateResponse of DOC in ZONEID (default: its first zone), as the caller may see it."""
-    zones = _zone_ids(doc)
+    zones = _zone_ids(doc, ctx)
     zoneid = zoneid or (zones[0] if zones else None)
     zone = ctx.get("zone", zoneid, removed=True) if zoneid else None
     ostype = ctx.get("ostype", doc.get("ostypeid"), removed=True) or {}
@@ -187,7 +193,7 @@ def _list_templates(ctx: Ctx, p: dict) -> Listing:
     docs = [d for d in docs if tags_match(ctx, "Template", d["id"], p.get("tags"))]
     items = []
     for doc in docs:
-        zones = [z for z in _zone_ids(doc) if not p.get("zoneid") or z == p["zoneid"]]
+        zones = [z for z in _zone_ids(doc, ctx) if not p.get("zoneid") or z == p["zoneid"]]
         if p.get("showunique"):
             zones = zones[:1]
         items.extend(render_template(ctx, doc, z) for z in zones)
@@ -402,7 +408,7 @@ def _delete_template(ctx: Ctx, p: dict) -> JobStarted:
     doc = _mine(ctx, p)
     if p.get("zoneid"):
         get_zone(ctx, p["zoneid"])
-        if p["zoneid"] not in _zone_ids(doc):
+        if p["zoneid"] not in _zone_ids(doc, ctx):
             raise param_error(f"Template {doc['id']} is not available in zone {p['zoneid']}")
     return ctx.start_job("template_delete", {"id": doc["id"], "zoneid": p.get("zoneid"),
                                              "forced": bool(p.get("forced"))},
@@ -419,7 +425,7 @@ def _template_deleted(ctx: Ctx, args: dict) -> Any:
     if in_use and not args.get("forced"):
         raise param_error(f"Unable to delete template with id: {doc['id']} because VM instances: "
                           f"[{','.join(v.get('name', v['id']) for v in in_use)}] are using it.")
-    remaining = [z for z in _zone_ids(doc) if args.get("zoneid") and z != args["zoneid"]]
+    remaining = [z for z in _zone_ids(doc, ctx) if args.get("zoneid") and z != args["zoneid"]]
     if remaining:
         doc["_zoneids"] = remaining
         doc["zoneid"] = remaining[0] if len(remaining) == 1 else "-1"

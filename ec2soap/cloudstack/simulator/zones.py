@@ -168,6 +168,13 @@ def _config_int(ctx: Ctx, name: str, default: int) -> int:
         return default
 
 
+def _known(ctx: Ctx, p: dict, **kinds: str) -> None:
+    """uuid parameters must name an existing entity, removed ones included (§1), even as list filters."""
+    for param, kind in kinds.items():
+        if p.get(param) and p[param] != "-1" and ctx.get(kind, p[param], removed=True) is None:
+            raise invalid_value(ctx.command, param, p[param])
+
+
 def _exact(items: list[dict], p: dict, *names: str) -> list[dict]:
     for name in names:
         if p.get(name) is not None:
@@ -200,6 +207,7 @@ def _render_zone(ctx: Ctx, zone: dict, showcapacities: bool) -> dict:
 
 
 def _list_zones(ctx: Ctx, p: dict) -> Listing:
+    _known(ctx, p, id="zone")
     if p.get("domainid") and ctx.get("domain", p["domainid"]) is None:
         raise invalid_value(ctx.command, "domainid", p["domainid"])
     zones = ctx.find("zone")
@@ -234,6 +242,7 @@ def _offering_zone_filter(ctx: Ctx, p: dict) -> None:
 
 def _list_service_offerings(ctx: Ctx, p: dict) -> Listing:
     _offering_zone_filter(ctx, p)
+    _known(ctx, p, id="serviceoffering")
     if p.get("domainid") and ctx.get("domain", p["domainid"]) is None:
         raise invalid_value(ctx.command, "domainid", p["domainid"])
     rows = ctx.find("serviceoffering")
@@ -259,12 +268,14 @@ def _list_disk_offerings(ctx: Ctx, p: dict) -> Listing:
     _offering_zone_filter(ctx, p)
     if p.get("volumeid"):
         ctx.owned(ctx.get("volume", p["volumeid"]), "volume", "volumeid", p["volumeid"])
+    _known(ctx, p, id="diskoffering")
     rows = _exact(ctx.find("diskoffering"), p, "id", "name", "encrypt")
     rows = keyword_filter(rows, p.get("keyword"), "name", "displaytext")
     return Listing([_render(o, "listDiskOfferings") for o in rows])
 
 
 def _list_os_types(ctx: Ctx, p: dict) -> Listing:
+    _known(ctx, p, id="ostype")
     rows = _exact(ctx.find("ostype"), p, "id", "oscategoryid")
     if p.get("description"):
         # Matched with LIKE %description% (GuestOSDao), i.e. as a case-insensitive substring.
@@ -287,6 +298,7 @@ def _visible_network(ctx: Ctx, net: dict, scope: str | None) -> bool:
 def _list_networks(ctx: Ctx, p: dict) -> Listing:
     if p.get("zoneid"):
         get_zone(ctx, p["zoneid"])
+    _known(ctx, p, id="network", networkofferingid="networkoffering")
     scope = ctx.scope_accounts(p)
     rows = [n for n in ctx.find("network") if _visible_network(ctx, n, scope)]
     rows = _exact(rows, p, "id", "zoneid", "networkofferingid", "issystem", "canusefordeploy", "specifyipranges",
@@ -316,6 +328,7 @@ def _list_networks(ctx: Ctx, p: dict) -> Listing:
 def _list_network_offerings(ctx: Ctx, p: dict) -> Listing:
     if p.get("zoneid"):
         get_zone(ctx, p["zoneid"])
+    _known(ctx, p, id="networkoffering")
     rows = _exact(ctx.find("networkoffering"), p, "id", "name", "displaytext", "isdefault", "specifyvlan",
                   "specifyipranges", "forvpc")
     for name in ("guestiptype", "traffictype", "availability", "state"):
