@@ -1,0 +1,409 @@
+"""S3 metadata in SQL: buckets, object versions, multipart uploads and parts.
+
+Every function takes a SQLAlchemy Connection already inside a transaction (Store.run / run_sync) and is
+synchronous. No Twisted, no HTTP, nothing from ec2soap.core here.
+
+Concurrency: a write locks the rows it replaces (SELECT ... FOR UPDATE; SQLite serializes writers with
+BEGIN IMMEDIATE) and the unique constraints catch the one race locks cannot, two processes creating the same
+key or part at once. The loser gets IntegrityError (or a deadlock error on MariaDB) and the caller retries the
+whole transaction (`is_retryable`). Functions that drop rows pointing at blobs return those blob ids; the
+caller deletes the files only after the transaction has committed.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from ec2soap.store.tables import s3_bucket, s3_object, s3_part, s3_upload
+
+__all__ = ["MetadataStore", "Bucket", "ObjectVersion", "Upload", "Part", "is_retryable", "new_version_id"]
+
+NULL_VERSION = "null"
+
+
+def new_version_id() -> str:
+    # Opaque like S3's; URL-safe so clients can pass it back in ?versionId= without trouble.
+    return secrets.token_urlsafe(24)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A transaction that lost a race and can simply be run again: a unique-key collision, a deadlock,
+    a serialization failure, a lock timeout, SQLite's 'database is locked'."""
+    if isinstance(exc, IntegrityError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in ("40001", "40P01", "55P03"):
+        return True
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in (1205, 1213):  # MariaDB lock wait timeout / deadlock
+        return True
+    return "database is locked" in str(orig)
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _loads(value: str | None, default: Any = None) -> Any:
+    return default if value is None else json.loads(value)
+
+
+def _key(value: Any) -> str:
+    return bytes(value).decode("utf-8")
+
+
+@dataclass
+class Bucket:
+    id: int
+    name: str
+    owner: str
+    created: float
+    location: str | None
+    acl: dict
+    versioning: str | None
+    policy: str | None
+    cors: list | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Bucket":
+        return cls(row.id, row.name, row.owner, row.created, row.location, _loads(row.acl, {}),
+                   row.versioning, row.policy, _loads(row.cors))
+
+
+@dataclass
+class ObjectVersion:
+    """One version of a key (or a delete marker). `etag` is bare (no quotes); `headers` holds the kept
+    HTTP headers other than Content-Type (Content-Disposition, Cache-Control, ...)."""
+    id: int
+    bucket_id: int
+    key: str
+    version_id: str
+    is_latest: bool
+    delete_marker: bool
+    owner: str
+    size: int
+    etag: str
+    last_modified: float
+    content_type: str | None = None
+    headers: dict = field(default_factory=dict)
+    user_meta: dict = field(default_factory=dict)
+    acl: dict | None = None
+    checksums: dict = field(default_factory=dict)
+    blob_id: str | None = None
+    manifest: list | None = None
+
+    @property
+    def layout(self) -> list[tuple[str, int]]:
+        """The (blob id, size) list whose concatenation is this version's bytes."""
+        if self.manifest is not None:
+            return [(blob_id, size) for blob_id, size in self.manifest]
+        if self.blob_id is not None:
+            return [(self.blob_id, self.size)]
+        return []
+
+    @property
+    def blob_ids(self) -> list[str]:
+        return [blob_id for blob_id, _ in self.layout]
+
+    @classmethod
+    def from_row(cls, row: Any) -> "ObjectVersion":
+        return cls(row.id, row.bucket_id, _key(row.key), row.version_id, row.latest == 1, bool(row.delete_marker),
+                   row.owner, row.size, row.etag, row.last_modified, row.content_type, _loads(row.headers, {}),
+                   _loads(row.user_meta, {}), _loads(row.acl), _loads(row.checksums, {}), row.blob_id,
+                   _loads(row.manifest))
+
+
+@dataclass
+class Upload:
+    id: int
+    upload_id: str
+    bucket_id: int
+    key: str
+    owner: str
+    initiated: float
+    content_type: str | None
+    headers: dict
+    user_meta: dict
+    acl: dict | None
+    checksum_algorithm: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Upload":
+        return cls(row.id, row.upload_id, row.bucket_id, _key(row.key), row.owner, row.initiated, row.content_type,
+                   _loads(row.headers, {}), _loads(row.user_meta, {}), _loads(row.acl), row.checksum_algorithm)
+
+
+@dataclass
+class Part:
+    part_number: int
+    size: int
+    etag: str
+    last_modified: float
+    blob_id: str
+    checksums: dict
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Part":
+        return cls(row.part_number, row.size, row.etag, row.last_modified, row.blob_id, _loads(row.checksums, {}))
+
+
+@dataclass
+class NewVersion:
+    """What a PUT, copy or multipart completion records for a key."""
+    owner: str
+    size: int
+    etag: str
+    last_modified: float
+    content_type: str | None = None
+    headers: dict = field(default_factory=dict)
+    user_meta: dict = field(default_factory=dict)
+    acl: dict | None = None
+    checksums: dict = field(default_factory=dict)
+    blob_id: str | None = None
+    manifest: list | None = None
+
+
+def _locked(stmt: Any, lock: bool) -> Any:
+    return stmt.with_for_update() if lock else stmt
+
+
+class MetadataStore:
+    """The queries. Stateless: one instance can serve every thread."""
+
+    # -- buckets --------------------------------------------------------------------------------------------
+
+    def get_bucket(self, conn: Connection, name: str, lock: bool = False) -> Bucket | None:
+        row = conn.execute(_locked(select(s3_bucket).where(s3_bucket.c.name == name), lock)).first()
+        return Bucket.from_row(row) if row else None
+
+    def insert_bucket(self, conn: Connection, name: str, owner: str, created: float, location: str | None,
+                      acl: dict) -> Bucket:
+        """Raises IntegrityError if the name is taken (possibly by a racing request)."""
+        conn.execute(insert(s3_bucket).values(name=name, owner=owner, created=created, location=location,
+                                              acl=_dumps(acl)))
+        return self.get_bucket(conn, name)  # type: ignore[return-value]
+
+    def list_buckets(self, conn: Connection, owner: str) -> list[Bucket]:
+        rows = conn.execute(select(s3_bucket).where(s3_bucket.c.owner == owner).order_by(s3_bucket.c.name))
+        return [Bucket.from_row(row) for row in rows]
+
+    def update_bucket(self, conn: Connection, bucket_id: int, **values: Any) -> None:
+        """Set ACL (dict), versioning, policy (str), cors (list or None)."""
+        for name in ("acl", "cors"):
+            if name in values:
+                values[name] = _dumps(values[name])
+        conn.execute(update(s3_bucket).where(s3_bucket.c.id == bucket_id).values(**values))
+
+    def bucket_has_objects(self, conn: Connection, bucket_id: int) -> bool:
+        # Any version counts, delete markers included: S3 refuses to delete a bucket that still has them.
+        return conn.execute(select(s3_object.c.id).where(s3_object.c.bucket_id == bucket_id).limit(1)).first() \
+            is not None
+
+    def delete_bucket(self, conn: Connection, bucket_id: int) -> list[str]:
+        """Drop an empty bucket and its unfinished multipart uploads; → the part blobs to delete."""
+        uploads = [row.id for row in conn.execute(select(s3_upload.c.id).where(s3_upload.c.bucket_id == bucket_id))]
+        freed: list[str] = []
+        if uploads:
+            freed = [row.blob_id for row in conn.execute(select(s3_part.c.blob_id)
+                                                         .where(s3_part.c.upload_pk.in_(uploads)))]
+            conn.execute(delete(s3_part).where(s3_part.c.upload_pk.in_(uploads)))
+            conn.execute(delete(s3_upload).where(s3_upload.c.id.in_(uploads)))
+        conn.execute(delete(s3_bucket).where(s3_bucket.c.id == bucket_id))
+        return freed
+
+    # -- objects --------------------------------------------------------------------------------------------
+
+    def get_object(self, conn: Connection, bucket_id: int, key: str, version_id: str | None = None,
+                   lock: bool = False) -> ObjectVersion | None:
+        """The latest version of KEY (maybe a delete marker), or version VERSION_ID."""
+        stmt = select(s3_object).where(s3_object.c.bucket_id == bucket_id, s3_object.c.key == key.encode())
+        if version_id is None:
+            stmt = stmt.where(s3_object.c.latest == 1)
+        else:
+            stmt = stmt.where(s3_object.c.version_id == version_id)
+        row = conn.execute(_locked(stmt, lock)).first()
+        return ObjectVersion.from_row(row) if row else None
+
+    def _insert_version(self, conn: Connection, bucket_id: int, key: str, version_id: str, new: NewVersion,
+                        delete_marker: bool = False) -> ObjectVersion:
+        conn.execute(insert(s3_object).values(
+            bucket_id=bucket_id, key=key.encode(), version_id=version_id, latest=1, delete_marker=delete_marker,
+            owner=new.owner, size=new.size, etag=new.etag, last_modified=new.last_modified,
+            content_type=new.content_type, headers=_dumps(new.headers or None),
+            user_meta=_dumps(new.user_meta or None), acl=_dumps(new.acl), checksums=_dumps(new.checksums or None),
+            blob_id=new.blob_id, manifest=_dumps(new.manifest)))
+        return self.get_object(conn, bucket_id, key, version_id)  # type: ignore[return-value]
+
+    def _make_room(self, conn: Connection, bucket: Bucket, key: str, new_version: str) -> list[str]:
+        """Before a new current version: demote the current one and, when the new one is the null version,
+        drop the old null version. → blob ids that no row references any more."""
+        current = self.get_object(conn, bucket.id, key, lock=True)
+        freed: list[str] = []
+        old_null = None
+        if new_version == NULL_VERSION:
+            old_null = current if current and current.version_id == NULL_VERSION else \
+                self.get_object(conn, bucket.id, key, NULL_VERSION, lock=True)
+        if current is not None and current is not old_null:
+            conn.execute(update(s3_object).where(s3_object.c.id == current.id).values(latest=None))
+        if old_null is not None:
+            conn.execute(delete(s3_object).where(s3_object.c.id == old_null.id))
+            freed.extend(old_null.blob_ids)
+        return freed
+
+    def put_version(self, conn: Connection, bucket: Bucket, key: str, new: NewVersion) -> tuple[ObjectVersion,
+                                                                                                list[str]]:
+        """Make NEW the current version of KEY, atomically; → (the version, blob ids now unreferenced).
+
+        Unversioned and Suspended buckets replace the null version; Enabled ones add a version."""
+        version_id = new_version_id() if bucket.versioning == "Enabled" else NULL_VERSION
+        freed = self._make_room(conn, bucket, key, version_id)
+        return self._insert_version(conn, bucket.id, key, version_id, new), freed
+
+    def delete_object(self, conn: Connection, bucket: Bucket, key: str, version_id: str | None, owner: str,
+                      now: float) -> tuple[ObjectVersion | None, bool, list[str]]:
+        """DELETE semantics; → (the version removed or the delete marker created, whether the result is a
+        delete marker, blob ids now unreferenced)."""
+        if version_id is not None:
+            target = self.get_object(conn, bucket.id, key, version_id, lock=True)
+            if target is None:
+                return None, False, []
+            conn.execute(delete(s3_object).where(s3_object.c.id == target.id))
+            if target.is_latest:
+                self._promote(conn, bucket.id, key)
+            return target, target.delete_marker, target.blob_ids
+        if bucket.versioning is None:
+            current = self.get_object(conn, bucket.id, key, lock=True)
+            if current is None:
+                return None, False, []
+            conn.execute(delete(s3_object).where(s3_object.c.id == current.id))
+            return current, False, current.blob_ids
+        marker_version = new_version_id() if bucket.versioning == "Enabled" else NULL_VERSION
+        freed = self._make_room(conn, bucket, key, marker_version)
+        marker = self._insert_version(conn, bucket.id, key, marker_version,
+                                      NewVersion(owner=owner, size=0, etag="", last_modified=now),
+                                      delete_marker=True)
+        return marker, True, freed
+
+    def _promote(self, conn: Connection, bucket_id: int, key: str) -> None:
+        # The newest remaining version becomes current; row ids grow with time, so the highest id is newest.
+        newest = conn.execute(select(func.max(s3_object.c.id)).where(
+            s3_object.c.bucket_id == bucket_id, s3_object.c.key == key.encode())).scalar()
+        if newest is not None:
+            conn.execute(update(s3_object).where(s3_object.c.id == newest).values(latest=1))
+
+    def list_latest(self, conn: Connection, bucket_id: int, after: bytes | None, below: bytes | None,
+                    limit: int, inclusive: bool = False) -> list[ObjectVersion]:
+        """Current, non-deleted versions with AFTER < key (<= if INCLUSIVE) < BELOW, in key byte order."""
+        stmt = select(s3_object).where(s3_object.c.bucket_id == bucket_id, s3_object.c.latest == 1,
+                                       s3_object.c.delete_marker == False)  # noqa: E712
+        if after is not None:
+            stmt = stmt.where(s3_object.c.key >= after if inclusive else s3_object.c.key > after)
+        if below is not None:
+            stmt = stmt.where(s3_object.c.key < below)
+        rows = conn.execute(stmt.order_by(s3_object.c.key).limit(limit))
+        return [ObjectVersion.from_row(row) for row in rows]
+
+    def list_versions(self, conn: Connection, bucket_id: int, after_key: bytes | None, after_id: int | None,
+                      below: bytes | None, limit: int, inclusive: bool = False) -> list[ObjectVersion]:
+        """All versions (delete markers too) in (key ascending, newest first) order, starting after
+        (AFTER_KEY, AFTER_ID): the versions of AFTER_KEY older than AFTER_ID, then later keys."""
+        stmt = select(s3_object).where(s3_object.c.bucket_id == bucket_id)
+        if after_key is not None:
+            if after_id is not None:
+                stmt = stmt.where(or_(s3_object.c.key > after_key,
+                                      and_(s3_object.c.key == after_key, s3_object.c.id < after_id)))
+            else:
+                stmt = stmt.where(s3_object.c.key >= after_key if inclusive else s3_object.c.key > after_key)
+        if below is not None:
+            stmt = stmt.where(s3_object.c.key < below)
+        rows = conn.execute(stmt.order_by(s3_object.c.key, s3_object.c.id.desc()).limit(limit))
+        return [ObjectVersion.from_row(row) for row in rows]
+
+    def set_object_acl(self, conn: Connection, object_id: int, acl: dict) -> None:
+        conn.execute(update(s3_object).where(s3_object.c.id == object_id).values(acl=_dumps(acl)))
+
+    # -- multipart uploads ----------------------------------------------------------------------------------
+
+    def create_upload(self, conn: Connection, bucket_id: int, key: str, owner: str, initiated: float,
+                      content_type: str | None, headers: dict, user_meta: dict, acl: dict | None,
+                      checksum_algorithm: str | None) -> Upload:
+        upload_id = secrets.token_urlsafe(32)
+        conn.execute(insert(s3_upload).values(
+            upload_id=upload_id, bucket_id=bucket_id, key=key.encode(), owner=owner, initiated=initiated,
+            content_type=content_type, headers=_dumps(headers or None), user_meta=_dumps(user_meta or None),
+            acl=_dumps(acl), checksum_algorithm=checksum_algorithm))
+        return self.get_upload(conn, upload_id)  # type: ignore[return-value]
+
+    def get_upload(self, conn: Connection, upload_id: str, lock: bool = False) -> Upload | None:
+        row = conn.execute(_locked(select(s3_upload).where(s3_upload.c.upload_id == upload_id), lock)).first()
+        return Upload.from_row(row) if row else None
+
+    def put_part(self, conn: Connection, upload: Upload, part: Part) -> list[str]:
+        """Record PART, replacing an earlier upload of the same number; → blob ids now unreferenced."""
+        old = conn.execute(select(s3_part).where(s3_part.c.upload_pk == upload.id,
+                                                 s3_part.c.part_number == part.part_number)
+                           .with_for_update()).first()
+        values = dict(size=part.size, etag=part.etag, last_modified=part.last_modified, blob_id=part.blob_id,
+                      checksums=_dumps(part.checksums or None))
+        if old is None:
+            conn.execute(insert(s3_part).values(upload_pk=upload.id, part_number=part.part_number, **values))
+            return []
+        conn.execute(update(s3_part).where(s3_part.c.id == old.id).values(**values))
+        return [old.blob_id]
+
+    def list_parts(self, conn: Connection, upload_pk: int, after: int = 0, limit: int | None = None) -> list[Part]:
+        stmt = select(s3_part).where(s3_part.c.upload_pk == upload_pk, s3_part.c.part_number > after) \
+            .order_by(s3_part.c.part_number)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [Part.from_row(row) for row in conn.execute(stmt)]
+
+    def list_uploads(self, conn: Connection, bucket_id: int, after_key: bytes | None, after_id: int | None,
+                     below: bytes | None, limit: int, inclusive: bool = False) -> list[Upload]:
+        """Uploads in (key, initiation) order, after (AFTER_KEY, upload row AFTER_ID)."""
+        stmt = select(s3_upload).where(s3_upload.c.bucket_id == bucket_id)
+        if after_key is not None:
+            if after_id is not None:
+                stmt = stmt.where(or_(s3_upload.c.key > after_key,
+                                      and_(s3_upload.c.key == after_key, s3_upload.c.id > after_id)))
+            else:
+                stmt = stmt.where(s3_upload.c.key >= after_key if inclusive else s3_upload.c.key > after_key)
+        if below is not None:
+            stmt = stmt.where(s3_upload.c.key < below)
+        rows = conn.execute(stmt.order_by(s3_upload.c.key, s3_upload.c.id).limit(limit))
+        return [Upload.from_row(row) for row in rows]
+
+    def delete_upload(self, conn: Connection, upload: Upload, keep: Iterable[str] = ()) -> list[str]:
+        """Drop an upload and its parts; → their blob ids except those in KEEP (now owned by an object)."""
+        kept = set(keep)
+        blobs = [row.blob_id for row in conn.execute(select(s3_part.c.blob_id)
+                                                     .where(s3_part.c.upload_pk == upload.id))]
+        conn.execute(delete(s3_part).where(s3_part.c.upload_pk == upload.id))
+        conn.execute(delete(s3_upload).where(s3_upload.c.id == upload.id))
+        return [blob_id for blob_id in blobs if blob_id not in kept]
+
+    # -- housekeeping ---------------------------------------------------------------------------------------
+
+    def referenced_blobs(self, conn: Connection) -> set[str]:
+        """Every blob id some row points at (object versions, manifests, parts): cleanup keeps these."""
+        found: set[str] = set()
+        for blob_id, manifest in conn.execute(select(s3_object.c.blob_id, s3_object.c.manifest)):
+            if blob_id:
+                found.add(blob_id)
+            if manifest:
+                found.update(entry[0] for entry in json.loads(manifest))
+        found.update(row.blob_id for row in conn.execute(select(s3_part.c.blob_id)))
+        return found
+
+
+def blob_ids_of(versions: Sequence[ObjectVersion]) -> list[str]:
+    return [blob_id for version in versions for blob_id in version.blob_ids]

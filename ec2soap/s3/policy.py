@@ -1,0 +1,237 @@
+"""S3 bucket policies: validation of the JSON document and evaluation of one request against it.
+
+Pure functions; no Twisted, no SQL, nothing from ec2soap.core. Covers the common subset: Effect Allow/Deny,
+Principal "*" / {"AWS": ...} / {"CanonicalUser": ...}, Action/NotAction and Resource/NotResource with * and ?
+wildcards, and the String*, Numeric*, Date*, Bool, IpAddress/NotIpAddress and Null condition operators (with
+...IfExists). Anything else is refused with MalformedPolicy when the policy is stored, so evaluation never
+meets a condition it cannot judge (a Deny it silently skipped would open the bucket).
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Mapping, Optional
+
+from ec2soap.s3.errors import S3Error
+
+__all__ = ["parse_policy", "evaluate", "MAX_POLICY_BYTES"]
+
+MAX_POLICY_BYTES = 20 * 1024
+_STRING_OPS = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+               "StringLike", "StringNotLike"}
+_NUMERIC_OPS = {"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+                "NumericGreaterThan", "NumericGreaterThanEquals"}
+_DATE_OPS = {"DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan",
+             "DateGreaterThanEquals"}
+_OTHER_OPS = {"Bool", "IpAddress", "NotIpAddress", "Null"}
+OPERATORS = _STRING_OPS | _NUMERIC_OPS | _DATE_OPS | _OTHER_OPS
+_NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "NumericNotEquals", "DateNotEquals",
+            "NotIpAddress"}
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _malformed(message: str) -> S3Error:
+    return S3Error("MalformedPolicy", message)
+
+
+def parse_policy(text: str | bytes, bucket: str) -> dict:
+    """The policy as a dict, after checking what evaluate() relies on. → MalformedPolicy otherwise."""
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    if len(text) > MAX_POLICY_BYTES:
+        raise S3Error("InvalidArgument", "Policy exceeds the maximum allowed document size.")
+    try:
+        doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise _malformed("Policies must be valid JSON and the first byte must be '{'") from None
+    if not isinstance(doc, dict) or "Statement" not in doc:
+        raise _malformed("Missing required field Statement")
+    statements = _as_list(doc["Statement"])
+    if not statements:
+        raise _malformed("Could not parse the policy: Statement is empty!")
+    for st in statements:
+        if not isinstance(st, dict):
+            raise _malformed("Statement is not an object")
+        if st.get("Effect") not in ("Allow", "Deny"):
+            raise _malformed("Invalid effect: %s" % st.get("Effect"))
+        if ("Principal" in st) == ("NotPrincipal" in st):
+            raise _malformed("Statement is missing required field Principal")
+        if "NotPrincipal" in st:
+            raise _malformed("NotPrincipal is not supported")
+        _check_principal(st["Principal"])
+        if ("Action" in st) == ("NotAction" in st):
+            raise _malformed("Missing required field Action")
+        for action in _as_list(st.get("Action", st.get("NotAction"))):
+            if not isinstance(action, str) or not (action == "*" or action.lower().startswith("s3:")):
+                raise _malformed("Policy has invalid action")
+        if ("Resource" in st) == ("NotResource" in st):
+            raise _malformed("Missing required field Resource")
+        for resource in _as_list(st.get("Resource", st.get("NotResource"))):
+            if not isinstance(resource, str) or not _resource_in_bucket(resource, bucket):
+                raise _malformed("Policy has invalid resource")
+        for operator, block in (st.get("Condition") or {}).items():
+            base = operator[:-len("IfExists")] if operator.endswith("IfExists") else operator
+            if base not in OPERATORS or not isinstance(block, dict):
+                raise _malformed("Invalid Condition type : %s" % operator)
+            for values in block.values():
+                for value in _as_list(values):
+                    if not isinstance(value, (str, int, float, bool)):
+                        raise _malformed("Invalid Condition value")
+                    if base in ("IpAddress", "NotIpAddress"):
+                        try:
+                            ipaddress.ip_network(str(value), strict=False)
+                        except ValueError:
+                            raise _malformed("Invalid IP address: %s" % value) from None
+    return doc
+
+
+def _check_principal(principal: Any) -> None:
+    if principal == "*":
+        return
+    if not isinstance(principal, dict) or not principal:
+        raise _malformed("Invalid principal in policy")
+    for kind, ids in principal.items():
+        if kind not in ("AWS", "CanonicalUser"):
+            raise _malformed("Invalid principal in policy")
+        for ident in _as_list(ids):
+            if not isinstance(ident, str) or not ident:
+                raise _malformed("Invalid principal in policy")
+
+
+def _resource_in_bucket(resource: str, bucket: str) -> bool:
+    # S3 quirk: a bucket policy may only name its own bucket ("Policy has invalid resource" otherwise).
+    prefix = "arn:aws:s3:::"
+    if not resource.startswith(prefix):
+        return False
+    rest = resource[len(prefix):]
+    name = rest.split("/", 1)[0]
+    return _wildcard(name).fullmatch(bucket) is not None
+
+
+@lru_cache(maxsize=1024)
+def _wildcard(pattern: str, ignore_case: bool = False) -> re.Pattern:
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def _principal_matches(principal: Any, caller: Optional[str]) -> bool:
+    if principal == "*":
+        return True
+    for kind, ids in principal.items():
+        for ident in _as_list(ids):
+            if ident == "*":
+                return True
+            if caller is None:
+                continue
+            if kind == "CanonicalUser" and ident == caller:
+                return True
+            # arn:aws:iam::<account>:root / :user/<name>; our account id is the caller's access key.
+            if kind == "AWS" and (ident == caller or ident.split(":")[4:5] == [caller]):
+                return True
+    return False
+
+
+def _parse_number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_date(value: Any) -> float | None:
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def _compare(op: str, actual: Any, expected: Any) -> bool:
+    if op in _STRING_OPS:
+        a, e = str(actual), str(expected)
+        if op in ("StringEquals", "StringNotEquals"):
+            return a == e
+        if op in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
+            return a.lower() == e.lower()
+        return _wildcard(e).fullmatch(a) is not None
+    if op in _NUMERIC_OPS or op in _DATE_OPS:
+        parse = _parse_number if op in _NUMERIC_OPS else _parse_date
+        a, e = parse(actual), parse(expected)
+        if a is None or e is None:
+            return False
+        kind = op.replace("Numeric", "").replace("Date", "")
+        return {"Equals": a == e, "NotEquals": a == e, "LessThan": a < e, "LessThanEquals": a <= e,
+                "GreaterThan": a > e, "GreaterThanEquals": a >= e}[kind]
+    if op == "Bool":
+        return str(actual).lower() == str(expected).lower()
+    if op in ("IpAddress", "NotIpAddress"):
+        try:
+            return ipaddress.ip_address(str(actual)) in ipaddress.ip_network(str(expected), strict=False)
+        except ValueError:
+            return False
+    raise AssertionError(op)
+
+
+def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> bool:
+    lowered = {k.lower(): v for k, v in context.items()}
+    for operator, block in conditions.items():
+        if_exists = operator.endswith("IfExists")
+        op = operator[:-len("IfExists")] if if_exists else operator
+        for key, expected in block.items():
+            actual = lowered.get(key.lower())
+            if op == "Null":
+                if (actual is None) != (str(_as_list(expected)[0]).lower() == "true"):
+                    return False
+                continue
+            if actual is None:
+                # IAM: an absent key satisfies ...IfExists and the negated operators, and fails the others.
+                if if_exists or op in _NEGATED:
+                    continue
+                return False
+            matched = any(_compare(op, actual, value) for value in _as_list(expected))
+            if matched == (op in _NEGATED):
+                return False
+    return True
+
+
+def evaluate(policy: dict | None, caller: Optional[str], action: str, resource: str,
+             context: Mapping[str, Any] | None = None) -> Optional[str]:
+    """"Deny" if a statement denies ACTION on RESOURCE (an arn:aws:s3::: ARN) to CALLER (access key or None),
+    else "Allow" if one allows it, else None (the ACLs decide). CONTEXT holds condition keys such as
+    aws:SourceIp, aws:SecureTransport, s3:prefix, s3:max-keys."""
+    if not policy:
+        return None
+    context = context or {}
+    verdict = None
+    for st in _as_list(policy.get("Statement", [])):
+        if not _principal_matches(st["Principal"], caller):
+            continue
+        if "Action" in st:
+            if not any(_wildcard(a, True).fullmatch(action) for a in _as_list(st["Action"])):
+                continue
+        elif any(_wildcard(a, True).fullmatch(action) for a in _as_list(st["NotAction"])):
+            continue
+        if "Resource" in st:
+            if not any(_wildcard(r).fullmatch(resource) for r in _as_list(st["Resource"])):
+                continue
+        elif any(_wildcard(r).fullmatch(resource) for r in _as_list(st["NotResource"])):
+            continue
+        if not _conditions_hold(st.get("Condition") or {}, context):
+            continue
+        if st["Effect"] == "Deny":
+            return "Deny"
+        verdict = "Allow"
+    return verdict
