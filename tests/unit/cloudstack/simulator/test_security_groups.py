@@ -122,7 +122,8 @@ def test_authorize_validation_errors(sim):
         ({"protocol": "gre", "startport": "1", "endport": "2", "cidrlist": "0.0.0.0/0"}, "Invalid protocol gre"),
         ({"protocol": "all", "startport": "1", "endport": "2", "cidrlist": "0.0.0.0/0"},
          "Cannot specify startPort or endPort without specifying protocol"),
-        ({"protocol": "tcp", "startport": "1", "endport": "2", "cidrlist": "10.0.0.300/8"}, "Invalid cidr 10.0.0.300/8"),
+        ({"protocol": "tcp", "startport": "1", "endport": "2", "cidrlist": "10.0.0.300/8"},
+         "Invalid cidr 10.0.0.300/8"),
         ({"protocol": "tcp", "startport": "1", "endport": "2"},
          "At least one cidr or at least one security group needs to be specified"),
     ]
