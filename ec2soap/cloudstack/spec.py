@@ -19,21 +19,6 @@ def _p(type_: str = "string", required: bool = False, length: int = 255) -> dict
     return {"type": type_, "required": required, "length": length}
 
 
-_ACCOUNT_FIELDS = ["id", "name", "accounttype", "roleid", "roletype", "rolename", "domainid", "domain",
-                   "state", "user", "networkdomain", "vmlimit", "vmtotal", "volumelimit", "volumetotal",
-                   "iplimit", "iptotal", "snapshotlimit", "snapshottotal", "templatelimit", "templatetotal",
-                   "isdefault", "created"]
-_USER_FIELDS = ["id", "username", "firstname", "lastname", "email", "created", "state", "account",
-                "accounttype", "roleid", "roletype", "rolename", "domainid", "domain", "timezone", "apikey",
-                "secretkey", "accountid", "iscallerchilddomain", "isdefault", "usersource"]
-
-
-def _fields(names: list[str], nested: dict | None = None) -> dict:
-    out = {n: {"type": "string"} for n in names}
-    out.update(nested or {})
-    return out
-
-
 # Account and user management of CloudStack 4.18 (AccountManagerImpl; api/command/admin/account|user).
 EXTRA_COMMANDS: dict[str, dict] = {
     "createAccount": {
@@ -43,43 +28,43 @@ EXTRA_COMMANDS: dict[str, dict] = {
                    "accounttype": _p("integer"), "roleid": _p("uuid"), "domainid": _p("uuid"),
                    "timezone": _p(), "networkdomain": _p(), "userid": _p(), "accountid": _p(),
                    "accountdetails": _p("map")},
-        "response": _fields(_ACCOUNT_FIELDS, {"user": {"type": "list", "fields": _fields(_USER_FIELDS)}}),
+        "response": "listAccounts",
     },
     "createUser": {
         "isasync": False, "kind": "object", "responsekey": "createuserresponse", "objectkey": "user",
         "params": {"account": _p(required=True), "username": _p(required=True), "password": _p(required=True),
                    "email": _p(required=True), "firstname": _p(required=True), "lastname": _p(required=True),
                    "domainid": _p("uuid"), "timezone": _p(), "userid": _p()},
-        "response": _fields(_USER_FIELDS),
+        "response": "listUsers",
     },
     "deleteAccount": {
         "isasync": True, "kind": "async", "responsekey": "deleteaccountresponse",
-        "params": {"id": _p("uuid", True)}, "response": _fields(["success", "displaytext"]),
+        "params": {"id": _p("uuid", True)}, "response": {"success": {"type": "boolean"}, "displaytext": {"type": "string"}},
         "immediatefields": ["jobid"], "jobresultkind": "success", "jobinstancetype": "Account",
     },
     "disableAccount": {
         "isasync": True, "kind": "async", "responsekey": "disableaccountresponse",
         "params": {"id": _p("uuid"), "account": _p(), "domainid": _p("uuid"), "lock": _p("boolean", True)},
-        "response": _fields(_ACCOUNT_FIELDS), "immediatefields": ["jobid"], "jobresultkind": "object",
+        "response": "listAccounts", "immediatefields": ["jobid"], "jobresultkind": "object",
         "jobresultkey": "account", "jobinstancetype": "Account",
     },
     "enableAccount": {
         "isasync": False, "kind": "object", "responsekey": "enableaccountresponse", "objectkey": "account",
         "params": {"id": _p("uuid"), "account": _p(), "domainid": _p("uuid")},
-        "response": _fields(_ACCOUNT_FIELDS),
+        "response": "listAccounts",
     },
     "deleteUser": {
         "isasync": False, "kind": "success", "responsekey": "deleteuserresponse",
-        "params": {"id": _p("uuid", True)}, "response": _fields(["success", "displaytext"]),
+        "params": {"id": _p("uuid", True)}, "response": {"success": {"type": "boolean"}, "displaytext": {"type": "string"}},
     },
     "disableUser": {
         "isasync": True, "kind": "async", "responsekey": "disableuserresponse",
-        "params": {"id": _p("uuid", True)}, "response": _fields(_USER_FIELDS), "immediatefields": ["jobid"],
+        "params": {"id": _p("uuid", True)}, "response": "listUsers", "immediatefields": ["jobid"],
         "jobresultkind": "object", "jobresultkey": "user", "jobinstancetype": "User",
     },
     "enableUser": {
         "isasync": False, "kind": "object", "responsekey": "enableuserresponse", "objectkey": "user",
-        "params": {"id": _p("uuid", True)}, "response": _fields(_USER_FIELDS),
+        "params": {"id": _p("uuid", True)}, "response": "listUsers",
     },
 }
 for _name, _cmd in EXTRA_COMMANDS.items():
@@ -92,6 +77,10 @@ def commands() -> dict[str, dict[str, Any]]:
     text = resources.files("ec2soap.cloudstack").joinpath("spec.json").read_text(encoding="utf-8")
     table = dict(json.loads(text)["commands"])
     for name, entry in EXTRA_COMMANDS.items():
+        entry = dict(entry)
+        if isinstance(entry["response"], str):
+            # The same response class as the named list command (AccountResponse, UserResponse).
+            entry["response"] = table[entry["response"]]["response"]
         table.setdefault(name, entry)
     return table
 
