@@ -97,6 +97,7 @@ _CLIENT = [
     ("InvalidPermission.Duplicate", "the specified rule \"{rule}\" already exists"),
     ("InvalidPermission.NotFound", "The specified rule does not exist in this security group."),
     ("InvalidPermission.Malformed", "{detail}"),
+    ("CannotDelete", "the specified group: \"{group}\" name cannot be deleted"),
     ("InvalidVolumeID.Malformed", "Invalid id: \"{volume_id}\""),
     ("InvalidVolume.NotFound", "The volume '{volume_id}' does not exist."),
     ("InvalidVolume.ZoneMismatch", "The volume '{volume_id}' is not in the same availability zone as instance "
@@ -112,6 +113,8 @@ _CLIENT = [
     ("InvalidAllocationID.NotFound", "The allocation ID '{allocation_id}' does not exist"),
     ("InvalidAssociationID.NotFound", "The association ID '{association_id}' does not exist"),
     ("InvalidIPAddress.InUse", "Address {address} is in use."),
+    ("Resource.AlreadyAssociated", "resource {address} is already associated with associate-id "
+                                   "{association_id}"),
     ("AuthFailure.ServiceLinkedRoleCreationNotPermitted", "{detail}"),
     ("InvalidRegion", "The region '{region}' does not exist."),
     ("InvalidID", "The ID '{resource_id}' is not valid"),
