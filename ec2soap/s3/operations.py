@@ -1106,7 +1106,8 @@ def _last_entry(items: Sequence[Any], prefixes: Sequence[str]) -> Any:
 
 
 def _walk(fetch: Callable[..., list], position: Callable[[Any], tuple[bytes, Optional[int]]], prefix: str,
-          delimiter: Optional[str], start: Optional[str], start_id: Optional[int], limit: int) -> tuple[list, list[str], bool]:
+          delimiter: Optional[str], start: Optional[str], start_id: Optional[int],
+          limit: int) -> tuple[list, list[str], bool]:
     """One page of a key-ordered listing with S3's prefix/delimiter rules, in as few queries as possible:
     each common prefix found makes the next query jump past every key under it.
 
