@@ -48,13 +48,15 @@ class Gateway:
     def supports(self, action: str) -> bool:
         return action in self.operations
 
-    def call(self, action: str, caller: Caller, kwargs: dict[str, Any], request_id: str | None = None) -> Deferred:
+    def call(self, action: str, caller: Caller, kwargs: dict[str, Any], request_id: str | None = None,
+             extras: dict[str, Any] | None = None) -> Deferred:
+        """EXTRAS are facts of the request the core may use (e.g. "host": the Host it came in on)."""
         request_id = request_id or new_request_id()
         if action not in self.operations:
             raise ERRORS["UnsupportedOperation"](action=action)
         ctx = RequestContext(request_id=request_id, access_key=caller.access_key,
                              cloud=self.cloud_for(caller.access_key, caller.secret_key), ids=self.ids,
-                             offerings=self.offerings, settings=self.settings)
+                             offerings=self.offerings, settings=self.settings, extras=dict(extras or {}))
         started = time.monotonic()
 
         async def run() -> Any:

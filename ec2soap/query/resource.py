@@ -138,7 +138,8 @@ class QueryResource(resource.Resource):
                     raise ERRORS["UnsupportedOperation"](action=action)
                 raise ERRORS["InvalidAction"](action=action)
             kwargs = BINDINGS[action](QueryParams({k: v for k, v in params.items()}))
-            result = await self.gateway.call(action, caller, kwargs, request_id)
+            result = await self.gateway.call(action, caller, kwargs, request_id,
+                                             extras={"host": request.getHeader("host") or ""})
             body = render_document(action, result, request_id, params.get("Version"))
             self._finish(request, 200, _XML, body)
             status = 200
