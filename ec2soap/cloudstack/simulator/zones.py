@@ -550,7 +550,7 @@ def seed(ctx: Ctx) -> None:
         "localstorageenabled": False, "zonetoken": ctx.new_uuid(), "hasannotations": False,
         "allowuserspecifyvrmtu": False, "routerprivateinterfacemaxmtu": 1500, "routerpublicinterfacemaxmtu": 1500,
         "resourcedetails": {}, "type": "Core",
-        "_cpu_cores": 32, "_memory_mb": 65536, "_hypervisor": HYPERVISOR, "_hypervisors": [HYPERVISOR],
+        "_cpu_cores": 128, "_memory_mb": 524288, "_hypervisor": HYPERVISOR, "_hypervisors": [HYPERVISOR],
     })
     for name, cpus, speed, memory, text in SERVICE_OFFERINGS:
         ctx.insert("serviceoffering", {
