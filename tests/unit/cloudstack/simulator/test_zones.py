@@ -87,7 +87,7 @@ def test_zone_filters_and_empty_envelope(sim: Simulator) -> None:
 def test_zone_capacity_counts_cores_and_memory(sim: Simulator) -> None:
     zone = cs(sim, "admin", "listZones", showcapacities="true")[1]["zone"][0]
     by_name = {c["name"]: c for c in zone["capacity"]}
-    assert by_name["CPU_CORE"]["capacitytotal"] == 32
+    assert by_name["CPU_CORE"]["capacitytotal"] == 128
     assert by_name["MEMORY"]["capacitytotal"] == 524288 * 1024 ** 2
     assert by_name["CPU_CORE"]["zoneid"] == zone["id"]
 
