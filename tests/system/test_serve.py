@@ -162,3 +162,31 @@ def test_bad_settings_exit_2_with_a_message(tmp_path: Path) -> None:
                          timeout=60, env={**os.environ, "EC2SOAP_PORT": "seventy"})
     assert bad.returncode == 2
     assert "EC2SOAP_PORT" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_aws_cli_with_the_demo_credentials(serve_process: Any, tmp_path: Path) -> None:
+    """Issue 3's acceptance: after `ec2soap serve`, the aws command line works with the demo credentials."""
+    service = serve_process()
+    endpoint = f"http://127.0.0.1:{service.ports['EC2 Query']}"
+    data = tmp_path / "data"
+    env = {**os.environ, "AWS_SHARED_CREDENTIALS_FILE": str(data / "demo-credentials"),
+           "AWS_CONFIG_FILE": str(data / "demo-config"), "AWS_MAX_ATTEMPTS": "1"}
+    env.pop("AWS_ACCESS_KEY_ID", None)
+    env.pop("AWS_SECRET_ACCESS_KEY", None)
+    aws = str(Path(sys.executable).parent / "aws")
+
+    def run(*args: str) -> Any:
+        done = subprocess.run([aws, "ec2", *args, "--endpoint-url", endpoint, "--output", "json"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    images = run("describe-images")["Images"]
+    assert images and all(i["ImageId"].startswith("ami-") for i in images)
+    launched = run("run-instances", "--image-id", images[0]["ImageId"], "--instance-type", "m1.small")
+    instance_id = launched["Instances"][0]["InstanceId"]
+    assert instance_id.startswith("i-")
+    described = run("describe-instances", "--instance-ids", instance_id)
+    instance = described["Reservations"][0]["Instances"][0]
+    assert instance["InstanceId"] == instance_id and instance["InstanceType"] == "m1.small"
+    assert instance["State"]["Name"] in ("pending", "running")
