@@ -66,6 +66,13 @@ EXTRA_COMMANDS: dict[str, dict] = {
         "isasync": False, "kind": "object", "responsekey": "enableuserresponse", "objectkey": "user",
         "params": {"id": _p("uuid", True)}, "response": "listUsers",
     },
+    # UpgradeVMCmd (api/command/user/vm): a stopped VM takes another compute offering; answers UserVmResponse.
+    "changeServiceForVirtualMachine": {
+        "isasync": False, "kind": "object", "responsekey": "changeserviceforvirtualmachineresponse",
+        "objectkey": "virtualmachine",
+        "params": {"id": _p("uuid", True), "serviceofferingid": _p("uuid", True), "details": _p("map")},
+        "response": "updateVirtualMachine",
+    },
 }
 for _name, _cmd in EXTRA_COMMANDS.items():
     _cmd.setdefault("hiddenparams", ["response", "customjobid", "starteventid"] if _cmd["isasync"] else ["response"])

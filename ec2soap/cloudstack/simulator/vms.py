@@ -643,6 +643,33 @@ def _update(ctx: Ctx, p: dict) -> dict:
     return render_vm(ctx, vm, command="updateVirtualMachine")
 
 
+def _change_service(ctx: Ctx, p: dict) -> dict:
+    """changeServiceForVirtualMachine (UpgradeVMCmd, synchronous): a stopped VM takes another compute offering;
+    its ROOT volume records the new offering too."""
+    vm = _vm(ctx, p)
+    offering = _get_or_431(ctx, "serviceoffering", p["serviceofferingid"], "serviceofferingid")
+    if offering.get("issystem"):
+        raise invalid_value(ctx.command, "serviceofferingid", p["serviceofferingid"])
+    # VMInstanceVO.toString() in the messages: VM instance {"instanceName":…,"type":"User","uuid":…}.
+    shown = f'VM instance {{"instanceName":"{vm.get("instancename")}","type":"User","uuid":"{vm["id"]}"}}'
+    if vm["state"] != "Stopped":
+        raise param_error(f"Unable to upgrade virtual machine {shown}  in state {vm['state']}; make sure the "
+                          "virtual machine is stopped")
+    if offering["id"] == vm.get("serviceofferingid"):
+        raise param_error(f"Not upgrading vm {shown} since it already has the requested service offering "
+                          f"({offering.get('name')})")
+    vm.update(serviceofferingid=offering["id"], serviceofferingname=offering.get("name"),
+              cpunumber=int(offering.get("cpunumber", 1)), cpuspeed=int(offering.get("cpuspeed", 1000)),
+              memory=int(offering.get("memory", 512)))
+    ctx.save("vm", vm)
+    for volume in _volumes_of(ctx, vm["id"]):
+        if volume["type"] == "ROOT":
+            volume.update(serviceofferingid=offering["id"], serviceofferingname=offering.get("name"),
+                          serviceofferingdisplaytext=offering.get("displaytext"))
+            ctx.save("volume", volume)
+    return render_vm(ctx, vm, command="changeServiceForVirtualMachine")
+
+
 def _reset_password(ctx: Ctx, p: dict) -> JobStarted:
     vm = _vm(ctx, p)
     if not vm.get("passwordenabled"):
@@ -705,6 +732,7 @@ COMMANDS = {
     "destroyVirtualMachine": _destroy,
     "expungeVirtualMachine": _expunge_cmd,
     "updateVirtualMachine": _update,
+    "changeServiceForVirtualMachine": _change_service,
     "resetPasswordForVirtualMachine": _reset_password,
     "getVMPassword": _get_password,
 }

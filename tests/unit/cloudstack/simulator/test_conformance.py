@@ -192,6 +192,8 @@ def scenario(call: Recorder, sim: Simulator) -> None:
     call(demo, "disassociateIpAddress", id=ip["id"])
 
     call(demo, "stopVirtualMachine", id=vm["id"])
+    large = next(o for o in call(demo, "listServiceOfferings")["serviceoffering"] if o["name"] == "m1.large")
+    call(demo, "changeServiceForVirtualMachine", id=vm["id"], serviceofferingid=large["id"])
     root = call(demo, "listVolumes", virtualmachineid=vm["id"], type="ROOT")["volume"][0]
     made_template = call(demo, "createTemplate", volumeid=root["id"], name="conf-tpl", displaytext="t",
                          ostypeid=template["ostypeid"])["template"]
