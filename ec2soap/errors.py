@@ -105,6 +105,7 @@ _CLIENT = [
     ("VolumeInUse", "Volume {volume_id} is currently attached to {instance_id}"),
     ("InvalidAttachment.NotFound", "The volume '{volume_id}' is not attached{detail}"),
     ("InvalidDevice.InUse", "The device '{device}' is in use."),
+    ("AttachmentLimitExceeded", "The instance '{instance_id}' has no free slot for another volume."),
     ("InvalidSnapshotID.Malformed", "Invalid id: \"{snapshot_id}\""),
     ("InvalidSnapshot.NotFound", "The snapshot '{snapshot_id}' does not exist."),
     ("InvalidSnapshot.InUse", "The snapshot {snapshot_id} is currently in use by {user}"),

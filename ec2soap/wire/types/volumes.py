@@ -1,0 +1,34 @@
+"""Volume shapes (EC2 2010-11-15: CreateVolume, DeleteVolume, AttachVolume, DetachVolume, DescribeVolumes).
+
+Later API versions added volumeType (2012-07-20), encrypted (2014-05-01) and DescribeVolumes' nextToken
+(2014-09-01, with MaxResults); they go at the end of their sequences and render only for those versions.
+"""
+from ec2soap.wire.shapes import REQUEST_ID, RETURN, ListOf, Struct, field_, register
+from ec2soap.wire.types.common import RESOURCE_TAG_SET
+
+ATTACHMENT_ITEM = Struct("AttachmentSetItemResponseType", (
+    field_("volumeId"), field_("instanceId"), field_("device"), field_("status"),
+    field_("attachTime", "dateTime"), field_("deleteOnTermination", "boolean")))
+
+VOLUME_ITEM = Struct("DescribeVolumesSetItemResponseType", (
+    field_("volumeId"), field_("size"), field_("snapshotId"), field_("availabilityZone"), field_("status"),
+    field_("createTime", "dateTime"),
+    field_("attachmentSet", ListOf("AttachmentSetResponseType", ATTACHMENT_ITEM), attr="attachments"),
+    field_("tagSet", RESOURCE_TAG_SET, attr="tag_set", optional=True),
+    field_("volumeType", optional=True, since="2012-07-20"),
+    field_("encrypted", "boolean", optional=True, since="2014-05-01")))
+
+register("DescribeVolumes", Struct("DescribeVolumesResponseType", (
+    REQUEST_ID, field_("volumeSet", ListOf("DescribeVolumesSetResponseType", VOLUME_ITEM), attr="volumes"),
+    field_("nextToken", optional=True, since="2014-09-01"))))
+register("CreateVolume", Struct("CreateVolumeResponseType", (
+    REQUEST_ID, field_("volumeId"), field_("size"), field_("snapshotId"), field_("availabilityZone"),
+    field_("status"), field_("createTime", "dateTime"),
+    field_("volumeType", optional=True, since="2012-07-20"),
+    field_("encrypted", "boolean", optional=True, since="2014-05-01"))))
+register("DeleteVolume", Struct("DeleteVolumeResponseType", (REQUEST_ID, RETURN)))
+
+_ATTACHMENT_FIELDS = (REQUEST_ID, field_("volumeId"), field_("instanceId"), field_("device"), field_("status"),
+                      field_("attachTime", "dateTime"))
+register("AttachVolume", Struct("AttachVolumeResponseType", _ATTACHMENT_FIELDS))
+register("DetachVolume", Struct("DetachVolumeResponseType", _ATTACHMENT_FIELDS))
