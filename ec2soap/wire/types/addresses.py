@@ -1,0 +1,25 @@
+"""Elastic IP shapes (EC2 2010-11-15: AllocateAddress, AssociateAddress, DisassociateAddress, ReleaseAddress,
+DescribeAddresses). Domains, allocation and association ids came with EC2 API 2011-01-01 (VPC addresses)."""
+from ec2soap.wire.shapes import REQUEST_ID, RETURN, ListOf, Struct, field_, register
+from ec2soap.wire.types.common import RESOURCE_TAG_SET
+
+VPC_ADDRESSES = "2011-01-01"
+PRIVATE_IP = "2011-12-15"
+ADDRESS_TAGS = "2016-11-15"
+
+ADDRESS_ITEM = Struct("DescribeAddressesResponseItemType", (
+    field_("publicIp"), field_("instanceId", optional=True),
+    field_("allocationId", optional=True, since=VPC_ADDRESSES), field_("domain", optional=True, since=VPC_ADDRESSES),
+    field_("associationId", optional=True, since=VPC_ADDRESSES),
+    field_("privateIpAddress", optional=True, since=PRIVATE_IP),
+    field_("tagSet", RESOURCE_TAG_SET, attr="tags", optional=True, since=ADDRESS_TAGS)))
+
+register("DescribeAddresses", Struct("DescribeAddressesResponseType", (
+    REQUEST_ID, field_("addressesSet", ListOf("DescribeAddressesResponseInfoType", ADDRESS_ITEM), attr="."))))
+register("AllocateAddress", Struct("AllocateAddressResponseType", (
+    REQUEST_ID, field_("publicIp"), field_("domain", optional=True, since=VPC_ADDRESSES),
+    field_("allocationId", optional=True, since=VPC_ADDRESSES))))
+register("AssociateAddress", Struct("AssociateAddressResponseType", (
+    REQUEST_ID, field_("return", "boolean", attr="ok"), field_("associationId", optional=True, since=VPC_ADDRESSES))))
+register("DisassociateAddress", Struct("DisassociateAddressResponseType", (REQUEST_ID, RETURN)))
+register("ReleaseAddress", Struct("ReleaseAddressResponseType", (REQUEST_ID, RETURN)))
