@@ -1,0 +1,32 @@
+"""Join per-family tables (core OPERATIONS, Query BINDINGS, wire shapes) into one, refusing duplicates.
+
+Plain Python with no imports of our own, so core/, query/, soap/ and wire/ can all use it.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any, Iterable
+
+__all__ = ["FAMILIES", "collect"]
+
+# The EC2 resource families, one module per family in core/, query/bindings/ and wire/types/.
+FAMILIES = ("key_pairs", "zones", "instances", "images", "volumes", "snapshots", "security_groups",
+            "addresses", "tags", "passwords")
+
+
+def collect(package: str, attribute: str | None, families: Iterable[str] = FAMILIES) -> dict[str, Any]:
+    """Import PACKAGE.<family> for each family that exists and merge its ATTRIBUTE dict (None: only import).
+    A name declared by two families is an error, so two modules can never silently disagree."""
+    table: dict[str, Any] = {}
+    for name in families:
+        try:
+            module = importlib.import_module(f"{package}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.{name}":
+                raise
+            continue
+        for key, value in (getattr(module, attribute) if attribute else {}).items():
+            if key in table:
+                raise ValueError(f"{package}: {key} is declared by two families")
+            table[key] = value
+    return table
