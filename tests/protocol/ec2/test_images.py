@@ -448,3 +448,15 @@ def test_create_image_from_a_running_instance(gateway_server: Any, new_user: Any
     assert describe(ec2, [image_id])[image_id]["state"] == "pending"
     wait_state(ec2, image_id, "available")
     _wait_instance(client, instance_id, "running")
+
+
+def test_tags_on_images(gateway_server: Any, new_user: Any, ec2_of: Any) -> None:
+    """tagSet and the tag filters (tag:<key>, tag-key, tag-value) on DescribeImages."""
+    ec2 = ec2_of("boto3", new_user())
+    image_id = register(ec2, "tagged-image")
+    ec2.client.create_tags(Resources=[image_id], Tags=[{"Key": "env", "Value": "prod"}])
+    found = ec2.client.describe_images(ImageIds=[image_id])["Images"][0]
+    assert found["Tags"] == [{"Key": "env", "Value": "prod"}]
+    assert list(describe(ec2, filters={"tag:env": ["prod"]})) == [image_id]
+    assert list(describe(ec2, filters={"tag-key": ["env"]})) == [image_id]
+    assert describe(ec2, filters={"tag:env": ["dev"]}) == {}
