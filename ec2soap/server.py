@@ -144,9 +144,27 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
                           extensions=extensions(credentials=credentials, cloud_for=factory.client),
                           enabled=lambda: settings.enable_ec2 is not False)
     running.gateway, running.credentials = gateway, credentials
-    site = server.Site(GatewayRoot(query=query, soap=NotYetResource(), s3=NotYetResource()))
+    s3 = _s3_resource(settings, running, credentials)
+    site = server.Site(GatewayRoot(query=query, soap=NotYetResource(), s3=s3))
     site.displayTracebacks = False
+    from ec2soap.s3.streaming import request_factory
+
+    site.requestFactory = request_factory(s3, running.store.defer)
     return site
+
+
+def _s3_resource(settings: Settings, running: "Running", credentials: Any) -> resource.Resource:
+    """The S3 door over DATA_DIR/objects. Leftovers of a crash are removed before it serves: everything
+    unreferenced with SQLite (one gateway), only hour-old files with a shared database (other gateways may
+    be writing)."""
+    from ec2soap.s3 import ObjectStore, S3Operations
+    from ec2soap.s3.resource import S3Resource
+
+    ops = S3Operations(running.store, ObjectStore(Path(settings.data_dir) / "objects"))
+    s3 = S3Resource(ops=ops, run=running.store.defer, credentials=credentials, public_host=settings.public_host,
+                    clock_skew=settings.clock_skew, enabled=lambda: settings.enable_s3 is not False)
+    s3.start_cleanup(0.0 if running.store.is_sqlite else 3600.0)
+    return s3
 
 
 @dataclass

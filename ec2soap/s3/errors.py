@@ -17,6 +17,7 @@ ERRORS: dict[str, tuple[int, str]] = {
                             "completing successfully."),
     "AllAccessDisabled": (403, "All access to this Amazon S3 resource has been disabled."),
     "AuthorizationHeaderMalformed": (400, "The authorization header you provided is invalid."),
+    "AuthorizationQueryParametersError": (400, "Error parsing the X-Amz-Credential parameter."),
     "BadDigest": (400, "The Content-MD5 you specified did not match what we received."),
     "BucketAlreadyExists": (409, "The requested bucket name is not available. The bucket namespace is shared by "
                                  "all users of the system. Please select a different name and try again."),

@@ -1,0 +1,326 @@
+"""S3 handlers: one coroutine per S3 operation, called by S3Resource with an authenticated Call.
+
+Each runs its S3Operations method on the store's thread pool (`res.run`) and writes the answer with
+`res._send`; failures are raised as S3Error and rendered by the resource. Nothing from ec2soap.core.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ec2soap.s3 import xml
+from ec2soap.s3.errors import S3Error
+from ec2soap.s3.metadata import NULL_VERSION
+from ec2soap.s3.rules import etag_header, parse_copy_source
+
+__all__ = ["list_buckets", "bucket_get", "bucket_put", "bucket_delete", "head_bucket", "get_object",
+           "put_object", "copy_object", "delete_object", "delete_objects", "get_object_acl", "put_object_acl",
+           "create_multipart_upload", "upload_part_copy", "list_parts", "complete_multipart_upload",
+           "abort_multipart_upload", "preflight"]
+
+_CHECKSUM_PREFIX = "x-amz-checksum-"
+
+
+def _version_header(version_id: Optional[str]) -> dict:
+    return {"x-amz-version-id": version_id} if version_id and version_id != NULL_VERSION else {}
+
+
+# -- service and buckets ---------------------------------------------------------------------------------------
+
+async def list_buckets(res: Any, call: Any) -> None:
+    if call.caller is None:
+        raise S3Error("AccessDenied")
+    buckets = await res.run(res.ops.list_buckets, call.caller)
+    res._send(call, 200, xml.list_all_my_buckets(call.caller, buckets))
+
+
+async def head_bucket(res: Any, call: Any) -> None:
+    bucket = await res.run(res.ops.head_bucket, call.caller, call.bucket, call.context)
+    res._send(call, 200, headers={"x-amz-bucket-region": bucket.location or "us-east-1"}, content_type=None)
+
+
+async def bucket_get(res: Any, call: Any) -> None:
+    ops, q, b, ctx = res.ops, call.query, call.bucket, call.context
+    if call.has("acl"):
+        body = xml.access_control_policy(await res.run(ops.get_bucket_acl, call.caller, b, ctx))
+    elif call.has("versioning"):
+        body = xml.versioning_configuration(await res.run(ops.get_bucket_versioning, call.caller, b, ctx))
+    elif call.has("location"):
+        body = xml.location_constraint(await res.run(ops.get_bucket_location, call.caller, b, ctx))
+    elif call.has("policy"):
+        text = await res.run(ops.get_bucket_policy, call.caller, b, ctx)
+        return res._send(call, 200, text.encode("utf-8"), content_type="application/json")
+    elif call.has("cors"):
+        body = xml.cors_configuration(await res.run(ops.get_bucket_cors, call.caller, b, ctx))
+    elif call.has("uploads"):
+        result = await res.run(ops.list_multipart_uploads, call.caller, b, q.get("prefix", ""), q.get("delimiter"),
+                               q.get("key-marker"), q.get("upload-id-marker"), q.get("max-uploads"),
+                               q.get("encoding-type"), ctx)
+        body = xml.list_multipart_uploads_result(result)
+    elif call.has("versions"):
+        result = await res.run(ops.list_object_versions, call.caller, b, q.get("prefix", ""), q.get("delimiter"),
+                               q.get("key-marker"), q.get("version-id-marker"), q.get("max-keys"),
+                               q.get("encoding-type"), ctx)
+        body = xml.list_versions_result(result)
+    elif q.get("list-type") == "2":
+        result = await res.run(ops.list_objects_v2, call.caller, b, q.get("prefix", ""), q.get("delimiter"),
+                               q.get("continuation-token"), q.get("start-after"), q.get("max-keys"),
+                               q.get("encoding-type"), q.get("fetch-owner") == "true", ctx)
+        body = xml.list_bucket_result(result, v2=True)
+    else:
+        result = await res.run(ops.list_objects, call.caller, b, q.get("prefix", ""), q.get("delimiter"),
+                               q.get("marker"), q.get("max-keys"), q.get("encoding-type"), ctx)
+        body = xml.list_bucket_result(result)
+    res._send(call, 200, body)
+
+
+async def bucket_put(res: Any, call: Any) -> None:
+    ops, b, ctx = res.ops, call.bucket, call.context
+    if call.has("acl"):
+        acl = xml.parse_access_control_policy(call.body) if call.body.strip() else None
+        await res.run(ops.put_bucket_acl, call.caller, b, acl, call.headers, ctx)
+    elif call.has("versioning"):
+        await res.run(ops.put_bucket_versioning, call.caller, b, xml.parse_versioning(call.body), ctx)
+    elif call.has("policy"):
+        if not call.body.strip():
+            raise S3Error("MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
+        await res.run(ops.put_bucket_policy, call.caller, b, call.body, ctx)
+        return res._send(call, 204, content_type=None)
+    elif call.has("cors"):
+        await res.run(ops.put_bucket_cors, call.caller, b, xml.parse_cors(call.body), ctx)
+    else:
+        location = xml.parse_create_bucket(call.body)
+        await res.run(ops.create_bucket, call.caller, b, location, call.headers)
+        return res._send(call, 200, headers={"Location": "/" + b}, content_type=None)
+    res._send(call, 200, content_type=None)
+
+
+async def bucket_delete(res: Any, call: Any) -> None:
+    ops, b, ctx = res.ops, call.bucket, call.context
+    if call.has("policy"):
+        await res.run(ops.delete_bucket_policy, call.caller, b, ctx)
+    elif call.has("cors"):
+        await res.run(ops.delete_bucket_cors, call.caller, b, ctx)
+    else:
+        await res.run(ops.delete_bucket, call.caller, b, ctx)
+    res._send(call, 204, content_type=None)
+
+
+# -- objects ---------------------------------------------------------------------------------------------------
+
+async def get_object(res: Any, call: Any, head: bool) -> None:
+    q = call.query
+    result = await res.run(res.ops.get_object, call.caller, call.bucket, call.key, q.get("versionId"),
+                           call.headers, call.context, head)
+    headers = dict(result.headers)
+    if call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and result.range is None:
+        headers.update(res.ops.checksum_headers(result.version))
+    for name, header in _OVERRIDES.items():
+        if q.get(name):
+            headers[header] = q[name]
+    if result.range is not None:
+        start, end = result.range
+        headers["Content-Range"] = f"bytes {start}-{end}/{result.version.size}"
+    request = call.request
+    request.setResponseCode(result.status)
+    for name, value in headers.items():
+        request.setHeader(name, value)
+    request.setHeader("Content-Length", str(result.length))
+    if head or result.body is None:
+        request.finish()
+        return
+    await res.stream(call, result.body)
+
+
+_OVERRIDES = {"response-content-type": "Content-Type", "response-content-language": "Content-Language",
+              "response-expires": "Expires", "response-cache-control": "Cache-Control",
+              "response-content-disposition": "Content-Disposition",
+              "response-content-encoding": "Content-Encoding"}
+
+
+async def put_object(res: Any, call: Any) -> None:
+    """PutObject and UploadPart: the body is streamed (StreamingRequest) or, without the streaming request
+    factory, read from Twisted's buffer in chunks on the pool."""
+    upload = getattr(call.request, "s3_upload", None)
+    if upload is not None:
+        prepared = await upload.result
+    else:
+        prepared = await _buffered_upload(res, call)
+    call.caller, call.auth = prepared.caller, prepared.auth
+    body, headers = prepared.body, prepared.headers
+    try:
+        _take_trailers(prepared)
+    except BaseException:
+        await res.run(body.abort)
+        raise
+    if prepared.decoder is not None and "x-amz-decoded-content-length" not in headers:
+        headers["x-amz-decoded-content-length"] = str(prepared.decoder.decoded_length)
+    if "uploadId" in call.query:
+        part = await res.run(res.ops.upload_part, call.caller, call.bucket, call.key, call.query["uploadId"],
+                             call.query.get("partNumber"), body, headers, call.context)
+        out = {"ETag": etag_header(part.etag)}
+        out.update({_CHECKSUM_PREFIX + name: value for name, value in part.checksums.items()})
+    else:
+        version = await res.run(res.ops.put_object, call.caller, call.bucket, call.key, body, headers,
+                                call.context)
+        out = {"ETag": etag_header(version.etag), **_version_header(version.version_id)}
+        out.update({_CHECKSUM_PREFIX + name: value for name, value in version.checksums.items()})
+    res._send(call, 200, headers=out, content_type=None)
+
+
+def _take_trailers(prepared: Any) -> None:
+    """Checksums sent as aws-chunked trailers join the ones to verify before the commit."""
+    if prepared.decoder is None:
+        return
+    for name, value in prepared.decoder.trailers.items():
+        if not name.startswith(_CHECKSUM_PREFIX):
+            continue
+        algorithm = name[len(_CHECKSUM_PREFIX):]
+        if algorithm not in prepared.body.algorithms:
+            raise S3Error("InvalidRequest", "The trailer %s was not announced with an algorithm." % name)
+        prepared.body.client_checksums[algorithm] = value
+
+
+async def _buffered_upload(res: Any, call: Any) -> Any:
+    from ec2soap.s3.resource import Prepared, _decoder
+
+    part = "uploadId" in call.query
+    headers = dict(call.headers)
+    if not part:
+        await res.run(res.ops.check_put, call.caller, call.bucket, call.key, headers, call.context)
+    body = await res.run(res.ops.receive, headers, part)
+    prepared = Prepared(call.caller, call.auth, body, _decoder(call.auth, headers), headers)
+
+    def copy() -> None:
+        content = call.request.content
+        content.seek(0)
+        try:
+            while True:
+                data = content.read(256 * 1024)
+                if not data:
+                    break
+                pieces = prepared.decoder.feed(data) if prepared.decoder is not None else (data,)
+                for piece in pieces:
+                    body.write(piece)
+            if prepared.decoder is not None:
+                prepared.decoder.finish()
+        except BaseException:
+            body.abort()
+            raise
+    await res.run(copy)
+    return prepared
+
+
+async def copy_object(res: Any, call: Any) -> None:
+    source_bucket, source_key, source_version = parse_copy_source(call.headers["x-amz-copy-source"])
+    version, source = await res.run(res.ops.copy_object, call.caller, call.bucket, call.key, source_bucket,
+                                    source_key, source_version, call.headers, call.context)
+    headers = _version_header(version.version_id)
+    if source.version_id != NULL_VERSION:
+        headers["x-amz-copy-source-version-id"] = source.version_id
+    res._send(call, 200, xml.copy_object_result(version), headers)
+
+
+async def delete_object(res: Any, call: Any) -> None:
+    outcome = await res.run(res.ops.delete_object, call.caller, call.bucket, call.key,
+                            call.query.get("versionId"), call.context)
+    headers = {}
+    if outcome.delete_marker:
+        headers["x-amz-delete-marker"] = "true"
+    if outcome.version_id is not None:
+        headers["x-amz-version-id"] = outcome.version_id
+    res._send(call, 204, headers=headers, content_type=None)
+
+
+async def delete_objects(res: Any, call: Any) -> None:
+    if "content-md5" not in call.headers and not any(h.startswith(_CHECKSUM_PREFIX) for h in call.headers):
+        # S3 quirk: DeleteObjects must carry an integrity header (Content-MD5 or a flexible checksum).
+        raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
+    items, quiet = xml.parse_delete(call.body)
+    outcomes = await res.run(res.ops.delete_objects, call.caller, call.bucket, items, call.context)
+    res._send(call, 200, xml.delete_result(outcomes, quiet))
+
+
+async def get_object_acl(res: Any, call: Any) -> None:
+    acl = await res.run(res.ops.get_object_acl, call.caller, call.bucket, call.key, call.query.get("versionId"),
+                        call.context)
+    res._send(call, 200, xml.access_control_policy(acl))
+
+
+async def put_object_acl(res: Any, call: Any) -> None:
+    acl = xml.parse_access_control_policy(call.body) if call.body.strip() else None
+    await res.run(res.ops.put_object_acl, call.caller, call.bucket, call.key, acl, call.headers,
+                  call.query.get("versionId"), call.context)
+    res._send(call, 200, content_type=None)
+
+
+# -- multipart uploads -----------------------------------------------------------------------------------------
+
+async def create_multipart_upload(res: Any, call: Any) -> None:
+    upload = await res.run(res.ops.create_multipart_upload, call.caller, call.bucket, call.key, call.headers,
+                           call.context)
+    headers = {}
+    if upload.checksum_algorithm:
+        headers["x-amz-checksum-algorithm"] = upload.checksum_algorithm.upper()
+    res._send(call, 200, xml.initiate_multipart_upload_result(call.bucket, call.key, upload.upload_id), headers)
+
+
+async def upload_part_copy(res: Any, call: Any) -> None:
+    source_bucket, source_key, source_version = parse_copy_source(call.headers["x-amz-copy-source"])
+    part, source = await res.run(res.ops.upload_part_copy, call.caller, call.bucket, call.key,
+                                 call.query["uploadId"], call.query.get("partNumber"), source_bucket, source_key,
+                                 source_version, call.headers, call.context)
+    headers = {}
+    if source.version_id != NULL_VERSION:
+        headers["x-amz-copy-source-version-id"] = source.version_id
+    res._send(call, 200, xml.copy_part_result(part), headers)
+
+
+async def list_parts(res: Any, call: Any) -> None:
+    q = call.query
+    result = await res.run(res.ops.list_parts, call.caller, call.bucket, call.key, q["uploadId"],
+                           q.get("part-number-marker"), q.get("max-parts"), call.context)
+    res._send(call, 200, xml.list_parts_result(result))
+
+
+async def complete_multipart_upload(res: Any, call: Any) -> None:
+    parts = xml.parse_complete_multipart_upload(call.body)
+    version = await res.run(res.ops.complete_multipart_upload, call.caller, call.bucket, call.key,
+                            call.query["uploadId"], parts, call.context)
+    location = f"http://{call.host}/{call.bucket}/{call.key}"
+    headers = _version_header(version.version_id)
+    headers.update({_CHECKSUM_PREFIX + name: value for name, value in version.checksums.items()})
+    res._send(call, 200, xml.complete_multipart_upload_result(location, call.bucket, call.key, version.etag),
+              headers)
+
+
+async def abort_multipart_upload(res: Any, call: Any) -> None:
+    await res.run(res.ops.abort_multipart_upload, call.caller, call.bucket, call.key, call.query["uploadId"],
+                  call.context)
+    res._send(call, 204, content_type=None)
+
+
+# -- CORS ------------------------------------------------------------------------------------------------------
+
+async def preflight(res: Any, call: Any) -> None:
+    """OPTIONS: a browser's CORS preflight, answered from the bucket's CORS rules (no credentials)."""
+    origin = call.headers.get("origin")
+    method = call.headers.get("access-control-request-method")
+    if call.bucket is None or not origin or not method:
+        raise S3Error("InvalidRequest", "Insufficient information. Origin request header needed.")
+    wanted = [h.strip().lower() for h in call.headers.get("access-control-request-headers", "").split(",")
+              if h.strip()]
+    rule = await res.run(res.ops.cors_rule, call.bucket, origin, method, wanted)
+    if rule is None:
+        raise S3Error("AccessDenied", "CORSResponse: This CORS request is not allowed. This is usually because "
+                      "the evalution of Origin, request method / Access-Control-Request-Method or "
+                      "Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")
+    headers = {"Access-Control-Allow-Origin": "*" if "*" in rule["allowed_origins"] else origin,
+               "Access-Control-Allow-Methods": ", ".join(rule["allowed_methods"]), "Vary": "Origin"}
+    if wanted:
+        headers["Access-Control-Allow-Headers"] = ", ".join(wanted)
+    if rule.get("max_age_seconds") is not None:
+        headers["Access-Control-Max-Age"] = str(rule["max_age_seconds"])
+    if rule.get("expose_headers"):
+        headers["Access-Control-Expose-Headers"] = ", ".join(rule["expose_headers"])
+    res._send(call, 200, headers=headers, content_type=None)
+

@@ -1,0 +1,368 @@
+"""S3 bodies in constant memory over Twisted: a Request that streams object uploads, and a download producer.
+
+Twisted glue only: no SQL, no XML and nothing from ec2soap.core. S3 decisions (is this an upload, who is the
+caller, may they write) are the S3Resource's, reached through the `UploadHandler` it gives the factory.
+
+Twisted's Request buffers a whole body (BytesIO or a temp file) before render. `StreamingRequest` instead,
+for S3 object and part PUTs, authenticates from the headers as soon as they are in (before any body byte is
+read, and before `100 Continue` is sent), then hands the body to the operations' IncomingBody on the store's
+thread pool while it arrives, pausing the connection whenever more than HIGH_WATER bytes wait. Every other
+request (EC2 Query, SOAP, S3 requests with small XML bodies) is buffered exactly as Twisted does.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from collections import deque
+from typing import Any, Callable, Optional, Protocol
+
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.python.failure import Failure
+from twisted.web import server
+from zope.interface import implementer
+from twisted.internet.interfaces import IPushProducer
+
+__all__ = ["StreamingRequest", "request_factory", "UploadHandler", "UploadStream", "BlobProducer",
+           "HIGH_WATER"]
+
+log = logging.getLogger(__name__)
+
+HIGH_WATER = 1024 * 1024  # received bytes we hold before pausing the client's connection
+BATCH = 1024 * 1024       # most bytes handed to the thread pool in one write
+
+
+class UploadHandler(Protocol):
+    """What the S3 resource offers the request factory."""
+
+    def upload_for(self, method: bytes, uri: bytes, headers: Any) -> Optional[Callable[[], Any]]:
+        """For a streamed upload: a coroutine function preparing it (auth, permission, sink) → Prepared."""
+
+    def respond_early(self, request: Any, failure: Failure) -> None:
+        """Answer REQUEST with FAILURE before its body was read (the client waits for 100 Continue)."""
+
+
+class Prepared(Protocol):
+    caller: Optional[str]
+    auth: Any
+    body: Any          # IncomingBody: write(bytes), abort()
+    decoder: Any       # AwsChunkedDecoder or None
+
+
+class UploadStream:
+    """One upload body on its way to disk. `result` fires with the Prepared (its decoder finished and every
+    byte written) once the whole body is in, or fails with what went wrong; the resource then commits or
+    reports. Only the reactor thread touches this object; the pool only runs _write/_finish/abort."""
+
+    def __init__(self, request: "StreamingRequest", prepare: Callable[[], Any], run: Callable[..., Deferred],
+                 expect_continue: bool):
+        self.request = request
+        self._prepare = prepare
+        self._run = run
+        self._expect = expect_continue
+        self._queue: deque[bytes] = deque()
+        self._queued = 0
+        self._paused = False
+        self._writing = False
+        self._ended = False
+        self._state = "auth"   # auth → streaming → done | discard | rejected | aborted
+        self._error: Optional[Failure] = None
+        self.prepared: Any = None
+        self.result: Deferred = Deferred()
+
+    # -- events from the request ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        # Nothing of the body is read until the caller is known and allowed to write.
+        self._pause()
+        ensureDeferred(self._prepare()).addCallbacks(self._ready, self._refused)
+
+    def feed(self, data: bytes) -> None:
+        if self._state in ("discard", "rejected", "aborted", "done"):
+            return
+        self._queue.append(data)
+        self._queued += len(data)
+        if self._queued >= HIGH_WATER:
+            self._pause()
+        self._kick()
+
+    def end(self) -> None:
+        self._ended = True
+        if self._state == "discard":
+            self._fire_error()
+        else:
+            self._kick()
+
+    def connection_lost(self) -> None:
+        """The client went away: drop what was written (unless it is already committed by the resource)."""
+        if self._state in ("done", "rejected", "aborted"):
+            return
+        self._state = "aborted"
+        self._queue.clear()
+        if not self._writing:
+            self._abort_body()
+        if self._ended and not self.result.called:
+            # The resource is waiting for this body; nobody else will ever read the answer.
+            self.result.errback(Failure(ConnectionError("the client went away during the upload")))
+
+    # -- the pipeline -----------------------------------------------------------------------------------------
+
+    def _ready(self, prepared: Any) -> None:
+        self.prepared = prepared
+        if self._state == "aborted":
+            self._abort_body()
+            return
+        self._state = "streaming"
+        if self._expect and not self._ended:
+            # RFC 9110 §10.1.1: the client holds its body until this interim answer.
+            self.request.send_continue()
+        self._resume()
+        self._kick()
+
+    def _refused(self, failure: Failure) -> None:
+        if self._state == "aborted":
+            return
+        self._error = failure
+        if self._expect and not self._ended:
+            self._state = "rejected"
+            self.request.reject(failure)
+            return
+        # Without Expect the body is on its way: read and drop it, then answer in order.
+        self._state = "discard"
+        self._queue.clear()
+        self._resume()
+        if self._ended:
+            self._fire_error()
+
+    def _kick(self) -> None:
+        if self._state != "streaming" or self._writing:
+            return
+        if self._queue:
+            batch, size = [], 0
+            while self._queue and size < BATCH:
+                piece = self._queue.popleft()
+                batch.append(piece)
+                size += len(piece)
+            self._queued -= size
+            self._writing = True
+            self._run(self._write, b"".join(batch)).addCallbacks(self._written, self._failed)
+            return
+        if self._paused:
+            self._resume()
+        if self._ended:
+            self._writing = True
+            self._run(self._finish).addCallbacks(self._finished, self._failed)
+
+    def _write(self, data: bytes) -> None:  # on the pool
+        decoder = self.prepared.decoder
+        if decoder is None:
+            self.prepared.body.write(data)
+            return
+        for piece in decoder.feed(data):
+            self.prepared.body.write(piece)
+
+    def _finish(self) -> None:  # on the pool
+        if self.prepared.decoder is not None:
+            self.prepared.decoder.finish()
+
+    def _written(self, _: Any) -> None:
+        self._writing = False
+        if self._state == "aborted":
+            self._abort_body()
+            return
+        if self._paused and self._queued < HIGH_WATER // 2:
+            self._resume()
+        self._kick()
+
+    def _finished(self, _: Any) -> None:
+        self._writing = False
+        if self._state == "aborted":
+            self._abort_body()
+            return
+        self._state = "done"
+        self.result.callback(self.prepared)
+
+    def _failed(self, failure: Failure) -> None:
+        self._writing = False
+        if self._state == "aborted":
+            self._abort_body()
+            return
+        self._error = failure
+        self._state = "discard"
+        self._queue.clear()
+        self._abort_body()
+        self._resume()
+        if self._ended:
+            self._fire_error()
+
+    def _fire_error(self) -> None:
+        if not self.result.called:
+            self.result.errback(self._error)
+
+    def _abort_body(self) -> None:
+        if self.prepared is not None and self.prepared.body is not None:
+            self._run(self.prepared.body.abort).addErrback(
+                lambda f: log.warning("could not discard an unfinished upload: %s", f.getErrorMessage()))
+
+    # -- flow control -----------------------------------------------------------------------------------------
+
+    def _pause(self) -> None:
+        if not self._paused and self.request.channel is not None:
+            self._paused = True
+            self.request.channel.pauseProducing()
+
+    def _resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            if self.request.channel is not None:
+                self.request.channel.resumeProducing()
+
+
+class StreamingRequest(server.Request):
+    """A twisted.web Request that streams S3 upload bodies (see the module docstring); `handler` decides."""
+
+    handler: Optional[UploadHandler] = None
+    run: Optional[Callable[..., Deferred]] = None
+
+    s3_upload: Optional[UploadStream] = None
+
+    def gotLength(self, length: Optional[int]) -> None:
+        # The channel knows the request line before it hands us the body; Request only learns it in
+        # requestReceived. Without those (a future Twisted), fall back to buffering.
+        command = getattr(self.channel, "_command", None)
+        uri = getattr(self.channel, "_path", None)
+        prepare = None
+        if self.handler is not None and command is not None and uri is not None and length != 0:
+            prepare = self.handler.upload_for(command, uri, self.requestHeaders)
+        if prepare is None:
+            super().gotLength(length)
+            return
+        self.content = io.BytesIO()
+        expect = [v.lower() for v in self.requestHeaders.getRawHeaders(b"expect") or []]
+        # The channel answers Expect: 100-continue itself right after this method; hiding the header keeps
+        # that decision for us (after authentication).
+        expect_continue = b"100-continue" in expect and getattr(self.channel, "_version", b"") == b"HTTP/1.1"
+        if expect_continue:
+            self.requestHeaders.removeHeader(b"expect")
+        self.s3_upload = UploadStream(self, prepare, self.run, expect_continue)  # type: ignore[arg-type]
+        self.s3_upload.start()
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self.s3_upload is None:
+            super().handleContentChunk(data)
+        else:
+            self.s3_upload.feed(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        upload = self.s3_upload
+        if upload is None:
+            super().requestReceived(command, path, version)
+            return
+        self._set_request_line(command, path, version)
+        upload.end()
+        if upload._state == "rejected":
+            return  # answered already, before the body
+        self.process()
+
+    def _set_request_line(self, command: bytes, path: bytes, version: bytes) -> None:
+        from urllib.parse import parse_qs
+
+        self.method, self.uri, self.clientproto = command, path, version
+        self.path, _, query = path.partition(b"?")
+        self.args = parse_qs(query, 1) if query else {}
+
+    def send_continue(self) -> None:
+        if self.channel is not None and self.channel.transport is not None:
+            self.channel.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def reject(self, failure: Failure) -> None:
+        """Answer now, before the body: the client is waiting for 100 Continue and will not send it."""
+        if self.channel is None:
+            return
+        self._set_request_line(self.channel._command, self.channel._path, self.channel._version)
+        # The unread body would otherwise be taken for the next request.
+        self.channel.persistent = False
+        self.setHeader("Connection", "close")
+        self.handler.respond_early(self, failure)  # type: ignore[union-attr]
+
+    def connectionLost(self, reason: Failure) -> None:
+        if self.s3_upload is not None:
+            self.s3_upload.connection_lost()
+        super().connectionLost(reason)
+
+
+def request_factory(handler: UploadHandler, run: Callable[..., Deferred]) -> Callable[..., StreamingRequest]:
+    """site.requestFactory: StreamingRequest bound to HANDLER and RUN (the store's `defer`)."""
+    cls = type("GatewayRequest", (StreamingRequest,), {"handler": handler, "run": staticmethod(run)})
+    return cls
+
+
+@implementer(IPushProducer)
+class BlobProducer:
+    """Writes a BlobReader to a Request: each chunk is read on the pool, written, and the next read starts
+    only while the transport wants more (registerProducer streaming), so memory stays at one chunk."""
+
+    def __init__(self, request: Any, reader: Any, run: Callable[..., Deferred]):
+        self.request, self.reader, self.run = request, reader, run
+        self._paused = False
+        self._reading = False
+        self._stopped = False
+        self.done: Deferred = Deferred()
+
+    def start(self) -> Deferred:
+        self.request.registerProducer(self, True)
+        self._next()
+        return self.done
+
+    def _next(self) -> None:
+        if self._paused or self._reading or self._stopped:
+            return
+        self._reading = True
+        self.run(self.reader.read).addCallbacks(self._got, self._error)
+
+    def _got(self, data: bytes) -> None:
+        self._reading = False
+        if self._stopped:
+            self._close()
+            return
+        if not data:
+            self._end(None)
+            return
+        self.request.write(data)
+        self._next()
+
+    def _error(self, failure: Failure) -> None:
+        self._reading = False
+        log.error("S3 download failed while streaming: %s", failure.getErrorMessage())
+        self._end(failure)
+
+    def _end(self, failure: Optional[Failure]) -> None:
+        self._stopped = True
+        self._close()
+        try:
+            self.request.unregisterProducer()
+        except Exception:  # the connection is gone already
+            pass
+        if not self.done.called:
+            if failure is None:
+                self.done.callback(None)
+            else:
+                self.done.errback(failure)
+
+    def _close(self) -> None:
+        self.run(self.reader.close).addErrback(lambda f: None)
+
+    def pauseProducing(self) -> None:
+        self._paused = True
+
+    def resumeProducing(self) -> None:
+        self._paused = False
+        self._next()
+
+    def stopProducing(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if not self._reading:
+            self._close()
+        if not self.done.called:
+            self.done.errback(Failure(ConnectionError("client went away during the download")))
