@@ -52,8 +52,9 @@ def describe(ec2: EC2Client, ips: list[str] = (), allocations: list[str] = (),
             args += ["--public-ips", *ips]
         if allocations:
             args += ["--allocation-ids", *allocations]
-        for k, v in filters.items():
-            args += ["--filters", f"Name={k},Values={','.join(v)}"]
+        if filters:
+            # One --filters with every filter: awscli keeps only the last of repeated --filters options.
+            args += ["--filters", *[f"Name={k},Values={','.join(v)}" for k, v in filters.items()]]
         found = ec2.cli(*args)["Addresses"]
     return {a["PublicIp"]: {"instance": a.get("InstanceId") or None, "allocation": a.get("AllocationId"),
                             "association": a.get("AssociationId"), "domain": a.get("Domain")} for a in found}

@@ -63,8 +63,9 @@ def describe(ec2: EC2Client, names: list[str] = (), ids: list[str] = (),
             args += ["--group-names", *names]
         if ids:
             args += ["--group-ids", *ids]
-        for k, v in filters.items():
-            args += ["--filters", f"Name={k},Values={','.join(v)}"]
+        if filters:
+            # One --filters with every filter: awscli keeps only the last of repeated --filters options.
+            args += ["--filters", *[f"Name={k},Values={','.join(v)}" for k, v in filters.items()]]
         groups = ec2.cli(*args)["SecurityGroups"]
     return {g["GroupName"]: {"id": g.get("GroupId"), "description": g["Description"], "owner": g["OwnerId"],
                              "ingress": _norm_boto3(g.get("IpPermissions", [])),

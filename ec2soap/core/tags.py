@@ -1,0 +1,239 @@
+"""Tags: CreateTags, DeleteTags, DescribeTags over CloudStack's resource tags. Core: no Twisted, Spyne, lxml, SQL.
+
+A ResourceId is an EC2 id whose prefix names the kind (i-, ami-, vol-, snap-, sg-, eipalloc-); the original's
+"<type>:<uuid>" form (instance:9f3c…) is still accepted.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ec2soap.cloudstack.errors import CloudStackApiError
+from ec2soap.core.context import RequestContext
+from ec2soap.core.filters import Filter, apply_filters, paginate
+from ec2soap.core.model import CS_TO_EC2_RESOURCE, EC2_TO_CS_RESOURCE, ID_KIND_OF_RESOURCE
+from ec2soap.errors import ERRORS
+
+__all__ = ["ResourceTag", "TagPage", "TAG_FILTERS", "OPERATIONS", "resolve_resource"]
+
+# The EC2 prefix of each resource type (the IdMap's prefixes; the store itself is not imported by the core).
+_PREFIXES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot", "sg": "security-group",
+             "eipalloc": "elastic-ip"}
+_EC2_ID = re.compile(r"^([a-z]+)-([0-9a-f]{8}|[0-9a-f]{17})$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# The original's type names (and CloudStack's own) in "<type>:<uuid>" ids.
+_LEGACY_TYPES = {**{t: t for t in EC2_TO_CS_RESOURCE}, "uservm": "instance", "template": "image",
+                 "securitygroup": "security-group", "publicipaddress": "elastic-ip", "address": "elastic-ip"}
+_NOT_FOUND = {
+    "instance": lambda v: ERRORS["InvalidInstanceID.NotFound"](instance_id=v),
+    "image": lambda v: ERRORS["InvalidAMIID.NotFound"](image_id=v),
+    "volume": lambda v: ERRORS["InvalidVolume.NotFound"](volume_id=v),
+    "snapshot": lambda v: ERRORS["InvalidSnapshot.NotFound"](snapshot_id=v),
+    "security-group": lambda v: ERRORS["InvalidGroup.NotFound"](group=v),
+    "elastic-ip": lambda v: ERRORS["InvalidAllocationID.NotFound"](allocation_id=v),
+}
+MAX_TAGS = 50
+
+
+@dataclass
+class ResourceTag:
+    resource_id: str
+    resource_type: str
+    key: str
+    value: str
+    cs_id: str = ""
+
+
+@dataclass
+class TagPage:
+    items: list[ResourceTag]
+    next_token: str | None = None
+
+
+TAG_FILTERS = {
+    "resource-id": lambda t: [t.resource_id, t.cs_id],
+    "resource-type": lambda t: t.resource_type,
+    "key": lambda t: t.key,
+    "value": lambda t: t.value,
+}
+
+
+@dataclass(frozen=True)
+class _Resource:
+    ec2_type: str     # instance, image, ...
+    cs_id: str
+    given: str        # as the caller named it, for error messages
+
+
+async def resolve_resource(ctx: RequestContext, resource_id: str) -> _Resource:
+    """An EC2 ResourceId (or the original's <type>:<uuid>) → its EC2 type and CloudStack uuid."""
+    if ":" in resource_id:
+        kind, _, value = resource_id.partition(":")
+        ec2_type = _LEGACY_TYPES.get(kind.strip().lower())
+        if ec2_type is None or not value:
+            raise ERRORS["InvalidID"](resource_id=resource_id)
+        if not _UUID.match(value):
+            resource = await resolve_resource(ctx, value)
+            if resource.ec2_type != ec2_type:
+                raise ERRORS["InvalidID"](resource_id=resource_id)
+            return _Resource(ec2_type, resource.cs_id, resource_id)
+        return _Resource(ec2_type, value.lower(), resource_id)
+    match = _EC2_ID.match(resource_id)
+    ec2_type = _PREFIXES.get(match.group(1)) if match else None
+    if ec2_type is None:
+        raise ERRORS["InvalidID"](resource_id=resource_id)
+    cs_id = await ctx.ids.to_cloudstack(ID_KIND_OF_RESOURCE[ec2_type], resource_id)
+    if cs_id is None:
+        raise _NOT_FOUND[ec2_type](resource_id)
+    return _Resource(ec2_type, cs_id, resource_id)
+
+
+def _check_tag(key: str, value: str | None) -> None:
+    if not key or len(key) > 127:
+        raise ERRORS["InvalidParameterValue"](detail="Tag keys must be 1 to 127 characters long")
+    if key.lower().startswith("aws:"):
+        raise ERRORS["InvalidParameterValue"](
+            detail="Tag keys starting with 'aws:' are reserved for internal use")
+    if value is not None and len(value) > 255:
+        raise ERRORS["InvalidParameterValue"](detail="Tag values must be at most 255 characters long")
+
+
+async def _resources(ctx: RequestContext, resource_ids: Sequence[str]) -> list[_Resource]:
+    if not resource_ids:
+        raise ERRORS["MissingParameter"](name="ResourceId.1")
+    out = []
+    for resource_id in dict.fromkeys(resource_ids):
+        out.append(await resolve_resource(ctx, resource_id))
+    return out
+
+
+def _not_found_from(exc: CloudStackApiError, resources: list[_Resource]) -> Exception | None:
+    """CloudStack refuses a resource it does not know (431) or that is another account's (531): the
+    resource's own NotFound for the caller."""
+    if exc.errorcode not in (431, 531):
+        return None
+    named = next((r for r in resources if r.cs_id in exc.errortext), resources[0])
+    return _NOT_FOUND[named.ec2_type](named.given)
+
+
+async def _tags_on(ctx: RequestContext, resource: _Resource) -> list[dict]:
+    return await ctx.cloud.list_tags(resourcetype=EC2_TO_CS_RESOURCE[resource.ec2_type], resourceid=resource.cs_id)
+
+
+async def create_tags(ctx: RequestContext, resource_ids: Sequence[str],
+                      tags: Sequence[tuple[str, str | None]]) -> bool:
+    """CreateTags → createTags (one call per resource, waited for). A key the resource has already gets
+    the new value, as in EC2 (CloudStack refuses a second tag with a key: the old one is deleted first)."""
+    if not tags:
+        raise ERRORS["MissingParameter"](name="Tag.1.Key")
+    wanted: dict[str, str] = {}
+    for key, value in tags:
+        _check_tag(key, value)
+        value = value or ""
+        if value == "":
+            # CloudStack quirk: a tag must have a value; EC2 allows an empty one, which CloudStack cannot keep.
+            raise ERRORS["InvalidParameterValue"](
+                detail=f"Tag '{key}' needs a value: this cloud cannot store an empty tag value")
+        wanted[key] = value
+    resources = await _resources(ctx, resource_ids)
+    for resource in resources:
+        existing = await _tags_on_checked(ctx, resource)
+        if len({t["key"].lower() for t in existing} | {k.lower() for k in wanted}) > MAX_TAGS:
+            raise ERRORS["TagLimitExceeded"](detail=f"The maximum number of tags ({MAX_TAGS}) for resource "
+                                                    f"{resource.given} has been exceeded.")
+        keys = {k.lower() for k in wanted}
+        kept = {(t["key"], t["value"]) for t in existing} & set(wanted.items())
+        stale = [t for t in existing if t["key"].lower() in keys and (t["key"], t["value"]) not in kept]
+        cs_type = EC2_TO_CS_RESOURCE[resource.ec2_type]
+        if stale:
+            await ctx.cloud.delete_tags(resourcetype=cs_type, resourceids=[resource.cs_id],
+                                        tags=[{"key": t["key"], "value": t["value"]} for t in stale])
+        pairs = [{"key": k, "value": v} for k, v in wanted.items() if (k, v) not in kept]
+        if not pairs:
+            continue
+        try:
+            await ctx.cloud.create_tags(resourcetype=cs_type, resourceids=[resource.cs_id], tags=pairs)
+        except CloudStackApiError as exc:
+            error = _not_found_from(exc, [resource])
+            if error is None:
+                raise
+            raise error from None
+    return True
+
+
+async def _tags_on_checked(ctx: RequestContext, resource: _Resource) -> list[dict]:
+    """The resource's tags; and a check that the caller may see the resource at all."""
+    try:
+        tags = await _tags_on(ctx, resource)
+    except CloudStackApiError as exc:
+        error = _not_found_from(exc, [resource])
+        if error is None:
+            raise
+        raise error from None
+    return tags
+
+
+async def delete_tags(ctx: RequestContext, resource_ids: Sequence[str],
+                      tags: Sequence[tuple[str, str | None]] = ()) -> bool:
+    """DeleteTags → deleteTags (waited for). A key alone deletes that key whatever its value, key and value only
+    that pair, no tags at all every tag of the resources; tags that are not there are not an error (EC2)."""
+    for key, value in tags:
+        _check_tag(key, value)
+    resources = await _resources(ctx, resource_ids)
+    for resource in resources:
+        existing = await _tags_on_checked(ctx, resource)
+        # Matched here, exactly: CloudStack compares keys and values case-insensitively, EC2 does not.
+        doomed = [t for t in existing
+                  if not tags or any(t["key"] == k and (v is None or t["value"] == v) for k, v in tags)]
+        if not doomed:
+            continue
+        try:
+            await ctx.cloud.delete_tags(resourcetype=EC2_TO_CS_RESOURCE[resource.ec2_type],
+                                        resourceids=[resource.cs_id],
+                                        tags=[{"key": t["key"], "value": t["value"]} for t in doomed])
+        except CloudStackApiError as exc:
+            # Deleted meanwhile by another request: the outcome the caller wanted.
+            if exc.errorcode != 431 or "Unable to find any tags" not in exc.errortext:
+                raise
+    return True
+
+
+async def describe_tags(ctx: RequestContext, filters: Sequence[Filter] = (), max_results: int | None = None,
+                        next_token: str | None = None) -> TagPage:
+    """DescribeTags → listTags. Tags on resources EC2 has no name for (networks, rules, ...) are left out."""
+    params: dict[str, Any] = {}
+    for flt in filters:
+        # One exact resource type or key narrows the CloudStack query; wildcards are matched here.
+        if len(flt.values) == 1 and not any(c in flt.values[0] for c in "*?\\"):
+            if flt.name == "resource-type" and flt.values[0] in EC2_TO_CS_RESOURCE:
+                params["resourcetype"] = EC2_TO_CS_RESOURCE[flt.values[0]]
+            elif flt.name == "key":
+                params["key"] = flt.values[0]
+    cs_tags = [t for t in await ctx.cloud.list_tags(**params)
+               if str(t.get("resourcetype", "")).lower() in CS_TO_EC2_RESOURCE]
+    by_kind: dict[str, list[str]] = {}
+    for t in cs_tags:
+        ec2_type = CS_TO_EC2_RESOURCE[t["resourcetype"].lower()]
+        by_kind.setdefault(ID_KIND_OF_RESOURCE[ec2_type], []).append(t["resourceid"])
+    ids: dict[tuple[str, str], str] = {}
+    for kind, cs_ids in by_kind.items():
+        for cs_id, ec2_id in (await ctx.ids.to_ec2_many(kind, cs_ids)).items():
+            ids[(kind, cs_id)] = ec2_id
+    items = []
+    for t in cs_tags:
+        ec2_type = CS_TO_EC2_RESOURCE[t["resourcetype"].lower()]
+        items.append(ResourceTag(resource_id=ids[(ID_KIND_OF_RESOURCE[ec2_type], t["resourceid"])],
+                                 resource_type=ec2_type, key=t.get("key", ""), value=t.get("value", ""),
+                                 cs_id=t["resourceid"]))
+    # EC2 lists tags by resource, then key.
+    items.sort(key=lambda t: (t.resource_type, t.resource_id, t.key))
+    page, token = paginate(apply_filters(TAG_FILTERS, filters, items), max_results, next_token)
+    return TagPage(page, token)
+
+
+OPERATIONS: dict[str, Any] = {
+    "DescribeTags": describe_tags,
+    "CreateTags": create_tags,
+    "DeleteTags": delete_tags,
+}
