@@ -316,3 +316,15 @@ def test_boto2_legacy_flat_source_group_opens_every_port(gateway_server: Any, ne
     rules = _norm_boto2(conn.get_all_security_groups(["target"])[0].rules)
     assert rules == {perm("tcp", 0, 65535, groups=("source",)), perm("udp", 0, 65535, groups=("source",)),
                      perm("icmp", -1, -1, groups=("source",))}
+
+
+def test_group_in_use_by_an_instance(boto3_ec2: EC2Client) -> None:
+    client = boto3_ec2.client
+    client.create_security_group(GroupName="busy", Description="d")
+    image = client.describe_images()["Images"][0]["ImageId"]
+    instance = client.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                    SecurityGroups=["busy"])["Instances"][0]["InstanceId"]
+    with pytest.raises(Exception) as failure:
+        client.delete_security_group(GroupName="busy")
+    assert failure.value.response["Error"]["Code"] == "InvalidGroup.InUse"
+    assert client.describe_instances(InstanceIds=[instance])["Reservations"]
