@@ -1,5 +1,5 @@
 """Tags through boto3, boto 2 and awscli: create (and overwrite), describe with filters and pages, delete by key,
-by key and value and all, on security groups, instances and Elastic IPs; the original's type:uuid ids; errors;
+by key and value and all, on security groups, instances, volumes and Elastic IPs; the original's type:uuid ids; errors;
 isolation."""
 from __future__ import annotations
 
@@ -92,13 +92,26 @@ def test_tags_on_a_security_group(ec2: EC2Client) -> None:
     delete(ec2, [db], {"nothing": None})  # nothing to delete is no error
 
 
-def test_tags_on_instances_and_addresses(ec2: EC2Client) -> None:
+def volume(ec2: EC2Client) -> str:
+    """A new 1 GiB volume's vol- id (through boto3, whatever the client under test)."""
+    import boto3
+
+    client = boto3.client("ec2", endpoint_url=ec2.server.url, region_name="cloudstack",
+                          aws_access_key_id=ec2.keys.access_key, aws_secret_access_key=ec2.keys.secret_key)
+    zone = client.describe_availability_zones()["AvailabilityZones"][0]["ZoneName"]
+    return client.create_volume(AvailabilityZone=zone, Size=1)["VolumeId"]
+
+
+def test_tags_on_instances_volumes_and_addresses(ec2: EC2Client) -> None:
     instance = run_instance(ec2)
     address = allocate(ec2)["allocation"]
-    create(ec2, [instance, address], {"Name": "front"})
-    assert describe(ec2) == {(instance, "instance", "Name", "front"), (address, "elastic-ip", "Name", "front")}
+    disk = volume(ec2)
+    create(ec2, [instance, address, disk], {"Name": "front"})
+    assert describe(ec2) == {(instance, "instance", "Name", "front"), (address, "elastic-ip", "Name", "front"),
+                             (disk, "volume", "Name", "front")}
     assert describe(ec2, {"resource-type": ["elastic-ip"]}) == {(address, "elastic-ip", "Name", "front")}
-    delete(ec2, [instance], {"Name": "front"})
+    assert describe(ec2, {"resource-id": [disk]}) == {(disk, "volume", "Name", "front")}
+    delete(ec2, [instance, disk], {"Name": "front"})
     assert describe(ec2) == {(address, "elastic-ip", "Name", "front")}
 
 
