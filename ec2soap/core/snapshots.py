@@ -6,7 +6,6 @@ never shown in tagSet.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
@@ -14,13 +13,12 @@ from typing import Any, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
+from ec2soap.core.images import caller_account
 from ec2soap.core.model import Tag, owner_id, parse_cs_date, tags_of
-from ec2soap.core.volumes import HIDDEN_TAG_KEYS, cs_volume, gib, time_strings
+from ec2soap.core.volumes import HIDDEN_TAG_KEYS, check_new_tags, cs_volume, gib, tag_new, time_strings
 from ec2soap.errors import ERRORS
 
 __all__ = ["Snapshot", "SnapshotPage", "OPERATIONS", "SNAPSHOT_FILTERS", "DESCRIPTION_TAG", "snapshot_status"]
-
-log = logging.getLogger(__name__)
 
 # One of volumes.HIDDEN_TAG_KEYS, so tagSet never shows it.
 DESCRIPTION_TAG = "ec2:description"
@@ -74,6 +72,13 @@ def _description(cs: dict) -> str:
     return next((t.value for t in tags_of(cs) if t.key == DESCRIPTION_TAG), "")
 
 
+async def _owner_of(ctx: RequestContext, cs: dict) -> str:
+    # CloudStack quirk: listSnapshots names the account but not its uuid; the caller's own uuid (what images
+    # and security groups show as ownerId) comes from listAccounts, asked once per request.
+    me = await caller_account(ctx) if cs.get("account") else {}
+    return me["id"] if me.get("id") and me.get("name") == cs.get("account") else owner_id(cs)
+
+
 async def to_snapshots(ctx: RequestContext, cs_snapshots: Sequence[dict]) -> list[Snapshot]:
     snap_ids = await ctx.ids.to_ec2_many("snapshot", [s["id"] for s in cs_snapshots])
     vol_ids = await ctx.ids.to_ec2_many("volume", [s["volumeid"] for s in cs_snapshots if s.get("volumeid")])
@@ -83,7 +88,7 @@ async def to_snapshots(ctx: RequestContext, cs_snapshots: Sequence[dict]) -> lis
         out.append(Snapshot(
             snapshot_id=snap_ids[cs["id"]], volume_id=vol_ids.get(cs.get("volumeid") or "", ""),
             status=status, start_time=parse_cs_date(cs.get("created")), progress=progress,
-            owner_id=owner_id(cs), volume_size=gib(cs.get("virtualsize") or cs.get("physicalsize")),
+            owner_id=await _owner_of(ctx, cs), volume_size=gib(cs.get("virtualsize") or cs.get("physicalsize")),
             description=_description(cs), owner_alias=cs.get("account") or None,
             tags=[t for t in tags_of(cs) if t.key not in HIDDEN_TAG_KEYS], cs_id=cs["id"],
             created_order=cs.get("created") or ""))
@@ -158,12 +163,14 @@ async def _cs_snapshot(ctx: RequestContext, snapshot_id: str) -> dict:
     return found[0]
 
 
-async def create_snapshot(ctx: RequestContext, volume_id: str, description: str | None = None) -> Snapshot:
-    """CreateSnapshot → createSnapshot (started, not awaited: the answer says `pending`), then createTags for
-    the description."""
+async def create_snapshot(ctx: RequestContext, volume_id: str, description: str | None = None,
+                          tags: Sequence[tuple[str, str | None]] = ()) -> Snapshot:
+    """CreateSnapshot → createSnapshot (started, not awaited: the answer says `pending`), then one createTags
+    for the description and the TagSpecification tags."""
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise ERRORS["InvalidParameterValue"](
             detail=f"Value for parameter description is invalid: at most {MAX_DESCRIPTION} characters.")
+    new_tags = check_new_tags(tags)
     volume = await cs_volume(ctx, volume_id)
     try:
         started = await ctx.cloud.start("createSnapshot", volumeid=volume["id"])
@@ -178,14 +185,8 @@ async def create_snapshot(ctx: RequestContext, volume_id: str, description: str 
                        f"is first attached to an instance (state {volume.get('state')}).") from None
         raise
     cs_id = started["id"]
-    if description:
-        try:
-            await ctx.cloud.create_tags(resourceids=cs_id, resourcetype="Snapshot",
-                                        tags=[{"key": DESCRIPTION_TAG, "value": description}])
-        except CloudStackError as exc:
-            # The snapshot exists and is being taken; losing its description is better than hiding its id.
-            log.warning("request %s: snapshot %s made, but its description tag failed: %s",
-                        ctx.request_id, cs_id, exc)
+    description_tag = [{"key": DESCRIPTION_TAG, "value": description}] if description else []
+    tagged = await tag_new(ctx, cs_id, "Snapshot", description_tag + new_tags)
     try:
         listed = await ctx.cloud.list_snapshots(id=cs_id)
     except CloudStackError:
@@ -194,7 +195,9 @@ async def create_snapshot(ctx: RequestContext, volume_id: str, description: str 
                                    "state": "Creating", "account": volume.get("account")}
     snapshot = (await to_snapshots(ctx, [{**cs, "state": cs.get("state") if cs.get("state") in _PROGRESS
                                           else "Creating"}]))[0]
-    snapshot.description = description or ""
+    snapshot.description = (description or "") if tagged else ""
+    if tagged and new_tags and not snapshot.tags:
+        snapshot.tags = [Tag(t["key"], t["value"]) for t in new_tags]
     if snapshot.start_time is None:
         snapshot.start_time = datetime.fromtimestamp(ctx.clock(), timezone.utc)
     return snapshot

@@ -5,6 +5,7 @@ bytes on CloudStack's. Device names map to CloudStack device ids by letter (devi
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -17,9 +18,11 @@ from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import GIB, Tag, parse_cs_date, tags_of
 from ec2soap.errors import ERRORS
 
+log = logging.getLogger(__name__)
+
 __all__ = ["Volume", "Attachment", "VolumePage", "OPERATIONS", "VOLUME_FILTERS", "ROOT_DEVICE_NAME",
            "device_id", "device_name", "volume_status", "gib", "time_strings", "zone_named", "visible_tags",
-           "pending_command", "cs_volume", "to_volumes", "HIDDEN_TAG_KEYS"]
+           "pending_command", "cs_volume", "to_volumes", "HIDDEN_TAG_KEYS", "check_new_tags", "tag_new"]
 
 # EC2's largest volume (gp2/st1: 16 TiB); CloudStack's custom.diskoffering.size.max usually refuses earlier.
 MAX_SIZE_GIB = 16384
@@ -119,6 +122,40 @@ def time_strings(when: datetime | None) -> list[str]:
 
 def visible_tags(cs: dict) -> list[Tag]:
     return [t for t in tags_of(cs) if t.key not in HIDDEN_TAG_KEYS]
+
+
+def check_new_tags(tags: Sequence[tuple[str, str | None]]) -> list[dict]:
+    """TagSpecification pairs → CloudStack's tags map, refusing what CreateTags would refuse (checked before
+    anything is created, so a bad tag never leaves an untagged resource behind)."""
+    out: dict[str, str] = {}
+    for key, value in tags:
+        if not key or len(key) > 127:
+            raise ERRORS["InvalidParameterValue"](detail="Tag keys must be 1 to 127 characters long")
+        if key.lower().startswith("aws:") or key in HIDDEN_TAG_KEYS:
+            raise ERRORS["InvalidParameterValue"](detail=f"Tag key '{key}' is reserved")
+        if value is not None and len(value) > 255:
+            raise ERRORS["InvalidParameterValue"](detail="Tag values must be at most 255 characters long")
+        if not value:
+            # CloudStack quirk: a tag must have a value; EC2 allows an empty one, which CloudStack cannot keep.
+            raise ERRORS["InvalidParameterValue"](
+                detail=f"Tag '{key}' needs a value: this cloud cannot store an empty tag value")
+        out[key] = value
+    if len(out) > 50:
+        raise ERRORS["TagLimitExceeded"](detail="The maximum number of tags (50) for a resource has been exceeded.")
+    return [{"key": k, "value": v} for k, v in out.items()]
+
+
+async def tag_new(ctx: RequestContext, cs_id: str, resourcetype: str, tags: list[dict]) -> bool:
+    """createTags on a resource just made. The resource exists whatever happens here, and its id must reach the
+    caller, so a failure is logged and reported as False rather than raised."""
+    if not tags:
+        return True
+    try:
+        await ctx.cloud.create_tags(resourceids=cs_id, resourcetype=resourcetype, tags=tags)
+    except CloudStackError as exc:
+        log.warning("request %s: %s %s made, but tagging it failed: %s", ctx.request_id, resourcetype, cs_id, exc)
+        return False
+    return True
 
 
 async def zone_named(ctx: RequestContext, name: str) -> dict:
@@ -304,9 +341,11 @@ def _check_size(size: int | None) -> None:
 
 
 async def create_volume(ctx: RequestContext, availability_zone: str, size: int | None = None,
-                        snapshot_id: str | None = None, volume_type: str | None = None) -> Volume:
-    """CreateVolume → createVolume (started, not awaited: the answer says `creating`). Size picks the
-    custom-size disk offering; SnapshotId restores a snapshot (at least its size)."""
+                        snapshot_id: str | None = None, volume_type: str | None = None,
+                        tags: Sequence[tuple[str, str | None]] = ()) -> Volume:
+    """CreateVolume → createVolume (started, not awaited: the answer says `creating`), then createTags for
+    TagSpecification. Size picks the custom-size disk offering; SnapshotId restores a snapshot (at least its
+    size)."""
     if not availability_zone:
         raise ERRORS["MissingParameter"](name="AvailabilityZone")
     if volume_type not in (None, "", "standard"):
@@ -317,6 +356,7 @@ async def create_volume(ctx: RequestContext, availability_zone: str, size: int |
     if size is None and not snapshot_id:
         raise ERRORS["MissingParameter"](name="Size or SnapshotId")
     _check_size(size)
+    new_tags = check_new_tags(tags)
     zone = await zone_named(ctx, availability_zone)
     params: dict[str, Any] = {"zoneid": zone["id"]}
     if snapshot_id:
@@ -340,6 +380,7 @@ async def create_volume(ctx: RequestContext, availability_zone: str, size: int |
         started = await ctx.cloud.start("createVolume", **params)
     except CloudStackApiError as exc:
         raise _create_error(exc, snapshot_id) from None
+    tagged = await tag_new(ctx, started["id"], "Volume", new_tags)
     made = {"id": started["id"], "size": (size or 0) * GIB, "zonename": zone.get("name"),
             "snapshotid": params.get("snapshotid"), "state": "Creating"}
     try:
@@ -351,6 +392,8 @@ async def create_volume(ctx: RequestContext, availability_zone: str, size: int |
     volume = (await to_volumes(ctx, [made]))[0]
     if volume.create_time is None:
         volume.create_time = datetime.fromtimestamp(ctx.clock(), timezone.utc)
+    if tagged and new_tags and not volume.tags:
+        volume.tags = [Tag(t["key"], t["value"]) for t in new_tags]
     return volume
 
 

@@ -1,4 +1,5 @@
 """Query bindings for snapshots."""
+from ec2soap.query.bindings.volumes import tag_specifications
 from ec2soap.query.params import QueryParams
 
 BINDINGS = {
@@ -6,7 +7,8 @@ BINDINGS = {
                                     "restorable_by": p.list("RestorableBy"), "filters": p.filters(),
                                     "max_results": p.int("MaxResults"), "next_token": p.str("NextToken")},
     "CreateSnapshot": lambda p: {"volume_id": p.str("VolumeId", required=True),
-                                 "description": p.str("Description")},
+                                 "description": p.str("Description"),
+                                 "tags": tag_specifications(p, "snapshot")},
     "DeleteSnapshot": lambda p: {"snapshot_id": p.str("SnapshotId", required=True)},
 }
 

@@ -18,5 +18,7 @@ register("DescribeSnapshots", Struct("DescribeSnapshotsResponseType", (
 register("CreateSnapshot", Struct("CreateSnapshotResponseType", (
     REQUEST_ID, field_("snapshotId"), field_("volumeId"), field_("status"), field_("startTime", "dateTime"),
     field_("progress"), field_("ownerId"), field_("volumeSize"), field_("description", optional=True),
-    field_("encrypted", "boolean", optional=True, since="2014-05-01"))))
+    field_("encrypted", "boolean", optional=True, since="2014-05-01"),
+    # TagSpecification came in 2018, still under API version 2016-11-15.
+    field_("tagSet", RESOURCE_TAG_SET, attr="tag_set", optional=True, since="2016-11-15"))))
 register("DeleteSnapshot", Struct("DeleteSnapshotResponseType", (REQUEST_ID, RETURN)))

@@ -25,7 +25,9 @@ register("CreateVolume", Struct("CreateVolumeResponseType", (
     REQUEST_ID, field_("volumeId"), field_("size"), field_("snapshotId"), field_("availabilityZone"),
     field_("status"), field_("createTime", "dateTime"),
     field_("volumeType", optional=True, since="2012-07-20"),
-    field_("encrypted", "boolean", optional=True, since="2014-05-01"))))
+    field_("encrypted", "boolean", optional=True, since="2014-05-01"),
+    # TagSpecification came in 2017, still under API version 2016-11-15.
+    field_("tagSet", RESOURCE_TAG_SET, attr="tag_set", optional=True, since="2016-11-15"))))
 register("DeleteVolume", Struct("DeleteVolumeResponseType", (REQUEST_ID, RETURN)))
 
 _ATTACHMENT_FIELDS = (REQUEST_ID, field_("volumeId"), field_("instanceId"), field_("device"), field_("status"),

@@ -105,6 +105,9 @@ def test_snapshot_restore_delete(ec2: EC2Client) -> None:
     assert done["progress"] == "100%" and done["description"] == "before the upgrade" and done["size"] == 3
     assert done["tags"] == {}  # the description's own CloudStack tag stays hidden
     assert done["owner"] == made["owner"] and done["owner"]
+    if ec2.kind == "boto3":  # the same ownerId as the account's other resources
+        groups = ec2.client.describe_security_groups()["SecurityGroups"]
+        assert {g["OwnerId"] for g in groups} == {done["owner"]}
     plain = create_snapshot(ec2, volume_id)
     assert plain["description"] == ""
     wait_snapshot(ec2, plain["id"], "completed")
@@ -142,6 +145,19 @@ def test_snapshot_of_a_root_volume(ec2: EC2Client) -> None:
     made = create_snapshot(ec2, root["id"], "root")
     assert made["size"] == root["size"] and made["status"] == "pending"
     wait_snapshot(ec2, made["id"], "completed")
+
+
+def test_tag_specifications(ec2: EC2Client) -> None:
+    if ec2.kind != "boto3":
+        pytest.skip("boto 2.49 has no TagSpecification; one modern client is enough")
+    volume_id = ready_volume(ec2)
+    made = ec2.client.create_snapshot(VolumeId=volume_id, Description="tagged", TagSpecifications=[
+        {"ResourceType": "snapshot", "Tags": [{"Key": "Name", "Value": "nightly"}]}])
+    assert made["Tags"] == [{"Key": "Name", "Value": "nightly"}] and made["Description"] == "tagged"
+    [seen] = describe_snapshots(ec2, filters={"tag:Name": ["nightly"]})
+    assert seen["id"] == made["SnapshotId"] and seen["tags"] == {"Name": "nightly"}
+    assert seen["description"] == "tagged"
+    assert describe_snapshots(ec2, filters={"tag-key": ["ec2:description"]}) == []
 
 
 def test_errors(ec2: EC2Client) -> None:

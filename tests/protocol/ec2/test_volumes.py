@@ -239,6 +239,35 @@ def test_volume_type_other_than_standard_is_refused(ec2: EC2Client) -> None:
     assert ec2.client.create_volume(AvailabilityZone=ZONE, Size=1, VolumeType="standard")["Size"] == 1
 
 
+def test_tags(ec2: EC2Client) -> None:
+    """TagSpecification on CreateVolume (boto3 and awscli send it), CreateTags afterwards, and tag filters."""
+    if ec2.kind == "boto2":
+        pytest.skip("boto 2.49 has no TagSpecification")
+    if ec2.kind == "boto3":
+        made = ec2.client.create_volume(AvailabilityZone=ZONE, Size=1, TagSpecifications=[
+            {"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "data"}, {"Key": "team", "Value": "db"}]}])
+    else:
+        made = ec2.cli("create-volume", "--availability-zone", ZONE, "--size", "1", "--tag-specifications",
+                       "ResourceType=volume,Tags=[{Key=Name,Value=data},{Key=team,Value=db}]")
+    assert {t["Key"]: t["Value"] for t in made["Tags"]} == {"Name": "data", "team": "db"}
+    plain = create_volume(ec2, size=1)["id"]
+    assert volume(ec2, made["VolumeId"])["tags"] == {"Name": "data", "team": "db"}
+    assert [v["id"] for v in describe_volumes(ec2, filters={"tag:Name": ["da*"]})] == [made["VolumeId"]]
+    assert [v["id"] for v in describe_volumes(ec2, filters={"tag-key": ["team"]})] == [made["VolumeId"]]
+    assert {v["id"] for v in describe_volumes(ec2)} == {made["VolumeId"], plain}
+    if ec2.kind == "boto3":
+        with ec2.failure() as failure:
+            ec2.client.create_volume(AvailabilityZone=ZONE, Size=1, TagSpecifications=[
+                {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "x"}]}])
+        assert failure.value.code == "InvalidParameterValue"
+        for bad in ({"Key": "aws:x", "Value": "x"}, {"Key": "empty", "Value": ""}):
+            with ec2.failure() as failure:
+                ec2.client.create_volume(AvailabilityZone=ZONE, Size=1, TagSpecifications=[
+                    {"ResourceType": "volume", "Tags": [bad]}])
+            assert failure.value.code == "InvalidParameterValue"
+        assert len(describe_volumes(ec2)) == 2
+
+
 def test_describe_errors(ec2: EC2Client) -> None:
     with ec2.failure() as failure:
         describe_volumes(ec2, ["vol-0123456789abcdef0"])
