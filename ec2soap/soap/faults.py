@@ -1,0 +1,34 @@
+"""SOAP 1.1 faults for EC2 errors: faultcode Client.<Code> or Server.<Code>, EC2's message as faultstring.
+
+Every fault this door sends is written here, whether it comes from the core, the signature check or a body that
+is not SOAP at all; the resource sends it with HTTP 500, as SOAP 1.1 asks. Never imports query/ or s3/.
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from ec2soap.errors import ERRORS, EC2Error
+
+__all__ = ["SOAP_ENV", "fault_document", "fault_for"]
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+def fault_for(exc: BaseException) -> EC2Error:
+    """The EC2 error to answer for EXC; anything that is not an EC2Error becomes InternalError, without its
+    text (it may carry CloudStack's or Python's internals)."""
+    return exc if isinstance(exc, EC2Error) else ERRORS["InternalError"]()
+
+
+def fault_document(error: EC2Error, request_id: str | None = None) -> bytes:
+    """`<soapenv:Envelope><soapenv:Body><soapenv:Fault>` with faultcode soapenv:Client.<Code> (a QName in the
+    envelope namespace, dotted as SOAP 1.1 §4.4.1 describes) and the request id in detail."""
+    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV})
+    body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+    fault = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
+    etree.SubElement(fault, "faultcode").text = f"soapenv:{error.sender}.{error.code}"
+    etree.SubElement(fault, "faultstring").text = error.message
+    if request_id:
+        detail = etree.SubElement(fault, "detail")
+        etree.SubElement(detail, "RequestID").text = request_id
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")

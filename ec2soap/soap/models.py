@@ -1,0 +1,162 @@
+"""Spyne models of the EC2 2010-11-15 SOAP types, built from the wire shapes (wire/shapes.py, wire/types/,
+wire/requests.py), and the conversions between them and plain Python. Never imports query/ or s3/.
+
+One ComplexModel per EC2 type name, in EC2's namespace, with the shape's element order and occurrences.
+Elements added by later EC2 versions (`since` > 2010-11-15) are left out: SOAP speaks 2010-11-15 only.
+Two shapes that share a type name must agree at 2010-11-15, or building the models fails.
+"""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from typing import Any
+
+from spyne import Boolean, ByteArray, ComplexModel, DateTime, Double, Integer32, Integer64, Unicode, XmlAttribute
+
+from ec2soap.wire import types as _types  # noqa: F401  (registers every response shape)
+from ec2soap.wire.requests import REQUESTS
+from ec2soap.wire.shapes import BASE_VERSION, RESPONSES, Field, ListOf, Shape, Struct, namespace_for
+
+__all__ = ["NAMESPACE", "Models", "base_fields", "soap_actions"]
+
+NAMESPACE = namespace_for(BASE_VERSION)
+_SCALARS = {"string": Unicode, "int": Integer32, "long": Integer64, "boolean": Boolean, "dateTime": DateTime,
+            "double": Double, "base64": ByteArray}
+
+
+def base_fields(shape: Struct) -> tuple[Field, ...]:
+    """The fields of SHAPE that exist in the 2010-11-15 API."""
+    return tuple(f for f in shape.fields if f.since <= BASE_VERSION)
+
+
+def soap_actions() -> list[str]:
+    """The actions SOAP exposes: those with a 2010-11-15 request shape and a response shape."""
+    return sorted(set(REQUESTS) & set(RESPONSES))
+
+
+def _signature(shape: Shape) -> Any:
+    if isinstance(shape, str):
+        return shape
+    if isinstance(shape, ListOf):
+        return ("list", _signature(shape.item))
+    return tuple((f.xml, _signature(f.shape), f.min, f.max) for f in base_fields(shape))
+
+
+class Models:
+    """The Spyne classes for a set of actions, by EC2 type name, plus request/response conversions."""
+
+    def __init__(self, actions: list[str]):
+        self.classes: dict[str, type[ComplexModel]] = {}
+        self._signatures: dict[str, Any] = {}
+        self.requests = {a: self.model(REQUESTS[a]) for a in actions}
+        self.responses = {a: self.model(RESPONSES[a]) for a in actions}
+
+    # -- building -------------------------------------------------------------------------------------------
+    def model(self, shape: Struct | ListOf) -> type[ComplexModel]:
+        signature = _signature(shape)
+        known = self.classes.get(shape.name)
+        if known is not None:
+            if self._signatures[shape.name] != signature:
+                raise ValueError(f"EC2 type {shape.name} is declared twice with different elements")
+            return known
+        if isinstance(shape, ListOf):
+            type_info = [("item", self._element(shape.item, 0, None))]
+        else:
+            type_info = []
+            for fld in base_fields(shape):
+                if fld.xml.startswith("@"):
+                    type_info.append((fld.xml[1:], XmlAttribute(_SCALARS[fld.shape], use="required")))
+                else:
+                    type_info.append((fld.xml, self._element(fld.shape, fld.min, fld.max)))
+        cls = type(shape.name, (ComplexModel,), {"__namespace__": NAMESPACE, "__type_name__": shape.name,
+                                                 "_type_info": type_info})
+        self.classes[shape.name] = cls
+        self._signatures[shape.name] = signature
+        return cls
+
+    def _element(self, shape: Shape, min_occurs: int, max_occurs: int | None) -> Any:
+        base = _SCALARS[shape] if isinstance(shape, str) else self.model(shape)
+        return base.customize(min_occurs=min_occurs, max_occurs="unbounded" if max_occurs is None else max_occurs,
+                              nillable=False)
+
+    # -- request objects → plain Python -----------------------------------------------------------------------
+    def request_value(self, action: str, obj: Any) -> dict[str, Any]:
+        """The request object as dicts (structs), lists (sets) and scalars, keyed by element name."""
+        return self._plain(REQUESTS[action], obj) or {}
+
+    def _plain(self, shape: Shape, obj: Any) -> Any:
+        if obj is None or isinstance(shape, str):
+            return obj
+        if isinstance(shape, ListOf):
+            return [self._plain(shape.item, one) for one in (getattr(obj, "item", None) or ())]
+        out = {}
+        for fld in base_fields(shape):
+            name = fld.xml.lstrip("@")
+            value = getattr(obj, name, None)
+            if fld.max != 1:
+                out[name] = [self._plain(fld.shape, one) for one in (value or ())]
+            else:
+                out[name] = self._plain(fld.shape, value)
+        return out
+
+    # -- core results → response objects ----------------------------------------------------------------------
+    def response_object(self, action: str, result: Any, request_id: str) -> ComplexModel:
+        """RESULT (a core model object) as ACTION's response model, read through the response shape the way the
+        Query renderer reads it (wire/shapes.py: `attr`, "." for the object itself)."""
+        shape = RESPONSES[action]
+        values = {}
+        for fld in base_fields(shape):
+            value = request_id if fld.xml == "requestId" else _get(result, fld.attr)
+            values[fld.xml] = self._value(fld, value)
+        return self.classes[shape.name](**values)
+
+    def _value(self, fld: Field, value: Any) -> Any:
+        if value is None:
+            return None
+        if fld.max != 1 and isinstance(value, (list, tuple)):
+            return [self._object(fld.shape, one) for one in value]
+        return self._object(fld.shape, value)
+
+    def _object(self, shape: Shape, value: Any) -> Any:
+        if isinstance(shape, str):
+            return _scalar(shape, value)
+        cls = self.classes[shape.name]
+        if isinstance(shape, ListOf):
+            return cls(item=[self._object(shape.item, one) for one in value or ()])
+        return cls(**{f.xml: self._value(f, _get(value, f.attr)) for f in base_fields(shape)})
+
+
+def _get(obj: Any, attr: str) -> Any:
+    if attr == ".":
+        return obj
+    if isinstance(obj, dict):
+        return obj.get(attr)
+    return getattr(obj, attr, None)
+
+
+def _scalar(shape: str, value: Any) -> Any:
+    if shape == "string":
+        return value if isinstance(value, str) else str(value)
+    if shape == "boolean":
+        return bool(value)
+    if shape in ("int", "long"):
+        return int(value)
+    if shape == "double":
+        return float(value)
+    if shape == "dateTime":
+        return _datetime(value)
+    if shape == "base64":
+        return [value] if isinstance(value, bytes) else [base64.b64decode(value)]
+    return value
+
+
+def _datetime(value: Any) -> datetime:
+    if isinstance(value, (int, float)):
+        value = datetime.fromtimestamp(value, timezone.utc)
+    elif isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    value = value.astimezone(timezone.utc)
+    # EC2 writes milliseconds; so does the Query renderer.
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)

@@ -1,0 +1,211 @@
+"""SoapResource: EC2 over SOAP 1.1 at /awsapi/services/AmazonEC2 (and /awsapi without an Action). Never imports
+query/ or s3/.
+
+GET ?wsdl: our WSDL with this server's address in the service port. POST: the hardened parse and the
+WS-Security check (auth.wsse) run first, on the blocking-work pool; only a verified request reaches Spyne, and
+the verified caller travels to the service method in Spyne's method context (`ctx.udc`), never in a global.
+Every failure is a SOAP fault with HTTP 500 (soap.faults); nothing reaches Twisted's HTML error page.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from ec2soap import compat  # noqa: F401  (before anything Spyne-on-Twisted)
+from spyne import MethodContext
+from spyne.server import ServerBase
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.web import resource, server
+
+from ec2soap import __version__
+from ec2soap.errors import ERRORS, EC2Error
+from ec2soap.gateway import Caller, new_request_id
+from ec2soap.soap.faults import fault_document, fault_for
+from ec2soap.soap.models import NAMESPACE
+from ec2soap.soap.service import SoapCall, build_application
+from ec2soap.soap.wsdl import wsdl_document, with_address
+
+__all__ = ["SoapResource", "REFERENCE_ONLY_ACTIONS"]
+
+log = logging.getLogger(__name__)
+_XML = "text/xml; charset=UTF-8"
+_SOAP_ENVS = ("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+PATH = "/awsapi/services/AmazonEC2"
+
+# The 2010-11-15 operations we recognise but do not implement: Client.UnsupportedOperation.
+REFERENCE_ONLY_ACTIONS = frozenset("""
+ActivateLicense AssociateDhcpOptions AttachVpnGateway BundleInstance CancelBundleTask CancelSpotInstanceRequests
+ConfirmProductInstance CreateCustomerGateway CreateDhcpOptions CreatePlacementGroup CreateSpotDatafeedSubscription
+CreateSubnet CreateVpc CreateVpnConnection CreateVpnGateway DeactivateLicense DeleteCustomerGateway
+DeleteDhcpOptions DeletePlacementGroup DeleteSpotDatafeedSubscription DeleteSubnet DeleteVpc DeleteVpnConnection
+DeleteVpnGateway DescribeBundleTasks DescribeCustomerGateways DescribeDhcpOptions DescribeLicenses
+DescribePlacementGroups DescribeReservedInstances DescribeReservedInstancesOfferings DescribeSnapshotAttribute
+DescribeSpotDatafeedSubscription DescribeSpotInstanceRequests DescribeSpotPriceHistory DescribeSubnets DescribeVpcs
+DescribeVpnConnections DescribeVpnGateways DetachVpnGateway ModifySnapshotAttribute MonitorInstances
+PurchaseReservedInstancesOffering RequestSpotInstances ResetInstanceAttribute ResetSnapshotAttribute
+UnmonitorInstances ConfirmProductInstance
+""".split())
+
+
+class _Server(ServerBase):
+    transport = "http://schemas.xmlsoap.org/soap/http"
+
+
+class SoapResource(resource.Resource):
+    """EC2 SOAP. `run(fn, *args)` runs blocking work on the server's pool (→ Deferred); `lookup_cert(der)` →
+    (access key, secret) or None, called on that pool; `gateway` runs actions."""
+    isLeaf = True
+
+    def __init__(self, *, gateway: Any, run: Callable[..., Deferred], lookup_cert: Callable[[bytes], Any],
+                 clock_skew: float = 900.0, public_host: str = "", enabled: Callable[[], bool] | None = None,
+                 clock: Callable[[], datetime] | None = None):
+        super().__init__()
+        self.gateway = gateway
+        self.run = run
+        self.lookup_cert = lookup_cert
+        self.clock_skew = timedelta(seconds=clock_skew)
+        self.public_host = public_host
+        self.enabled = enabled or (lambda: True)
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.app, self.models = build_application()
+        self.server = _Server(self.app)
+        self.actions = frozenset(self.models.requests)
+        self.wsdl = wsdl_document(self.app)
+
+    # -- GET: the WSDL ----------------------------------------------------------------------------------------
+    def render_GET(self, request: Any) -> bytes:
+        query = request.uri.split(b"?", 1)[1] if b"?" in request.uri else b""
+        # `?wsdl` has no value, and twisted.web drops blank values from request.args.
+        if not any(part.split(b"=", 1)[0].lower() == b"wsdl" for part in query.split(b"&")):
+            return self._fault(request, ERRORS["InvalidRequest"](
+                detail="EC2 SOAP requests are POSTed; GET ?wsdl returns the WSDL"), new_request_id())
+        request.setHeader("Content-Type", _XML)
+        request.setHeader("Server", f"ec2soap/{__version__}")
+        return with_address(self.wsdl, self._address(request))
+
+    def _address(self, request: Any) -> str:
+        host = (request.getHeader("host") or "").strip()
+        if not _HOST.match(host):
+            host = self.public_host or f"{request.getHost().host}:{request.getHost().port}"
+        scheme = "https" if request.isSecure() else "http"
+        return f"{scheme}://{host}{PATH}"
+
+    # -- POST: an operation -----------------------------------------------------------------------------------
+    def render_POST(self, request: Any) -> Any:
+        d = ensureDeferred(self.handle(request))
+        d.addErrback(lambda failure: log.error("SOAP request failed outside the handler: %s",
+                                               failure.getTraceback()))
+        return server.NOT_DONE_YET
+
+    async def handle(self, request: Any) -> None:
+        request_id = new_request_id()
+        started = time.monotonic()
+        action, access_key, status = "-", "-", 500
+        try:
+            if not self.enabled():
+                raise ERRORS["Unavailable"]("EC2 API is disabled")
+            request.content.seek(0)
+            body = request.content.read()
+            root, verified = await self.run(self._verify, body)
+            access_key = verified.access_key
+            action = self._operation(root)
+            call = SoapCall(gateway=self.gateway, caller=Caller(verified.access_key, verified.secret_key),
+                            request_id=request_id, extras={"host": request.getHeader("host") or ""},
+                            document=root)
+            answer = await self._dispatch(call)
+            self._finish(request, 200, answer)
+            status = 200
+        except Exception as exc:
+            error = fault_for(exc)
+            if not isinstance(exc, EC2Error):
+                log.exception("SOAP request %s %s failed", request_id, action)
+            self._finish(request, 500, fault_document(error, request_id))
+        log.info("ec2-soap request=%s key=%s action=%s status=%s seconds=%.3f", request_id,
+                 access_key[:12] + ("…" if len(access_key) > 12 else ""), action, status,
+                 time.monotonic() - started)
+
+    def _verify(self, body: bytes) -> tuple[Any, Any]:
+        """On the pool: the hardened parse, then the WS-Security check. EC2Error when either refuses."""
+        from ec2soap.auth import wsse
+
+        try:
+            root = wsse.parse_hardened(body)
+        except wsse.XmlRejected as exc:
+            raise ERRORS[exc.code](detail=exc.message) from None
+        try:
+            verified = wsse.verify_envelope(root, now=self.clock(), max_skew=self.clock_skew,
+                                            lookup_cert=self.lookup_cert)
+        except wsse.WsseError as exc:
+            raise ERRORS["AuthFailure"](exc.message) from None
+        return root, verified
+
+    def _operation(self, root: Any) -> str:
+        """The body's one child names the action (document/literal): ours, EC2's unimplemented, or unknown."""
+        body = [child for child in root if isinstance(child.tag, str) and child.tag.endswith("}Body")
+                and child.tag[1:].split("}")[0] in _SOAP_ENVS]
+        entries = [child for child in body[0] if isinstance(child.tag, str)] if body else []
+        if len(entries) != 1:
+            raise ERRORS["InvalidRequest"](detail="the SOAP Body must hold exactly one operation element")
+        namespace, _, name = entries[0].tag[1:].partition("}")
+        if namespace != NAMESPACE:
+            if name in self.actions or name in REFERENCE_ONLY_ACTIONS:
+                raise ERRORS["InvalidRequest"](detail=f"{name} must be in the namespace {NAMESPACE}")
+            raise ERRORS["InvalidAction"](action=name)
+        if name in self.actions:
+            return name
+        if name in REFERENCE_ONLY_ACTIONS or name.removesuffix("Response") in REFERENCE_ONLY_ACTIONS:
+            raise ERRORS["UnsupportedOperation"](action=name)
+        raise ERRORS["InvalidAction"](action=name)
+
+    async def _dispatch(self, call: SoapCall) -> bytes:
+        """Spyne reads the (already parsed and verified) document, calls the method, and writes the answer."""
+        ctx = MethodContext(self.server, MethodContext.SERVER)
+        ctx.udc = call
+        ctx.in_string = [b""]
+        p_ctx, *others = self.server.generate_contexts(ctx)
+        for other in others:
+            other.close()
+        try:
+            if p_ctx.in_error is not None:
+                raise _client_error(p_ctx.in_error)
+            self.server.get_in_object(p_ctx)
+            if p_ctx.in_error is not None:
+                raise _client_error(p_ctx.in_error)
+            self.server.get_out_object(p_ctx)
+            if p_ctx.out_error is not None:
+                raise ERRORS["InternalError"]()
+            result = p_ctx.out_object[0]
+            if isinstance(result, Deferred):
+                result = await result
+            p_ctx.out_object = [result]
+            self.server.get_out_string(p_ctx)
+            return b"".join(p_ctx.out_string)
+        finally:
+            p_ctx.close()
+
+    def _fault(self, request: Any, error: EC2Error, request_id: str) -> bytes:
+        request.setResponseCode(500)
+        request.setHeader("Content-Type", _XML)
+        return fault_document(error, request_id)
+
+    def _finish(self, request: Any, status: int, body: bytes) -> None:
+        if request._disconnected or request.finished:
+            return
+        request.setResponseCode(status)
+        request.setHeader("Content-Type", _XML)
+        request.setHeader("Server", f"ec2soap/{__version__}")
+        request.write(body)
+        request.finish()
+
+
+def _client_error(fault: Any) -> EC2Error:
+    """A request Spyne could not read (wrong types, unknown elements): EC2's InvalidParameterValue, with Spyne's
+    reason when it is a client-side one (it names the value, never our internals)."""
+    code = getattr(fault, "faultcode", "") or ""
+    if code.startswith("Client"):
+        return ERRORS["InvalidParameterValue"](detail=str(getattr(fault, "faultstring", "") or "invalid request"))
+    return ERRORS["InvalidParameterValue"](detail="the request does not match the EC2 2010-11-15 WSDL")
