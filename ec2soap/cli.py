@@ -1,4 +1,4 @@
-"""The `ec2soap` command: serve, simulator, db upgrade, config keys.
+"""The `ec2soap` command: serve, simulator, db upgrade, config keys, cert add/remove.
 
 Parses arguments, builds the one Settings object and hands it to server.py. Nothing else happens here.
 """
@@ -58,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     config_commands.add_parser("keys", help="list every setting with its default and meaning")
     show = config_commands.add_parser("show", help="print the effective settings (secrets hidden)")
     _common(show)
+
+    cert = commands.add_parser("cert", help="X.509 certificates of users for EC2 over SOAP")
+    cert_commands = cert.add_subparsers(dest="cert_command", metavar="ACTION")
+    cert_commands.required = True
+    cert_add = cert_commands.add_parser("add", help="register a certificate for a registered access key")
+    cert_add.add_argument("--access-key", required=True, metavar="KEY")
+    cert_add.add_argument("--cert", required=True, metavar="FILE", help="the certificate, PEM")
+    cert_remove = cert_commands.add_parser("remove", help="forget an access key's certificate")
+    cert_remove.add_argument("--access-key", required=True, metavar="KEY")
+    for sub in (cert_add, cert_remove):
+        _common(sub)
     return parser
 
 
@@ -88,6 +99,20 @@ def _config_show(settings: Settings) -> int:
     return 0
 
 
+def _cert(args: argparse.Namespace, settings: Settings) -> int:
+    from ec2soap import registration
+
+    if args.cert_command == "remove":
+        return registration.cert_remove(settings, args.access_key)
+    try:
+        with open(args.cert, encoding="utf-8", errors="replace") as handle:
+            pem = handle.read()
+    except OSError as exc:
+        print(f"ec2soap: cannot read {args.cert}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return registration.cert_add(settings, args.access_key, pem)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "config" and args.config_command == "keys":
@@ -110,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ec2soap import server
 
     try:
+        if args.command == "cert":
+            return _cert(args, settings)
         if args.command == "db":
             return server.db_upgrade(settings)
         if args.command == "simulator":

@@ -41,7 +41,8 @@ class ServerError(EC2Error):
 
 
 # EC2 answers these with another status than 400.
-_STATUS = {"AuthFailure": 401, "Blocked": 403, "SignatureDoesNotMatch": 403, "UnsupportedOperation": 400}
+_STATUS = {"AuthFailure": 401, "Blocked": 403, "SignatureDoesNotMatch": 403, "UnsupportedOperation": 400,
+           "NoSuchEntity": 404}
 
 
 def _client(code: str, template: str, status: int = 400) -> type[ClientError]:
@@ -130,6 +131,7 @@ _CLIENT = [
     ("InvalidUserID.Malformed", "Invalid user id: \"{user_id}\""),
     ("InvalidRequest", "{detail}"),
     ("InvalidSecurity.RequestHasExpired", "Request has expired."),
+    ("NoSuchEntity", "{detail}"),  # IAM's code (HTTP 404) for a missing signing certificate: DeleteCertificate
 ]
 _SERVER = [
     ("InternalError", "An internal error has occurred.", 500),

@@ -141,8 +141,9 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     gateway = Gateway(cloud_for=factory.client, ids=IdMap(running.store), offerings=OfferingMap(running.store),
                       settings=CoreSettings(region=settings.region))
     query = QueryResource(gateway=gateway, credentials=credentials, clock_skew=settings.clock_skew,
-                          extensions=extensions(credentials=credentials, cloud_for=factory.client),
                           enabled=lambda: settings.enable_ec2 is not False)
+    query.extensions = extensions(credentials=credentials, cloud_for=factory.client,
+                                  authenticate=query.authenticate)
     running.gateway, running.credentials = gateway, credentials
     s3 = _s3_resource(settings, running, credentials)
     site = server.Site(GatewayRoot(query=query, soap=NotYetResource(), s3=s3))

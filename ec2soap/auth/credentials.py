@@ -7,6 +7,7 @@ client passed in; both return awaitables.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import time
@@ -17,6 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
+from ec2soap.auth.certificates import CertificateError, RegisteredCertificate, load_der, load_pem
 from ec2soap.store.tables import ec2_credential
 
 __all__ = ["Credentials", "SecretBox", "load_secret_box"]
@@ -71,6 +73,38 @@ def _put_sync(conn: Connection, access_key: str, sealed: str, now: float) -> Non
 
 def _delete_sync(conn: Connection, access_key: str) -> int:
     return conn.execute(delete(ec2_credential).where(ec2_credential.c.access_key == access_key)).rowcount
+
+
+def _set_certificate_sync(conn: Connection, access_key: str, cert: RegisteredCertificate) -> bool:
+    for row in conn.execute(select(ec2_credential.c.access_key, ec2_credential.c.cert_pem)
+                            .where(ec2_credential.c.cert_unique_id == cert.unique_id)):
+        if row.access_key != access_key and _same_certificate(row.cert_pem, cert.der):
+            raise CertificateError("this certificate is already registered to another access key")
+    return bool(conn.execute(update(ec2_credential).where(ec2_credential.c.access_key == access_key)
+                             .values(cert_unique_id=cert.unique_id, cert_pem=cert.pem)).rowcount)
+
+
+def _delete_certificate_sync(conn: Connection, access_key: str) -> bool:
+    return bool(conn.execute(update(ec2_credential).where(ec2_credential.c.access_key == access_key)
+                             .where(ec2_credential.c.cert_unique_id.is_not(None))
+                             .values(cert_unique_id=None, cert_pem=None)).rowcount)
+
+
+def _by_certificate_sync(conn: Connection, der: bytes) -> list[Any]:
+    """The rows whose certificate is exactly these DER bytes (issuer and serial alone can be forged)."""
+    try:
+        wanted = load_der(der)
+    except CertificateError:
+        return []
+    rows = conn.execute(select(ec2_credential).where(ec2_credential.c.cert_unique_id == wanted.unique_id))
+    return [row for row in rows if _same_certificate(row.cert_pem, wanted.der)]
+
+
+def _same_certificate(pem: str | None, der: bytes) -> bool:
+    try:
+        return pem is not None and hmac.compare_digest(load_pem(pem).der, der)
+    except CertificateError:
+        return False
 
 
 def _list_sync(conn: Connection) -> list[Any]:
@@ -128,3 +162,26 @@ class Credentials:
 
     async def registered(self) -> list[Any]:
         return await self.store.run(_list_sync)
+
+    async def set_certificate(self, access_key: str, pem: str) -> bool:
+        """Register the PEM certificate for SOAP (WS-Security) requests of this registered key; False when the
+        key is not registered. CertificateError: not one RSA certificate, or registered to another key."""
+        return await self.store.run(_set_certificate_sync, access_key, load_pem(pem))
+
+    async def delete_certificate(self, access_key: str) -> bool:
+        """Forget the key's certificate; False when it had none."""
+        return await self.store.run(_delete_certificate_sync, access_key)
+
+    async def caller_for_certificate(self, der: bytes) -> tuple[str, str] | None:
+        """The (access key, secret) a certificate is registered to, or None (also when ambiguous)."""
+        return self._caller(await self.store.run(_by_certificate_sync, der))
+
+    def caller_for_certificate_sync(self, der: bytes) -> tuple[str, str] | None:
+        """caller_for_certificate for code already on a pool thread (wsse.verify_envelope's lookup_cert)."""
+        return self._caller(self.store.run_sync(_by_certificate_sync, der))
+
+    def _caller(self, rows: list[Any]) -> tuple[str, str] | None:
+        if len(rows) != 1:
+            return None
+        secret = self.box.open(rows[0].secret_enc)
+        return (rows[0].access_key, secret) if secret else None

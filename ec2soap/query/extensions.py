@@ -1,4 +1,6 @@
-"""The original awsapi's own Query actions: CloudEC2Version and SetUserKeys (unauthenticated).
+"""The original awsapi's own Query actions: CloudEC2Version and SetUserKeys (unauthenticated), SetCertificate and
+DeleteCertificate (signed by the key's owner: checked here with `authenticate`, since extensions run before the
+resource's own signature check).
 
 SetUserKeys checks the key pair against CloudStack before storing it (the original's S3 variant stored
 anything) and replaces an earlier registration instead of failing on the unique index (cloudbridge.md §3.4).
@@ -8,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from ec2soap import __version__
+from ec2soap.auth.certificates import CertificateError
 from ec2soap.cloudstack.errors import CloudStackAuthError, CloudStackError
 from ec2soap.errors import ERRORS
 
@@ -17,7 +20,8 @@ Handler = Callable[[Any, dict, str], Awaitable[tuple[int, str, bytes]]]
 _TEXT = "text/plain; charset=UTF-8"
 
 
-def extensions(*, credentials: Any, cloud_for: Callable[[str, str], Any]) -> dict[str, Handler]:
+def extensions(*, credentials: Any, cloud_for: Callable[[str, str], Any],
+               authenticate: Callable[[Any, dict], Awaitable[Any]] | None = None) -> dict[str, Handler]:
     async def cloud_ec2_version(request: Any, params: dict, request_id: str) -> tuple[int, str, bytes]:
         body = f'<?xml version="1.0" encoding="utf-8"?><CloudEC2Version>{__version__}</CloudEC2Version>'
         return 200, "text/xml; charset=UTF-8", body.encode("utf-8")
@@ -37,4 +41,31 @@ def extensions(*, credentials: Any, cloud_for: Callable[[str, str], Any]) -> dic
         await credentials.register(access_key, secret_key)
         return 200, _TEXT, b"User keys set successfully"
 
-    return {"CloudEC2Version": cloud_ec2_version, "SetUserKeys": set_user_keys}
+    async def set_certificate(request: Any, params: dict, request_id: str) -> tuple[int, str, bytes]:
+        """SetCertificate: the PEM in `cert` becomes the key's certificate for SOAP. A key the gateway only
+        knows through CloudStack's admin lookup is registered first (the signature just proved its secret)."""
+        caller = await _signed(request, params)
+        pem = params.get("cert", "")
+        if not pem.strip():
+            raise ERRORS["InvalidParameterValue"](detail="The parameter cert must hold a PEM certificate")
+        try:
+            if not await credentials.set_certificate(caller.access_key, pem):
+                await credentials.register(caller.access_key, caller.secret_key)
+                await credentials.set_certificate(caller.access_key, pem)
+        except CertificateError as exc:
+            raise ERRORS["InvalidParameterValue"](detail=f"Invalid certificate: {exc}") from None
+        return 200, _TEXT, b"User certificate set successfully"
+
+    async def delete_certificate(request: Any, params: dict, request_id: str) -> tuple[int, str, bytes]:
+        caller = await _signed(request, params)
+        if not await credentials.delete_certificate(caller.access_key):
+            raise ERRORS["NoSuchEntity"](detail="No certificate is registered for this access key")
+        return 200, _TEXT, b"User certificate deleted successfully"
+
+    async def _signed(request: Any, params: dict) -> Any:
+        if authenticate is None:
+            raise ERRORS["AuthFailure"]("this gateway cannot check signatures for this action")
+        return await authenticate(request, params)
+
+    return {"CloudEC2Version": cloud_ec2_version, "SetUserKeys": set_user_keys,
+            "SetCertificate": set_certificate, "DeleteCertificate": delete_certificate}

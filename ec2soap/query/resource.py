@@ -131,7 +131,7 @@ class QueryResource(resource.Resource):
             if action in self.extensions:
                 status, ctype, body = await self.extensions[action](request, params, request_id)
                 return self._finish(request, status, ctype, body)
-            caller = await self._authenticate(request, params)
+            caller = await self.authenticate(request, params)
             access_key = caller.access_key
             if action not in BINDINGS or not self.gateway.supports(action) or action not in RESPONSES:
                 if action in KNOWN_ACTIONS or action in RESPONSES or action in BINDINGS:
@@ -155,7 +155,8 @@ class QueryResource(resource.Resource):
                  access_key[:12] + ("…" if len(access_key) > 12 else ""), action, status,
                  time.monotonic() - started)
 
-    async def _authenticate(self, request: Any, params: dict[str, str]) -> Caller:
+    async def authenticate(self, request: Any, params: dict[str, str]) -> Caller:
+        """The caller of a signed request, or the EC2Error to answer (extensions call it too)."""
         from ec2soap.auth import signatures
 
         info = request_info(request)
