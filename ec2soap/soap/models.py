@@ -38,7 +38,7 @@ def _signature(shape: Shape) -> Any:
     if isinstance(shape, str):
         return shape
     if isinstance(shape, ListOf):
-        return ("list", _signature(shape.item))
+        return ("list", _signature(shape.item), shape.min)
     return tuple((f.xml, _signature(f.shape), f.min, f.max) for f in base_fields(shape))
 
 
@@ -60,7 +60,7 @@ class Models:
                 raise ValueError(f"EC2 type {shape.name} is declared twice with different elements")
             return known
         if isinstance(shape, ListOf):
-            type_info = [("item", self._element(shape.item, 0, None))]
+            type_info = [("item", self._element(shape.item, shape.min, None))]
         else:
             type_info = []
             for fld in base_fields(shape):

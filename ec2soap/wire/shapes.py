@@ -31,9 +31,11 @@ class Struct:
 
 @dataclass(frozen=True)
 class ListOf:
-    """An EC2 "set" type: `<fooSet><item>…</item>…</fooSet>`."""
+    """An EC2 "set" type: `<fooSet><item>…</item>…</fooSet>`. `min` is the item's minOccurs: 0 for most sets,
+    1 for the few that always hold an item (RunningInstancesSetType)."""
     name: str
     item: "Shape"
+    min: int = 0
 
 
 Shape = Union[str, Struct, ListOf]

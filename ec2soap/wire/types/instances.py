@@ -50,7 +50,7 @@ INSTANCE_ITEM = Struct("RunningInstancesItemType", (
     field_("hypervisor", optional=True),
     field_("groupSet", GROUP_SET, attr="groups", optional=True, since="2011-01-01"),
 ))
-INSTANCES_SET = ListOf("RunningInstancesSetType", INSTANCE_ITEM)
+INSTANCES_SET = ListOf("RunningInstancesSetType", INSTANCE_ITEM, min=1)
 RESERVATION = Struct("ReservationInfoType", (
     field_("reservationId"), field_("ownerId"), field_("groupSet", GROUP_SET, attr="groups"),
     field_("instancesSet", INSTANCES_SET, attr="instances"), field_("requesterId", optional=True)))
