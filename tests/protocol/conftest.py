@@ -188,3 +188,11 @@ def ec2(request: Any, gateway_server: GatewayServer, new_user: Callable[[], Keys
 @pytest.fixture
 def ec2_of(gateway_server: GatewayServer) -> Callable[[str, Keys], EC2Client]:
     return lambda kind, keys: EC2Client(kind, gateway_server, keys)
+
+
+def cli_filters(filters: dict[str, list[str]]) -> list[str]:
+    """awscli arguments for several filters: one --filters followed by every filter (a repeated --filters
+    keeps only the last)."""
+    if not filters:
+        return []
+    return ["--filters", *[f"Name={k},Values={','.join(v)}" for k, v in filters.items()]]

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.protocol.conftest import REGION, EC2Client
+from tests.protocol.conftest import REGION, EC2Client, cli_filters
 
 UBUNTU = "Ubuntu 22.04 LTS (Simulator)"
 WINDOWS = "Windows Server 2019 (Simulator)"
@@ -56,8 +56,7 @@ def describe(ec2: EC2Client, ids: list[str] = (), owners: list[str] = (), execut
             args += ["--owners", *owners]
         if executable_by:
             args += ["--executable-users", *executable_by]
-        for k, v in filters.items():
-            args += ["--filters", f"Name={k},Values={','.join(v)}"]
+        args += cli_filters(filters)
         found = [_from_boto3(i) for i in ec2.cli(*args)["Images"]]
     return {i["id"]: i for i in found}
 

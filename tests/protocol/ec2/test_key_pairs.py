@@ -6,7 +6,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.protocol.conftest import EC2Client
+from tests.protocol.conftest import EC2Client, cli_filters
 
 
 def create(ec2: EC2Client, name: str) -> dict:
@@ -33,8 +33,7 @@ def describe(ec2: EC2Client, names: list[str] = (), filters: dict[str, list[str]
     args = ["describe-key-pairs"]
     if names:
         args += ["--key-names", *names]
-    for k, v in filters.items():
-        args += ["--filters", f"Name={k},Values={','.join(v)}"]
+    args += cli_filters(filters)
     return {k["KeyName"]: k["KeyFingerprint"] for k in ec2.cli(*args)["KeyPairs"]}
 
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer
+from tests.protocol.conftest import EC2Client, GatewayServer, cli_filters
 from tests.protocol.ec2.test_volumes import (attach, create_volume, describe_volumes, detach, launch,
                                              set_limit, wait_volume)
 
@@ -53,8 +53,7 @@ def describe_snapshots(ec2: EC2Client, ids: list[str] = (), owners: list[str] = 
         args += ["--snapshot-ids", *ids]
     if owners:
         args += ["--owner-ids", *owners]
-    for k, v in filters.items():
-        args += ["--filters", f"Name={k},Values={','.join(v)}"]
+    args += cli_filters(filters)
     return [_snapshot_of_boto3(s) for s in ec2.cli(*args)["Snapshots"]]
 
 

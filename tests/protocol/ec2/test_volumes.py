@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer
+from tests.protocol.conftest import EC2Client, GatewayServer, cli_filters
 
 ZONE = "zone1"
 
@@ -68,8 +68,7 @@ def describe_volumes(ec2: EC2Client, ids: list[str] = (), filters: dict[str, lis
     args = ["describe-volumes"]
     if ids:
         args += ["--volume-ids", *ids]
-    for k, v in filters.items():
-        args += ["--filters", f"Name={k},Values={','.join(v)}"]
+    args += cli_filters(filters)
     return [_volume_of_boto3(v) for v in ec2.cli(*args)["Volumes"]]
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.protocol.conftest import REGION, EC2Client
+from tests.protocol.conftest import REGION, EC2Client, cli_filters
 
 
 def zones(ec2: EC2Client, names: list[str] = (), filters: dict[str, list[str]] | None = None) -> list[dict]:
@@ -23,8 +23,7 @@ def zones(ec2: EC2Client, names: list[str] = (), filters: dict[str, list[str]] |
     args = ["describe-availability-zones"]
     if names:
         args += ["--zone-names", *names]
-    for k, v in filters.items():
-        args += ["--filters", f"Name={k},Values={','.join(v)}"]
+    args += cli_filters(filters)
     return [{"name": z["ZoneName"], "state": z["State"], "region": z["RegionName"],
              "messages": [m["Message"] for m in z.get("Messages", [])]}
             for z in ec2.cli(*args)["AvailabilityZones"]]
