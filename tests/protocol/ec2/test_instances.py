@@ -139,8 +139,9 @@ def describe_reservations(ec2: EC2Client, ids: list[str] = (),
     args = ["describe-instances"]
     if ids:
         args += ["--instance-ids", *ids]
-    for k, v in filters.items():
-        args += ["--filters", f"Name={k},Values={','.join(v)}"]
+    if filters:
+        # One --filters with every filter after it: awscli keeps only the last of repeated --filters options.
+        args += ["--filters", *(f"Name={k},Values={','.join(v)}" for k, v in filters.items())]
     return {r["ReservationId"]: [_from_boto3(i) for i in r["Instances"]] for r in ec2.cli(*args)["Reservations"]}
 
 
@@ -308,6 +309,7 @@ def test_describe_by_id_and_filters(ec2: EC2Client) -> None:
     # Filters combine with AND; the values of one filter with OR.
     assert set(describe(ec2, filters={"instance-type": ["m1.large", "m1.small"],
                                       "tag:env": ["prod"]})) == {small["id"]}
+    assert describe(ec2, filters={"instance-type": ["m1.large"], "tag:env": ["prod"]}) == {}
     with ec2.failure() as failure:
         describe(ec2, filters={"colour": ["red"]})
     assert failure.value.code == "InvalidFilter"
