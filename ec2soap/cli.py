@@ -9,7 +9,7 @@ import logging
 import sys
 from typing import Sequence
 
-from ec2soap import __version__
+from ec2soap import __version__, admin
 from ec2soap.config import SETTINGS_DOC, Settings, SettingsError, load_settings
 
 __all__ = ["main", "build_parser"]
@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     config_commands.add_parser("keys", help="list every setting with its default and meaning")
     show = config_commands.add_parser("show", help="print the effective settings (secrets hidden)")
     _common(show)
+    check = config_commands.add_parser("check", help="check the config: database, CloudStack, admin keys; "
+                                                     "exit 1 on any problem")
+    _common(check)
+    check.add_argument("--cloudstack-url", metavar="URL", help=SETTINGS_DOC["cloudstack_url"])
+    admin.add_parsers(commands, _common)
 
     cert = commands.add_parser("cert", help="X.509 certificates of users for EC2 over SOAP")
     cert_commands = cert.add_subparsers(dest="cert_command", metavar="ACTION")
@@ -76,9 +81,9 @@ _FLAG_KEYS = ("data_dir", "database_url", "log_level", "host", "port", "cloudsta
               "integration_port")
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, unknown_keys: list[str] | None = None) -> Settings:
     flags = {key: getattr(args, key) for key in _FLAG_KEYS if hasattr(args, key)}
-    return load_settings(getattr(args, "config", None), **flags)
+    return load_settings(getattr(args, "config", None), unknown_keys=unknown_keys, **flags)
 
 
 def _config_keys() -> int:
@@ -117,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "config" and args.config_command == "keys":
         return _config_keys()
+    if args.command == "config" and args.config_command == "check":
+        return admin.config_check(lambda unknown: _settings(args, unknown))
     if args.command == "db" and args.db_command == "revision":
         from ec2soap.store.db import head_revision
 
@@ -137,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "cert":
             return _cert(args, settings)
+        if args.command in ("user", "offering"):
+            return admin.run(args, settings)
         if args.command == "db":
             return server.db_upgrade(settings)
         if args.command == "simulator":

@@ -74,6 +74,8 @@ class Settings:
                "(share it between gateways that share a database)"})
     enable_ec2: bool | None = _opt_bool("force the EC2 API on/off; unset follows CloudStack's enable.ec2.api")
     enable_s3: bool | None = _opt_bool("force the S3 API on/off; unset follows CloudStack's enable.s3.api")
+    switch_refresh: float = field(default=60.0, metadata={
+        "doc": "seconds between reads of CloudStack's enable.ec2.api and enable.s3.api (no restart needed)"})
     log_level: str = field(default="INFO", metadata={"doc": "DEBUG, INFO, WARNING or ERROR"})
 
     @property
@@ -126,7 +128,7 @@ def _convert(name: str, value: Any, origin: str) -> Any:
         raise SettingsError(f"{origin}: {name} must be {kind.replace(' | None', '')}, not {value!r}") from None
 
 
-def _from_file(path: str) -> dict[str, Any]:
+def _from_file(path: str, unknown_keys: list[str] | None = None) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -135,9 +137,11 @@ def _from_file(path: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(data) - set(_FIELDS))
-    if unknown:
+    if unknown and unknown_keys is None:
         raise SettingsError(f"config file {path}: unknown key(s) {', '.join(unknown)}")
-    return {k: _convert(k, v, f"config file {path}") for k, v in data.items()}
+    if unknown_keys is not None:
+        unknown_keys.extend(unknown)
+    return {k: _convert(k, v, f"config file {path}") for k, v in data.items() if k in _FIELDS}
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -149,16 +153,17 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-def load_settings(config_file: str | None = None, environ: Mapping[str, str] | None = None,
-                  **flags: Any) -> Settings:
+def load_settings(config_file: str | None = None, environ: Mapping[str, str] | None = None, *,
+                  unknown_keys: list[str] | None = None, **flags: Any) -> Settings:
     """Defaults < config file < EC2SOAP_* environment < flags (flags that are None are not set).
 
-    The config file may also be named by EC2SOAP_CONFIG."""
+    The config file may also be named by EC2SOAP_CONFIG. Unknown keys in it are an error, unless a list is
+    passed as UNKNOWN_KEYS: then they are added to it and skipped (`ec2soap config check` reports them)."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     config_file = config_file or environ.get("EC2SOAP_CONFIG")
     if config_file:
-        values.update(_from_file(config_file))
+        values.update(_from_file(config_file, unknown_keys))
     values.update(_from_env(environ))
     for name, value in flags.items():
         if name not in _FIELDS:
@@ -172,4 +177,6 @@ def load_settings(config_file: str | None = None, environ: Mapping[str, str] | N
         raise SettingsError("db_threads must be at least 1")
     if settings.job_wait <= 0 or settings.job_poll_interval <= 0:
         raise SettingsError("job_wait and job_poll_interval must be positive")
+    if settings.switch_refresh <= 0:
+        raise SettingsError("switch_refresh must be positive")
     return settings

@@ -79,17 +79,26 @@ class GatewayRoot(resource.Resource):
     """Routes every request on the gateway port (MISSION.md, Front doors):
 
     /awsapi/rest/AmazonEC2 → Query; /awsapi/services/AmazonEC2 → SOAP; /awsapi/rest/AmazonS3/… → S3;
-    /awsapi → Query when an Action is given, else SOAP; / → Query for Action requests and form posts, else S3."""
+    /awsapi → Query when an Action is given, else SOAP; / → Query for Action requests and form posts, else S3.
+    Before all of them, unsigned GET /metrics and /health go to the operators' endpoints (ec2soap.ops)."""
     isLeaf = True
 
-    def __init__(self, *, query: resource.Resource, soap: resource.Resource, s3: resource.Resource):
+    def __init__(self, *, query: resource.Resource, soap: resource.Resource, s3: resource.Resource,
+                 ops: dict[bytes, resource.Resource] | None = None):
         super().__init__()
         self.query, self.soap, self.s3 = query, soap, s3
+        self.ops = ops or {}
 
     def render(self, request: Any) -> Any:
         return self.route(request).render(request)
 
     def route(self, request: Any) -> resource.Resource:
+        if self.ops:
+            from ec2soap.ops import ops_path
+
+            found = ops_path(request)
+            if found in self.ops:
+                return self.ops[found]
         path = request.path.rstrip(b"/")
         if path == b"/awsapi/rest/AmazonEC2" or path.startswith(b"/awsapi/rest/AmazonEC2/"):
             return self.query
@@ -119,7 +128,12 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     from ec2soap.store.ids import IdMap
     from ec2soap.store.offerings import OfferingMap
 
-    options = {"job_wait": settings.job_wait, "poll_interval": settings.job_poll_interval, "reactor": reactor}
+    from ec2soap.metrics import Metrics
+    from ec2soap.query.offer_mapping import offer_mapping_actions
+
+    running.metrics = Metrics()
+    options = {"job_wait": settings.job_wait, "poll_interval": settings.job_poll_interval, "reactor": reactor,
+               "metrics": running.metrics}
     if not settings.embedded:
         factory = CloudStackClientFactory.for_url(settings.cloudstack_url, timeout=settings.cloudstack_timeout,
                                                   **options)
@@ -137,21 +151,61 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
         admin = factory.client(running.admin_user["apikey"], running.admin_user["secretkey"])
     elif settings.cloudstack_admin_api_key and settings.cloudstack_admin_secret_key:
         admin = factory.client(settings.cloudstack_admin_api_key, settings.cloudstack_admin_secret_key)
+    running.switches = _switches(settings, admin, reactor)
     credentials = Credentials(running.store, load_secret_box(settings.encryption_key, settings.data_dir), admin)
     gateway = Gateway(cloud_for=factory.client, ids=IdMap(running.store), offerings=OfferingMap(running.store),
                       settings=CoreSettings(region=settings.region))
     query = QueryResource(gateway=gateway, credentials=credentials, clock_skew=settings.clock_skew,
-                          enabled=lambda: settings.enable_ec2 is not False)
+                          enabled=running.switches.ec2_enabled, metrics=running.metrics)
     query.extensions = extensions(credentials=credentials, cloud_for=factory.client,
                                   authenticate=query.authenticate)
+    query.extensions.update(offer_mapping_actions(authenticate=query.authenticate, cloud_for=factory.client,
+                                                  offerings=gateway.offerings))
     running.gateway, running.credentials = gateway, credentials
     s3 = _s3_resource(settings, running, credentials)
-    site = server.Site(GatewayRoot(query=query, soap=NotYetResource(), s3=s3))
+    site = server.Site(GatewayRoot(query=query, soap=_soap_resource(settings, running, gateway, credentials), s3=s3,
+                                   ops=_ops_resources(running, factory, admin, reactor)))
     site.displayTracebacks = False
     from ec2soap.s3.streaming import request_factory
 
     site.requestFactory = request_factory(s3, running.store.defer)
     return site
+
+
+def _switches(settings: Settings, admin: Any, reactor: Any) -> Any:
+    """enable.ec2.api / enable.s3.api, re-read every switch_refresh seconds with the admin keys; our settings
+    enable_ec2 / enable_s3 win when set."""
+    from ec2soap.switches import Switches, cloudstack_reader
+
+    if admin is None and (settings.enable_ec2 is None or settings.enable_s3 is None):
+        log.info("no CloudStack admin keys: enable.ec2.api and enable.s3.api are not read (set enable_ec2 / "
+                 "enable_s3 to switch a service off)")
+    switches = Switches(ec2_override=settings.enable_ec2, s3_override=settings.enable_s3,
+                        reader=cloudstack_reader(admin) if admin is not None else None,
+                        interval=settings.switch_refresh)
+    switches.start(reactor)
+    return switches
+
+
+def _ops_resources(running: "Running", factory: Any, admin: Any, reactor: Any) -> dict[bytes, resource.Resource]:
+    """/metrics and /health. Without admin keys /health still proves CloudStack answers (it refuses us)."""
+    from sqlalchemy.engine import make_url
+
+    from ec2soap.ops import HealthResource, MetricsResource
+
+    health = HealthResource(store=running.store, cloud=admin or factory.client("", ""), admin=admin is not None,
+                            switches=running.switches, reactor=reactor,
+                            hide=(make_url(running.store.url).password or "",))
+    return {b"/metrics": MetricsResource(running.metrics), b"/health": health}
+
+
+def _soap_resource(settings: Settings, running: "Running", gateway: Any, credentials: Any) -> resource.Resource:
+    """The EC2 SOAP door: WS-Security checks (and their certificate lookups) run on the store's pool."""
+    from ec2soap.soap.resource import SoapResource
+
+    return SoapResource(gateway=gateway, run=running.store.defer, lookup_cert=credentials.caller_for_certificate_sync,
+                        clock_skew=settings.clock_skew, public_host=settings.public_host,
+                        enabled=running.switches.ec2_enabled, metrics=running.metrics)
 
 
 def _s3_resource(settings: Settings, running: "Running", credentials: Any) -> resource.Resource:
@@ -163,7 +217,7 @@ def _s3_resource(settings: Settings, running: "Running", credentials: Any) -> re
 
     ops = S3Operations(running.store, ObjectStore(Path(settings.data_dir) / "objects"))
     s3 = S3Resource(ops=ops, run=running.store.defer, credentials=credentials, public_host=settings.public_host,
-                    clock_skew=settings.clock_skew, enabled=lambda: settings.enable_s3 is not False)
+                    clock_skew=settings.clock_skew, enabled=running.switches.s3_enabled, metrics=running.metrics)
     s3.start_cleanup(0.0 if running.store.is_sqlite else 3600.0)
     return s3
 
@@ -181,10 +235,16 @@ class Running:
     cloud_factory: Any = None
     gateway: Any = None
     credentials: Any = None
+    # ec2soap.metrics.Metrics: front doors report requests to it (metrics.request(service, action, status, s)).
+    metrics: Any = None
+    # ec2soap.switches.Switches: ec2_enabled() / s3_enabled(), following CloudStack unless our config says.
+    switches: Any = None
 
     def stop(self) -> Any:
         from twisted.internet.defer import gatherResults
 
+        if self.switches is not None:
+            self.switches.stop()
         stops = [port.stopListening() for port in self.listeners]
         if self.cloud_factory is not None:
             stops.append(self.cloud_factory.close())

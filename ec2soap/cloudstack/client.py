@@ -494,7 +494,7 @@ class CloudStackClient:
 
     def __init__(self, transport: Transport, api_key: str, secret_key: str, *, job_wait: float = 120.0,
                  poll_interval: float = 2.0, page_size: int = DEFAULT_PAGE_SIZE,
-                 expires_in: float = EXPIRES_SECONDS, clock: Any = None):
+                 expires_in: float = EXPIRES_SECONDS, clock: Any = None, metrics: Any = None):
         if not 0 < page_size <= DEFAULT_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{DEFAULT_PAGE_SIZE}")
         self.transport = transport
@@ -505,6 +505,7 @@ class CloudStackClient:
         self.page_size = page_size
         self.expires_in = expires_in
         self.clock = _default_reactor(clock)
+        self.metrics = metrics  # ec2soap.metrics.Metrics or None
 
     def __repr__(self) -> str:
         return f"<CloudStackClient apiKey={self.api_key[:6]}…>"  # never the secret
@@ -549,9 +550,17 @@ class CloudStackClient:
     async def _call(self, command: str, params: Mapping[str, Any]) -> dict:
         wire = sign_request(command, params, self.api_key, self._secret_key, expires_in=self.expires_in)
         started = self.clock.seconds()
-        status, body = await self.transport.send(wire)
-        log.debug("cloudstack %s → %s in %.3f s", command, status, self.clock.seconds() - started)
-        return parse_response(command, status, body)
+        error: BaseException | None = None
+        try:
+            status, body = await self.transport.send(wire)
+            log.debug("cloudstack %s → %s in %.3f s", command, status, self.clock.seconds() - started)
+            return parse_response(command, status, body)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if self.metrics is not None:
+                self.metrics.cloudstack_call(command, error, self.clock.seconds() - started)
 
     async def _start(self, command: str, params: Mapping[str, Any]) -> dict:
         return async_started(command, await self._call(command, params))
@@ -590,6 +599,12 @@ class CloudStackClient:
             page += 1
 
     async def _wait_job(self, jobid: str, command: str) -> Any:
+        if self.metrics is None:
+            return await self._poll_job(jobid, command)
+        with self.metrics.job():
+            return await self._poll_job(jobid, command)
+
+    async def _poll_job(self, jobid: str, command: str) -> Any:
         started = self.clock.seconds()
         deadline = started + self.job_wait
         while True:
@@ -622,12 +637,13 @@ class CloudStackClientFactory:
     """Holds one transport (and so one connection pool) and builds a client per caller's keys."""
 
     def __init__(self, transport: Transport, *, job_wait: float = 120.0, poll_interval: float = 2.0,
-                 page_size: int = DEFAULT_PAGE_SIZE, clock: Any = None):
+                 page_size: int = DEFAULT_PAGE_SIZE, clock: Any = None, metrics: Any = None):
         self.transport = transport
         self.job_wait = job_wait
         self.poll_interval = poll_interval
         self.page_size = page_size
         self.clock = clock
+        self.metrics = metrics  # optional ec2soap.metrics.Metrics: every client built here reports to it
 
     @classmethod
     def for_url(cls, url: str, *, timeout: float = 30.0, max_connections: int = 8, reactor: Any = None,
@@ -643,7 +659,8 @@ class CloudStackClientFactory:
 
     def client(self, api_key: str, secret_key: str) -> CloudStackClient:
         return CloudStackClient(self.transport, api_key, secret_key, job_wait=self.job_wait,
-                                poll_interval=self.poll_interval, page_size=self.page_size, clock=self.clock)
+                                poll_interval=self.poll_interval, page_size=self.page_size, clock=self.clock,
+                                metrics=self.metrics)
 
     def close(self) -> defer.Deferred:
         """Close idle pooled connections (at shutdown)."""

@@ -97,13 +97,14 @@ class QueryResource(resource.Resource):
     isLeaf = True
 
     def __init__(self, *, gateway: Any, credentials: Any, clock_skew: float = 900.0,
-                 extensions: dict[str, Any] | None = None, enabled: Any = None):
+                 extensions: dict[str, Any] | None = None, enabled: Any = None, metrics: Any = None):
         super().__init__()
         self.gateway = gateway
         self.credentials = credentials
         self.clock_skew = clock_skew
         self.extensions = extensions or {}
         self.enabled = enabled or (lambda: True)
+        self.metrics = metrics  # ec2soap.metrics.Metrics or None
 
     def render_GET(self, request: Any) -> Any:
         return self._render(request)
@@ -120,7 +121,7 @@ class QueryResource(resource.Resource):
     async def handle(self, request: Any) -> None:
         request_id = new_request_id()
         started = time.monotonic()
-        action, access_key = "-", "-"
+        action, access_key, status = "-", "-", 500
         try:
             params = request_params(request)
             action = params.get("Action", "")
@@ -151,9 +152,15 @@ class QueryResource(resource.Resource):
             log.exception("request %s %s failed", request_id, action)
             err = ERRORS["InternalError"]()
             self._finish(request, 500, _XML, error_document(err.code, err.message, request_id))
-        log.info("ec2-query request=%s key=%s action=%s status=%s seconds=%.3f", request_id,
-                 access_key[:12] + ("…" if len(access_key) > 12 else ""), action, status,
-                 time.monotonic() - started)
+        finally:
+            # One line per request, extensions included. The access key is not a secret; the signature and
+            # the secret never appear here.
+            seconds = time.monotonic() - started
+            known = action in BINDINGS or action in self.extensions or action in KNOWN_ACTIONS or action in RESPONSES
+            log.info("service=ec2-query request=%s access_key=%s action=%s status=%s seconds=%.3f", request_id,
+                     access_key, action if known or action == "-" else ascii(action[:64]), status, seconds)
+            if self.metrics is not None:
+                self.metrics.request("ec2", action if known else "other", status, seconds)
 
     async def authenticate(self, request: Any, params: dict[str, str]) -> Caller:
         """The caller of a signed request, or the EC2Error to answer (extensions call it too)."""

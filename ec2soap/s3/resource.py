@@ -117,8 +117,9 @@ class S3Resource(resource.Resource):
     isLeaf = True
 
     def __init__(self, *, ops: Any, run: Callable[..., Deferred], credentials: Any, public_host: str = "",
-                 clock_skew: float = 900.0, enabled: Callable[[], bool] = lambda: True):
+                 clock_skew: float = 900.0, enabled: Callable[[], bool] = lambda: True, metrics: Any = None):
         super().__init__()
+        self.metrics = metrics  # ec2soap.metrics.Metrics or None
         self.ops, self.run, self.credentials = ops, run, credentials
         self.bases = ["localhost"] + ([_host_name(public_host).lower()] if public_host else [])
         self.max_skew = timedelta(seconds=clock_skew)
@@ -200,6 +201,23 @@ class S3Resource(resource.Resource):
             self._error(call, S3Error("InternalError"))
         log.info("S3 %s %s → %s [%s, %s, %.3fs]", call.method, call.resource_name, status, call.caller or "-",
                  call.request_id, time.monotonic() - started)
+        if self.metrics is not None:
+            self._count(call, status, time.monotonic() - started)
+
+    def _count(self, call: Call, status: int, seconds: float) -> None:
+        """Metrics: the request (action = method and what it names) and, when it succeeded, the object bytes
+        taken in (the decoded length of an upload) or sent out (the response's Content-Length)."""
+        target = "object" if call.key else "bucket" if call.bucket else "service"
+        self.metrics.request("s3", f"{call.method} {target}", status, seconds)
+        if not 200 <= int(status or 0) < 300:
+            return
+        request = call.request
+        if call.method in ("PUT", "POST"):
+            sent = request.getHeader("x-amz-decoded-content-length") or request.getHeader("content-length")
+            self.metrics.s3_bytes("in", int(sent) if (sent or "").isdigit() else 0)
+        elif call.method == "GET" and call.key:
+            length = (request.responseHeaders.getRawHeaders("content-length") or ["0"])[0]
+            self.metrics.s3_bytes("out", int(length) if str(length).isdigit() else 0)
 
     # -- parsing and authentication -----------------------------------------------------------------------
 

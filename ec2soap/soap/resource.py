@@ -62,8 +62,9 @@ class SoapResource(resource.Resource):
 
     def __init__(self, *, gateway: Any, run: Callable[..., Deferred], lookup_cert: Callable[[bytes], Any],
                  clock_skew: float = 900.0, public_host: str = "", enabled: Callable[[], bool] | None = None,
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None, metrics: Any = None):
         super().__init__()
+        self.metrics = metrics  # ec2soap.metrics.Metrics or None
         self.gateway = gateway
         self.run = run
         self.lookup_cert = lookup_cert
@@ -127,6 +128,9 @@ class SoapResource(resource.Resource):
         log.info("ec2-soap request=%s key=%s action=%s status=%s seconds=%.3f", request_id,
                  access_key[:12] + ("…" if len(access_key) > 12 else ""), action, status,
                  time.monotonic() - started)
+        if self.metrics is not None:
+            self.metrics.request("soap", action if action in self.actions else "other", status,
+                                 time.monotonic() - started)
 
     def _verify(self, body: bytes) -> tuple[Any, Any]:
         """On the pool: the hardened parse, then the WS-Security check. EC2Error when either refuses."""
