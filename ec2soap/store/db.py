@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -18,6 +19,7 @@ __all__ = ["Store", "StoreError", "open_engine", "migrate", "schema_revision"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+READONLY = "ec2soap_readonly"
 
 
 class StoreError(RuntimeError):
@@ -37,8 +39,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     """BEGIN IMMEDIATE: take SQLite's write lock when the transaction starts. The sqlite3 module would only
     begin at the first write, so a read-check-write sequence (a uniqueness check, a counter) could interleave
-    with another thread's and both would act on the same stale read."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    with another thread's and both would act on the same stale read. Read-only transactions (Store.run with
+    readonly=True) begin deferred and, in WAL mode, run beside the writer."""
+    if conn.get_execution_options().get(READONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def open_engine(url: str, pool_size: int = 8) -> Engine:
@@ -103,6 +109,7 @@ class Store:
         self._threads = threads
         self._name = name
         self._pool: Any = None
+        self._sqlite_writer = threading.RLock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -121,9 +128,22 @@ class Store:
     def has_tables(self) -> bool:
         return bool(inspect(self.engine).get_table_names())
 
-    def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self.engine.begin() as conn:
-            return fn(conn, *args, **kwargs)
+    def run_sync(self, fn: Callable[..., T], *args: Any, readonly: bool = False, **kwargs: Any) -> T:
+        """fn(connection, *args) in one transaction. readonly=True promises no writes: on SQLite it then
+        neither waits for nor blocks the writer."""
+        if self.is_sqlite and not readonly:
+            # One writer at a time inside this process, handed over in order; SQLite's own busy handler
+            # (which polls with sleeps of up to 100 ms) is then only met by other processes.
+            with self._sqlite_writer:
+                return self._transaction(fn, args, kwargs, readonly)
+        return self._transaction(fn, args, kwargs, readonly)
+
+    def _transaction(self, fn: Callable[..., T], args: Any, kwargs: Any, readonly: bool) -> T:
+        with self.engine.connect() as conn:
+            if readonly:
+                conn = conn.execution_options(**{READONLY: True})
+            with conn.begin():
+                return fn(conn, *args, **kwargs)
 
     def _thread_pool(self) -> Any:
         if self._pool is None:

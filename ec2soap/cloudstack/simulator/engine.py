@@ -21,6 +21,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ec2soap.cloudstack import signing, spec
+from ec2soap.store.db import READONLY
 from ec2soap.store.tables import cs_counter, cs_job, cs_object
 
 __all__ = [
@@ -40,6 +41,10 @@ AUTH_FAILED = "unable to verify user credentials and/or request signature"
 
 # Java command classes, for the async job's `cmd` field (cosmetic, but clients log it).
 _CMD_PACKAGE = "org.apache.cloudstack.api.command.user."
+
+
+class _WriteNeeded(Exception):
+    """A read-only request found state to change; Simulator.handle runs it again as a writer."""
 
 
 class SimError(Exception):
@@ -126,6 +131,14 @@ class Ctx:
         self.command = command
         self.now = now
         self.config = sim.config
+        self._memo: dict[Any, Any] = {}
+
+    def memo(self, key: Any, build: Callable[[], Any]) -> Any:
+        """A value derived from the state (e.g. tags by resource), built once per request and dropped at the
+        next write: renderers use it to avoid rescanning a kind once per listed item."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     # -- state ---------------------------------------------------------------------------------------------
     def new_uuid(self) -> str:
@@ -156,18 +169,21 @@ class Ctx:
     def insert(self, kind: str, data: dict, *, account_id: str | None = None) -> dict:
         """Store a new entity. data["id"] is set to a fresh uuid unless given; data is returned."""
         data.setdefault("id", self.new_uuid())
+        self._memo.clear()
         self.conn.execute(insert(cs_object).values(
             uuid=data["id"], kind=kind, account_id=account_id, name=_name_of(data),
             data=json.dumps(data, sort_keys=True), created=self.now))
         return data
 
     def save(self, kind: str, data: dict) -> dict:
+        self._memo.clear()
         self.conn.execute(update(cs_object).where(cs_object.c.uuid == data["id"], cs_object.c.kind == kind)
                           .values(data=json.dumps(data, sort_keys=True), name=_name_of(data)))
         return data
 
     def remove(self, kind: str, uuid: str) -> None:
         """Mark removed: gone from lists, still known to uuid lookups that ask for removed rows."""
+        self._memo.clear()
         self.conn.execute(update(cs_object).where(cs_object.c.uuid == uuid, cs_object.c.kind == kind)
                           .values(removed=self.now))
 
@@ -226,6 +242,7 @@ class Ctx:
         if duration is None:
             duration = self.config.durations.get(action, self.config.job_seconds)
         cmd_name = self.command[0].upper() + self.command[1:]
+        self._memo.clear()
         self.conn.execute(insert(cs_job).values(
             uuid=jobid, account_id=self.caller.account_id, user_id=self.caller.user_id, command=self.command,
             cmd=f"{_CMD_PACKAGE}{cmd_name}Cmd", status=0, result_code=0, result=None,
@@ -380,12 +397,21 @@ class Simulator:
     # -- entry points --------------------------------------------------------------------------------------------
     def handle(self, raw: Mapping[str, str], *, integration: bool = False) -> tuple[int, dict]:
         """One API request. RAW is the request's parameters as sent (names not yet lower-cased).
-        On the integration port (§5) no signature is checked and the caller is the SYSTEM admin."""
+        On the integration port (§5) no signature is checked and the caller is the SYSTEM admin.
+
+        Lists and queries run in a read-only transaction; if one finds state to change first (a job that
+        came due, a VM to expunge), it is run again as a writer."""
+        entry = spec.commands().get(raw.get("command") or "")
+        if entry is not None and _read_only(raw["command"], entry):
+            try:
+                return self.store.run_sync(self._handle, dict(raw), integration, readonly=True)
+            except _WriteNeeded:
+                pass
         return self.store.run_sync(self._handle, dict(raw), integration)
 
     def handle_deferred(self, raw: Mapping[str, str], *, integration: bool = False) -> Any:
         """The same on the store's thread pool → Deferred of (status, body)."""
-        return self.store.run(self._handle, dict(raw), integration)
+        return self.store.defer(self.handle, dict(raw), integration=integration)
 
     def seed(self) -> dict:
         """Create the zone, templates, offerings, admin and demo users on an empty database (idempotent).
@@ -501,6 +527,8 @@ class Simulator:
     def _lock(self, conn: Connection) -> None:
         """Serialize state changes across threads and processes, as CloudStack's own DB locks do. SQLite
         transactions already hold the database's write lock (BEGIN IMMEDIATE); elsewhere one row is locked."""
+        if conn.get_execution_options().get(READONLY):
+            raise _WriteNeeded()
         if conn.dialect.name == "sqlite":
             return
         if conn.execute(select(cs_counter.c.value).where(cs_counter.c.name == "_lock").with_for_update()

@@ -91,8 +91,14 @@ def _ensure_defaults(ctx: Ctx, account_id: str | None) -> None:
 
 
 def _vms_in(ctx: Ctx, group_id: str) -> list[dict]:
-    return ctx.find("vm", where=lambda vm: group_id in (vm.get("_securitygroupids") or ())
-                    and vm.get("state") not in _GONE_VM_STATES)
+    def by_group() -> dict[str, list[dict]]:
+        table: dict[str, list[dict]] = {}
+        for vm in ctx.find("vm"):
+            if vm.get("state") not in _GONE_VM_STATES:
+                for gid in vm.get("_securitygroupids") or ():
+                    table.setdefault(gid, []).append(vm)
+        return table
+    return ctx.memo("vms-by-group", by_group).get(group_id, [])
 
 
 def _render_rule(ctx: Ctx, rule: dict) -> dict:

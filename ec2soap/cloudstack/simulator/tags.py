@@ -50,7 +50,12 @@ def render_tag(tag: dict) -> dict:
 
 
 def _tags_of(ctx: Ctx, resourcetype: str, resource_id: str) -> list[dict]:
-    return ctx.find("tag", where=lambda t: t["resourceid"] == resource_id and t["resourcetype"] == resourcetype)
+    def by_resource() -> dict[tuple[str, str], list[dict]]:
+        table: dict[tuple[str, str], list[dict]] = {}
+        for tag in ctx.find("tag"):
+            table.setdefault((tag["resourcetype"], tag["resourceid"]), []).append(tag)
+        return table
+    return list(ctx.memo("tags-by-resource", by_resource).get((resourcetype, resource_id), ()))
 
 
 def tags_for(ctx: Ctx, resourcetype: str, resource_id: str) -> list[dict]:

@@ -242,7 +242,8 @@ def render_vm(ctx: Ctx, vm: dict, *, password: str | None = None, userdata: bool
               command: str = "listVirtualMachines") -> dict:
     """UserVmResponse: stored fields plus security groups, tags, pending job; admins also see the host."""
     out = dict(vm)
-    groups = [ctx.get("securitygroup", gid, removed=True) for gid in vm.get("_securitygroupids", ())]
+    every_group = ctx.memo("groups-by-id", lambda: {g["id"]: g for g in ctx.find("securitygroup", removed=True)})
+    groups = [every_group.get(gid) for gid in vm.get("_securitygroupids", ())]
     out["securitygroup"] = [_render_group(ctx, g) for g in groups if g]
     out["tags"] = tags_of(ctx, "UserVm", vm["id"])
     if ctx.caller.is_admin:
@@ -254,10 +255,15 @@ def render_vm(ctx: Ctx, vm: dict, *, password: str | None = None, userdata: bool
         out["password"] = password
     if userdata and vm.get("_userdata"):
         out["userdata"] = vm["_userdata"]
-    nat = ctx.find("ipaddress", account_id=vm.get("accountid"),
-                   where=lambda ip: ip.get("virtualmachineid") == vm["id"] and ip.get("isstaticnat", True))
+    def nat_by_vm() -> dict[str, dict]:
+        table: dict[str, dict] = {}
+        for ip in ctx.find("ipaddress"):
+            if ip.get("virtualmachineid") and ip.get("isstaticnat", True):
+                table.setdefault(ip["virtualmachineid"], ip)
+        return table
+    nat = ctx.memo("nat-by-vm", nat_by_vm).get(vm["id"])
     if nat:
-        out["publicip"], out["publicipid"] = nat[0].get("ipaddress"), nat[0]["id"]
+        out["publicip"], out["publicipid"] = nat.get("ipaddress"), nat["id"]
     job = pending_job(ctx, vm["id"])
     if job:
         out["jobid"], out["jobstatus"] = job[0], 0

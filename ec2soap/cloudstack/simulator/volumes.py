@@ -61,9 +61,13 @@ def conform(obj: Any, fields: dict) -> Any:
 
 def pending_job(ctx: Ctx, instance_id: str) -> tuple[str, float] | None:
     """(jobid, due) of the newest unfinished job bound to an object; CloudStack's views join it (§13)."""
-    row = ctx.conn.execute(select(cs_job.c.uuid, cs_job.c.due).where(
-        cs_job.c.instance_id == instance_id, cs_job.c.status == 0).order_by(cs_job.c.due.desc())).first()
-    return (row.uuid, row.due) if row else None
+    def pending() -> dict[str, tuple[str, float]]:
+        newest: dict[str, tuple[str, float]] = {}
+        for row in ctx.conn.execute(select(cs_job.c.uuid, cs_job.c.due, cs_job.c.instance_id).where(
+                cs_job.c.status == 0, cs_job.c.instance_id.is_not(None)).order_by(cs_job.c.due)):
+            newest[row.instance_id] = (row.uuid, row.due)
+        return newest
+    return ctx.memo("pending-jobs", pending).get(instance_id)
 
 
 def tags_of(ctx: Ctx, resourcetype: str, resource_id: str) -> list[dict]:
