@@ -147,8 +147,12 @@ class Ctx:
     def get(self, kind: str, uuid: str | None, *, removed: bool = False) -> dict | None:
         if not uuid:
             return None
-        row = self.conn.execute(select(cs_object.c.data, cs_object.c.removed).where(
-            cs_object.c.uuid == uuid, cs_object.c.kind == kind)).first()
+        key = ("row", kind, uuid)
+        if key not in self._memo:
+            # The stored text is kept, not the dict: every caller gets its own copy to change.
+            self._memo[key] = self.conn.execute(select(cs_object.c.data, cs_object.c.removed).where(
+                cs_object.c.uuid == uuid, cs_object.c.kind == kind)).first()
+        row = self._memo[key]
         if row is None or (row.removed is not None and not removed):
             return None
         return json.loads(row.data)

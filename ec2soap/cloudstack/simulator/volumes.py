@@ -125,7 +125,8 @@ def new_volume(ctx: Ctx, owner: dict, zone: dict, *, vtype: str, size: int, stat
 
 def render_volume(ctx: Ctx, doc: dict) -> dict:
     out = dict(doc)
-    vm = ctx.get("vm", doc.get("virtualmachineid"), removed=True) if doc.get("virtualmachineid") else None
+    vms = ctx.memo("vms-by-id", lambda: {v["id"]: v for v in ctx.find("vm", removed=True)})
+    vm = vms.get(doc["virtualmachineid"]) if doc.get("virtualmachineid") else None
     if vm:
         out.update(vmname=vm.get("name"), vmdisplayname=vm.get("displayname"), vmstate=vm.get("state"),
                    vmtype="User")
