@@ -174,6 +174,9 @@ class Ctx:
         """Store a new entity. data["id"] is set to a fresh uuid unless given; data is returned."""
         data.setdefault("id", self.new_uuid())
         self._memo.clear()
+        if kind == "user":
+            self.sim._key_index = None
+        self.sim._next_advance = 0.0
         self.conn.execute(insert(cs_object).values(
             uuid=data["id"], kind=kind, account_id=account_id, name=_name_of(data),
             data=json.dumps(data, sort_keys=True), created=self.now))
@@ -181,6 +184,9 @@ class Ctx:
 
     def save(self, kind: str, data: dict) -> dict:
         self._memo.clear()
+        if kind == "user":
+            self.sim._key_index = None
+        self.sim._next_advance = 0.0
         self.conn.execute(update(cs_object).where(cs_object.c.uuid == data["id"], cs_object.c.kind == kind)
                           .values(data=json.dumps(data, sort_keys=True), name=_name_of(data)))
         return data
@@ -188,6 +194,9 @@ class Ctx:
     def remove(self, kind: str, uuid: str) -> None:
         """Mark removed: gone from lists, still known to uuid lookups that ask for removed rows."""
         self._memo.clear()
+        if kind == "user":
+            self.sim._key_index = None
+        self.sim._next_advance = 0.0
         self.conn.execute(update(cs_object).where(cs_object.c.uuid == uuid, cs_object.c.kind == kind)
                           .values(removed=self.now))
 
@@ -378,6 +387,8 @@ class Simulator:
         self.config = config or SimulatorConfig()
         self.clock = clock
         self._uuid_counter = 0
+        self._next_advance = 0.0
+        self._key_index: dict[str, str] | None = None
         if families is None:
             from ec2soap.cloudstack.simulator import FAMILIES
             families = FAMILIES
@@ -487,11 +498,15 @@ class Simulator:
 
     # -- callers -----------------------------------------------------------------------------------------------
     def _user_by_key(self, conn: Connection, apikey: str) -> tuple[dict, dict] | None:
-        for row in conn.execute(select(cs_object.c.data).where(cs_object.c.kind == "user",
-                                                                cs_object.c.removed.is_(None))):
-            user = json.loads(row.data)
-            if user.get("apikey") and user["apikey"] == apikey:
-                account = Ctx(self, conn, None, "", 0).get("account", user["accountid"])  # type: ignore[arg-type]
+        """The user holding APIKEY and its account. An index (key → user uuid) saves decoding every user on
+        every request; it is only a hint: the user row read afterwards must still hold that key."""
+        ctx = Ctx(self, conn, None, "", 0)  # type: ignore[arg-type]
+        for rebuild in (self._key_index is None, True):
+            if rebuild:
+                self._key_index = {u["apikey"]: u["id"] for u in ctx.find("user") if u.get("apikey")}
+            user = ctx.get("user", self._key_index.get(apikey))  # type: ignore[union-attr]
+            if user is not None and user.get("apikey") == apikey:
+                account = ctx.get("account", user["accountid"])
                 return (user, account) if account else None
         return None
 
@@ -547,11 +562,15 @@ class Simulator:
                            .order_by(cs_job.c.due, cs_job.c.id)).fetchall()
         for job in due:
             self._finish_job(conn, job, job.due)
+        # Families' time-driven changes (expunging, downloads) are looked at again only when one is due, or
+        # after this process changed anything (a write may start a new timer). The simulator's state is
+        # changed by the process that serves it; another Simulator object on the same database starts fresh.
+        if now < self._next_advance:
+            return
         advancing = [family for family in self.families if hasattr(family, "advance")]
-        if advancing:
-            ctx = Ctx(self, conn, self._system_caller(conn), "advance", now)
-            for family in advancing:
-                family.advance(ctx)
+        ctx = Ctx(self, conn, self._system_caller(conn), "advance", now)
+        upcoming = [family.advance(ctx) for family in advancing]
+        self._next_advance = min((t for t in upcoming if t is not None), default=float("inf"))
 
     def _finish_job(self, conn: Connection, job: Any, when: float) -> None:
         action = json.loads(job.action)
@@ -571,6 +590,7 @@ class Simulator:
             result = {"errorcode": err.errorcode, "errortext": err.errortext}
         conn.execute(update(cs_job).where(cs_job.c.id == job.id).values(
             status=status, result_code=code, result=json.dumps(result), completed=when))
+        self._next_advance = 0.0  # a finished job can release a time-driven change
 
     def job_response(self, ctx: Ctx, job: Any) -> dict:
         """AsyncJobResponse fields for queryAsyncJobResult / listAsyncJobs (§8)."""

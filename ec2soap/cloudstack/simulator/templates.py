@@ -504,16 +504,18 @@ def _update_template_permissions(ctx: Ctx, p: dict) -> Any:
 
 
 # -- time, seed ------------------------------------------------------------------------------------------------------
-def advance(ctx: Ctx) -> None:
-    """Mark registered templates whose download time has passed as ready in the stored doc too."""
-    due = ctx.find("template", where=lambda d: not d.get("isready") and d.get("_from") == "url"
-                   and is_ready(ctx, d))
+def advance(ctx: Ctx) -> float | None:
+    """Mark registered templates whose download time has passed as ready in the stored doc too.
+    Returns when the next download finishes (None: none is under way)."""
+    waiting = ctx.find("template", where=lambda d: not d.get("isready") and d.get("_from") == "url")
+    due = [d for d in waiting if is_ready(ctx, d)]
     if not due:
-        return
+        return min((d["_ready_at"] for d in waiting if d.get("_ready_at") is not None), default=None)
     ctx.lock()
     for doc in due:
         doc["isready"] = True
         ctx.save("template", doc)
+    return ctx.now
 
 
 def seed(ctx: Ctx) -> None:

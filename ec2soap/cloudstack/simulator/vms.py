@@ -702,20 +702,27 @@ def _get_password(ctx: Ctx, p: dict) -> dict:
 
 
 # -- time ----------------------------------------------------------------------------------------------------------
-def advance(ctx: Ctx) -> None:
+def advance(ctx: Ctx) -> float | None:
     """Time-driven changes: a VM whose job failed leaves its transitional state; destroyed VMs past
-    expunge_seconds turn Expunging, and one job period later their rows (and ROOT volumes) are removed."""
+    expunge_seconds turn Expunging, and one job period later their rows (and ROOT volumes) are removed.
+    Returns when the next such change is due (None: nothing waits on time alone)."""
     changing = []
+    upcoming: list[float] = []
     for vm in ctx.find("vm", where=lambda v: v["state"] in ("Starting", "Stopping", "Destroyed", "Expunging")):
         if vm["state"] in ("Starting", "Stopping"):
-            if vm.get("_on_fail") and pending_job(ctx, vm["id"]) is None:
+            job = pending_job(ctx, vm["id"]) if vm.get("_on_fail") else None
+            if vm.get("_on_fail") and job is None:
                 changing.append(vm)
-        elif vm["state"] == "Destroyed" and vm.get("_expunge_at", float("inf")) <= ctx.now:
-            changing.append(vm)
-        elif vm["state"] == "Expunging" and vm.get("_remove_at", float("inf")) <= ctx.now:
-            changing.append(vm)
+            elif job is not None:
+                upcoming.append(job[1])
+        else:
+            due = vm.get("_expunge_at" if vm["state"] == "Destroyed" else "_remove_at", float("inf"))
+            if due <= ctx.now:
+                changing.append(vm)
+            elif due != float("inf"):
+                upcoming.append(due)
     if not changing:
-        return
+        return min(upcoming, default=None)
     ctx.lock()
     for vm in changing:
         if vm["state"] in ("Starting", "Stopping"):
@@ -727,6 +734,7 @@ def advance(ctx: Ctx) -> None:
             ctx.save("vm", vm)
         else:
             _expunge(ctx, vm)
+    return ctx.now  # what just changed may start new timers: look again on the next request
 
 
 COMMANDS = {
