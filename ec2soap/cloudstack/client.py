@@ -11,6 +11,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
+import orjson
 from twisted.internet import defer
 from twisted.internet import error as net_error
 from twisted.internet.protocol import Protocol as _WireProtocol
@@ -166,8 +167,12 @@ def parse_response(command: str, status: int, body: bytes | str | Mapping[str, A
     key = response_key(command)
     if isinstance(body, (bytes, bytearray, str)):
         try:
-            text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
-            doc = json.loads(text)
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                # Strict and fast first; the standard parser also reads what older servers may send (NaN).
+                text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+                doc = json.loads(text)
         except (UnicodeDecodeError, ValueError, RecursionError):
             what = "an empty body" if not body.strip() else f"not JSON: {_snippet(body)!r}"
             raise CloudStackBadResponse(f"{command}: HTTP {status} with {what}", status=status,
@@ -458,7 +463,7 @@ class InProcessTransport:
     def send(self, params: dict[str, str]) -> defer.Deferred:
         command = params.get("command", "")
         d = defer.maybeDeferred(self.simulator.handle_deferred, dict(params))
-        d.addCallback(lambda result: (result[0], json.dumps(result[1]).encode("utf-8")))
+        d.addCallback(lambda result: (result[0], orjson.dumps(result[1], option=orjson.OPT_NON_STR_KEYS)))
         d.addErrback(self._crashed, command)
         _bound(d, self.timeout, self.reactor)
         d.addErrback(_transport_failure, command, "in-process simulator", self.timeout)

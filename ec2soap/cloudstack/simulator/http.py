@@ -4,12 +4,12 @@ Requests are answered from the store's thread pool; the reactor only parses and 
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
+import orjson
 from twisted.internet.defer import ensureDeferred
 from twisted.web import resource, server
 
@@ -80,7 +80,7 @@ class ApiResource(resource.Resource):
 
     def _finish_now(self, request: Any, want_json: bool, status: int, body: dict) -> bytes:
         self._headers(request, want_json, status, body)
-        return json.dumps(body).encode("utf-8") if want_json else to_xml(body)
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS) if want_json else to_xml(body)
 
     def _headers(self, request: Any, want_json: bool, status: int, body: dict) -> None:
         request.setResponseCode(status)
