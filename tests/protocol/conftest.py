@@ -98,7 +98,6 @@ class EC2Client:
     def __init__(self, kind: str, server: GatewayServer, keys: Keys):
         self.kind, self.server, self.keys = kind, server, keys
         self.client = self.conn = None
-        self._driver: Any = None
         if kind == "boto3":
             import boto3
             from botocore.config import Config
@@ -132,11 +131,9 @@ class EC2Client:
             out, err = io.StringIO(), io.StringIO()
             try:
                 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                    if self._driver is None:
-                        # One driver per client: awscli resolves (and caches) this client's credentials
-                        # from the environment on its first call; building a driver costs ~0.3 s.
-                        self._driver = create_clidriver()
-                    rc = self._driver.main(["ec2", *args, "--endpoint-url", self.server.url,
+                    # A fresh driver per call: awscli's customizations keep per-command state in the driver
+                    # (a reused one broke modify-instance-attribute).
+                    rc = create_clidriver().main(["ec2", *args, "--endpoint-url", self.server.url,
                                                   "--output", "json"])
             finally:
                 for k, v in saved.items():
