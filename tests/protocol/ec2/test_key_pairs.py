@@ -107,3 +107,37 @@ def test_key_pairs_are_per_user(ec2: EC2Client, new_user: Any, ec2_of: Any) -> N
     with other.failure() as failure:
         describe(other, ["mine"])
     assert failure.value.code == "InvalidKeyPair.NotFound"
+
+
+def test_boto2_signature_version_2(gateway_server: Any, new_user: Any) -> None:
+    """boto 2.49 signs EC2 with SigV4 by default; with its Query SigV2 handler (what ec2-api-tools and the
+    original's register script send) the same calls pass too, signed by boto's own SigV2 code."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import boto.ec2.connection
+        from boto.ec2.regioninfo import RegionInfo
+
+    class SigV2Connection(boto.ec2.connection.EC2Connection):
+        def _required_auth_capability(self) -> list[str]:
+            return ["sign-v2"]
+
+    keys = new_user()
+    port = int(gateway_server.url.rsplit(":", 1)[1])
+    conn = SigV2Connection(keys.access_key, keys.secret_key, port=port, is_secure=False, path="/awsapi",
+                           region=RegionInfo(name="cloudstack", endpoint="127.0.0.1"))
+    conn.num_retries = 0
+    assert conn._auth_handler.__class__.__name__ == "QuerySignatureV2AuthHandler"
+    made = conn.create_key_pair("sigv2")
+    assert {k.name: k.fingerprint for k in conn.get_all_key_pairs()} == {"sigv2": made.fingerprint}
+    assert conn.delete_key_pair("sigv2") is True
+    wrong = SigV2Connection(keys.access_key, "not-the-secret", port=port, is_secure=False, path="/awsapi",
+                            region=RegionInfo(name="cloudstack", endpoint="127.0.0.1"))
+    wrong.num_retries = 0
+    try:
+        wrong.get_all_key_pairs()
+    except boto.exception.EC2ResponseError as exc:
+        assert exc.error_code == "SignatureDoesNotMatch"
+    else:
+        raise AssertionError("a wrong secret was accepted")
