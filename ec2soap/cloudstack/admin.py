@@ -5,7 +5,7 @@ CloudStack's Account.Type); domain admins (2) are not admins of this gateway.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 __all__ = ["ROOT_ADMIN", "own_account", "is_root_admin"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Callable, Protocol
 
 __all__ = ["RequestContext", "CoreSettings", "IdTranslator", "OfferingLookup"]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import re
 from dataclasses import dataclass
 from functools import lru_cache

@@ -20,8 +20,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from ec2soap.s3 import acl as acls
 from ec2soap.s3 import policy as policies
 from ec2soap.s3.errors import S3Error
-from ec2soap.s3.metadata import (Bucket, MetadataStore, NewVersion, ObjectVersion, Part, Upload, is_retryable,
-                                 NULL_VERSION)
+from ec2soap.s3.metadata import (Bucket, MetadataStore, NewVersion, ObjectVersion, Part, Upload,
+                                 is_retryable)
 from ec2soap.s3.object_store import SUPPORTED_CHECKSUMS, BlobReader, BlobWriter, CommittedBlob, ObjectStore
 from ec2soap.s3.rules import (Limits, ObjectMeta, check_conditions, check_copy_conditions, check_part_number,
                               decode_content_md5, etag_header, http_date, key_successor, meta_from_headers,

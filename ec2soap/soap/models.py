@@ -7,8 +7,6 @@ Two shapes that share a type name must agree at 2010-11-15, or building the mode
 """
 from __future__ import annotations
 
-import base64
-from datetime import datetime, timezone
 from typing import Any
 
 from spyne import Boolean, ByteArray, ComplexModel, DateTime, Double, Integer32, Integer64, Unicode, XmlAttribute
@@ -98,65 +96,3 @@ class Models:
             else:
                 out[name] = self._plain(fld.shape, value)
         return out
-
-    # -- core results → response objects ----------------------------------------------------------------------
-    def response_object(self, action: str, result: Any, request_id: str) -> ComplexModel:
-        """RESULT (a core model object) as ACTION's response model, read through the response shape the way the
-        Query renderer reads it (wire/shapes.py: `attr`, "." for the object itself)."""
-        shape = RESPONSES[action]
-        values = {}
-        for fld in base_fields(shape):
-            value = request_id if fld.xml == "requestId" else _get(result, fld.attr)
-            values[fld.xml] = self._value(fld, value)
-        return self.classes[shape.name](**values)
-
-    def _value(self, fld: Field, value: Any) -> Any:
-        if value is None:
-            return None
-        if fld.max != 1 and isinstance(value, (list, tuple)):
-            return [self._object(fld.shape, one) for one in value]
-        return self._object(fld.shape, value)
-
-    def _object(self, shape: Shape, value: Any) -> Any:
-        if isinstance(shape, str):
-            return _scalar(shape, value)
-        cls = self.classes[shape.name]
-        if isinstance(shape, ListOf):
-            return cls(item=[self._object(shape.item, one) for one in value or ()])
-        return cls(**{f.xml: self._value(f, _get(value, f.attr)) for f in base_fields(shape)})
-
-
-def _get(obj: Any, attr: str) -> Any:
-    if attr == ".":
-        return obj
-    if isinstance(obj, dict):
-        return obj.get(attr)
-    return getattr(obj, attr, None)
-
-
-def _scalar(shape: str, value: Any) -> Any:
-    if shape == "string":
-        return value if isinstance(value, str) else str(value)
-    if shape == "boolean":
-        return bool(value)
-    if shape in ("int", "long"):
-        return int(value)
-    if shape == "double":
-        return float(value)
-    if shape == "dateTime":
-        return _datetime(value)
-    if shape == "base64":
-        return [value] if isinstance(value, bytes) else [base64.b64decode(value)]
-    return value
-
-
-def _datetime(value: Any) -> datetime:
-    if isinstance(value, (int, float)):
-        value = datetime.fromtimestamp(value, timezone.utc)
-    elif isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    value = value.astimezone(timezone.utc)
-    # EC2 writes milliseconds; so does the Query renderer.
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)

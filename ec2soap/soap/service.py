@@ -3,7 +3,8 @@
 Document/literal, bare: the body's child is the action's element (`<DescribeKeyPairs>`), the answer is
 `<DescribeKeyPairsResponse>`. Each method turns the request object into the core's kwargs (soap.bindings),
 calls Gateway.call with the caller the resource verified (carried in Spyne's method context, `ctx.udc`), and
-returns a Deferred of the response model. Never imports query/ or s3/.
+returns a Deferred of the core result, which the resource writes through the response shape (the same
+declaration the response model and our WSDL come from). Never imports query/ or s3/.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def _method(action: str, models: Models) -> Any:
             d = call.gateway.call(action, call.caller, kwargs, call.request_id, extras=call.extras)
         except Exception as exc:  # an EC2Error from a binding; the resource writes the fault
             return fail(exc)
-        return d.addCallback(lambda result: models.response_object(action, result, call.request_id))
+        # The core result itself: the resource writes the answer from the response shape (soap.resource).
+        return d
 
     def no_arguments(ctx: Any) -> Deferred:
         return handler(ctx, None)

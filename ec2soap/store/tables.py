@@ -1,10 +1,9 @@
 """Every table, once. Alembic revisions under migrations/versions/ create them; a test checks they agree."""
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData,
+                        String, Table, Text, UniqueConstraint)
 from sqlalchemy.dialects.mysql import VARBINARY
-from sqlalchemy import Boolean, ForeignKey, LargeBinary
 
 __all__ = ["metadata", "cs_object", "cs_job", "cs_counter", "ec2_credential", "ec2_id", "offering_map"]
 

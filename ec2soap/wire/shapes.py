@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Union
 
 
-__all__ = ["Field", "Struct", "ListOf", "Shape", "field_", "render_document", "namespace_for",
+__all__ = ["Field", "Struct", "ListOf", "Shape", "field_", "render_document", "render_response", "namespace_for",
            "BASE_VERSION", "RESPONSES", "register"]
 
 BASE_VERSION = "2010-11-15"
@@ -160,16 +160,22 @@ def _emit_fields(out: list[str], shape: Struct, value: Any, version: str) -> Non
             _emit(out, fld.xml, fld.shape, child, version)
 
 
-def render_document(action: str, result: Any, request_id: str, version: str | None) -> bytes:
-    """The Query response document for ACTION: `<ActionResponse xmlns=…><requestId/>…`."""
+def render_response(action: str, result: Any, request_id: str, version: str | None) -> str:
+    """The `<ActionResponse xmlns=…><requestId/>…</ActionResponse>` element for ACTION's result, as text: the
+    whole Query document, and the SOAP Body's content (with version 2010-11-15)."""
     shape = RESPONSES[action]
     version = version or BASE_VERSION
-    out = ["<?xml version='1.0' encoding='UTF-8'?>\n",
-           f'<{action}Response xmlns="{_escape(namespace_for(version))}">']
+    out = [f'<{action}Response xmlns="{_escape(namespace_for(version))}">']
     # requestId is the adapter's, not the core result's.
     _emit_fields(out, shape, _WithRequestId(result, request_id), version)
     out.append(f"</{action}Response>")
-    return "".join(out).encode("utf-8")
+    return "".join(out)
+
+
+def render_document(action: str, result: Any, request_id: str, version: str | None) -> bytes:
+    """The Query response document for ACTION."""
+    return ("<?xml version='1.0' encoding='UTF-8'?>\n" + render_response(action, result, request_id, version)
+            ).encode("utf-8")
 
 
 class _WithRequestId:

@@ -10,7 +10,6 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 import orjson
-from twisted.internet.defer import ensureDeferred
 from twisted.web import resource, server
 
 __all__ = ["ApiResource", "api_site", "integration_site", "to_xml"]

@@ -1,4 +1,4 @@
-"""Spyne models from the shapes: names, order, occurrences, later elements left out; results → responses."""
+"""Spyne models from the shapes: names, order, occurrences, later elements left out; answers read back."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,13 +26,26 @@ def test_request_and_response_types_keep_ec2_names_and_order() -> None:
     assert list(item._type_info) == ["ownerId", "groupName", "groupDescription", "ipPermissions"]
 
 
-def test_request_value_and_response_object() -> None:
+def test_request_value() -> None:
     models = Models(["DescribeKeyPairs"])
     cls = models.requests["DescribeKeyPairs"]
     info, item = models.classes["DescribeKeyPairsInfoType"], models.classes["DescribeKeyPairsItemType"]
     value = models.request_value("DescribeKeyPairs", cls(keySet=info(item=[item(keyName="a")])))
     assert value == {"keySet": [{"keyName": "a"}], "filterSet": None}
-    answer = models.response_object("DescribeKeyPairs", [KeyPair("a", "f")], "req-1")
+
+
+def test_soap_answer_is_read_by_our_response_model() -> None:
+    """The resource writes answers from the response shape; Spyne's model of that shape reads them back."""
+    from lxml import etree
+    from spyne.protocol.soap import Soap11
+
+    from ec2soap.soap.resource import envelope
+    from ec2soap.wire.shapes import BASE_VERSION, render_response
+
+    models = Models(["DescribeKeyPairs"])
+    body = envelope(render_response("DescribeKeyPairs", [KeyPair("a", "f")], "req-1", BASE_VERSION))
+    element = etree.fromstring(body)[0][0]
+    answer = Soap11().from_element(None, models.responses["DescribeKeyPairs"], element)
     assert answer.requestId == "req-1"
     assert [(k.keyName, k.keyFingerprint) for k in answer.keySet.item] == [("a", "f")]
 
