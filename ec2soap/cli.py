@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     _listeners(serve)
     serve.add_argument("--port", type=int, metavar="PORT", help=SETTINGS_DOC["port"])
     serve.add_argument("--cloudstack-url", metavar="URL", help=SETTINGS_DOC["cloudstack_url"])
+    serve.add_argument("--workers", type=int, metavar="N", help=SETTINGS_DOC["workers"])
 
     simulator = commands.add_parser("simulator", help="run only the built-in CloudStack simulator")
     _common(simulator)
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _FLAG_KEYS = ("data_dir", "database_url", "log_level", "host", "port", "cloudstack_url", "simulator_port",
-              "integration_port")
+              "integration_port", "workers")
 
 
 def _settings(args: argparse.Namespace, unknown_keys: list[str] | None = None) -> Settings:

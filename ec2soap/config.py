@@ -76,6 +76,10 @@ class Settings:
     enable_s3: bool | None = _opt_bool("force the S3 API on/off; unset follows CloudStack's enable.s3.api")
     switch_refresh: float = field(default=60.0, metadata={
         "doc": "seconds between reads of CloudStack's enable.ec2.api and enable.s3.api (no restart needed)"})
+    workers: int = field(default=1, metadata={
+        "doc": "gateway processes sharing the listening port (serve); each opens its own database connections"})
+    shutdown_grace: float = field(default=30.0, metadata={
+        "doc": "seconds in-flight requests get to finish after SIGTERM; uploads still arriving are cut at once"})
     log_level: str = field(default="INFO", metadata={"doc": "DEBUG, INFO, WARNING or ERROR"})
 
     @property
@@ -179,4 +183,8 @@ def load_settings(config_file: str | None = None, environ: Mapping[str, str] | N
         raise SettingsError("job_wait and job_poll_interval must be positive")
     if settings.switch_refresh <= 0:
         raise SettingsError("switch_refresh must be positive")
+    if settings.workers < 1:
+        raise SettingsError("workers must be at least 1")
+    if settings.shutdown_grace < 0:
+        raise SettingsError("shutdown_grace must not be negative")
     return settings

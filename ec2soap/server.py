@@ -169,6 +169,10 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     from ec2soap.s3.streaming import request_factory
 
     site.requestFactory = request_factory(s3, running.store.defer)
+    from ec2soap.lifecycle import InFlight
+
+    running.inflight = InFlight()
+    running.inflight.track(site)
     return site
 
 
@@ -218,7 +222,7 @@ def _s3_resource(settings: Settings, running: "Running", credentials: Any) -> re
     ops = S3Operations(running.store, ObjectStore(Path(settings.data_dir) / "objects"))
     s3 = S3Resource(ops=ops, run=running.store.defer, credentials=credentials, public_host=settings.public_host,
                     clock_skew=settings.clock_skew, enabled=running.switches.s3_enabled, metrics=running.metrics)
-    s3.start_cleanup(0.0 if running.store.is_sqlite else 3600.0)
+    s3.start_cleanup(0.0 if running.store.is_sqlite and settings.workers <= 1 else 3600.0)
     return s3
 
 
@@ -239,6 +243,8 @@ class Running:
     metrics: Any = None
     # ec2soap.switches.Switches: ec2_enabled() / s3_enabled(), following CloudStack unless our config says.
     switches: Any = None
+    # ec2soap.lifecycle.InFlight: the gateway's requests in flight, drained on SIGTERM.
+    inflight: Any = None
 
     def stop(self) -> Any:
         from twisted.internet.defer import gatherResults
@@ -267,8 +273,10 @@ def _listen(reactor: Any, running: Running, name: str, host: str, port: int, sit
 
 
 @inlineCallbacks
-def start(settings: Settings, reactor: Any, *, store: Store | None = None, gateway: bool = True) -> Any:
-    """Open the store, start the simulator when embedded, and listen. Fires with a Running."""
+def start(settings: Settings, reactor: Any, *, store: Store | None = None, gateway: bool = True,
+          adopt: tuple[int, int] | None = None) -> Any:
+    """Open the store, start the simulator when embedded, and listen (or, with ADOPT = (fd, address family),
+    accept on a listening socket opened by a supervisor: ec2soap.workers). Fires with a Running."""
     store = store or open_store(settings, reactor)
     running = Running(settings=settings, store=store)
     if settings.embedded or not gateway:
@@ -281,7 +289,12 @@ def start(settings: Settings, reactor: Any, *, store: Store | None = None, gatew
         if settings.integration_port >= 0:
             yield _listen(reactor, running, "integration", settings.host, settings.integration_port,
                           integration_site(running.simulator))
-    if gateway:
+    if gateway and adopt is not None:
+        listener = reactor.adoptStreamPort(adopt[0], adopt[1], gateway_site(settings, running, reactor))
+        os.close(adopt[0])  # the port holds its own duplicate
+        running.listeners.append(listener)
+        running.ports["gateway"] = listener.getHost().port
+    elif gateway:
         yield _listen(reactor, running, "gateway", settings.host, settings.port,
                       gateway_site(settings, running, reactor))
     return running
@@ -328,22 +341,34 @@ def _banner(running: Running) -> str:
     return "\n".join(lines)
 
 
-def _serve(settings: Settings, *, gateway: bool) -> int:
+def _serve(settings: Settings, *, gateway: bool, adopt: tuple[int, int] | None = None) -> int:
+    """Run the reactor until SIGTERM/SIGINT; then drain (ec2soap.lifecycle) and return 0. A worker (ADOPT
+    given) prints no banner: its supervisor does."""
     from twisted.internet import reactor
     from twisted.python import log as twisted_log
+
+    from ec2soap.lifecycle import drain
 
     twisted_log.PythonLoggingObserver().start()
     store = open_store(settings, reactor)
     outcome: dict[str, Any] = {}
 
     def started(running: Running) -> None:
-        print(_banner(running), flush=True)
+        outcome["running"] = running
+        if adopt is None:
+            print(_banner(running), flush=True)
 
     def failed(failure: Any) -> None:
         outcome["error"] = failure.value
         reactor.stop()
 
-    reactor.callWhenRunning(lambda: start(settings, reactor, store=store, gateway=gateway)
+    def stopping() -> Any:
+        if "running" in outcome:
+            return drain(outcome["running"], settings.shutdown_grace, reactor)
+        return None
+
+    reactor.addSystemEventTrigger("before", "shutdown", stopping)
+    reactor.callWhenRunning(lambda: start(settings, reactor, store=store, gateway=gateway, adopt=adopt)
                             .addCallbacks(started, failed))
     reactor.run()
     store.close()
@@ -354,7 +379,12 @@ def _serve(settings: Settings, *, gateway: bool) -> int:
 
 
 def run(settings: Settings) -> int:
-    """`ec2soap serve`: the gateway, plus the simulator when no CloudStack URL is configured."""
+    """`ec2soap serve`: the gateway, plus the simulator when no CloudStack URL is configured; with workers > 1,
+    a supervisor of that many gateway processes (ec2soap.workers)."""
+    if settings.workers > 1:
+        from ec2soap.workers import serve_workers
+
+        return serve_workers(settings)
     return _serve(settings, gateway=True)
 
 
