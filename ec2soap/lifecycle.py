@@ -126,7 +126,9 @@ def _settle_uploads(requests: Iterable[Any], reactor: Any) -> Deferred:
     def settle(request: Any) -> Any:
         upload = request.s3_upload
         waited = 0.0
-        while (getattr(upload, "_writing", False) or upload.prepared is None) and waited < _UPLOAD_SETTLE:
+        # Wait for the last pool write, and for the preparation (which opens the temp file) unless it failed.
+        while (getattr(upload, "_writing", False) or (upload.prepared is None and getattr(upload, "_error", None)
+                                                       is None)) and waited < _UPLOAD_SETTLE:
             yield deferLater(reactor, 0.05, lambda: None)
             waited += 0.05
         body = getattr(upload.prepared, "body", None)

@@ -27,7 +27,6 @@ from typing import Any
 
 from twisted.internet import protocol
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks, succeed
-from twisted.internet.task import deferLater
 
 from ec2soap.config import Settings
 
