@@ -11,6 +11,7 @@ from ec2soap.cloudstack.simulator.engine import (ADMIN, SUCCESS, USER, Ctx, List
                                                  invalid_value, keyword_filter, param_error, permission_denied)
 
 __all__ = ["COMMANDS", "JOB_ACTIONS", "seed", "create_account", "new_keys", "render_user", "render_account",
+           "owner_fields", "owner_account",
            "RESOURCE_TYPES", "limit_of", "count_of"]
 
 ROLES = {ADMIN: ("Admin", "Root Admin"), USER: ("User", "User"), 2: ("DomainAdmin", "Domain Admin")}
@@ -35,6 +36,27 @@ def new_keys() -> tuple[str, str]:
 def _hash_password(password: str) -> str:
     salt = os.urandom(16)
     return salt.hex() + ":" + hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 10000).hex()
+
+
+def owner_fields(ctx: Ctx, account: dict) -> dict:
+    """The owner fields every owned resource stores: accountid, account, domainid, domain."""
+    domain = ctx.get("domain", account.get("domainid"), removed=True) or {}
+    return {"accountid": account["id"], "account": account["name"], "domainid": account.get("domainid", ""),
+            "domain": domain.get("name", "ROOT")}
+
+
+def owner_account(ctx: Ctx, p: dict) -> dict:
+    """AccountManager.finalizeOwner: the caller's account, or for an admin the one named by `account`."""
+    name = p.get("account")
+    if not name or name == ctx.caller.account.get("name"):
+        return ctx.caller.account
+    found = ctx.find("account", name=name)
+    if not found:
+        raise param_error(f"Unable to find account {name} in domain {p.get('domainid', '')}".rstrip())
+    if not ctx.caller.is_admin:
+        raise permission_denied(f"Account {ctx.caller.account.get('name')} does not have permission to operate "
+                                f"within account {name}")
+    return found[0]
 
 
 def root_domain(ctx: Ctx) -> dict:

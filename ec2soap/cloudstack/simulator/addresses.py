@@ -13,7 +13,7 @@ from ec2soap.cloudstack.simulator import accounts
 from ec2soap.cloudstack.simulator import tags as tagging
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, Listing, SimError, cs_date, invalid_value,
                                                  keyword_filter, param_error, permission_denied)
-from ec2soap.cloudstack.simulator.security_groups import owner_account, owner_fields
+from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
 
 __all__ = ["COMMANDS", "JOB_ACTIONS", "PUBLIC_RANGE", "render_ip", "release_static_nat_for_vm"]
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator.engine import SUCCESS, Ctx, Listing, keyword_filter, param_error
-from ec2soap.cloudstack.simulator.security_groups import owner_account, owner_fields
+from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
 
 __all__ = ["COMMANDS", "find_key_pair", "fingerprint_of", "public_key_from_material"]
 

@@ -2,7 +2,6 @@
 
 A group doc holds its rules in the private lists `_ingress` and `_egress`; a rule refers to another group by the
 private `_groupid`. VMs name their groups in their private `_securitygroupids` (written by the VM family).
-Also home of owner_account()/owner_fields(), the finalizeOwner step the other network families share.
 """
 from __future__ import annotations
 
@@ -11,11 +10,12 @@ from typing import Any
 
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import tags as tagging
+from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, Listing, SimError, invalid_value, keyword_filter,
                                                  param_error, permission_denied)
 
 __all__ = ["COMMANDS", "JOB_ACTIONS", "seed", "default_group", "render_security_group", "find_group", "find_rule",
-           "owner_account", "owner_fields", "DEFAULT_GROUP"]
+           "DEFAULT_GROUP"]
 
 DEFAULT_GROUP = "default"
 _RULE_LISTS = {"ingress": "_ingress", "egress": "_egress"}
@@ -24,27 +24,6 @@ _FIELDS = tuple(spec.commands()["listSecurityGroups"]["response"])
 
 
 # -- owners (shared with key_pairs and addresses) ---------------------------------------------------------------
-
-def owner_fields(ctx: Ctx, account: dict) -> dict:
-    """The owner fields every owned resource stores: accountid, account, domainid, domain."""
-    domain = ctx.get("domain", account.get("domainid"), removed=True) or {}
-    return {"accountid": account["id"], "account": account["name"], "domainid": account.get("domainid", ""),
-            "domain": domain.get("name", "ROOT")}
-
-
-def owner_account(ctx: Ctx, p: dict) -> dict:
-    """AccountManager.finalizeOwner: the caller's account, or for an admin the one named by `account`."""
-    name = p.get("account")
-    if not name or name == ctx.caller.account.get("name"):
-        return ctx.caller.account
-    found = ctx.find("account", name=name)
-    if not found:
-        raise param_error(f"Unable to find account {name} in domain {p.get('domainid', '')}".rstrip())
-    if not ctx.caller.is_admin:
-        raise permission_denied(f"Account {ctx.caller.account.get('name')} does not have permission to operate "
-                                f"within account {name}")
-    return found[0]
-
 
 # -- groups -----------------------------------------------------------------------------------------------------
 

@@ -201,19 +201,6 @@ def _list_templates(ctx: Ctx, p: dict) -> Listing:
 
 
 # -- register / create ---------------------------------------------------------------------------------------------
-def _owner(ctx: Ctx, p: dict) -> dict:
-    if p.get("account") and ctx.caller.is_admin:
-        found = ctx.find("account", name=p["account"])
-        if not found:
-            raise param_error(f"Unable to find account {p['account']} in domain ROOT")
-        return found[0]
-    return ctx.caller.account
-
-
-def _owner_fields(ctx: Ctx, account: dict) -> dict:
-    domain = ctx.get("domain", account.get("domainid"), removed=True) or {}
-    return {"account": account["name"], "accountid": account["id"], "domainid": account.get("domainid"),
-            "domain": domain.get("name", "ROOT")}
 
 
 def _visibility(ctx: Ctx, p: dict, owner: dict) -> tuple[bool, bool]:
@@ -251,7 +238,7 @@ def _new_template(ctx: Ctx, owner: dict, p: dict, *, zones: list[str], ready_at:
         "directdownload": bool(p.get("directdownload")), "deployasis": False, "hasannotations": False,
         "isready": ready_at is not None and ctx.now >= ready_at, "_zoneids": zones,
         "zoneid": zones[0] if len(zones) == 1 else "-1", "_permittedaccounts": [], "_created": ctx.now,
-        "_ready_at": ready_at, **_owner_fields(ctx, owner),
+        "_ready_at": ready_at, **accounts.owner_fields(ctx, owner),
     }
     if p.get("templatetag"):
         doc["templatetag"] = p["templatetag"]
@@ -277,7 +264,7 @@ def _register_template(ctx: Ctx, p: dict) -> Listing:
     wanted = p.get("zoneids") or ([p["zoneid"]] if p.get("zoneid") else [])
     if not wanted:
         raise SimError(431, "Either zoneid or zoneids is required. Both cannot be null.", 9999)
-    owner = _owner(ctx, p)
+    owner = accounts.owner_account(ctx, p)
     cross = "-1" in wanted
     if cross:
         if owner.get("accounttype") != accounts.ADMIN:
@@ -536,7 +523,7 @@ def seed(ctx: Ctx) -> None:
             "physicalsize": 10 * GB, "isready": True, "_zoneids": zones, "zoneid": "-1",
             "_permittedaccounts": [], "_created": ctx.now, "_ready_at": ctx.now, "_from": "seed", "_system": True,
             "url": "http://download.cloudstack.org/templates/builtin/" + name.split(" (")[0].replace(" ", "-").lower(),
-            **_owner_fields(ctx, owner),
+            **accounts.owner_fields(ctx, owner),
         }, account_id=owner["id"])
 
 

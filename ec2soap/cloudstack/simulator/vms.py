@@ -18,8 +18,9 @@ from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import accounts, volumes
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
                                                  invalid_value, param_error, permission_denied)
-from ec2soap.cloudstack.simulator.volumes import (GB, conform, config_true, drop_tags, matches_tags, owner_fields,
-                                                  owner_of, pending_job, tags_of)
+from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
+from ec2soap.cloudstack.simulator.volumes import (GB, conform, config_true, drop_tags, matches_tags, pending_job,
+                                                  tags_of)
 
 __all__ = ["COMMANDS", "JOB_ACTIONS", "ADMIN_ONLY", "advance", "render_vm", "encrypt_password"]
 
@@ -341,7 +342,7 @@ def _instance_name(ctx: Ctx, owner: dict, number: int) -> str:
 def _deploy(ctx: Ctx, p: dict) -> JobStarted:
     """deployVirtualMachine: the VM, its ROOT volume and NIC exist at once (create-style async, §8); the job
     places it on the zone's capacity and starts it, or fails with 533 leaving the VM in Error."""
-    owner = owner_of(ctx, p)
+    owner = owner_account(ctx, p)
     zone = _zone(ctx, p["zoneid"])
     offering = _get_or_431(ctx, "serviceoffering", p["serviceofferingid"], "serviceofferingid")
     template = _template(ctx, p["templateid"], zone, owner)

@@ -16,7 +16,7 @@ from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listi
                                                  invalid_value, keyword_filter, param_error)
 from ec2soap.store.tables import cs_job
 
-__all__ = ["COMMANDS", "JOB_ACTIONS", "owner_of", "owner_fields", "conform", "pending_job", "tags_of",
+__all__ = ["COMMANDS", "JOB_ACTIONS", "conform", "pending_job", "tags_of",
            "drop_tags", "matches_tags", "config_true", "new_volume", "render_volume", "render_snapshot",
            "GB", "MAX_DATA_DISKS"]
 
@@ -28,20 +28,6 @@ _SNAPSHOT_BUSY = ("Allocated", "Creating", "CreatedOnPrimary", "BackingUp", "Cop
 
 
 # -- helpers shared with vms.py ------------------------------------------------------------------------------------
-def owner_of(ctx: Ctx, p: dict) -> dict:
-    """The account a create command acts for: the caller, or (admins only) `account` in `domainid`."""
-    if p.get("account") and ctx.caller.is_admin:
-        found = ctx.find("account", name=p["account"])
-        if not found:
-            raise param_error(f"Unable to find account {p['account']} in domain ROOT")
-        return found[0]
-    return ctx.caller.account
-
-
-def owner_fields(ctx: Ctx, account: dict) -> dict:
-    domain = ctx.get("domain", account.get("domainid"), removed=True) or {}
-    return {"account": account["name"], "accountid": account["id"], "domainid": account.get("domainid"),
-            "domain": domain.get("name", "ROOT")}
 
 
 def conform(obj: Any, fields: dict) -> Any:
@@ -117,7 +103,7 @@ def new_volume(ctx: Ctx, owner: dict, zone: dict, *, vtype: str, size: int, stat
            "zoneid": zone["id"], "zonename": zone.get("name"), "created": cs_date(ctx.now),
            "storagetype": "shared", "provisioningtype": "thin", "hypervisor": zone.get("_hypervisor", "Simulator"),
            "destroyed": False, "isextractable": vtype == "DATADISK", "displayvolume": True,
-           "quiescevm": False, "supportsstoragesnapshot": False, **owner_fields(ctx, owner), **(extra or {})}
+           "quiescevm": False, "supportsstoragesnapshot": False, **accounts.owner_fields(ctx, owner), **(extra or {})}
     # CloudStack quirk: a data volume with no name gets a random UUID string as its name (getRandomVolumeName).
     doc["name"] = name or ctx.new_uuid()
     return ctx.insert("volume", doc, account_id=owner["id"])
@@ -173,7 +159,7 @@ def _disk_offering(ctx: Ctx, offering_id: str) -> dict:
 def _create_volume(ctx: Ctx, p: dict) -> JobStarted:
     """createVolume: the row exists at once (Allocated); the job creates it from the snapshot or leaves a
     disk-offering volume Allocated until it is first attached, as CloudStack allocates storage lazily."""
-    owner = owner_of(ctx, p)
+    owner = accounts.owner_account(ctx, p)
     if not p.get("diskofferingid") and not p.get("snapshotid"):
         raise param_error("At least one of disk Offering ID or snapshot ID must be passed whilst creating volume")
     extra: dict[str, Any] = {}
@@ -389,7 +375,7 @@ def _create_snapshot(ctx: Ctx, p: dict) -> JobStarted:
         "volumename": volume["name"], "volumetype": volume["type"], "zoneid": volume["zoneid"],
         "virtualsize": volume["size"], "physicalsize": volume["size"], "created": cs_date(ctx.now),
         "revertable": False, "locationtype": (p.get("locationtype") or "PRIMARY").upper(),
-        **owner_fields(ctx, owner)}, account_id=owner["id"])
+        **accounts.owner_fields(ctx, owner)}, account_id=owner["id"])
     return ctx.start_job("snapshot_create", {"id": snapshot["id"]}, instance_type="Snapshot",
                          instance_id=snapshot["id"], object_id=snapshot["id"])
 
