@@ -23,7 +23,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,28 +37,14 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ec2_bench import free_port, wait_port  # noqa: E402  (the EC2 benchmark's helpers, shared)
+
 BUCKET = "bench"
 CHUNK = 1024 * 1024
 MB = 1_000_000
 # botocore signs payloads over plain http unless told not to; this is the documented switch.
 UNSIGNED = Config(s3={"payload_signing_enabled": False})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 @dataclass
