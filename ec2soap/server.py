@@ -65,16 +65,6 @@ def simulator_config(settings: Settings) -> SimulatorConfig:
                            expunge_seconds=settings.simulator_expunge_seconds)
 
 
-class NotYetResource(resource.Resource):
-    """A front door that is not built yet: 501 in plain text, never a traceback."""
-    isLeaf = True
-
-    def render(self, request: Any) -> bytes:
-        request.setResponseCode(501)
-        request.setHeader("Content-Type", "text/plain; charset=utf-8")
-        return b"ec2soap: this front door is not implemented yet\n"
-
-
 class GatewayRoot(resource.Resource):
     """Routes every request on the gateway port (MISSION.md, Front doors):
 

@@ -18,7 +18,6 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from ec2soap.config import Settings
-from tests.conftest import cs as _cs  # noqa: F401  (re-exported for tests that poke the simulator)
 
 REGION = "cloudstack"
 

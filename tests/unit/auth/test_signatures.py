@@ -246,7 +246,6 @@ def test_sigv2_unsupported_method_and_version(now):
 ])
 def test_malformed_sigv4_header_is_incomplete_signature(mangle):
     request = from_prepared(sign_v4_post())
-    authorization = request.header("authorization")
     headers = [(k, mangle(v) if k == "authorization" else v) for k in request.header_names()
                for v in request.header_values(k)]
     assert code_of(replace(request, headers=headers)) == "IncompleteSignature"
