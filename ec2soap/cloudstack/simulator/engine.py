@@ -27,7 +27,7 @@ from ec2soap.store.tables import cs_counter, cs_job, cs_object
 
 __all__ = [
     "Simulator", "SimulatorConfig", "Caller", "Ctx", "SimError", "Listing", "JobStarted", "SUCCESS",
-    "param_error", "invalid_value", "permission_denied", "cs_date", "ADMIN", "USER",
+    "param_error", "invalid_value", "permission_denied", "cs_date", "public_fields", "ADMIN", "USER",
 ]
 
 log = logging.getLogger(__name__)
@@ -373,6 +373,22 @@ def _page(command: str, items: list[dict], p: Mapping[str, Any]) -> list[dict]:
         raise param_error("Invalid page or pagesize value")
     start = size * (page - 1)
     return items[start:start + size]
+
+
+def public_fields(obj: Any, fields: dict) -> Any:
+    """OBJ with only what FIELDS (a spec response table) documents, recursively; `_` keys always go.
+    A documented field without a nested table (maps, listApis' own `response`) is passed through whole."""
+    if isinstance(obj, list):
+        return [public_fields(item, fields) for item in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for key, value in obj.items():
+        if key.startswith("_") or key not in fields:
+            continue
+        nested = fields[key].get("fields")
+        out[key] = public_fields(value, nested) if nested else value
+    return out
 
 
 def keyword_filter(items: list[dict], keyword: str | None, *fields: str) -> list[dict]:

@@ -17,9 +17,9 @@ from typing import Any
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import accounts, volumes
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
-                                                 invalid_value, param_error, permission_denied)
+                                                 invalid_value, param_error, permission_denied, public_fields)
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
-from ec2soap.cloudstack.simulator.volumes import (GB, conform, config_true, drop_tags, matches_tags, pending_job,
+from ec2soap.cloudstack.simulator.volumes import (GB, config_true, drop_tags, matches_tags, pending_job,
                                                   tags_of)
 
 __all__ = ["COMMANDS", "JOB_ACTIONS", "ADMIN_ONLY", "advance", "render_vm", "encrypt_password"]
@@ -268,7 +268,7 @@ def render_vm(ctx: Ctx, vm: dict, *, password: str | None = None, userdata: bool
     job = pending_job(ctx, vm["id"])
     if job:
         out["jobid"], out["jobstatus"] = job[0], 0
-    return conform(out, spec.command(command)["response"])
+    return public_fields(out, spec.command(command)["response"])
 
 
 def _result(ctx: Ctx, vm: dict, **kwargs: Any) -> dict:

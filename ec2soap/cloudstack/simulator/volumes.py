@@ -13,10 +13,10 @@ from sqlalchemy import select
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import accounts
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
-                                                 invalid_value, keyword_filter, param_error)
+                                                 invalid_value, keyword_filter, param_error, public_fields)
 from ec2soap.store.tables import cs_job
 
-__all__ = ["COMMANDS", "JOB_ACTIONS", "conform", "pending_job", "tags_of",
+__all__ = ["COMMANDS", "JOB_ACTIONS", "pending_job", "tags_of",
            "drop_tags", "matches_tags", "config_true", "new_volume", "render_volume", "render_snapshot",
            "GB", "MAX_DATA_DISKS"]
 
@@ -30,19 +30,6 @@ _SNAPSHOT_BUSY = ("Allocated", "Creating", "CreatedOnPrimary", "BackingUp", "Cop
 # -- helpers shared with vms.py ------------------------------------------------------------------------------------
 
 
-def conform(obj: Any, fields: dict) -> Any:
-    """OBJ with only the keys FIELDS (a spec response table) documents, recursively; `_` keys always go."""
-    if isinstance(obj, list):
-        return [conform(i, fields) for i in obj]
-    if not isinstance(obj, dict):
-        return obj
-    out = {}
-    for key, value in obj.items():
-        if key.startswith("_") or key not in fields:
-            continue
-        nested = fields[key].get("fields")
-        out[key] = conform(value, nested) if nested and isinstance(value, (dict, list)) else value
-    return out
 
 
 def pending_job(ctx: Ctx, instance_id: str) -> tuple[str, float] | None:
@@ -120,7 +107,7 @@ def render_volume(ctx: Ctx, doc: dict) -> dict:
     job = pending_job(ctx, doc["id"])
     if job:
         out["jobid"], out["jobstatus"] = job[0], 0
-    return conform(out, spec.command("listVolumes")["response"])
+    return public_fields(out, spec.command("listVolumes")["response"])
 
 
 def _volume(ctx: Ctx, p: dict, param: str = "id") -> dict:
@@ -338,7 +325,7 @@ def render_snapshot(ctx: Ctx, doc: dict) -> dict:
     job = pending_job(ctx, doc["id"])
     if job:
         out["jobid"], out["jobstatus"] = job[0], 0
-    return conform(out, spec.command("listSnapshots")["response"])
+    return public_fields(out, spec.command("listSnapshots")["response"])
 
 
 def _list_snapshots(ctx: Ctx, p: dict) -> Listing:

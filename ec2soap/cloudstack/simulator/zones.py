@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import accounts
 from ec2soap.cloudstack.simulator.engine import (Ctx, Listing, SimError, cs_date, invalid_value, keyword_filter,
-                                                 param_error, permission_denied)
+                                                 param_error, permission_denied, public_fields)
 
 __all__ = ["COMMANDS", "ADMIN_ONLY", "seed", "get_zone", "get_service_offering", "get_disk_offering",
            "get_ostype", "configuration_value", "public_fields", "tag_list", "tags_match", "CLOUDSTACK_VERSION",
@@ -88,20 +88,6 @@ _GUEST_SERVICES = [
 
 
 # -- helpers other families use --------------------------------------------------------------------------------
-def public_fields(obj: Any, fields: dict) -> Any:
-    """OBJ with only what FIELDS (a spec response table) documents, recursively; `_` keys always go.
-    A documented field without a nested table (maps, listApis' own `response`) is passed through whole."""
-    if isinstance(obj, list):
-        return [public_fields(item, fields) for item in obj]
-    if not isinstance(obj, dict):
-        return obj
-    out = {}
-    for key, value in obj.items():
-        if key.startswith("_") or key not in fields:
-            continue
-        nested = fields[key].get("fields")
-        out[key] = public_fields(value, nested) if nested else value
-    return out
 
 
 def _render(doc: dict, command: str) -> dict:
