@@ -93,6 +93,37 @@ offering_map = Table(
 )
 
 
+# What the gateway keeps about an instance that CloudStack cannot: termination protection, and from
+# TerminateInstances on, when it was terminated and the instance as EC2 showed it then (JSON), so it stays
+# visible for an hour whatever CloudStack's settings. `account` is the owner's CloudStack account uuid.
+ec2_instance = Table(
+    "ec2_instance", metadata,
+    Column("cs_id", String(64), primary_key=True),
+    Column("instance_id", String(32), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("disable_api_termination", Boolean, nullable=False),
+    Column("terminated", Float, nullable=True),
+    Column("facts", Text, nullable=True),
+    Index(None, "account", "terminated"),
+)
+
+# RunInstances ClientTokens: one row per (account, token); the unique constraint makes two gateways that see
+# the same token at once agree on one launch. `instances` (JSON list of VM uuids) is NULL while launching.
+ec2_client_token = Table(
+    "ec2_client_token", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(64), nullable=False),
+    Column("token", String(64), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("reservation_id", String(32), nullable=False),
+    Column("instances", Text, nullable=True),
+    Column("created", Float, nullable=False),
+    UniqueConstraint("account", "token"),
+)
+
+__all__ += ["ec2_instance", "ec2_client_token"]
+
+
 # -- S3 ------------------------------------------------------------------------------------------------------------
 
 # S3 keys are stored as their UTF-8 bytes in a binary column: S3 lists keys in byte order and compares them
