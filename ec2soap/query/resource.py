@@ -10,7 +10,6 @@ import logging
 import time
 from datetime import timedelta
 from typing import Any
-from xml.sax.saxutils import escape
 
 from twisted.internet.defer import ensureDeferred
 from twisted.web import resource, server
@@ -24,6 +23,7 @@ from ec2soap.query.bindings import BINDINGS
 from ec2soap.query.params import QueryParams
 from ec2soap.wire import types as _types  # noqa: F401  (registers every response shape)
 from ec2soap.wire.shapes import RESPONSES, render_document
+from ec2soap.xmltext import escape
 
 __all__ = ["QueryResource", "request_info", "request_params", "error_document", "KNOWN_ACTIONS"]
 
@@ -83,7 +83,7 @@ def request_info(request: Any) -> HttpRequestInfo:
 def error_document(code: str, message: str, request_id: str) -> bytes:
     """EC2's Query error body; `RequestID` is the spelling botocore's EC2 parser reads."""
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{escape(code)}</Code>'
-            f"<Message>{escape(message)}</Message></Error></Errors><RequestID>{request_id}</RequestID>"
+            f"<Message>{escape(message)}</Message></Error></Errors><RequestID>{escape(request_id)}</RequestID>"
             f"</Response>").encode("utf-8")
 
 

@@ -5,7 +5,8 @@ No Twisted, no SQL and nothing from ec2soap.core here; the resource layer render
 from __future__ import annotations
 
 from typing import Any, Mapping
-from xml.sax.saxutils import escape
+
+from ec2soap.xmltext import escape
 
 __all__ = ["S3Error", "ERRORS", "render_error"]
 

@@ -6,7 +6,6 @@ for an AccessControlPolicy), as S3 does.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable, Optional, Sequence
 from urllib.parse import quote_plus
 
@@ -15,6 +14,7 @@ from lxml import etree
 from ec2soap.s3.acl import GROUPS
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.rules import etag_header, iso_date
+from ec2soap.xmltext import clean
 
 __all__ = ["NS", "document", "list_all_my_buckets", "list_bucket_result", "list_versions_result",
            "access_control_policy", "location_constraint", "versioning_configuration", "copy_object_result",
@@ -26,7 +26,6 @@ __all__ = ["NS", "document", "list_all_my_buckets", "list_bucket_result", "list_
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 MAX_BODY_BYTES = 1024 * 1024  # no S3 configuration document comes near this; the resource should cap reads
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 # -- writing ------------------------------------------------------------------------------------------------
@@ -34,10 +33,9 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def _el(parent: Any, name: str, text: Any = None) -> Any:
     child = etree.SubElement(parent, f"{{{NS}}}{name}")
     if text is not None:
-        value = text if isinstance(text, str) else str(text)
-        # Keys may hold characters XML 1.0 cannot carry; S3 clients should ask for encoding-type=url then,
-        # and we fall back to URL-encoding rather than emit a document no parser accepts.
-        child.text = quote_plus(value, safe="/") if _XML_INVALID.search(value) else value
+        # Keys may hold characters XML 1.0 cannot carry (S3 clients should ask for encoding-type=url then):
+        # they are replaced, as in every document we write (ec2soap.xmltext), never left to break the parser.
+        child.text = clean(text)
     return child
 
 
@@ -158,7 +156,7 @@ def access_control_policy(acl: dict) -> bytes:
     for grant in acl.get("grants", []):
         entry = _el(grants, "Grant")
         grantee = etree.SubElement(entry, f"{{{NS}}}Grantee", nsmap={"xsi": XSI})
-        grantee.set(f"{{{XSI}}}type", grant["type"])
+        grantee.set(f"{{{XSI}}}type", clean(grant["type"]))
         if grant["type"] == "CanonicalUser":
             _el(grantee, "ID", grant["grantee"])
             _el(grantee, "DisplayName", grant["grantee"])
@@ -173,7 +171,7 @@ def access_control_policy(acl: dict) -> bytes:
 def location_constraint(location: Optional[str]) -> bytes:
     root = _root("LocationConstraint")
     if location:
-        root.text = location
+        root.text = clean(location)
     return document(root)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from lxml import etree
 
 from ec2soap.errors import ERRORS, EC2Error
+from ec2soap.xmltext import clean
 
 __all__ = ["SOAP_ENV", "fault_document", "fault_for"]
 
@@ -26,9 +27,10 @@ def fault_document(error: EC2Error, request_id: str | None = None) -> bytes:
     envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV})
     body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
     fault = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
-    etree.SubElement(fault, "faultcode").text = f"soapenv:{error.sender}.{error.code}"
-    etree.SubElement(fault, "faultstring").text = error.message
+    # Text through ec2soap.xmltext, as in every document we write: the message may echo the caller's names.
+    etree.SubElement(fault, "faultcode").text = clean(f"soapenv:{error.sender}.{error.code}")
+    etree.SubElement(fault, "faultstring").text = clean(error.message)
     if request_id:
         detail = etree.SubElement(fault, "detail")
-        etree.SubElement(detail, "RequestID").text = request_id
+        etree.SubElement(detail, "RequestID").text = clean(request_id)
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")

@@ -9,11 +9,12 @@ its Spyne models from the same declarations. No Twisted or core imports here.
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any, Iterable, Union
+
+from ec2soap.xmltext import escape
 
 
 __all__ = ["Field", "Struct", "ListOf", "Shape", "field_", "render_document", "render_response", "namespace_for",
@@ -112,18 +113,9 @@ def _text(shape: str, value: Any) -> str:
     return str(value)
 
 
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _escape(text: str) -> str:
-    """Element text: the three XML specials escaped; characters XML 1.0 cannot carry become U+FFFD."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return _INVALID_XML.sub("\ufffd", text)
+# Element text: XML's specials escaped, characters XML 1.0 cannot carry replaced (ec2soap.xmltext, the one
+# place every writer goes through).
+_escape = escape
 
 
 @lru_cache(maxsize=4096)
@@ -165,7 +157,7 @@ def render_response(action: str, result: Any, request_id: str, version: str | No
     whole Query document, and the SOAP Body's content (with version 2010-11-15)."""
     shape = RESPONSES[action]
     version = version or BASE_VERSION
-    out = [f'<{action}Response xmlns="{_escape(namespace_for(version))}">']
+    out = [f'<{action}Response xmlns="{escape(namespace_for(version), attribute=True)}">']
     # requestId is the adapter's, not the core result's.
     _emit_fields(out, shape, _WithRequestId(result, request_id), version)
     out.append(f"</{action}Response>")
