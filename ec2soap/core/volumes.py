@@ -429,14 +429,16 @@ async def delete_volume(ctx: RequestContext, volume_id: str) -> bool:
 
 
 async def attach_volume(ctx: RequestContext, volume_id: str, instance_id: str, device: str) -> Attachment:
-    """AttachVolume → attachVolume deviceid=<from Device> (waits for the job)."""
+    """AttachVolume → attachVolume deviceid=<from Device>, answering `attaching` without waiting for the job."""
     wanted_device = device_id(device)
     cs = await cs_volume(ctx, volume_id)
     vm = await _cs_instance(ctx, instance_id)
     if cs.get("virtualmachineid"):
         attached_to = await ctx.ids.to_ec2("instance", cs["virtualmachineid"])
         raise ERRORS["VolumeInUse"](volume_id=volume_id, instance_id=attached_to)
-    status = volume_status(cs, await pending_command(ctx, cs))
+    command = await pending_command(ctx, cs)
+    # An attach still running is not visible on the volume yet (CloudStack names the VM only once it is done).
+    status = "attaching" if command == "AttachVolume" else volume_status(cs, command)
     if status != "available":
         raise ERRORS["IncorrectState"](detail=f"Volume '{volume_id}' is in the '{status}' state.")
     if vm.get("state") not in ("Running", "Stopped"):
@@ -447,14 +449,13 @@ async def attach_volume(ctx: RequestContext, volume_id: str, instance_id: str, d
     if str(wanted_device) in in_use:
         raise ERRORS["InvalidDevice.InUse"](device=device)
     try:
-        done = await ctx.cloud.attach_volume(id=cs["id"], virtualmachineid=vm["id"], deviceid=wanted_device)
+        # Started, not awaited: EC2 answers `attaching` at once and DescribeVolumes shows the end of it.
+        await ctx.cloud.start("attachVolume", id=cs["id"], virtualmachineid=vm["id"], deviceid=wanted_device)
     except CloudStackApiError as exc:
         raise _attach_error(exc, volume_id, instance_id, device) from None
     return Attachment(volume_id=await ctx.ids.to_ec2("volume", cs["id"]),
                       instance_id=await ctx.ids.to_ec2("instance", vm["id"]),
-                      device=device, status="attached",
-                      attach_time=parse_cs_date((done or {}).get("attached"))
-                      or datetime.fromtimestamp(ctx.clock(), timezone.utc))
+                      device=device, status="attaching", attach_time=datetime.fromtimestamp(ctx.clock(), timezone.utc))
 
 
 def _attach_error(exc: CloudStackApiError, volume_id: str, instance_id: str, device: str) -> Exception:
@@ -478,12 +479,15 @@ def _attach_error(exc: CloudStackApiError, volume_id: str, instance_id: str, dev
 
 async def detach_volume(ctx: RequestContext, volume_id: str, instance_id: str | None = None,
                         device: str | None = None, force: bool = False) -> Attachment:
-    """DetachVolume → detachVolume (waits for the job). InstanceId/Device, when given, must name the current
-    attachment. Force is accepted; CloudStack has no forced detach, so it changes nothing."""
+    """DetachVolume → detachVolume, answering `detaching` without waiting for the job. InstanceId/Device, when
+    given, must name the current attachment. Force is accepted; CloudStack has no forced detach, so it changes nothing."""
     cs = await cs_volume(ctx, volume_id)
     if not cs.get("virtualmachineid"):
         raise ERRORS["IncorrectState"](detail=f"Volume '{volume_id}' is in the '{volume_status(cs)}' state.")
-    current = (await to_volumes(ctx, [cs]))[0].attachments[0]
+    command = await pending_command(ctx, cs)
+    current = (await to_volumes(ctx, [cs], commands={cs["id"]: command} if command else None))[0].attachments[0]
+    if current.status == "detaching":
+        raise ERRORS["IncorrectState"](detail=f"Volume '{volume_id}' is already detaching.")
     if instance_id:
         vm_cs_id = await ctx.ids.to_cloudstack("instance", instance_id)
         if vm_cs_id != cs["virtualmachineid"]:
@@ -495,7 +499,8 @@ async def detach_volume(ctx: RequestContext, volume_id: str, instance_id: str | 
             detail=f"Volume '{volume_id}' is the root volume of '{current.instance_id}'; CloudStack does not "
                    f"detach root volumes.")
     try:
-        await ctx.cloud.detach_volume(id=cs["id"])
+        # Started, not awaited: EC2 answers `detaching` at once.
+        await ctx.cloud.start("detachVolume", id=cs["id"])
     except CloudStackApiError as exc:
         if exc.errorcode == 431 and "not attached" in exc.errortext:
             raise ERRORS["IncorrectState"](detail=f"Volume '{volume_id}' is in the 'available' state.") from None
@@ -503,7 +508,7 @@ async def detach_volume(ctx: RequestContext, volume_id: str, instance_id: str | 
             raise ERRORS["IncorrectState"](
                 detail=f"Instance '{current.instance_id}' is not 'running' or 'stopped'.") from None
         raise
-    current.status = "detached"
+    current.status = "detaching"
     if device:
         current.device = device
     return current

@@ -303,9 +303,9 @@ def test_attach_detach(ec2: EC2Client) -> None:
     wait_volume(ec2, data, "available")
     wait_volume(ec2, spare, "available")
     # /dev/sdd: the original had no device id for the letter d.
-    assert attach(ec2, data, instance, "/dev/sdd") in ("attaching", "attached")
-    seen = volume(ec2, data)
-    assert seen["status"] == "in-use"
+    # EC2 answers at once, before the attach is done; DescribeVolumes shows its end.
+    assert attach(ec2, data, instance, "/dev/sdd") == "attaching"
+    seen = wait_volume(ec2, data, "in-use")
     [attachment] = seen["attachments"]
     assert attachment["device"] == "/dev/sdd" and attachment["status"] == "attached"
     assert attachment["delete_on_termination"] is False
@@ -342,14 +342,22 @@ def test_attach_detach(ec2: EC2Client) -> None:
         detach(ec2, data, device="/dev/sdh")
     assert failure.value.code == "InvalidAttachment.NotFound"
 
-    assert detach(ec2, data, instance_id=ec2_instance, device="/dev/sdd", force=True) in ("detaching", "detached")
-    assert volume(ec2, data)["status"] == "available" and volume(ec2, data)["attachments"] == []
+    assert detach(ec2, data, instance_id=ec2_instance, device="/dev/sdd", force=True) == "detaching"
+    assert wait_volume(ec2, data, "available")["attachments"] == []
     with ec2.failure() as failure:
         detach(ec2, data)
     assert failure.value.code == "IncorrectState"
-    assert attach(ec2, data, instance, "xvdf") in ("attaching", "attached")
-    assert volume(ec2, data)["attachments"][0]["device"] == "/dev/sdf"
-    detach(ec2, data)
+    assert attach(ec2, data, instance, "xvdf") == "attaching"
+    with ec2.failure() as failure:
+        # The attach is still running: a second one is refused, not queued behind it.
+        attach(ec2, data, instance, "/dev/sdg")
+    assert failure.value.code in ("IncorrectState", "VolumeInUse")
+    assert wait_volume(ec2, data, "in-use")["attachments"][0]["device"] == "/dev/sdf"
+    assert detach(ec2, data) == "detaching"
+    with ec2.failure() as failure:
+        detach(ec2, data)
+    assert failure.value.code == "IncorrectState"
+    wait_volume(ec2, data, "available")
     delete_volume(ec2, data)
 
 
