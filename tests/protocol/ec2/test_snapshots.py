@@ -82,7 +82,9 @@ def ready_volume(ec2: EC2Client, size: int = 2) -> str:
     volume_id = create_volume(ec2, size=size)["id"]
     wait_volume(ec2, volume_id, "available")
     attach(ec2, volume_id, instance, "/dev/sdf")
+    wait_volume(ec2, volume_id, "in-use")
     detach(ec2, volume_id)
+    wait_volume(ec2, volume_id, "available")
     return volume_id
 
 
