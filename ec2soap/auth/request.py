@@ -38,7 +38,8 @@ class HttpRequestInfo:
     method: the HTTP verb. path: the raw, still percent-encoded path, without the query.
     query: the raw query string without '?'. headers: a mapping (or pairs) of header names to
     one value or a list of values, any case. host: the Host header as sent (defaults to the
-    header). form: parsed x-www-form-urlencoded params of a POST, if the adapter parsed them.
+    header). form: decoded x-www-form-urlencoded params of a POST, if the adapter parsed them itself
+    (EC2 Query reads the params through ec2_query.Ec2Query, which decides which bytes hold them).
     body: the raw body when it is small and already read (EC2 forms). payload_sha256: the hex
     SHA-256 of the body, if the adapter computed it while streaming.
     """
@@ -81,12 +82,3 @@ class HttpRequestInfo:
         if self.payload_sha256 is not None:
             return self.payload_sha256.lower()
         return hashlib.sha256(self.body or b"").hexdigest()
-
-    def form_pairs(self) -> list[tuple[str, str]]:
-        """The POST form params: as parsed by the adapter, else decoded from a form body."""
-        if self.form is not None:
-            return list(self.form)
-        content_type = (self.header("content-type") or "").split(";")[0].strip().lower()
-        if self.body and content_type == "application/x-www-form-urlencoded":
-            return parse_query(self.body.decode("utf-8", "replace"))
-        return []

@@ -5,6 +5,12 @@ Two steps so an adapter may fetch the secret asynchronously in between:
 clock) and builds the strings to sign; `verify_ec2(parsed, secret)` does the HMAC.
 cloudbridge.md §3.2 lists the original's holes that this closes: Timestamp never checked,
 unparseable Expires accepted, POST signatures rebuilt with Java's URLEncoder.
+
+The parameters are read once (`ec2_query.Ec2Query`: which bytes hold them, one decoding of '+', each name
+once); every scheme signs exactly those pairs and the action receives exactly them. Accepted strings to sign
+are only those that determine the pairs uniquely under that one decoding: the canonical re-encoding of the
+decoded pairs, and for SigV2 the fields exactly as sent (what the original verified). A "literal plus"
+reading is never tried: it would let a value signed as `%2B` run as a space.
 """
 from __future__ import annotations
 
@@ -15,12 +21,13 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Sequence
 from urllib.parse import unquote
 
 from . import sigv4
+from .ec2_query import Ec2Query
 from .errors import AuthError
-from .request import HttpRequestInfo, parse_query
+from .request import HttpRequestInfo
 
 __all__ = [
     "DEFAULT_MAX_SKEW", "MAX_PRESIGN_EXPIRES", "ParsedEc2Auth", "parse_ec2", "verify_ec2",
@@ -85,14 +92,14 @@ class ParsedEc2Auth:
     _v4: sigv4.V4Check | None = field(default=None, repr=False)
 
 
-def _single(params: list[tuple[str, str]], name: str) -> str | None:
+def _single(params: Sequence[tuple[str, str]], name: str) -> str | None:
     values = [v for k, v in params if k == name]
     if len(values) > 1:
         raise AuthError("InvalidParameterValue", f"The parameter {name} appears more than once.")
     return values[0] if values else None
 
 
-def _require(params: list[tuple[str, str]], name: str) -> str:
+def _require(params: Sequence[tuple[str, str]], name: str) -> str:
     value = _single(params, name)
     if value is None or value == "":
         raise AuthError("MissingParameter", f"The request must contain the parameter {name}")
@@ -105,28 +112,26 @@ def _utc(now: datetime | None) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
 
 
-def parse_ec2(request: HttpRequestInfo, now: datetime | None = None, *,
+def parse_ec2(request: HttpRequestInfo | Ec2Query, now: datetime | None = None, *,
               max_skew: timedelta = DEFAULT_MAX_SKEW) -> ParsedEc2Auth:
     """Check an EC2 Query request's auth parameters and build what the secret will be checked against.
 
+    REQUEST is the Ec2Query the action will run with (an HttpRequestInfo is read into one first).
     Raises AuthError (MissingParameter, IncompleteSignature, InvalidParameterValue,
     RequestExpired, SignatureDoesNotMatch for a wrong scope) before any secret is needed.
     """
     now = _utc(now)
-    authorization = request.header("authorization")
+    query = request if isinstance(request, Ec2Query) else Ec2Query.read(request)
+    authorization = query.http.header("authorization")
     if authorization is not None:
-        return _parse_v4_header(request, authorization, now, max_skew)
-    query = parse_query(request.query)
-    if any(k == "X-Amz-Algorithm" for k, _ in query):
-        return _parse_v4_query(request, query, now, max_skew)
-    # The form body counts as parameters only for POST; query parameters always count, so
-    # nothing an adapter merges into the call (Twisted merges both) escapes the signature.
-    params = query + (request.form_pairs() if request.method == "POST" else [])
-    return _parse_v2(request, params, now, max_skew)
+        return _parse_v4_header(query, authorization, now, max_skew)
+    if any(k == "X-Amz-Algorithm" for k, _ in query.query_pairs):
+        return _parse_v4_query(query, now, max_skew)
+    return _parse_v2(query, now, max_skew)
 
 
-def _parse_v2(request: HttpRequestInfo, params: list[tuple[str, str]], now: datetime,
-              max_skew: timedelta) -> ParsedEc2Auth:
+def _parse_v2(query: Ec2Query, now: datetime, max_skew: timedelta) -> ParsedEc2Auth:
+    request, params = query.http, query.pairs
     # Order of the checks is the original's (cloudbridge.md §3.2), so scripts see the same first error.
     access_key = _require(params, "AWSAccessKeyId")
     signature = _require(params, "Signature")
@@ -153,15 +158,13 @@ def _parse_v2(request: HttpRequestInfo, params: list[tuple[str, str]], now: date
     head = f"{request.method}\n{(request.host or '').lower()}\n{request.path or '/'}\n"
     unsigned = [(k, v) for k, v in params if k != "Signature"]
     strings = [head + sigv4.canonical_query(unsigned)]
-    # EC2 quirk: some clients (the original's register tool, hand-built GETs) sign their own
-    # encoding exactly as sent; the original verified the raw query sorted by name.
-    raw_parts = [request.query]
-    if request.method == "POST" and request.body:
-        raw_parts.append(request.body.decode("utf-8", "replace"))
-    raw = "&".join(p for p in raw_parts if p)
-    fields = [f for f in raw.split("&") if f and unquote(f.partition("=")[0]) != "Signature"]
-    strings.append(head + "&".join(sorted(fields, key=lambda f: f.partition("=")[0])))
-    strings.extend(head + q for q in sigv4.canonical_query_candidates(raw, ("Signature",)))
+    # EC2 quirk: some clients (the original's register tool, hand-built GETs) sign their own encoding
+    # exactly as sent; the original verified the raw fields sorted by name. Those bytes are the very
+    # ones decoded into PARAMS (a '+' in them is the space it decodes to), so this string, too, names
+    # one set of pairs only: nothing can be signed one way and run another.
+    fields = [raw for raw, name in query.raw_field_names() if name != "Signature"]
+    if fields:
+        strings.append(head + "&".join(sorted(fields, key=lambda f: f.partition("=")[0])))
     return ParsedEc2Auth(access_key=access_key, scheme="sigv2", algorithm=method,
                          _v2_signature=raw_signature, _v2_strings=tuple(dict.fromkeys(strings)))
 
@@ -176,13 +179,11 @@ def _check_v2_time(params: list[tuple[str, str]], now: datetime, max_skew: timed
     name, value = ("Timestamp", timestamp) if timestamp is not None else ("Expires", expires)
     assert value is not None
     try:
+        # One decoding: a '+hh:mm' zone sent as a raw '+' is the space it decodes to, and invalid.
         when = parse_timestamp(value)
     except ValueError:
-        try:  # a '+hh:mm' zone sent unencoded arrives as ' hh:mm'
-            when = parse_timestamp(value.replace(" ", "+"))
-        except ValueError:
-            raise AuthError("InvalidParameterValue",
-                            f"Value ({value}) for parameter {name} is invalid.") from None
+        raise AuthError("InvalidParameterValue",
+                        f"Value ({value}) for parameter {name} is invalid.") from None
     if name == "Timestamp" and abs(now - when) > max_skew:
         raise AuthError("RequestExpired",
                         f"Request has expired. Timestamp date is {value}")
@@ -190,13 +191,16 @@ def _check_v2_time(params: list[tuple[str, str]], now: datetime, max_skew: timed
         raise AuthError("RequestExpired", f"Request has expired. Expires date is {value}")
 
 
-def _v4_request(request: HttpRequestInfo, signed: list[str], query_exclude: tuple[str, ...],
+def _v4_request(query: Ec2Query, signed: list[str], query_exclude: tuple[str, ...],
                 payload: str) -> tuple[str, ...]:
+    request = query.http
     # EC2 quirk: non-S3 SigV4 normalizes the path and encodes the (already encoded) path again.
     uri = sigv4.uri_encode(sigv4.normalize_path(request.path), keep_slash=True)
-    queries = sigv4.canonical_query_candidates(request.query, query_exclude)
+    # The query string's decoded pairs, re-encoded: the one canonical query (the form body, if any, is
+    # covered by the payload hash, over the very bytes Ec2Query decoded).
+    canonical = sigv4.canonical_query((k, v) for k, v in query.query_pairs if k not in query_exclude)
     headers = sigv4.canonical_headers(request, signed)
-    return sigv4.build_canonical_requests(request.method, [uri], queries, headers, signed, payload)
+    return sigv4.build_canonical_requests(request.method, [uri], [canonical], headers, signed, payload)
 
 
 def _check_scope(credential: sigv4.Credential, amz_date: str, code: str) -> None:
@@ -214,8 +218,9 @@ def _check_scope(credential: sigv4.Credential, amz_date: str, code: str) -> None
                               "version of date from HTTP.")
 
 
-def _parse_v4_header(request: HttpRequestInfo, authorization: str, now: datetime,
+def _parse_v4_header(query: Ec2Query, authorization: str, now: datetime,
                      max_skew: timedelta) -> ParsedEc2Auth:
+    request = query.http
     try:
         credential, signed, signature = sigv4.parse_authorization(authorization)
         sigv4.check_signed_headers(signed)
@@ -233,15 +238,15 @@ def _parse_v4_header(request: HttpRequestInfo, authorization: str, now: datetime
         raise AuthError("RequestExpired", f"Request has expired. Date is {amz_date}")
     _check_scope(credential, amz_date, "SignatureDoesNotMatch")
     # EC2 quirk: the payload is always the body as received; EC2 has no UNSIGNED-PAYLOAD.
-    canon = _v4_request(request, signed, (), request.body_sha256())
+    canon = _v4_request(query, signed, (), request.body_sha256())
     check = sigv4.V4Check(credential, amz_date, signature, canon)
     return ParsedEc2Auth(access_key=credential.access_key, scheme="sigv4",
                          algorithm=sigv4.ALGORITHM, region=credential.region, _v4=check)
 
 
-def _parse_v4_query(request: HttpRequestInfo, query: list[tuple[str, str]], now: datetime,
-                    max_skew: timedelta) -> ParsedEc2Auth:
-    values = {name: _require(query, name) for name in _V4_QUERY_PARAMS}
+def _parse_v4_query(query: Ec2Query, now: datetime, max_skew: timedelta) -> ParsedEc2Auth:
+    request = query.http
+    values = {name: _require(query.query_pairs, name) for name in _V4_QUERY_PARAMS}
     if values["X-Amz-Algorithm"] != sigv4.ALGORITHM:
         raise AuthError("InvalidParameterValue",
                         f"X-Amz-Algorithm only supports '{sigv4.ALGORITHM}'.")
@@ -256,12 +261,12 @@ def _parse_v4_query(request: HttpRequestInfo, query: list[tuple[str, str]], now:
         when = sigv4.parse_amz_date(amz_date)
     except ValueError:
         raise AuthError("InvalidParameterValue", f"Value ({amz_date}) for X-Amz-Date is invalid.") from None
-    expires_text = _single(query, "X-Amz-Expires")
+    expires_text = _single(query.query_pairs, "X-Amz-Expires")
     expires = MAX_PRESIGN_EXPIRES if expires_text is None else _parse_expires(expires_text)
     if when - now > max_skew or now > when + timedelta(seconds=expires):
         raise AuthError("RequestExpired", f"Request has expired. X-Amz-Date is {amz_date}")
     _check_scope(credential, amz_date, "SignatureDoesNotMatch")
-    canon = _v4_request(request, signed, ("X-Amz-Signature",), request.body_sha256())
+    canon = _v4_request(query, signed, ("X-Amz-Signature",), request.body_sha256())
     check = sigv4.V4Check(credential, amz_date, values["X-Amz-Signature"], canon)
     return ParsedEc2Auth(access_key=credential.access_key, scheme="sigv4-query",
                          algorithm=sigv4.ALGORITHM, region=credential.region, _v4=check)
@@ -300,7 +305,7 @@ def verify_ec2(parsed: ParsedEc2Auth, secret: str | None) -> str:
     return parsed.access_key
 
 
-def authenticate_ec2(request: HttpRequestInfo, lookup_secret: Callable[[str], str | None],
+def authenticate_ec2(request: HttpRequestInfo | Ec2Query, lookup_secret: Callable[[str], str | None],
                      now: datetime | None = None, *,
                      max_skew: timedelta = DEFAULT_MAX_SKEW) -> str:
     """parse_ec2 + a synchronous secret lookup + verify_ec2. Returns the verified access key."""

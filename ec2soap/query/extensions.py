@@ -7,7 +7,7 @@ anything) and replaces an earlier registration instead of failing on the unique 
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from ec2soap import __version__
 from ec2soap.auth.certificates import CertificateError
@@ -16,17 +16,19 @@ from ec2soap.errors import ERRORS
 
 __all__ = ["extensions"]
 
-Handler = Callable[[Any, dict, str], Awaitable[tuple[int, str, bytes]]]
+# PARAMS: the request's ec2soap.auth.ec2_query.Ec2Query (a read-only mapping), the one reading of its parameters;
+# `authenticate(request, params)` checks the signature over exactly those.
+Handler = Callable[[Any, Mapping[str, str], str], Awaitable[tuple[int, str, bytes]]]
 _TEXT = "text/plain; charset=UTF-8"
 
 
 def extensions(*, credentials: Any, cloud_for: Callable[[str, str], Any],
-               authenticate: Callable[[Any, dict], Awaitable[Any]] | None = None) -> dict[str, Handler]:
-    async def cloud_ec2_version(request: Any, params: dict, request_id: str) -> tuple[int, str, bytes]:
+               authenticate: Callable[[Any, Mapping[str, str]], Awaitable[Any]] | None = None) -> dict[str, Handler]:
+    async def cloud_ec2_version(request: Any, params: Mapping[str, str], request_id: str) -> tuple[int, str, bytes]:
         body = f'<?xml version="1.0" encoding="utf-8"?><CloudEC2Version>{__version__}</CloudEC2Version>'
         return 200, "text/xml; charset=UTF-8", body.encode("utf-8")
 
-    async def set_user_keys(request: Any, params: dict, request_id: str) -> tuple[int, str, bytes]:
+    async def set_user_keys(request: Any, params: Mapping[str, str], request_id: str) -> tuple[int, str, bytes]:
         access_key, secret_key = params.get("accesskey"), params.get("secretkey")
         if not access_key:
             raise ERRORS["MissingParameter"](name="accesskey")
@@ -41,7 +43,7 @@ def extensions(*, credentials: Any, cloud_for: Callable[[str, str], Any],
         await credentials.register(access_key, secret_key)
         return 200, _TEXT, b"User keys set successfully"
 
-    async def set_certificate(request: Any, params: dict, request_id: str) -> tuple[int, str, bytes]:
+    async def set_certificate(request: Any, params: Mapping[str, str], request_id: str) -> tuple[int, str, bytes]:
         """SetCertificate: the PEM in `cert` becomes the key's certificate for SOAP. A key the gateway only
         knows through CloudStack's admin lookup is registered first (the signature just proved its secret)."""
         caller = await _signed(request, params)
@@ -56,13 +58,13 @@ def extensions(*, credentials: Any, cloud_for: Callable[[str, str], Any],
             raise ERRORS["InvalidParameterValue"](detail=f"Invalid certificate: {exc}") from None
         return 200, _TEXT, b"User certificate set successfully"
 
-    async def delete_certificate(request: Any, params: dict, request_id: str) -> tuple[int, str, bytes]:
+    async def delete_certificate(request: Any, params: Mapping[str, str], request_id: str) -> tuple[int, str, bytes]:
         caller = await _signed(request, params)
         if not await credentials.delete_certificate(caller.access_key):
             raise ERRORS["NoSuchEntity"](detail="No certificate is registered for this access key")
         return 200, _TEXT, b"User certificate deleted successfully"
 
-    async def _signed(request: Any, params: dict) -> Any:
+    async def _signed(request: Any, params: Mapping[str, str]) -> Any:
         if authenticate is None:
             raise ERRORS["AuthFailure"]("this gateway cannot check signatures for this action")
         return await authenticate(request, params)

@@ -16,7 +16,8 @@ from twisted.web import resource, server
 
 from ec2soap import __version__
 from ec2soap.auth.errors import AuthError
-from ec2soap.auth.request import HttpRequestInfo, parse_query
+from ec2soap.auth.ec2_query import Ec2Query
+from ec2soap.auth.request import HttpRequestInfo
 from ec2soap.errors import ERRORS, EC2Error
 from ec2soap.gateway import Caller, new_request_id
 from ec2soap.query.bindings import BINDINGS
@@ -51,29 +52,26 @@ DescribeInstanceTypes DescribeLaunchTemplates CreateLaunchTemplate DescribeKeyPa
 """.split())
 
 
-def request_params(request: Any) -> dict[str, str]:
-    """Query-string and (for a form POST) body parameters; the body wins on a clash."""
-    query = request.uri.split(b"?", 1)[1].decode("utf-8", "replace") if b"?" in request.uri else ""
-    params = dict(parse_query(query))
-    if request.method == b"POST" and _is_form(request):
-        request.content.seek(0)
-        params.update(parse_query(request.content.read().decode("utf-8", "replace")))
-    return params
-
-
-def _is_form(request: Any) -> bool:
-    ctype = (request.getHeader("content-type") or "").split(";")[0].strip().lower()
-    return ctype == "application/x-www-form-urlencoded"
+def request_params(request: Any) -> Ec2Query:
+    """The request's parameters, read once (ec2soap.auth.ec2_query decides which bytes hold them): the
+    signature check and the action's binding both use this object. EC2Error for a body that is not a POST
+    form, escapes that are not UTF-8, or a parameter given twice."""
+    try:
+        return Ec2Query.read(request_info(request))
+    except AuthError as exc:
+        raise ERRORS[exc.code if exc.code in _AUTH_CODES else "InvalidParameterValue"](exc.message) from None
 
 
 def request_info(request: Any) -> HttpRequestInfo:
-    """The framework-free view the signature checks need."""
-    uri = request.uri.decode("utf-8", "replace")
+    """The framework-free view the signature checks need (the body of any method: Ec2Query refuses one
+    that holds no parameters)."""
+    try:
+        uri = request.uri.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AuthError("InvalidParameterValue", "The request URI is not UTF-8.") from None
     path, _, query = uri.partition("?")
-    body = None
-    if request.method == b"POST":
-        request.content.seek(0)
-        body = request.content.read()
+    request.content.seek(0)
+    body = request.content.read()
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, vs in request.requestHeaders.getAllRawHeaders()
                for v in vs]
     return HttpRequestInfo(method=request.method.decode("ascii"), path=path, query=query, headers=headers,
@@ -138,7 +136,7 @@ class QueryResource(resource.Resource):
                 if action in KNOWN_ACTIONS or action in RESPONSES or action in BINDINGS:
                     raise ERRORS["UnsupportedOperation"](action=action)
                 raise ERRORS["InvalidAction"](action=action)
-            kwargs = BINDINGS[action](QueryParams({k: v for k, v in params.items()}))
+            kwargs = BINDINGS[action](QueryParams(params))
             result = await self.gateway.call(action, caller, kwargs, request_id,
                                              extras={"host": request.getHeader("host") or ""})
             body = render_document(action, result, request_id, params.get("Version"))
@@ -162,18 +160,21 @@ class QueryResource(resource.Resource):
             if self.metrics is not None:
                 self.metrics.request("ec2", action if known else "other", status, seconds)
 
-    async def authenticate(self, request: Any, params: dict[str, str]) -> Caller:
-        """The caller of a signed request, or the EC2Error to answer (extensions call it too)."""
+    async def authenticate(self, request: Any, params: Ec2Query) -> Caller:
+        """The caller of a signed request, or the EC2Error to answer (extensions call it too). PARAMS is the
+        request's Ec2Query: the signature is checked over exactly what the action will receive."""
         from ec2soap.auth import signatures
+        from ec2soap.auth.credentials import CredentialsUnavailable
 
-        info = request_info(request)
         try:
-            parsed = signatures.parse_ec2(info, max_skew=timedelta(seconds=self.clock_skew))
+            parsed = signatures.parse_ec2(params, max_skew=timedelta(seconds=self.clock_skew))
             secret = await self.credentials.secret_for(parsed.access_key)
             signatures.verify_ec2(parsed, secret)
         except AuthError as exc:
             code = exc.code if exc.code in _AUTH_CODES else "AuthFailure"
             raise ERRORS[code](exc.message) from None
+        except CredentialsUnavailable:
+            raise ERRORS["Unavailable"]() from None  # as for a cached caller whose action needs CloudStack
         return Caller(access_key=parsed.access_key, secret_key=secret)
 
     def _finish(self, request: Any, status: int, content_type: str, body: bytes) -> None:
