@@ -28,6 +28,8 @@ from typing import Callable, Optional
 import xmlsec
 from lxml import etree
 
+from ec2soap.limits import MAX_XML_DEPTH, LimitExceeded, parse_xml
+
 from .certificates import CertificateError, RegisteredCertificate, load_der
 from .errors import AuthError
 from .signatures import parse_timestamp
@@ -38,6 +40,7 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_DEPTH = MAX_XML_DEPTH  # a signed envelope nests about 10 levels, an EC2 request inside it at most 8 more
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
 
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -69,7 +72,7 @@ LookupCert = Callable[[bytes], Optional[tuple[str, str]]]
 
 
 class XmlRejected(Exception):
-    """The body was refused before any SOAP processing. `reason` is one of too_large, doctype, malformed;
+    """The body was refused before any SOAP processing. `reason` is one of too_large, too_deep, doctype, malformed;
     `code` is the EC2 code for the Client fault; the message never quotes the body."""
 
     code = "InvalidRequest"
@@ -102,10 +105,11 @@ def parse_hardened(body: bytes, *, max_bytes: int = MAX_BODY_BYTES) -> etree._El
     # A fast refusal for ASCII-compatible encodings; the docinfo check below catches the rest (UTF-16).
     if _DOCTYPE.search(data):
         raise XmlRejected("doctype", "DTDs and entity declarations are not allowed in a SOAP request")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                             huge_tree=False, collect_ids=False, remove_comments=True, remove_pis=True)
     try:
-        root = etree.fromstring(data, parser)
+        # The shared hardened parser and its nesting bound (ec2soap.limits); the size was checked above.
+        root = parse_xml(data, max_bytes=max_bytes, max_depth=MAX_DEPTH)
+    except LimitExceeded as exc:
+        raise XmlRejected("too_deep", f"the request body nests elements deeper than {exc.limit} levels") from None
     except etree.XMLSyntaxError as exc:
         where = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
         raise XmlRejected("malformed", f"the request body is not well-formed XML{where}") from None

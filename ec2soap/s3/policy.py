@@ -9,17 +9,18 @@ meets a condition it cannot judge (a Deny it silently skipped would open the buc
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Mapping, Optional
 
+from ec2soap.limits import LimitExceeded, load_json
 from ec2soap.s3.errors import S3Error
 
 __all__ = ["parse_policy", "evaluate", "MAX_POLICY_BYTES"]
 
 MAX_POLICY_BYTES = 20 * 1024
+MAX_POLICY_DEPTH = 16  # a real policy nests 5 levels (document, Statement, statement, Condition, operator)
 _STRING_OPS = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
                "StringLike", "StringNotLike"}
 _NUMERIC_OPS = {"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
@@ -43,11 +44,13 @@ def _malformed(message: str) -> S3Error:
 def parse_policy(text: str | bytes, bucket: str) -> dict:
     """The policy as a dict, after checking what evaluate() relies on. → MalformedPolicy otherwise."""
     if isinstance(text, str):
-        text = text.encode("utf-8")
-    if len(text) > MAX_POLICY_BYTES:
-        raise S3Error("InvalidArgument", "Policy exceeds the maximum allowed document size.")
+        text = text.encode("utf-8", "surrogatepass")
     try:
-        doc = json.loads(text)
+        doc = load_json(text, max_bytes=MAX_POLICY_BYTES, max_depth=MAX_POLICY_DEPTH)
+    except LimitExceeded as exc:
+        if exc.what == "size":
+            raise S3Error("InvalidArgument", "Policy exceeds the maximum allowed document size.") from None
+        raise _malformed("Policies may not nest more than %d levels of arrays and objects" % exc.limit) from None
     except (ValueError, UnicodeDecodeError):
         raise _malformed("Policies must be valid JSON and the first byte must be '{'") from None
     if not isinstance(doc, dict) or "Statement" not in doc:

@@ -11,6 +11,7 @@ from urllib.parse import quote_plus
 
 from lxml import etree
 
+from ec2soap.limits import parse_xml
 from ec2soap.s3.acl import GROUPS
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.rules import etag_header, iso_date
@@ -26,6 +27,7 @@ __all__ = ["NS", "document", "list_all_my_buckets", "list_bucket_result", "list_
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 MAX_BODY_BYTES = 1024 * 1024  # no S3 configuration document comes near this; the resource should cap reads
+MAX_DEPTH = 16  # the deepest S3 document (AccessControlPolicy) nests 5 levels
 
 
 # -- writing ------------------------------------------------------------------------------------------------
@@ -310,18 +312,14 @@ def cors_configuration(rules: Sequence[dict]) -> bytes:
 
 # -- reading ------------------------------------------------------------------------------------------------
 
-def _parser() -> Any:
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
-                           dtd_validation=False, remove_comments=True, remove_pis=True)
-
-
 def _parse(body: bytes, root_name: str, error: str = "MalformedXML") -> Any:
-    """The root element of BODY if it is ROOT_NAME (in S3's namespace or none), else S3Error(ERROR)."""
-    if not body or len(body) > MAX_BODY_BYTES:
+    """The root element of BODY if it is ROOT_NAME (in S3's namespace or none), else S3Error(ERROR). The
+    shared hardened parser and its size and depth bounds (ec2soap.limits) apply: S3 documents nest 4 deep."""
+    if not body:
         raise S3Error(error)
     try:
-        tree = etree.fromstring(body, _parser()).getroottree()
-    except (etree.XMLSyntaxError, ValueError):
+        tree = parse_xml(body, max_bytes=MAX_BODY_BYTES, max_depth=MAX_DEPTH).getroottree()
+    except (etree.XMLSyntaxError, ValueError):  # LimitExceeded is a ValueError
         raise S3Error(error) from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise S3Error(error)  # a DTD is the door to entity expansion; S3 bodies never need one
