@@ -63,8 +63,9 @@ class Settings:
         "doc": "port of the simulator's unauthenticated integration API; 0 picks a free port, -1 disables"})
     simulator_job_seconds: float = field(default=2.0, metadata={
         "doc": "how long the simulator's async jobs (deploy, stop, snapshot, ...) take"})
-    simulator_expunge_seconds: float = field(default=60.0, metadata={
-        "doc": "how long a destroyed VM stays Destroyed in the simulator before it is expunged"})
+    simulator_expunge_seconds: float = field(default=86400.0, metadata={
+        "doc": "how long a destroyed VM stays Destroyed in the simulator before it is expunged (its expunge.delay "
+               "setting; CloudStack's default is one day)"})
     region: str = field(default="cloudstack", metadata={
         "doc": "the EC2 region name this gateway reports (DescribeRegions; clients' region setting)"})
     clock_skew: float = field(default=900.0, metadata={

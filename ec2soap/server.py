@@ -143,8 +143,11 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
         admin = factory.client(settings.cloudstack_admin_api_key, settings.cloudstack_admin_secret_key)
     running.switches = _switches(settings, admin, reactor)
     credentials = Credentials(running.store, load_secret_box(settings.encryption_key, settings.data_dir), admin)
+    from ec2soap.store.instance_records import InstanceRecords
+
     gateway = Gateway(cloud_for=factory.client, ids=IdMap(running.store), offerings=OfferingMap(running.store),
-                      settings=CoreSettings(region=settings.region))
+                      settings=CoreSettings(region=settings.region), records=InstanceRecords(running.store),
+                      admin=admin)
     query = QueryResource(gateway=gateway, credentials=credentials, clock_skew=settings.clock_skew,
                           enabled=running.switches.ec2_enabled, metrics=running.metrics)
     query.extensions = extensions(credentials=credentials, cloud_for=factory.client,

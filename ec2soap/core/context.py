@@ -26,6 +26,10 @@ class CoreSettings:
     default_instance_type: str = "m1.small"
     region: str = "cloudstack"
     max_results: int = 1000
+    # How long a terminated instance stays visible in DescribeInstances (EC2: about an hour).
+    terminated_retention: float = 3600.0
+    # How long a RunInstances retried with a ClientToken waits for the first request's launch to finish.
+    client_token_wait: float = 60.0
 
 
 @dataclass
@@ -43,3 +47,8 @@ class RequestContext:
     clock: Callable[[], float] = time.time
     # Start an async job without waiting for it (RunInstances answers pending at once).
     extras: dict[str, Any] = field(default_factory=dict)
+    # ec2soap.store.instance_records.InstanceRecords: what we keep of instances that CloudStack cannot
+    # (termination protection, terminated instances, ClientTokens). None: nothing is kept.
+    records: Any = None
+    # A CloudStack client with the gateway's admin keys (None when it has none): expunges terminated VMs.
+    admin: Any = None

@@ -16,7 +16,8 @@ from ec2soap.errors import ERRORS
 
 __all__ = ["InstanceState", "StateReason", "GroupRef", "Placement", "EbsDevice", "BlockDevice", "Instance",
            "Reservation", "STATES", "state_of", "device_name", "to_instances", "find_vms", "instance_filters",
-           "ROOT_DEVICE_NAME", "ERROR_REASON", "offering_for_type", "UUID"]
+           "ROOT_DEVICE_NAME", "ERROR_REASON", "offering_for_type", "UUID", "check_instance_id",
+           "InstanceStateChange"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ STATES = {name: InstanceState(code, name) for code, name in
 _CS_STATES = {"starting": "pending", "running": "running", "stopping": "stopping", "stopped": "stopped",
               "destroyed": "terminated", "expunging": "terminated", "error": "terminated",
               "shutdown": "stopped", "migrating": "running"}
+
+
+@dataclass(frozen=True)
+class InstanceStateChange:
+    instance_id: str
+    current_state: InstanceState
+    previous_state: InstanceState
 
 
 @dataclass(frozen=True)
@@ -251,7 +259,7 @@ async def offering_for_type(ctx: RequestContext, instance_type: str) -> dict:
     return found[0]
 
 
-def _check_instance_id(value: str) -> None:
+def check_instance_id(value: str) -> None:
     if not (_INSTANCE_ID.match(value) or UUID.match(value)):
         raise ERRORS["InvalidInstanceID.Malformed"](instance_id=value)
 
@@ -260,7 +268,7 @@ async def find_vms(ctx: RequestContext, instance_ids: Sequence[str] = (), **para
     """The caller's VMs, or those INSTANCE_IDS name in that order (EC2 ids or CloudStack uuids). An id the
     caller cannot see (unknown, another user's, expunged) is InvalidInstanceID.NotFound, like EC2."""
     for value in instance_ids:
-        _check_instance_id(value)
+        check_instance_id(value)
     wanted = await ctx.ids.to_cloudstack_many("instance", instance_ids) if instance_ids else {}
     for value in instance_ids:
         if wanted.get(value) is None:

@@ -15,8 +15,10 @@ from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackJobFailed
 from ec2soap.core import instance_attributes
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
-from ec2soap.core.instance_model import (STATES, UUID, GroupRef, Instance, InstanceState, Reservation, find_vms,
-                                         instance_filters, offering_for_type, state_of, to_instances)
+from ec2soap.core.instance_model import (STATES, UUID, GroupRef, Instance, InstanceState, InstanceStateChange,
+                                         Reservation, instance_filters, offering_for_type, state_of,
+                                         to_instances)
+from ec2soap.core.terminations import terminate_instances, visible_instances
 from ec2soap.errors import ERRORS
 
 __all__ = ["InstanceStateChange", "DescribeInstancesResult", "InstanceStatus", "StatusSummary", "StatusDetail",
@@ -25,13 +27,6 @@ __all__ = ["InstanceStateChange", "DescribeInstancesResult", "InstanceStatus", "
 INSTANCE_FILTERS = instance_filters()
 _GONE = ("destroyed", "expunging")
 _AMI_ID = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-
-
-@dataclass(frozen=True)
-class InstanceStateChange:
-    instance_id: str
-    current_state: InstanceState
-    previous_state: InstanceState
 
 
 @dataclass
@@ -90,9 +85,7 @@ def _reservations(instances: Sequence[Instance]) -> list[Reservation]:
 
 
 async def _describe(ctx: RequestContext, instance_ids: Sequence[str]) -> list[Instance]:
-    vms = await find_vms(ctx, instance_ids)
-    volumes = await ctx.cloud.list_volumes() if vms else []
-    instances = await to_instances(ctx, vms, volumes=volumes)
+    _vms, instances = await visible_instances(ctx, instance_ids, need_volumes=True)
     if not instance_ids:
         # A stable order, so NextToken offsets mean the same thing from one page to the next.
         instances.sort(key=lambda i: (i.launch_time.timestamp() if i.launch_time else 0.0, i.instance_id))
@@ -135,8 +128,8 @@ async def describe_instance_status(ctx: RequestContext, instance_ids: Sequence[s
     """DescribeInstanceStatus → listVirtualMachines. CloudStack has no health checks: a running VM reports
     ok/passed, a starting one initializing. Only running instances unless IncludeAllInstances, as in EC2."""
     _check_paging(instance_ids, max_results)
-    vms = await find_vms(ctx, instance_ids)
-    statuses = [_status_of(i) for i in await to_instances(ctx, vms)]
+    _vms, instances = await visible_instances(ctx, instance_ids)
+    statuses = [_status_of(i) for i in instances]
     if not include_all_instances:
         statuses = [s for s in statuses if s.instance_state.name == "running"]
     statuses = apply_filters(INSTANCE_STATUS_FILTERS, filters, statuses)
@@ -310,10 +303,12 @@ async def _state_changes(ctx: RequestContext, instance_ids: Sequence[str], comma
     and wait for each (bounded by the client): the answer holds each instance's state before and after."""
     if not instance_ids:
         raise ERRORS["MissingParameter"](name="InstanceId")
-    vms = await find_vms(ctx, instance_ids)
-    instances = await to_instances(ctx, vms)
+    vms, instances = await visible_instances(ctx, instance_ids)
+    by_id = {v["id"]: v for v in vms}
     plan = []
-    for vm, inst in zip(vms, instances):
+    for inst in instances:
+        # An instance we terminated (shown from our record) is gone for CloudStack.
+        vm = by_id.get(inst.cs_id, {"id": inst.cs_id, "state": "Destroyed"})
         verdict = decide(str(vm.get("state", "")).lower(), inst.instance_state.name)
         if verdict == "refuse":
             raise ERRORS["IncorrectInstanceState"](instance_id=inst.instance_id, action=action)
@@ -379,14 +374,6 @@ async def reboot_instances(ctx: RequestContext, instance_ids: Sequence[str]) -> 
         return "call" if cs_state == "running" and ec2_state == "running" else "refuse"
     await _state_changes(ctx, instance_ids, "rebootVirtualMachine", "rebooted", verdict)
     return True
-
-
-async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) -> list[InstanceStateChange]:
-    """TerminateInstances → destroyVirtualMachine (not expunged: CloudStack expunges it later). The answer is
-    terminated once the job is done (shutting-down if CloudStack still shows the destroy in flight)."""
-    def verdict(cs_state: str, ec2_state: str) -> str:
-        return "skip" if cs_state in _GONE else "call"
-    return await _state_changes(ctx, instance_ids, "destroyVirtualMachine", "terminated", verdict)
 
 
 OPERATIONS: dict[str, Any] = {

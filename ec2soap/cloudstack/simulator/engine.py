@@ -97,7 +97,8 @@ SUCCESS = object()
 @dataclass
 class SimulatorConfig:
     job_seconds: float = 2.0
-    expunge_seconds: float = 60.0
+    # The seed value of expunge.delay: CloudStack's default is one day.
+    expunge_seconds: float = 86400.0
     # Per-action durations override job_seconds (e.g. {"deploy": 5.0} for a slow deploy).
     durations: dict[str, float] = field(default_factory=dict)
     deterministic_seed: int | None = None

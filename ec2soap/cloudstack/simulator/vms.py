@@ -556,7 +556,7 @@ def _job_destroy(ctx: Ctx, args: dict) -> dict:
         # Destroying an already destroyed VM returns it unchanged.
         _stopped(ctx, vm)
         vm["state"] = "Destroyed"
-        vm["_expunge_at"] = ctx.now + ctx.config.expunge_seconds
+        vm["_expunge_at"] = ctx.now + _expunge_delay(ctx)
         ctx.save("vm", vm)
         try:
             from ec2soap.cloudstack.simulator.addresses import release_static_nat_for_vm
@@ -579,6 +579,16 @@ def _job_destroy(ctx: Ctx, args: dict) -> dict:
         _expunge(ctx, vm)
         return result
     return _result(ctx, vm, command="destroyVirtualMachine")
+
+
+def _expunge_delay(ctx: Ctx) -> float:
+    """expunge.delay as it is set now (updateConfiguration changes it); the seed value when unreadable."""
+    from ec2soap.cloudstack.simulator.zones import configuration_value
+
+    try:
+        return float(configuration_value(ctx, "expunge.delay") or ctx.config.expunge_seconds)
+    except ValueError:
+        return ctx.config.expunge_seconds
 
 
 def _drop_volume(ctx: Ctx, volume: dict) -> None:

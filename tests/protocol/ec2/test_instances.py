@@ -356,7 +356,7 @@ def test_stop_start_reboot_terminate(ec2: EC2Client) -> None:
     reboot(ec2, [iid])
     assert wait_for(ec2, iid, "running")["state"] == "running"
     assert _changes(ec2, "stop", [iid], force=True) == {iid: ("running", "stopped")}
-    assert _changes(ec2, "terminate", [iid]) == {iid: ("stopped", "terminated")}
+    assert _changes(ec2, "terminate", [iid]) == {iid: ("stopped", "shutting-down")}
     wait_for(ec2, iid, None)
     with ec2.failure() as failure:
         _changes(ec2, "start", [iid])
@@ -369,7 +369,7 @@ def test_terminate_running_instances_together(ec2: EC2Client) -> None:
     ids = [i["id"] for i in launched]
     for iid in ids:
         wait_for(ec2, iid, "running")
-    assert _changes(ec2, "terminate", ids) == {iid: ("running", "terminated") for iid in ids}
+    assert _changes(ec2, "terminate", ids) == {iid: ("running", "shutting-down") for iid in ids}
     for iid in ids:
         wait_for(ec2, iid, None)
 

@@ -1,0 +1,162 @@
+"""What the gateway keeps about instances that CloudStack cannot: termination protection, terminated instances
+(as EC2 showed them, for the hour EC2 keeps them visible) and RunInstances ClientTokens.
+
+SQL runs on the store's thread pool (methods return Deferreds, awaited by the core). The facts are JSON text
+written and read by the core; this module does not look inside them.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterable
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from ec2soap.store.tables import ec2_client_token, ec2_instance
+
+__all__ = ["InstanceRecords", "TerminatedRecord", "TokenRecord"]
+
+# Terminated rows are kept this long (EC2 shows them for an hour; the rest lets a VM CloudStack still lists
+# as Destroyed be recognised as one we terminated, so it stays hidden after that hour).
+KEEP_TERMINATED = 30 * 86400.0
+
+
+class TerminatedRecord:
+    __slots__ = ("cs_id", "instance_id", "terminated", "facts")
+
+    def __init__(self, cs_id: str, instance_id: str, terminated: float, facts: dict):
+        self.cs_id, self.instance_id, self.terminated, self.facts = cs_id, instance_id, terminated, facts
+
+
+class TokenRecord:
+    __slots__ = ("fingerprint", "reservation_id", "instances", "claimed")
+
+    def __init__(self, fingerprint: str, reservation_id: str, instances: list[str] | None, claimed: bool):
+        self.fingerprint, self.reservation_id, self.instances = fingerprint, reservation_id, instances
+        self.claimed = claimed
+
+
+def _protected_sync(conn: Connection, cs_ids: list[str]) -> set[str]:
+    return {r.cs_id for r in conn.execute(select(ec2_instance.c.cs_id).where(
+        ec2_instance.c.cs_id.in_(cs_ids), ec2_instance.c.disable_api_termination.is_(True)))}
+
+
+def _upsert(conn: Connection, cs_id: str, values: dict) -> None:
+    if conn.execute(update(ec2_instance).where(ec2_instance.c.cs_id == cs_id).values(**values)).rowcount:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(ec2_instance).values(cs_id=cs_id, **{"disable_api_termination": False, **values}))
+    except IntegrityError:
+        # Another gateway inserted the row between our update and insert: update it now.
+        conn.execute(update(ec2_instance).where(ec2_instance.c.cs_id == cs_id).values(**values))
+
+
+def _set_protection_sync(conn: Connection, cs_id: str, instance_id: str, account: str, flag: bool) -> None:
+    _upsert(conn, cs_id, {"instance_id": instance_id, "account": account, "disable_api_termination": flag})
+
+
+def _record_sync(conn: Connection, account: str, rows: list[tuple[str, str, str]], now: float) -> None:
+    for cs_id, instance_id, facts in rows:
+        _upsert(conn, cs_id, {"instance_id": instance_id, "account": account, "terminated": now,
+                              "facts": facts, "disable_api_termination": False})
+    conn.execute(delete(ec2_instance).where(ec2_instance.c.terminated < now - KEEP_TERMINATED))
+
+
+def _terminated_sync(conn: Connection, account: str, since: float, cs_ids: list[str]) -> list[Any]:
+    recent = ec2_instance.c.terminated >= since
+    wanted = or_(recent, ec2_instance.c.cs_id.in_(cs_ids)) if cs_ids else recent
+    return list(conn.execute(select(ec2_instance.c.cs_id, ec2_instance.c.instance_id, ec2_instance.c.terminated,
+                                    ec2_instance.c.facts)
+                             .where(and_(ec2_instance.c.account == account, ec2_instance.c.terminated.is_not(None),
+                                         wanted))
+                             .order_by(ec2_instance.c.terminated)))
+
+
+def _token_row(conn: Connection, account: str, token: str) -> Any:
+    return conn.execute(select(ec2_client_token).where(ec2_client_token.c.account == account,
+                                                       ec2_client_token.c.token == token)).first()
+
+
+def _as_token(row: Any, claimed: bool) -> TokenRecord:
+    return TokenRecord(row.fingerprint, row.reservation_id,
+                       json.loads(row.instances) if row.instances is not None else None, claimed)
+
+
+def _claim_sync(conn: Connection, account: str, token: str, fingerprint: str, reservation_id: str,
+                now: float) -> TokenRecord:
+    row = _token_row(conn, account, token)
+    if row is not None:
+        return _as_token(row, False)
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(ec2_client_token).values(account=account, token=token, fingerprint=fingerprint,
+                                                         reservation_id=reservation_id, instances=None,
+                                                         created=now))
+    except IntegrityError:
+        # Another gateway claimed the token first: its launch is the one.
+        row = _token_row(conn, account, token)
+        if row is None:
+            raise
+        return _as_token(row, False)
+    return TokenRecord(fingerprint, reservation_id, None, True)
+
+
+def _token_sync(conn: Connection, account: str, token: str) -> TokenRecord | None:
+    row = _token_row(conn, account, token)
+    return _as_token(row, False) if row is not None else None
+
+
+def _fill_sync(conn: Connection, account: str, token: str, instances: list[str]) -> None:
+    conn.execute(update(ec2_client_token).where(ec2_client_token.c.account == account,
+                                                ec2_client_token.c.token == token)
+                 .values(instances=json.dumps(instances)))
+
+
+def _release_sync(conn: Connection, account: str, token: str) -> None:
+    conn.execute(delete(ec2_client_token).where(ec2_client_token.c.account == account,
+                                                ec2_client_token.c.token == token,
+                                                ec2_client_token.c.instances.is_(None)))
+
+
+class InstanceRecords:
+    """The gateway's own instance facts. `store` is an ec2soap.store.Store."""
+
+    def __init__(self, store: Any):
+        self.store = store
+        # access key → CloudStack account uuid: never changes for a key, so each process remembers it.
+        self.accounts: dict[str, str] = {}
+
+    async def protected(self, cs_ids: Iterable[str]) -> set[str]:
+        """The VMs among CS_IDS with termination protection on."""
+        wanted = list(dict.fromkeys(cs_ids))
+        return await self.store.run(_protected_sync, wanted, readonly=True) if wanted else set()
+
+    async def set_protection(self, cs_id: str, instance_id: str, account: str, flag: bool) -> None:
+        await self.store.run(_set_protection_sync, cs_id, instance_id, account, flag)
+
+    async def record_terminated(self, account: str, rows: list[tuple[str, str, dict]], now: float) -> None:
+        """ROWS: (VM uuid, EC2 id, facts) of instances just terminated."""
+        await self.store.run(_record_sync, account, [(c, i, json.dumps(f)) for c, i, f in rows], now)
+
+    async def terminated(self, account: str, since: float, cs_ids: Iterable[str] = ()) -> list[TerminatedRecord]:
+        """The account's instances terminated at or after SINCE, and any terminated ones among CS_IDS."""
+        rows = await self.store.run(_terminated_sync, account, since, list(cs_ids), readonly=True)
+        return [TerminatedRecord(r.cs_id, r.instance_id, r.terminated, json.loads(r.facts or "{}")) for r in rows]
+
+    async def claim_token(self, account: str, token: str, fingerprint: str, reservation_id: str,
+                          now: float) -> TokenRecord:
+        """The token's record: a new one (claimed=True: launch now) or the one another request made."""
+        return await self.store.run(_claim_sync, account, token, fingerprint, reservation_id, now)
+
+    async def token(self, account: str, token: str) -> TokenRecord | None:
+        return await self.store.run(_token_sync, account, token, readonly=True)
+
+    async def fill_token(self, account: str, token: str, instances: list[str]) -> None:
+        await self.store.run(_fill_sync, account, token, instances)
+
+    async def release_token(self, account: str, token: str) -> None:
+        """Forget a claim whose launch failed, so that a retry may launch."""
+        await self.store.run(_release_sync, account, token)
