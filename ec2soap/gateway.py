@@ -1,8 +1,9 @@
 """Gateway.call(action, caller, **kwargs) → Deferred: the one door from the adapters (Query, SOAP) to the core.
 
 It builds the RequestContext (a CloudStack client bound to the caller's keys, the id map), drives the core
-coroutine with Deferred.fromCoroutine, and turns CloudStack failures nobody translated into InternalError
-without leaking CloudStack's text. The core itself imports nothing from Twisted.
+coroutine with Deferred.fromCoroutine, and turns CloudStack failures nobody translated into EC2 errors without
+leaking CloudStack's text: its parameter errors (430/431) into InvalidParameterValue, the rest into
+InternalError. The core itself imports nothing from Twisted.
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from typing import Any, Callable
 
 from twisted.internet.defer import Deferred
 
-from ec2soap.cloudstack.errors import (CloudStackAuthError, CloudStackError, CloudStackJobTimeout,
-                                       CloudStackUnavailable)
+from ec2soap.cloudstack.errors import (CloudStackApiError, CloudStackAuthError, CloudStackError,
+                                       CloudStackJobTimeout, CloudStackUnavailable)
 from ec2soap.core.context import CoreSettings, RequestContext
 from ec2soap.core.operations import OPERATIONS
 from ec2soap.errors import ERRORS, EC2Error
@@ -23,6 +24,9 @@ from ec2soap.errors import ERRORS, EC2Error
 __all__ = ["Gateway", "Caller", "new_request_id"]
 
 log = logging.getLogger(__name__)
+
+# CloudStack's MALFORMED_PARAMETER_ERROR (430) and PARAM_ERROR (431): what the request carried is not valid.
+_PARAMETER_ERRORS = frozenset({430, 431})
 
 
 def new_request_id() -> str:
@@ -74,6 +78,16 @@ class Gateway:
             except CloudStackUnavailable:
                 log.warning("request %s %s: CloudStack unreachable", request_id, action)
                 raise ERRORS["Unavailable"]() from None
+            except CloudStackApiError as exc:
+                if exc.errorcode in _PARAMETER_ERRORS:
+                    # The caller's input, refused by CloudStack's own checks (a character or length CloudStack
+                    # does not take, a malformed value): a client error, without CloudStack's text.
+                    log.info("request %s %s: CloudStack refused a parameter (%s): %s", request_id, action,
+                             exc.errorcode, exc.errortext)
+                    raise ERRORS["InvalidParameterValue"](
+                        detail=f"A parameter of this {action} request has a value that is not valid") from None
+                log.error("request %s %s: untranslated CloudStack error: %s", request_id, action, exc)
+                raise ERRORS["InternalError"]() from None
             except CloudStackError as exc:
                 log.error("request %s %s: untranslated CloudStack error: %s", request_id, action, exc)
                 raise ERRORS["InternalError"]() from None

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, select_by_ids
+from ec2soap.core.names import check_ascii_name
 from ec2soap.errors import ERRORS
 
 __all__ = ["KeyPair", "OPERATIONS", "KEY_PAIR_FILTERS"]
@@ -34,6 +35,7 @@ def _key_pair(cs: dict) -> KeyPair:
 def _check_name(name: str) -> None:
     if not name or len(name) > 255:
         raise ERRORS["InvalidParameterValue"](detail="Key pair names must be 1 to 255 characters long")
+    check_ascii_name(name, "KeyName")
 
 
 async def describe_key_pairs(ctx: RequestContext, key_names: Sequence[str] = (),

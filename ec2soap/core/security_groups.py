@@ -13,6 +13,7 @@ from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import Tag, owner_id, tags_of
+from ec2soap.core.names import check_ascii_name
 from ec2soap.errors import ERRORS
 
 __all__ = ["SecurityGroup", "SecurityGroupPage", "IpPermission", "IpRange", "UserIdGroupPair",
@@ -276,6 +277,8 @@ async def create_security_group(ctx: RequestContext, group_name: str, group_desc
         raise ERRORS["InvalidParameterValue"](detail="Group names must be 1 to 255 characters long")
     if group_description is None or len(group_description) > 255:
         raise ERRORS["InvalidParameterValue"](detail="Group descriptions must be at most 255 characters long")
+    check_ascii_name(group_name, "GroupName")
+    check_ascii_name(group_description, "GroupDescription", allow_empty=True)
     if group_name.lower().startswith("sg-"):
         raise ERRORS["InvalidParameterValue"](detail="Group names may not be in the format sg-*")
     if group_name.lower() == DEFAULT_GROUP:

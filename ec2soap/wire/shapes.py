@@ -9,6 +9,7 @@ its Spyne models from the same declarations. No Twisted or core imports here.
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timezone
@@ -83,7 +84,16 @@ def register(action: str, response: Struct) -> Struct:
 
 
 def namespace_for(version: str | None) -> str:
-    return f"http://ec2.amazonaws.com/doc/{version or BASE_VERSION}/"
+    return f"http://ec2.amazonaws.com/doc/{api_version(version)}/"
+
+
+_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def api_version(version: str | None) -> str:
+    """The request's Version if it is one (YYYY-MM-DD), else 2010-11-15: anything else would make the answer's
+    namespace an invalid URI (a client's parser refuses the document) and compare oddly against `since`."""
+    return version if version and _VERSION.fullmatch(version) else BASE_VERSION
 
 
 def _get(obj: Any, attr: str) -> Any:
@@ -156,7 +166,7 @@ def render_response(action: str, result: Any, request_id: str, version: str | No
     """The `<ActionResponse xmlns=…><requestId/>…</ActionResponse>` element for ACTION's result, as text: the
     whole Query document, and the SOAP Body's content (with version 2010-11-15)."""
     shape = RESPONSES[action]
-    version = version or BASE_VERSION
+    version = api_version(version)
     out = [f'<{action}Response xmlns="{escape(namespace_for(version), attribute=True)}">']
     # requestId is the adapter's, not the core result's.
     _emit_fields(out, shape, _WithRequestId(result, request_id), version)
