@@ -99,12 +99,43 @@ def _check_tag(key: str, value: str | None) -> None:
         raise ERRORS["InvalidParameterValue"](detail="Tag values must be at most 255 characters long")
 
 
+# How the caller's own view of each resource type is asked for one uuid, and the states EC2 no longer shows.
+_VISIBLE_BY: dict[str, tuple[str, dict[str, str], frozenset[str]]] = {
+    "instance": ("list_virtual_machines", {}, frozenset({"expunging", "expunged"})),
+    "image": ("list_templates", {"templatefilter": "executable"}, frozenset()),
+    "volume": ("list_volumes", {}, frozenset({"expunged"})),
+    "snapshot": ("list_snapshots", {}, frozenset({"destroying", "destroyed", "hidden"})),
+    "security-group": ("list_security_groups", {}, frozenset()),
+    "elastic-ip": ("list_public_ip_addresses", {}, frozenset({"releasing"})),
+}
+
+
+async def _require_visible(ctx: RequestContext, resource: _Resource) -> None:
+    """The resource's NotFound unless the caller's own CloudStack view lists it. Every tag action asks this
+    first: the id map is global, and CloudStack's listTags is scoped to the caller, so another account's
+    resource would otherwise look like one without tags (DeleteTags answered true and did nothing)."""
+    command, params, gone = _VISIBLE_BY[resource.ec2_type]
+    try:
+        found = await getattr(ctx.cloud, command)(id=resource.cs_id, **params)
+    except CloudStackApiError as exc:
+        # 431: no such resource; 531: someone else's. EC2 says NotFound to both.
+        if exc.errorcode not in (431, 531):
+            raise
+        found = []
+    if not any(str(c.get("id", "")).lower() == resource.cs_id.lower() and str(c.get("state", "")).lower() not in gone
+               for c in found):
+        raise _NOT_FOUND[resource.ec2_type](resource.given)
+
+
 async def _resources(ctx: RequestContext, resource_ids: Sequence[str]) -> list[_Resource]:
+    """The named resources, each one the caller can see (else its NotFound, before anything changes)."""
     if not resource_ids:
         raise ERRORS["MissingParameter"](name="ResourceId.1")
     out = []
     for resource_id in dict.fromkeys(resource_ids):
-        out.append(await resolve_resource(ctx, resource_id))
+        resource = await resolve_resource(ctx, resource_id)
+        await _require_visible(ctx, resource)
+        out.append(resource)
     return out
 
 

@@ -143,15 +143,27 @@ def test_legacy_type_uuid_ids(ec2: EC2Client) -> None:
 
 
 def test_tags_are_per_user(ec2: EC2Client, new_user: Any, ec2_of: Any) -> None:
+    """Another account's resources are NotFound to every tag action, as in EC2, and nothing changes on them."""
     sg = group(ec2, "mine")
-    create(ec2, [sg], {"owner": "me"})
+    disk = volume(ec2)
+    create(ec2, [sg, disk], {"owner": "me"})
     other = ec2_of(ec2.kind, new_user())
     assert describe(other) == set()
-    with other.failure() as failure:
-        create(other, [sg], {"owner": "them"})
-    assert failure.value.code == "InvalidGroup.NotFound"
-    delete(other, [sg])
-    assert describe(ec2) == {(sg, "security-group", "owner", "me")}
+    mine = group(other, "theirs")
+    for resource, code in ((sg, "InvalidGroup.NotFound"), (disk, "InvalidVolume.NotFound")):
+        with other.failure() as failure:
+            create(other, [resource], {"owner": "them"})
+        assert failure.value.code == code
+        for tags in (None, {"owner": None}, {"owner": "me"}):
+            with other.failure() as failure:
+                delete(other, [resource], tags)
+            assert failure.value.code == code, tags
+        # One foreign id among the caller's own: refused as a whole, the caller's resource untouched too.
+        with other.failure() as failure:
+            create(other, [mine, resource], {"owner": "them"})
+        assert failure.value.code == code
+        assert describe(other) == set()
+    assert describe(ec2) == {(sg, "security-group", "owner", "me"), (disk, "volume", "owner", "me")}
 
 
 def test_tags_show_on_security_groups_and_pages(gateway_server: Any, new_user: Any, ec2_of: Any) -> None:
