@@ -157,7 +157,9 @@ def _parse_v2(query: Ec2Query, now: datetime, max_skew: timedelta) -> ParsedEc2A
 
     head = f"{request.method}\n{(request.host or '').lower()}\n{request.path or '/'}\n"
     unsigned = [(k, v) for k, v in params if k != "Signature"]
-    strings = [head + sigv4.canonical_query(unsigned)]
+    # SigV2 sorts by the decoded name (botocore, boto 2, AWS's spec); SigV4's rule sorts by the encoded
+    # one (ec2soap's own register command). The two differ only in order for names with escapes.
+    strings = [head + _v2_canonical(unsigned), head + sigv4.canonical_query(unsigned)]
     # EC2 quirk: some clients (the original's register tool, hand-built GETs) sign their own encoding
     # exactly as sent; the original verified the raw fields sorted by name. Those bytes are the very
     # ones decoded into PARAMS (a '+' in them is the space it decodes to), so this string, too, names
@@ -167,6 +169,11 @@ def _parse_v2(query: Ec2Query, now: datetime, max_skew: timedelta) -> ParsedEc2A
         strings.append(head + "&".join(sorted(fields, key=lambda f: f.partition("=")[0])))
     return ParsedEc2Auth(access_key=access_key, scheme="sigv2", algorithm=method,
                          _v2_signature=raw_signature, _v2_strings=tuple(dict.fromkeys(strings)))
+
+
+def _v2_canonical(pairs: Sequence[tuple[str, str]]) -> str:
+    """SigV2's canonical query: pairs sorted by decoded name (code points: UTF-8 byte order), RFC 3986-encoded."""
+    return "&".join(f"{sigv4.uri_encode(k)}={sigv4.uri_encode(v)}" for k, v in sorted(pairs))
 
 
 def _check_v2_time(params: list[tuple[str, str]], now: datetime, max_skew: timedelta) -> None:
