@@ -325,6 +325,7 @@ def config_check(load: Callable[[list[str]], Any]) -> int:
         return 1
     for key in unknown:
         report.problem(f"config file: unknown key {key!r} (see `ec2soap config keys`)")
+    _check_tls(settings, report)
     store = _check_database(settings, report)
     try:
         _check_cloudstack(settings, store, report)
@@ -336,6 +337,19 @@ def config_check(load: Callable[[list[str]], Any]) -> int:
         return 1
     print("configuration OK")
     return 0
+
+
+def _check_tls(settings: Any, report: _Report) -> None:
+    """HTTPS: the certificate and key load and belong together; trusted proxies, if any, are listed."""
+    if settings.tls_port >= 0:
+        from ec2soap.tls import check
+
+        usable, text = check(settings.tls_cert, settings.tls_key)
+        (report.ok if usable else report.problem)(text)
+    elif settings.tls_cert or settings.tls_key:
+        report.note("tls_cert / tls_key are set but tls_port is -1: HTTPS is off")
+    if settings.trusted_proxies:
+        report.ok(f"X-Forwarded-* / Forwarded believed from {settings.trusted_proxies} only")
 
 
 def _check_database(settings: Any, report: _Report) -> Any:

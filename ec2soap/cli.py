@@ -10,7 +10,7 @@ import sys
 from typing import Sequence
 
 from ec2soap import __version__, admin
-from ec2soap.config import SETTINGS_DOC, Settings, SettingsError, load_settings
+from ec2soap.config import SECRET_SETTINGS, SETTINGS_DOC, Settings, SettingsError, load_settings
 
 __all__ = ["main", "build_parser"]
 
@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, metavar="PORT", help=SETTINGS_DOC["port"])
     serve.add_argument("--cloudstack-url", metavar="URL", help=SETTINGS_DOC["cloudstack_url"])
     serve.add_argument("--workers", type=int, metavar="N", help=SETTINGS_DOC["workers"])
+    serve.add_argument("--tls-port", type=int, metavar="PORT", help=SETTINGS_DOC["tls_port"])
+    serve.add_argument("--tls-cert", metavar="FILE", help=SETTINGS_DOC["tls_cert"])
+    serve.add_argument("--tls-key", metavar="FILE", help=SETTINGS_DOC["tls_key"])
+    serve.add_argument("--trusted-proxies", metavar="LIST", help=SETTINGS_DOC["trusted_proxies"])
 
     simulator = commands.add_parser("simulator", help="run only the built-in CloudStack simulator")
     _common(simulator)
@@ -79,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _FLAG_KEYS = ("data_dir", "database_url", "log_level", "host", "port", "cloudstack_url", "simulator_port",
-              "integration_port", "workers")
+              "integration_port", "workers", "tls_port", "tls_cert", "tls_key", "trusted_proxies")
 
 
 def _settings(args: argparse.Namespace, unknown_keys: list[str] | None = None) -> Settings:
@@ -99,7 +103,7 @@ def _config_keys() -> int:
 def _config_show(settings: Settings) -> int:
     for name in SETTINGS_DOC:
         value = getattr(settings, name)
-        if "secret" in name and value:
+        if name in SECRET_SETTINGS and value:
             value = "********"
         print(f"{name} = {value!r}")
     return 0

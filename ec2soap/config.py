@@ -12,12 +12,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from ec2soap.origin import parse_networks
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-__all__ = ["Settings", "SettingsError", "load_settings", "SETTINGS_DOC", "default_data_dir"]
+__all__ = ["Settings", "SettingsError", "load_settings", "SETTINGS_DOC", "SECRET_SETTINGS", "default_data_dir"]
 
 
 class SettingsError(ValueError):
@@ -38,7 +40,20 @@ class Settings:
     """Everything configurable. Read once; passed down explicitly."""
 
     host: str = field(default="0.0.0.0", metadata={"doc": "interface the gateway (and simulator) listen on"})
-    port: int = field(default=7080, metadata={"doc": "gateway port: EC2 Query/SOAP and S3 (0 picks a free port)"})
+    port: int = field(default=7080, metadata={"doc": "gateway port: EC2 Query/SOAP and S3 (0 picks a free port, "
+                                                          "-1 disables: HTTPS only)"})
+    tls_port: int = field(default=-1, metadata={
+        "doc": "gateway HTTPS port (needs tls_cert and tls_key; 0 picks a free port, -1 disables); "
+               "port -1 leaves only HTTPS on"})
+    tls_cert: str = field(default="", metadata={
+        "doc": "PEM file with the HTTPS server certificate, then any intermediate certificates"})
+    tls_key: str = field(default="", metadata={"doc": "PEM file with the private key of tls_cert (unencrypted)"})
+    trusted_proxies: str = field(default="", metadata={
+        "doc": "addresses or CIDR networks of reverse proxies whose X-Forwarded-For/-Proto/-Host and Forwarded "
+               "headers are believed (comma-separated or a TOML list); empty: those headers are ignored"})
+    health_token: str = field(default="", metadata={
+        "doc": "token that unlocks GET /health's details (header X-Health-Token); empty: only ok/error per "
+               "component, details in the log", "secret": True})
     public_host: str = field(default="", metadata={
         "doc": "host[:port] clients use to reach us (WSDL address, S3 virtual-host buckets); default: the request's Host"})
     data_dir: str = field(default_factory=default_data_dir, metadata={
@@ -99,6 +114,9 @@ class Settings:
 
 
 SETTINGS_DOC: dict[str, str] = {f.name: f.metadata["doc"] for f in fields(Settings)}
+# Settings whose values are never printed or logged (`ec2soap config show` masks them).
+SECRET_SETTINGS = frozenset(f.name for f in fields(Settings) if f.metadata.get("secret") or "secret" in f.name
+                            or f.name == "encryption_key")
 _FIELDS = {f.name: f for f in fields(Settings)}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -126,6 +144,8 @@ def _convert(name: str, value: Any, origin: str) -> Any:
             if text in _FALSE:
                 return False
             raise ValueError
+        if name == "trusted_proxies" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return ", ".join(value)
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise ValueError
         return str(value)
@@ -176,8 +196,17 @@ def load_settings(config_file: str | None = None, environ: Mapping[str, str] | N
         if value is not None:
             values[name] = _convert(name, value, f"option --{name.replace('_', '-')}")
     settings = Settings(**values)
-    if settings.port < 0 or settings.port > 65535:
-        raise SettingsError(f"port must be between 0 and 65535, not {settings.port}")
+    for name in ("port", "tls_port"):
+        if not -1 <= getattr(settings, name) <= 65535:
+            raise SettingsError(f"{name} must be between 0 and 65535 (or -1: off), not {getattr(settings, name)}")
+    if settings.port < 0 and settings.tls_port < 0:
+        raise SettingsError("port and tls_port are both -1: the gateway would listen nowhere")
+    if settings.tls_port >= 0 and not (settings.tls_cert and settings.tls_key):
+        raise SettingsError("tls_port needs tls_cert (the certificate, PEM) and tls_key (its private key, PEM)")
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise SettingsError(f"trusted_proxies: {exc}") from None
     if settings.db_threads < 1:
         raise SettingsError("db_threads must be at least 1")
     if settings.job_wait <= 0 or settings.job_poll_interval <= 0:

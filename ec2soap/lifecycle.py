@@ -147,9 +147,9 @@ def drain(running: Any, grace: float, reactor: Any) -> Any:
     """Stop accepting on the gateway port, let in-flight requests finish for up to GRACE seconds, then cut
     what is left. The simulator's ports (which the gateway itself may be calling) stay open throughout."""
     inflight: InFlight | None = getattr(running, "inflight", None)
-    gateway_port = running.ports.get("gateway")
+    gateway_ports = {running.ports[name] for name in ("gateway", "gateway_tls") if name in running.ports}
     stops = [maybeDeferred(listener.stopListening) for listener in running.listeners
-             if listener.getHost().port == gateway_port]
+             if listener.getHost().port in gateway_ports]
     yield gatherResults(stops)
     if inflight is None:
         return

@@ -2,9 +2,14 @@
 
 /health asks the database (a trivial query on the store's pool) and CloudStack (listCapabilities with the admin
 keys), each bounded by a few seconds, and answers 200 when both answer, else 503. Never a secret in either body.
+
+/health is unauthenticated, so it says only ok / error per component (and whether EC2 and S3 are on): no
+CloudStack URL, no exception, no CloudStack error text. Those go to the log, once each time a component's state
+changes. A caller sending the operator's token (setting health_token, header X-Health-Token) gets the details.
 """
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import time
@@ -17,7 +22,7 @@ from ec2soap import __version__
 from ec2soap.cloudstack.errors import CloudStackAuthError
 from ec2soap.metrics import CONTENT_TYPE
 
-__all__ = ["MetricsResource", "HealthResource", "ops_path", "ping_database", "ping_sync", "OPS_PATHS"]
+__all__ = ["MetricsResource", "HealthResource", "ops_path", "ping_database", "ping_sync", "public", "OPS_PATHS"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,17 @@ def ping_database(store: Any) -> defer.Deferred:
     return store.run(ping_sync)
 
 
+def public(doc: dict) -> dict:
+    """The part of a health report anybody may see: the overall and each component's status, the services."""
+    out: dict[str, Any] = {"status": doc["status"]}
+    for name in ("database", "cloudstack"):
+        out[name] = {"status": doc[name]["status"]}
+    if "services" in doc:
+        out["services"] = {service: {"enabled": bool(state.get("enabled")), "source": str(state.get("source"))}
+                           for service, state in doc["services"].items()}
+    return out
+
+
 def _short(exc: BaseException, hide: tuple[str, ...] = ()) -> str:
     text = " ".join(str(exc).split())
     for secret in hide:
@@ -80,15 +96,19 @@ class HealthResource(resource.Resource):
 
     `cloud` is a CloudStack client with the admin keys, or one with no keys when there are none: then a
     CloudStack that refuses the request still proves it is reachable. `hide` lists strings never to show
-    (the database password)."""
+    (the database password). TOKEN, when set, unlocks the detailed report (errors, latencies, version) for
+    callers that send it as X-Health-Token; everyone else gets only each component's status."""
     isLeaf = True
 
     def __init__(self, *, store: Any, cloud: Any, admin: bool, switches: Any = None, reactor: Any = None,
-                 timeout: float = 5.0, hide: tuple[str, ...] = ()):
+                 timeout: float = 5.0, hide: tuple[str, ...] = (), token: str = ""):
         super().__init__()
         self.store, self.cloud, self.admin, self.switches = store, cloud, admin, switches
         self.timeout = timeout
         self.hide = hide
+        self.token = token
+        # component → (status, error) last logged: the log gets a line when it changes, not on every probe.
+        self._logged: dict[str, tuple[str, str]] = {}
         if reactor is None:
             from twisted.internet import reactor as default_reactor
 
@@ -96,15 +116,38 @@ class HealthResource(resource.Resource):
         self.reactor = reactor
 
     def render_GET(self, request: Any) -> Any:
+        detailed = self._operator(request)
         d = defer.Deferred.fromCoroutine(self.report())
-        d.addCallback(lambda result: self._finish(request, *result))
+        d.addCallback(lambda result: self._finish(request, result[0], result[1] if detailed else public(result[1])))
         d.addErrback(lambda failure: (log.error("health check failed: %s", failure.getTraceback()),
                                       self._finish(request, 500, {"status": "error"})))
         return server.NOT_DONE_YET
 
     render_HEAD = render_GET
 
+    def _operator(self, request: Any) -> bool:
+        """True when the request carries the operator's health token."""
+        if not self.token:
+            return False
+        given = request.getHeader("x-health-token") or ""
+        return hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode("utf-8"))
+
+    def _log_changes(self, doc: dict) -> None:
+        for name in ("database", "cloudstack"):
+            part = doc[name]
+            now = (part["status"], part.get("error", ""))
+            before = self._logged.get(name)
+            if now == before:
+                continue
+            self._logged[name] = now
+            if now[0] == "ok":
+                if before is not None:
+                    log.info("health: %s is ok again", name)
+            else:
+                log.warning("health: %s is failing: %s", name, now[1])
+
     async def report(self) -> tuple[int, dict]:
+        """(status, the detailed report); what an unauthenticated caller sees is public(report)."""
         database, cloudstack = await defer.gatherResults([
             defer.Deferred.fromCoroutine(self._check(self._database)),
             defer.Deferred.fromCoroutine(self._check(self._cloudstack))])
@@ -113,6 +156,7 @@ class HealthResource(resource.Resource):
                                "database": database, "cloudstack": cloudstack}
         if self.switches is not None:
             doc["services"] = self.switches.state()
+        self._log_changes(doc)
         return (200 if healthy else 503), doc
 
     async def _check(self, probe: Callable[[], Any]) -> dict:

@@ -20,7 +20,7 @@ from ec2soap.config import Settings
 from ec2soap.store import Store, StoreError
 
 __all__ = ["StartupError", "Running", "open_store", "start", "run", "run_simulator", "db_upgrade",
-           "write_demo_credentials", "DEFAULT_REGION"]
+           "write_demo_credentials", "tls_options", "GATEWAY_LISTENERS", "DEFAULT_REGION"]
 
 log = logging.getLogger(__name__)
 DEFAULT_REGION = "cloudstack"
@@ -156,9 +156,14 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
                                                   offerings=gateway.offerings))
     running.gateway, running.credentials = gateway, credentials
     s3 = _s3_resource(settings, running, credentials)
+    from ec2soap.origin import ProxyPolicy, access_log_line
+
     site = server.Site(GatewayRoot(query=query, soap=_soap_resource(settings, running, gateway, credentials), s3=s3,
-                                   ops=_ops_resources(running, factory, admin, reactor)))
+                                   ops=_ops_resources(running, factory, admin, reactor, settings)),
+                       logFormatter=access_log_line)
     site.displayTracebacks = False
+    # X-Forwarded-* and Forwarded are believed from these peers only (ec2soap.origin.request_origin).
+    site.origin_policy = ProxyPolicy.from_setting(settings.trusted_proxies)
     from ec2soap.s3.streaming import request_factory
 
     site.requestFactory = request_factory(s3, running.store.defer)
@@ -184,7 +189,8 @@ def _switches(settings: Settings, admin: Any, reactor: Any) -> Any:
     return switches
 
 
-def _ops_resources(running: "Running", factory: Any, admin: Any, reactor: Any) -> dict[bytes, resource.Resource]:
+def _ops_resources(running: "Running", factory: Any, admin: Any, reactor: Any,
+                   settings: Settings) -> dict[bytes, resource.Resource]:
     """/metrics and /health. Without admin keys /health still proves CloudStack answers (it refuses us)."""
     from sqlalchemy.engine import make_url
 
@@ -192,7 +198,7 @@ def _ops_resources(running: "Running", factory: Any, admin: Any, reactor: Any) -
 
     health = HealthResource(store=running.store, cloud=admin or factory.client("", ""), admin=admin is not None,
                             switches=running.switches, reactor=reactor,
-                            hide=(make_url(running.store.url).password or "",))
+                            hide=(make_url(running.store.url).password or "",), token=settings.health_token)
     return {b"/metrics": MetricsResource(running.metrics), b"/health": health}
 
 
@@ -265,11 +271,31 @@ def _listen(reactor: Any, running: Running, name: str, host: str, port: int, sit
     running.ports[name] = listener.getHost().port
 
 
+def tls_options(settings: Settings) -> Any:
+    """Twisted's CertificateOptions for tls_cert / tls_key, or None when HTTPS is off; StartupError if unusable."""
+    if settings.tls_port < 0:
+        return None
+    from ec2soap.tls import TLSSetupError, load
+
+    try:
+        return load(settings.tls_cert, settings.tls_key)
+    except TLSSetupError as exc:
+        raise StartupError(f"cannot serve HTTPS: {exc}") from None
+
+
+# The gateway's listeners: the name in Running.ports, and whether it speaks TLS.
+GATEWAY_LISTENERS = (("gateway", False), ("gateway_tls", True))
+
+
 @inlineCallbacks
 def start(settings: Settings, reactor: Any, *, store: Store | None = None, gateway: bool = True,
-          adopt: tuple[int, int] | None = None) -> Any:
-    """Open the store, start the simulator when embedded, and listen (or, with ADOPT = (fd, address family),
-    accept on a listening socket opened by a supervisor: ec2soap.workers). Fires with a Running."""
+          adopt: dict[str, tuple[int, int]] | tuple[int, int] | None = None) -> Any:
+    """Open the store, start the simulator when embedded, and listen on port (HTTP) and tls_port (HTTPS), or,
+    with ADOPT = {"gateway" | "gateway_tls": (fd, address family)}, accept on listening sockets opened by a
+    supervisor (ec2soap.workers); a bare (fd, family) is the HTTP one. Fires with a Running."""
+    if isinstance(adopt, tuple):
+        adopt = {"gateway": adopt}
+    options = tls_options(settings) if gateway else None
     store = store or open_store(settings, reactor)
     running = Running(settings=settings, store=store)
     if settings.embedded or not gateway:
@@ -282,14 +308,28 @@ def start(settings: Settings, reactor: Any, *, store: Store | None = None, gatew
         if settings.integration_port >= 0:
             yield _listen(reactor, running, "integration", settings.host, settings.integration_port,
                           integration_site(running.simulator))
-    if gateway and adopt is not None:
-        listener = reactor.adoptStreamPort(adopt[0], adopt[1], gateway_site(settings, running, reactor))
-        os.close(adopt[0])  # the port holds its own duplicate
-        running.listeners.append(listener)
-        running.ports["gateway"] = listener.getHost().port
-    elif gateway:
-        yield _listen(reactor, running, "gateway", settings.host, settings.port,
-                      gateway_site(settings, running, reactor))
+    if not gateway:
+        return running
+    site = gateway_site(settings, running, reactor)
+    ports = {"gateway": settings.port, "gateway_tls": settings.tls_port}
+    for name, secure in GATEWAY_LISTENERS:
+        factory = site
+        if secure:
+            if options is None:
+                continue
+            from ec2soap.tls import tls_factory
+
+            factory = tls_factory(options, site)
+        if adopt is not None:
+            if name not in adopt:
+                continue
+            fd, family = adopt[name]
+            listener = reactor.adoptStreamPort(fd, family, factory)
+            os.close(fd)  # the port holds its own duplicate
+            running.listeners.append(listener)
+            running.ports[name] = listener.getHost().port
+        elif ports[name] >= 0:
+            yield _listen(reactor, running, name, settings.host, ports[name], factory)
     return running
 
 
@@ -313,8 +353,10 @@ def _banner(running: Running) -> str:
     s = running.settings
     shown = "127.0.0.1" if s.host in ("0.0.0.0", "::", "") else s.host
     lines = [f"ec2soap {__version__}"]
-    if "gateway" in running.ports:
-        base = f"http://{shown}:{running.ports['gateway']}"
+    for name, secure in GATEWAY_LISTENERS:
+        if name not in running.ports:
+            continue
+        base = f"{'https' if secure else 'http'}://{shown}:{running.ports[name]}"
         lines += [f"  EC2 Query   {base}/  and  {base}/awsapi",
                   f"  EC2 SOAP    {base}/awsapi/services/AmazonEC2  (WSDL: ?wsdl)",
                   f"  S3          {base}/  and  {base}/awsapi/rest/AmazonS3"]
@@ -334,7 +376,7 @@ def _banner(running: Running) -> str:
     return "\n".join(lines)
 
 
-def _serve(settings: Settings, *, gateway: bool, adopt: tuple[int, int] | None = None) -> int:
+def _serve(settings: Settings, *, gateway: bool, adopt: dict[str, tuple[int, int]] | None = None) -> int:
     """Run the reactor until SIGTERM/SIGINT; then drain (ec2soap.lifecycle) and return 0. A worker (ADOPT
     given) prints no banner: its supervisor does."""
     from twisted.internet import reactor

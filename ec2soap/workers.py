@@ -1,8 +1,8 @@
 """`ec2soap serve --workers N`: a supervisor process and N gateway worker processes sharing one listening socket.
 
-The supervisor opens the gateway's socket, checks the database schema once, and spawns the workers with the
-socket as their fd 3 (each adopts it: reactor.adoptStreamPort, and the kernel hands every new connection to
-one of them). It restarts a worker that dies and, on SIGTERM, asks every worker to drain and waits for them.
+The supervisor opens the gateway's sockets, checks the database schema (and the HTTPS certificate) once, and
+spawns the workers with the HTTP socket as their fd 3 and the HTTPS one as fd 4 (each adopts them:
+reactor.adoptStreamPort, with TLS on top for fd 4; the kernel hands every new connection to one of them). It restarts a worker that dies and, on SIGTERM, asks every worker to drain and waits for them.
 
 With the embedded simulator, the simulator runs in the supervisor, on its usual ports: its state and its
 time-driven jobs must live in one process, and its ports can be bound only once. The workers are then plain
@@ -35,6 +35,8 @@ __all__ = ["serve_workers", "Supervisor", "worker_main", "listening_socket"]
 log = logging.getLogger(__name__)
 
 LISTEN_FD = 3
+# The workers' fds of the gateway's listening sockets: HTTP (port) and HTTPS (tls_port), whichever are on.
+LISTEN_FDS = {"gateway": LISTEN_FD, "gateway_tls": LISTEN_FD + 1}
 # A worker that dies sooner than this after its start is restarted after a growing delay (a broken config
 # or database would otherwise be retried in a tight loop).
 _QUICK_DEATH = 10.0
@@ -90,10 +92,13 @@ class _Worker(protocol.ProcessProtocol):
 
 
 class Supervisor:
-    """Starts COUNT workers on SOCK with ORDERS, restarts the ones that die, stops them all on stop()."""
+    """Starts COUNT workers on SOCKETS ({fd in the worker: listening socket}, or one socket: fd 3) with ORDERS,
+    restarts the ones that die, stops them all on stop()."""
 
-    def __init__(self, reactor: Any, count: int, sock: socket.socket, orders: bytes, grace: float):
-        self.reactor, self.count, self.sock, self.orders, self.grace = reactor, count, sock, orders, grace
+    def __init__(self, reactor: Any, count: int, sock: socket.socket | dict[int, socket.socket], orders: bytes,
+                 grace: float):
+        self.reactor, self.count, self.orders, self.grace = reactor, count, orders, grace
+        self.sockets = sock if isinstance(sock, dict) else {LISTEN_FD: sock}
         self.workers: dict[int, _Worker] = {}
         self.stopping = False
         self._delays: dict[int, float] = {}
@@ -109,7 +114,8 @@ class Supervisor:
             return
         worker = _Worker(self, number)
         self.reactor.spawnProcess(worker, sys.executable, [sys.executable, "-m", "ec2soap.workers", str(number)],
-                                  env=dict(os.environ), childFDs={0: "w", 1: 1, 2: 2, LISTEN_FD: self.sock.fileno()})
+                                  env=dict(os.environ), childFDs={0: "w", 1: 1, 2: 2,
+                                                                  **{fd: s.fileno() for fd, s in self.sockets.items()}})
         self.workers[number] = worker
         log.info("worker %d started (pid %s)", number, worker.pid)
 
@@ -186,15 +192,23 @@ def serve_workers(settings: Settings) -> int:
     from twisted.internet import reactor
     from twisted.python import log as twisted_log
 
-    from ec2soap.server import Running, StartupError, _banner, open_store, start
+    from ec2soap.server import Running, StartupError, _banner, open_store, start, tls_options
 
     twisted_log.PythonLoggingObserver().start()
+    tls_options(settings)  # a bad certificate stops us here, not in every worker
     store = open_store(settings, reactor)
-    try:
-        sock = listening_socket(settings.host, settings.port)
-    except OSError as exc:
-        store.close()
-        raise StartupError(f"cannot listen on {settings.host}:{settings.port} for the gateway: {exc}") from None
+    sockets: dict[str, socket.socket] = {}
+    for name, port in (("gateway", settings.port), ("gateway_tls", settings.tls_port)):
+        if port < 0:
+            continue
+        try:
+            sockets[name] = listening_socket(settings.host, port)
+        except OSError as exc:
+            for opened in sockets.values():
+                opened.close()
+            store.close()
+            what = "gateway" if name == "gateway" else "gateway's HTTPS"
+            raise StartupError(f"cannot listen on {settings.host}:{port} for the {what}: {exc}") from None
     _clean_storage(settings, store)
     outcome: dict[str, Any] = {}
     embedded = settings.embedded
@@ -210,11 +224,12 @@ def serve_workers(settings: Settings) -> int:
         return succeed(Running(settings=settings, store=store))
 
     def started(running: Any) -> None:
-        running.ports["gateway"] = sock.getsockname()[1]
+        for name, sock in sockets.items():
+            running.ports[name] = sock.getsockname()[1]
         orders = {"settings": dataclasses.asdict(_worker_settings(settings_here, running)),
-                  "family": int(sock.family)}
-        supervisor = Supervisor(reactor, settings.workers, sock, (json.dumps(orders) + "\n").encode(),
-                                settings.shutdown_grace)
+                  "sockets": {name: [LISTEN_FDS[name], int(sock.family)] for name, sock in sockets.items()}}
+        supervisor = Supervisor(reactor, settings.workers, {LISTEN_FDS[name]: sock for name, sock in sockets.items()},
+                                (json.dumps(orders) + "\n").encode(), settings.shutdown_grace)
         outcome["supervisor"] = supervisor
         supervisor.start()
         pids = ", ".join(str(w.pid) for w in supervisor.workers.values())
@@ -231,7 +246,8 @@ def serve_workers(settings: Settings) -> int:
     reactor.addSystemEventTrigger("before", "shutdown", stopping)
     reactor.callWhenRunning(lambda: begin().addCallbacks(started, failed))
     reactor.run()
-    sock.close()
+    for sock in sockets.values():
+        sock.close()
     store.close()
     if "error" in outcome:
         error = outcome["error"]
@@ -305,7 +321,8 @@ def worker_main(argv: list[str] | None = None) -> int:
 
     reactor.callWhenRunning(only_sigterm)
     try:
-        return _serve(settings, gateway=True, adopt=(LISTEN_FD, orders["family"]))
+        adopt = {name: (fd, family) for name, (fd, family) in orders["sockets"].items()}
+        return _serve(settings, gateway=True, adopt=adopt)
     except StartupError as exc:
         print(f"ec2soap worker {number}: {exc}", file=sys.stderr)
         return 1

@@ -20,6 +20,7 @@ from ec2soap.auth.ec2_query import Ec2Query
 from ec2soap.auth.request import HttpRequestInfo
 from ec2soap.errors import ERRORS, EC2Error
 from ec2soap.gateway import Caller, new_request_id
+from ec2soap.origin import request_origin
 from ec2soap.query.bindings import BINDINGS
 from ec2soap.query.params import QueryParams
 from ec2soap.wire import types as _types  # noqa: F401  (registers every response shape)
@@ -138,7 +139,7 @@ class QueryResource(resource.Resource):
                 raise ERRORS["InvalidAction"](action=action)
             kwargs = BINDINGS[action](QueryParams(params))
             result = await self.gateway.call(action, caller, kwargs, request_id,
-                                             extras={"host": request.getHeader("host") or ""})
+                                             extras={"host": request_origin(request).host})
             body = render_document(action, result, request_id, params.get("Version"))
             self._finish(request, 200, _XML, body)
             status = 200

@@ -23,6 +23,7 @@ from twisted.web.http_headers import Headers
 
 from ec2soap.auth import (AuthError, AwsChunkedDecoder, HttpRequestInfo, new_checksum, parse_query, parse_s3,
                           verify_s3)
+from ec2soap.origin import Origin, request_origin
 from ec2soap.s3 import xml
 from ec2soap.s3.errors import S3Error, render_error
 from ec2soap.s3.rules import check_part_number, decode_content_md5, http_date
@@ -239,15 +240,15 @@ class S3Resource(resource.Resource):
             name = name.lower()
             headers[name] = headers[name] + "," + value if name in headers else value
         host = headers.get("host", "")
-        bucket, key, virtual = self.locate(raw_path, host)
+        origin = request_origin(request)  # the Host and scheme the client used, the client's address
+        bucket, key, virtual = self.locate(raw_path, origin.host or host)
         query: dict[str, str] = {}
         for name, value in parse_query(raw_query, plus_is_space=False):
             query.setdefault(name, value)
         call = Call(request, rid, request.method.decode("ascii", "replace").upper(), raw_path, raw_query, bucket,
                     key, virtual, query, headers, pairs, host)
-        peer = request.getClientAddress()
-        call.context = {"aws:SourceIp": getattr(peer, "host", ""),
-                        "aws:SecureTransport": "true" if request.isSecure() else "false",
+        call.context = {"aws:SourceIp": origin.client,
+                        "aws:SecureTransport": "true" if origin.secure else "false",
                         "aws:UserAgent": headers.get("user-agent", ""), "aws:Referer": headers.get("referer", "")}
         return call
 
@@ -304,7 +305,8 @@ class S3Resource(resource.Resource):
 
     # -- streamed uploads (the request factory's UploadHandler) ---------------------------------------------
 
-    def upload_for(self, method: bytes, uri: bytes, headers: Any) -> Optional[Callable[[], Any]]:
+    def upload_for(self, method: bytes, uri: bytes, headers: Any,
+                   origin: Optional[Origin] = None) -> Optional[Callable[[], Any]]:
         if method != b"PUT" or not self.enabled():
             return None
         target = s3_target(method, uri)
@@ -317,7 +319,7 @@ class S3Resource(resource.Resource):
             name = name.lower()
             lowered[name] = lowered[name] + "," + value if name in lowered else value
         host = lowered.get("host", "")
-        bucket, key, virtual = self.locate(raw_path, host)
+        bucket, key, virtual = self.locate(raw_path, origin.host if origin is not None and origin.host else host)
         query: dict[str, str] = {}
         for name, value in parse_query(raw_query, plus_is_space=False):
             query.setdefault(name, value)

@@ -22,6 +22,8 @@ from twisted.web import server
 from zope.interface import implementer
 from twisted.internet.interfaces import IPushProducer
 
+from ec2soap.origin import request_origin
+
 __all__ = ["StreamingRequest", "request_factory", "UploadHandler", "UploadStream", "BlobProducer",
            "HIGH_WATER"]
 
@@ -34,7 +36,8 @@ BATCH = 1024 * 1024       # most bytes handed to the thread pool in one write
 class UploadHandler(Protocol):
     """What the S3 resource offers the request factory."""
 
-    def upload_for(self, method: bytes, uri: bytes, headers: Any) -> Optional[Callable[[], Any]]:
+    def upload_for(self, method: bytes, uri: bytes, headers: Any,
+                   origin: Any = None) -> Optional[Callable[[], Any]]:
         """For a streamed upload: a coroutine function preparing it (auth, permission, sink) → Prepared."""
 
     def respond_early(self, request: Any, failure: Failure) -> None:
@@ -232,7 +235,7 @@ class StreamingRequest(server.Request):
         uri = getattr(self.channel, "_path", None)
         prepare = None
         if self.handler is not None and command is not None and uri is not None and length != 0:
-            prepare = self.handler.upload_for(command, uri, self.requestHeaders)
+            prepare = self.handler.upload_for(command, uri, self.requestHeaders, request_origin(self))
         if prepare is None:
             super().gotLength(length)
             return

@@ -9,7 +9,6 @@ Every failure is a SOAP fault with HTTP 500 (soap.faults); nothing reaches Twist
 from __future__ import annotations
 
 import logging
-import re
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -23,6 +22,7 @@ from twisted.web import resource, server
 from ec2soap import __version__
 from ec2soap.errors import ERRORS, EC2Error
 from ec2soap.gateway import Caller, new_request_id
+from ec2soap.origin import base_url, request_origin
 from ec2soap.soap.faults import fault_document, fault_for
 from ec2soap.soap.models import NAMESPACE
 from ec2soap.soap.service import SoapCall, build_application
@@ -34,7 +34,6 @@ __all__ = ["SoapResource", "REFERENCE_ONLY_ACTIONS"]
 log = logging.getLogger(__name__)
 _XML = "text/xml; charset=UTF-8"
 _SOAP_ENVS = ("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 PATH = "/awsapi/services/AmazonEC2"
 
 # The 2010-11-15 operations we recognise but do not implement: Client.UnsupportedOperation.
@@ -90,11 +89,7 @@ class SoapResource(resource.Resource):
         return with_address(self.wsdl, self._address(request))
 
     def _address(self, request: Any) -> str:
-        host = (request.getHeader("host") or "").strip()
-        if not _HOST.match(host):
-            host = self.public_host or f"{request.getHost().host}:{request.getHost().port}"
-        scheme = "https" if request.isSecure() else "http"
-        return f"{scheme}://{host}{PATH}"
+        return base_url(request, self.public_host) + PATH
 
     # -- POST: an operation -----------------------------------------------------------------------------------
     def render_POST(self, request: Any) -> Any:
@@ -116,7 +111,7 @@ class SoapResource(resource.Resource):
             access_key = verified.access_key
             action = self._operation(root)
             call = SoapCall(gateway=self.gateway, caller=Caller(verified.access_key, verified.secret_key),
-                            request_id=request_id, extras={"host": request.getHeader("host") or ""},
+                            request_id=request_id, extras={"host": request_origin(request).host},
                             document=root)
             answer = envelope(render_response(action, await self._dispatch(call), request_id, BASE_VERSION))
             self._finish(request, 200, answer)

@@ -276,8 +276,8 @@ def test_health_is_503_when_cloudstack_cannot_be_reached(tmp_path_factory: Any, 
         assert response.status_code == 503
         doc = response.json()
         assert doc["status"] == "error" and doc["database"]["status"] == "ok"
-        assert doc["cloudstack"]["status"] == "error" and doc["cloudstack"]["error"]
-        assert "very-secret-admin-key" not in response.text
+        assert doc["cloudstack"] == {"status": "error"}  # the details are in the log, not for anonymous callers
+        assert "very-secret-admin-key" not in response.text and str(dead) not in response.text
         # The switches could not be read: the services stay on (EC2 answers, with CloudStack's failure).
         assert doc["services"]["ec2"]["enabled"] is True
     finally:
