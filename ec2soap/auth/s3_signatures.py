@@ -20,7 +20,8 @@ from urllib.parse import unquote
 from . import sigv4
 from .chunked import AwsChunkedDecoder, ChunkSigning
 from .errors import AuthError
-from .request import HttpRequestInfo, parse_query
+from .request import HttpRequestInfo
+from .s3_query import S3Query
 
 __all__ = [
     "DEFAULT_MAX_SKEW", "MAX_PRESIGN_EXPIRES", "SUBRESOURCES", "PAYLOAD_MODES", "ParsedS3Auth",
@@ -132,17 +133,24 @@ def _utc(now: datetime | None) -> datetime:
 
 
 def parse_s3(request: HttpRequestInfo, now: datetime | None = None, *,
-             virtual_host_bucket: str | None = None,
+             virtual_host_bucket: str | None = None, path_prefix: str | None = None,
+             query: S3Query | None = None,
              max_skew: timedelta = DEFAULT_MAX_SKEW) -> ParsedS3Auth | None:
     """Check an S3 request's auth and build its strings to sign; None when it is anonymous.
 
     virtual_host_bucket: the bucket named by the Host header (`bucket.host`), which SigV2 signs
     as a '/bucket' prefix of the path. For path style, pass None: the whole path as sent is
-    signed, including any `/awsapi/rest/AmazonS3` prefix (as the original required).
+    signed. path_prefix: a routing prefix the path starts with (`/awsapi/rest/AmazonS3`); SigV2
+    then matches the path with it (boto 2, the original) or without it (botocore signs only
+    `/bucket/key` when its endpoint_url has a path); both name the same object.
+    query: the request's S3Query, decoded once by the caller, which hands the same object to the
+    handlers (built from request.query when omitted). Every scheme signs exactly its fields, so
+    what is verified is what runs. Raises AuthError, or S3QueryError for a query S3 cannot read.
     """
     now = _utc(now)
-    query = parse_query(request.query, plus_is_space=False)
-    names = {k for k, _ in query}
+    if query is None:
+        query = S3Query.parse(request.query)
+    names = set(query)
     authorization = request.header("authorization")
     in_query_v4 = "X-Amz-Algorithm" in names
     in_query_v2 = "AWSAccessKeyId" in names or ("Signature" in names and "Expires" in names)
@@ -152,14 +160,15 @@ def parse_s3(request: HttpRequestInfo, now: datetime | None = None, *,
                                            "Authorization header should be specified")
     if authorization is not None:
         if authorization.startswith(sigv4.ALGORITHM + " "):
-            return _parse_v4_header(request, authorization, now, max_skew)
+            return _parse_v4_header(request, authorization, query, now, max_skew)
         if authorization.startswith("AWS "):
-            return _parse_v2_header(request, authorization, query, now, max_skew, virtual_host_bucket)
+            return _parse_v2_header(request, authorization, query, now, max_skew,
+                                    _v2_paths(request, virtual_host_bucket, path_prefix))
         raise AuthError("InvalidArgument", "Unsupported Authorization Type")
     if in_query_v4:
         return _parse_v4_query(request, query, now, max_skew)
     if in_query_v2:
-        return _parse_v2_query(request, query, now, virtual_host_bucket)
+        return _parse_v2_query(request, query, now, _v2_paths(request, virtual_host_bucket, path_prefix))
     return None
 
 
@@ -184,16 +193,20 @@ def _v2_string_heads(request: HttpRequestInfo, date_lines: list[str],
     return [f"{request.method}\n{md5}\n{ctype}\n{d}\n{amz_lines}" for d in dict.fromkeys(date_lines)]
 
 
-def _v2_resource(request: HttpRequestInfo, bucket: str | None) -> str:
-    resource = (f"/{bucket}" if bucket else "") + (request.path or "/")
-    # Sub-resource values are signed decoded; names keep their order of appearance among equals.
-    fields = [f for f in request.query.split("&") if f]
-    subs = [(unquote(n), sep, unquote(v)) for n, sep, v in (f.partition("=") for f in fields)
-            if unquote(n) in SUBRESOURCES]
-    if subs:
-        subs.sort(key=lambda s: s[0])
-        resource += "?" + "&".join(f"{n}{sep}{v}" for n, sep, v in subs)
-    return resource
+def _v2_paths(request: HttpRequestInfo, bucket: str | None, prefix: str | None) -> tuple[str, ...]:
+    """The paths a SigV2 client may have signed: as sent (with '/bucket' for a virtual host), and
+    without a routing PREFIX when the path has one."""
+    path = request.path or "/"
+    paths = [(f"/{bucket}" if bucket else "") + path]
+    if prefix and not bucket and (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
+        paths.append(path[len(prefix.rstrip("/")):] or "/")
+    return tuple(dict.fromkeys(paths))
+
+
+def _v2_resources(paths: tuple[str, ...], query: S3Query) -> list[str]:
+    # Sub-resource values are signed decoded: the same decoded fields the handlers read.
+    tail = query.v2_subresources(SUBRESOURCES)
+    return [path + tail for path in paths]
 
 
 def _decode_v2_signature(signature: str) -> bytes:
@@ -203,8 +216,8 @@ def _decode_v2_signature(signature: str) -> bytes:
         return b""  # cannot match: reported as SignatureDoesNotMatch once the key is known
 
 
-def _parse_v2_header(request: HttpRequestInfo, authorization: str, query: list[tuple[str, str]],
-                     now: datetime, max_skew: timedelta, bucket: str | None) -> ParsedS3Auth:
+def _parse_v2_header(request: HttpRequestInfo, authorization: str, query: S3Query,
+                     now: datetime, max_skew: timedelta, paths: tuple[str, ...]) -> ParsedS3Auth:
     access_key, sep, signature = authorization[4:].strip().partition(":")
     if not sep or not access_key or not signature:
         raise AuthError("InvalidArgument", "AWS authorization header is invalid. Expected AwsAccessKeyId:signature")
@@ -224,8 +237,8 @@ def _parse_v2_header(request: HttpRequestInfo, authorization: str, query: list[t
     date_lines = [""] if amz_date is not None else [date or ""]
     if amz_date is not None and date is not None:
         date_lines.append(date.strip())
-    resource = _v2_resource(request, bucket)
-    strings = tuple(head + resource for head in _v2_string_heads(request, date_lines, {}))
+    strings = tuple(head + resource for head in _v2_string_heads(request, date_lines, {})
+                    for resource in _v2_resources(paths, query))
     return ParsedS3Auth(access_key=access_key, scheme="sigv2", _known_sha256=_known_sha256(request),
                         _v2_signature=_decode_v2_signature(signature), _v2_strings=strings)
 
@@ -238,9 +251,9 @@ def _http_date(value: str) -> datetime:
     return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
 
 
-def _parse_v2_query(request: HttpRequestInfo, query: list[tuple[str, str]], now: datetime,
-                    bucket: str | None) -> ParsedS3Auth:
-    values = dict(query)
+def _parse_v2_query(request: HttpRequestInfo, query: S3Query, now: datetime,
+                    paths: tuple[str, ...]) -> ParsedS3Auth:
+    values = query
     missing = [n for n in ("AWSAccessKeyId", "Signature", "Expires") if not values.get(n)]
     if missing:
         raise AuthError("AccessDenied", "Query-string authentication requires the Signature, "
@@ -252,10 +265,10 @@ def _parse_v2_query(request: HttpRequestInfo, query: list[tuple[str, str]], now:
         raise AuthError("AccessDenied", "Request has expired")
     # Presigning puts signed Content-Type/MD5 and x-amz-* headers in the query; a client
     # using the URL may not send them as headers, so the query stands in for them.
-    extra = {k.lower(): v for k, v in query
+    extra = {k.lower(): v for k, v in query.items()
              if k.lower().startswith("x-amz-") or k.lower() in ("content-type", "content-md5")}
-    resource = _v2_resource(request, bucket)
-    strings = tuple(head + resource for head in _v2_string_heads(request, [expires], extra))
+    strings = tuple(head + resource for head in _v2_string_heads(request, [expires], extra)
+                    for resource in _v2_resources(paths, query))
     return ParsedS3Auth(access_key=values["AWSAccessKeyId"], scheme="sigv2-query",
                         _known_sha256=_known_sha256(request),
                         _v2_signature=_decode_v2_signature(values["Signature"]), _v2_strings=strings)
@@ -275,18 +288,19 @@ def _payload_fields(request: HttpRequestInfo, content_sha256: str) -> tuple[int 
     return decoded, trailers
 
 
-def _v4_canonical(request: HttpRequestInfo, signed: list[str], exclude: tuple[str, ...],
+def _v4_canonical(request: HttpRequestInfo, query: S3Query, signed: list[str], exclude: tuple[str, ...],
                   payload: str) -> tuple[str, ...]:
     # S3 quirk: the canonical URI is the path as sent, neither normalized nor encoded again;
-    # a path a client left partly unencoded is also tried in its RFC 3986 form.
+    # a path a client left partly unencoded is also tried in its RFC 3986 form (both name the
+    # same key). The query has one reading: the decoded fields the handlers read, re-encoded.
     raw = request.path or "/"
     uris = [raw, sigv4.uri_encode(unquote(raw), keep_slash=True)]
-    queries = sigv4.canonical_query_candidates(request.query, exclude)
+    queries = [query.canonical_v4(exclude)]
     headers = sigv4.canonical_headers(request, signed)
     return sigv4.build_canonical_requests(request.method, uris, queries, headers, signed, payload)
 
 
-def _parse_v4_header(request: HttpRequestInfo, authorization: str, now: datetime,
+def _parse_v4_header(request: HttpRequestInfo, authorization: str, query: S3Query, now: datetime,
                      max_skew: timedelta) -> ParsedS3Auth:
     try:
         credential, signed, signature = sigv4.parse_authorization(authorization)
@@ -310,7 +324,7 @@ def _parse_v4_header(request: HttpRequestInfo, authorization: str, now: datetime
                         "Missing required header for this request: x-amz-content-sha256")
     content_sha256 = content_sha256.strip()
     decoded, trailers = _payload_fields(request, content_sha256)
-    canon = _v4_canonical(request, signed, (), content_sha256)
+    canon = _v4_canonical(request, query, signed, (), content_sha256)
     return ParsedS3Auth(access_key=credential.access_key, scheme="sigv4", region=credential.region,
                         content_sha256=content_sha256, decoded_content_length=decoded,
                         trailer_names=trailers, _known_sha256=_known_sha256(request),
@@ -326,17 +340,17 @@ def _check_scope(credential: sigv4.Credential, amz_date: str, code: str) -> None
         raise AuthError(code, "Invalid credential date. Date is not the same as X-Amz-Date.")
 
 
-def _parse_v4_query(request: HttpRequestInfo, query: list[tuple[str, str]], now: datetime,
+def _parse_v4_query(request: HttpRequestInfo, query: S3Query, now: datetime,
                     max_skew: timedelta) -> ParsedS3Auth:
     code = "AuthorizationQueryParametersError"
     values: dict[str, str] = {}
     for name in _V4_QUERY_PARAMS:
-        found = [v for k, v in query if k == name]
-        if len(found) != 1 or not found[0]:
+        found = query.get(name)
+        if not found:
             raise AuthError(code, "Query-string authentication version 4 requires the X-Amz-Algorithm, "
                                   "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, "
                                   "and X-Amz-Expires parameters.")
-        values[name] = found[0]
+        values[name] = found
     if values["X-Amz-Algorithm"] != sigv4.ALGORITHM:
         raise AuthError(code, f"X-Amz-Algorithm only supports \"{sigv4.ALGORITHM}\"")
     try:
@@ -360,7 +374,7 @@ def _parse_v4_query(request: HttpRequestInfo, query: list[tuple[str, str]], now:
     # client sends (and signs) an x-amz-content-sha256 header with the request.
     content_sha256 = (request.header("x-amz-content-sha256") or sigv4.UNSIGNED_PAYLOAD).strip()
     decoded, trailers = _payload_fields(request, content_sha256)
-    canon = _v4_canonical(request, signed, ("X-Amz-Signature",), content_sha256)
+    canon = _v4_canonical(request, query, signed, ("X-Amz-Signature",), content_sha256)
     return ParsedS3Auth(access_key=credential.access_key, scheme="sigv4-query", region=credential.region,
                         content_sha256=content_sha256, decoded_content_length=decoded,
                         trailer_names=trailers, _known_sha256=_known_sha256(request),
@@ -405,9 +419,11 @@ def verify_s3(parsed: ParsedS3Auth, secret: str | None) -> S3AuthResult:
 
 def authenticate_s3(request: HttpRequestInfo, lookup_secret: Callable[[str], str | None],
                     now: datetime | None = None, *, virtual_host_bucket: str | None = None,
+                    path_prefix: str | None = None, query: S3Query | None = None,
                     max_skew: timedelta = DEFAULT_MAX_SKEW) -> S3AuthResult | None:
     """parse_s3 + a synchronous secret lookup + verify_s3; None for an anonymous request."""
-    parsed = parse_s3(request, now, virtual_host_bucket=virtual_host_bucket, max_skew=max_skew)
+    parsed = parse_s3(request, now, virtual_host_bucket=virtual_host_bucket, path_prefix=path_prefix,
+                      query=query, max_skew=max_skew)
     if parsed is None:
         return None
     return verify_s3(parsed, lookup_secret(parsed.access_key))

@@ -140,11 +140,8 @@ _OVERRIDES = {"response-content-type": "Content-Type", "response-content-languag
 async def put_object(res: Any, call: Any) -> None:
     """PutObject and UploadPart: the body is streamed (StreamingRequest) or, without the streaming request
     factory, read from Twisted's buffer in chunks on the pool."""
-    upload = getattr(call.request, "s3_upload", None)
-    if upload is not None:
-        prepared = await upload.result
-    else:
-        prepared = await _buffered_upload(res, call)
+    # A streamed body was taken in (and its caller verified) before the resource called us: call.prepared.
+    prepared = call.prepared if call.prepared is not None else await _buffered_upload(res, call)
     call.caller, call.auth = prepared.caller, prepared.auth
     body, headers = prepared.body, prepared.headers
     try:

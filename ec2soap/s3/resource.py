@@ -14,17 +14,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Optional
-from urllib.parse import unquote
 
 from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.python.failure import Failure
 from twisted.web import resource, server
 from twisted.web.http_headers import Headers
 
-from ec2soap.auth import (AuthError, AwsChunkedDecoder, HttpRequestInfo, new_checksum, parse_query, parse_s3,
-                          verify_s3)
+from ec2soap.auth import AwsChunkedDecoder, HttpRequestInfo, new_checksum, parse_query, parse_s3, verify_s3
+from ec2soap.auth.s3_query import S3Query, S3QueryError, decode_component
 from ec2soap.origin import Origin, request_origin
+from ec2soap.auth.credentials import CredentialsUnavailable
 from ec2soap.s3 import xml
+from ec2soap.s3.answers import UploadPlan, as_s3_error, from_query, last_resort
+from ec2soap.s3.owners import Owners
 from ec2soap.s3.errors import S3Error, render_error
 from ec2soap.s3.rules import check_part_number, decode_content_md5, http_date
 from ec2soap.s3.streaming import BlobProducer
@@ -84,7 +86,9 @@ class Prepared:
 
 @dataclass
 class Call:
-    """One S3 request, parsed. BUCKET/KEY are decoded; RAW_PATH/RAW_QUERY are as sent (for signatures)."""
+    """One S3 request, parsed. BUCKET/KEY are decoded; RAW_PATH/RAW_QUERY are as sent. QUERY is the one
+    decoding of the query: the signature check and the handlers both read it. PROBLEM: what made the
+    request unreadable (answered before anything runs). PREPARED: a streamed upload's body, once in."""
     request: Any
     request_id: str
     method: str
@@ -93,7 +97,7 @@ class Call:
     bucket: Optional[str]
     key: Optional[str]
     virtual_bucket: Optional[str]
-    query: dict
+    query: S3Query
     headers: dict
     pairs: list
     host: str
@@ -101,6 +105,8 @@ class Call:
     auth: Any = None
     body: bytes = b""
     context: dict = field(default_factory=dict)
+    problem: Optional[S3Error] = None
+    prepared: Any = None
 
     @property
     def resource_name(self) -> str:
@@ -122,6 +128,7 @@ class S3Resource(resource.Resource):
         super().__init__()
         self.metrics = metrics  # ec2soap.metrics.Metrics or None
         self.ops, self.run, self.credentials = ops, run, credentials
+        self.owners = Owners(ops.store, run, credentials)
         self.bases = ["localhost"] + ([_host_name(public_host).lower()] if public_host else [])
         self.max_skew = timedelta(seconds=clock_skew)
         self.enabled = enabled
@@ -134,6 +141,9 @@ class S3Resource(resource.Resource):
         """Remove what a crash left in the storage root; requests wait until it is done."""
         def done(result: Any) -> None:
             self._ready = True
+            # Stored access keys (owners before canonical ids) are upgraded in the background.
+            ensureDeferred(self.owners.start()).addErrback(
+                lambda f: log.warning("S3 owner upgrade deferred: %s", f.getErrorMessage()))
             waiters, self._waiters = self._waiters, []
             for d in waiters:
                 d.callback(None)
@@ -174,8 +184,10 @@ class S3Resource(resource.Resource):
         return self._serve(request, self._options)
 
     def _serve(self, request: Any, handler: Callable[[Call], Awaitable[None]]) -> Any:
-        ensureDeferred(self._handle(request, handler)).addErrback(
-            lambda f: log.error("S3 request failed outside the handler: %s", f.getTraceback()))
+        def failed(failure: Failure) -> None:
+            log.error("S3 request failed outside the handler: %s", failure.getTraceback())
+            last_resort(request)
+        ensureDeferred(self._handle(request, handler)).addErrback(failed)
         return server.NOT_DONE_YET
 
     async def _handle(self, request: Any, handler: Callable[[Call], Awaitable[None]]) -> None:
@@ -183,23 +195,25 @@ class S3Resource(resource.Resource):
         started = time.monotonic()
         status = 500
         try:
+            upload = getattr(request, "s3_upload", None)
+            if upload is not None:
+                # A streamed upload's body is in (or was refused): how its preparation ended comes first.
+                call.prepared = await upload.result
+            if call.problem is not None:
+                raise call.problem
             if not self.enabled():
                 raise S3Error("ServiceUnavailable", "The S3 API is disabled on this gateway.")
             await self._when_ready()
-            upload = getattr(request, "s3_upload", None)
             if upload is None:
                 await self._authenticate_buffered(call)
             await handler(call)
             status = request.code
-        except S3Error as error:
+        except Exception as failure:
+            error = as_s3_error(failure, call)
             status = error.status
             self._error(call, error)
-        except AuthError as error:
-            status = error.status
-            self._error(call, _from_auth(error, call))
-        except Exception:
-            log.exception("S3 %s %s failed [request %s]", call.method, call.resource_name, call.request_id)
-            self._error(call, S3Error("InternalError"))
+            if call.prepared is not None:  # not committed (a no-op if it was)
+                await self.run(call.prepared.body.abort)
         log.info("S3 %s %s → %s [%s, %s, %.3fs]", call.method, call.resource_name, status, call.caller or "-",
                  call.request_id, time.monotonic() - started)
         if self.metrics is not None:
@@ -223,6 +237,8 @@ class S3Resource(resource.Resource):
     # -- parsing and authentication -----------------------------------------------------------------------
 
     def _parse(self, request: Any) -> Call:
+        """REQUEST as a Call. Never raises: a path or query S3 cannot read becomes call.problem, answered
+        as S3's error document once the request runs."""
         if not isinstance(request.responseHeaders, _S3Headers):
             headers = _S3Headers()
             for name, values in request.responseHeaders.getAllRawHeaders():
@@ -241,27 +257,47 @@ class S3Resource(resource.Resource):
             headers[name] = headers[name] + "," + value if name in headers else value
         host = headers.get("host", "")
         origin = request_origin(request)  # the Host and scheme the client used, the client's address
-        bucket, key, virtual = self.locate(raw_path, origin.host or host)
-        query: dict[str, str] = {}
-        for name, value in parse_query(raw_query, plus_is_space=False):
-            query.setdefault(name, value)
-        call = Call(request, rid, request.method.decode("ascii", "replace").upper(), raw_path, raw_query, bucket,
-                    key, virtual, query, headers, pairs, host)
+        call = Call(request, rid, request.method.decode("ascii", "replace").upper(), raw_path, raw_query, None,
+                    None, None, S3Query(), headers, pairs, host)
+        # A streamed upload was read from its headers already: that one decoding serves the whole request.
+        probe = getattr(getattr(getattr(request, "s3_upload", None), "prepare", None), "call", None)
+        try:
+            if isinstance(probe, Call):
+                target = probe.bucket, probe.key, probe.virtual_bucket, probe.query
+                call.problem = probe.problem
+            else:
+                target = self._target(raw_path, raw_query, origin.host or host)
+            call.bucket, call.key, call.virtual_bucket, call.query = target
+        except S3Error as error:
+            call.problem = error
+        except Exception:
+            log.exception("S3 request %s could not be read", rid)
+            call.problem = S3Error("InternalError")
         call.context = {"aws:SourceIp": origin.client,
                         "aws:SecureTransport": "true" if origin.secure else "false",
                         "aws:UserAgent": headers.get("user-agent", ""), "aws:Referer": headers.get("referer", "")}
         return call
 
+    def _target(self, raw_path: str, raw_query: str, host: str) -> tuple[Optional[str], Optional[str],
+                                                                         Optional[str], S3Query]:
+        """(bucket, key, virtual-host bucket, query) of a request, each decoded once; S3Error (InvalidURI,
+        InvalidArgument for a repeated parameter) when S3 cannot read them."""
+        try:
+            return (*self.locate(raw_path, host), S3Query.parse(raw_query))
+        except S3QueryError as exc:
+            raise from_query(exc) from None
+
     def locate(self, raw_path: str, host: str) -> tuple[Optional[str], Optional[str], Optional[str]]:
-        """(bucket, key, virtual-host bucket) of a request. The key is only ever a database value."""
+        """(bucket, key, virtual-host bucket) of a request. The key is only ever a database value.
+        S3QueryError InvalidURI when the path's escapes are not UTF-8."""
         prefixed = raw_path == _S3_PREFIX or raw_path.startswith(_S3_PREFIX + "/")
         path = raw_path[len(_S3_PREFIX):] if prefixed else raw_path
         virtual = None if prefixed else self.virtual_bucket(host)
         if virtual is not None:
-            key = unquote(path[1:]) if path.startswith("/") else unquote(path)
+            key = decode_component(path[1:] if path.startswith("/") else path)
             return virtual, key or None, virtual
         name, _, rest = path.lstrip("/").partition("/")
-        return (unquote(name) or None), (unquote(rest) or None), None
+        return (decode_component(name) or None), (decode_component(rest) or None), None
 
     def virtual_bucket(self, host: str) -> Optional[str]:
         """`<bucket>.localhost[:port]` or `<bucket>.<public_host>`; any other Host is path style."""
@@ -271,21 +307,30 @@ class S3Resource(resource.Resource):
                 return name[:-len(base) - 1]
         return None
 
-    async def _identify(self, method: str, raw_path: str, raw_query: str, pairs: list, host: str,
-                        virtual: Optional[str], body: Optional[bytes]) -> tuple[Optional[str], Any]:
-        info = HttpRequestInfo(method=method, path=raw_path, query=raw_query, headers=pairs, host=host, body=body)
-        parsed = parse_s3(info, virtual_host_bucket=virtual, max_skew=self.max_skew)
+    async def _identify(self, call: Call, body: Optional[bytes]) -> tuple[Optional[str], Any]:
+        info = HttpRequestInfo(method=call.method, path=call.raw_path, query=call.raw_query, headers=call.pairs,
+                               host=call.host, body=body)
+        # The signature is checked over call.query, the very values the handlers will read.
+        parsed = parse_s3(info, virtual_host_bucket=call.virtual_bucket, path_prefix=_S3_PREFIX, query=call.query,
+                          max_skew=self.max_skew)
         if parsed is None:
             return None, None  # anonymous: ACLs and the bucket policy decide
-        secret = await self.credentials.secret_for(parsed.access_key)
-        return parsed.access_key, verify_s3(parsed, secret)
+        try:
+            secret = await self.credentials.secret_for(parsed.access_key)
+            verified = verify_s3(parsed, secret)
+            # The caller is its account's canonical id (s3/owners.py), never the access key.
+            caller = await self.owners.principal(parsed.access_key)
+        except CredentialsUnavailable:
+            raise S3Error("ServiceUnavailable", "CloudStack cannot be reached; please try again shortly.") from None
+        if caller is None:
+            raise S3Error("InvalidAccessKeyId", aws_access_key_id=parsed.access_key)
+        return caller, verified
 
     async def _authenticate_buffered(self, call: Call) -> None:
         """A request whose (small) body Twisted buffered: read it, check the signature and digests."""
         streamed_put = call.method == "PUT" and self._is_upload(call)
         body = None if streamed_put else await self.run(_read_small, call.request.content)
-        call.caller, call.auth = await self._identify(call.method, call.raw_path, call.raw_query, call.pairs,
-                                                      call.host, call.virtual_bucket, body)
+        call.caller, call.auth = await self._identify(call, body)
         if body is None:
             return
         decoder = _decoder(call.auth, call.headers)
@@ -319,19 +364,22 @@ class S3Resource(resource.Resource):
             name = name.lower()
             lowered[name] = lowered[name] + "," + value if name in lowered else value
         host = lowered.get("host", "")
-        bucket, key, virtual = self.locate(raw_path, origin.host if origin is not None and origin.host else host)
-        query: dict[str, str] = {}
-        for name, value in parse_query(raw_query, plus_is_space=False):
-            query.setdefault(name, value)
-        probe = Call(None, "", "PUT", raw_path, raw_query, bucket, key, virtual, query, lowered, pairs, host)
-        if bucket is None or not self._is_upload(probe):
+        probe = Call(None, "", "PUT", raw_path, raw_query, None, None, None, S3Query(), lowered, pairs, host)
+        try:
+            probe.bucket, probe.key, probe.virtual_bucket, probe.query = self._target(
+                raw_path, raw_query, origin.host if origin is not None and origin.host else host)
+        except S3Error as error:
+            probe.problem = error  # refused before a byte of the body is read
+            return UploadPlan(probe, self._prepare_upload)
+        if probe.bucket is None or not self._is_upload(probe):
             return None
-        return lambda: self._prepare_upload(probe)
+        return UploadPlan(probe, self._prepare_upload)
 
     async def _prepare_upload(self, call: Call) -> Prepared:
+        if call.problem is not None:
+            raise call.problem
         await self._when_ready()
-        caller, auth = await self._identify("PUT", call.raw_path, call.raw_query, call.pairs, call.host,
-                                            call.virtual_bucket, None)
+        caller, auth = await self._identify(call, None)
         part = "uploadId" in call.query
         headers = dict(call.headers)
         headers.pop("expect", None)
@@ -346,15 +394,14 @@ class S3Resource(resource.Resource):
         return Prepared(caller, auth, body, _decoder(auth, headers), headers)
 
     def respond_early(self, request: Any, failure: Failure) -> None:
-        call = self._parse(request)
-        error = failure.value
-        if isinstance(error, AuthError):
-            error = _from_auth(error, call)
-        elif not isinstance(error, S3Error):
-            log.error("S3 upload refused by an unexpected failure: %s", failure.getTraceback())
-            error = S3Error("InternalError")
-        request.setHeader("Date", http_date(time.time()))
-        self._error(call, error)
+        try:
+            call = self._parse(request)
+            error = as_s3_error(failure.value, call)
+            request.setHeader("Date", http_date(time.time()))
+            self._error(call, error)
+        except Exception:
+            log.exception("S3 upload refusal could not be written")
+            last_resort(request)
 
     # -- responses ----------------------------------------------------------------------------------------
 
@@ -476,24 +523,6 @@ class S3Resource(resource.Resource):
             return  # the client went away; BlobProducer closed the reader
         if not request.finished and not request._disconnected:
             request.finish()
-
-
-def _from_auth(error: AuthError, call: Call) -> S3Error:
-    fields: dict[str, Any] = {}
-    if error.code == "SignatureDoesNotMatch" and error.string_to_sign:
-        fields["string_to_sign"] = error.string_to_sign
-    if error.code in ("SignatureDoesNotMatch", "InvalidAccessKeyId"):
-        fields["aws_access_key_id"] = _access_key_of(call)
-    return S3Error(error.code, error.message, **fields)
-
-
-def _access_key_of(call: Call) -> Optional[str]:
-    auth = call.headers.get("authorization", "")
-    if auth.startswith("AWS "):
-        return auth[4:].split(":", 1)[0]
-    if "Credential=" in auth:
-        return auth.split("Credential=", 1)[1].split("/", 1)[0]
-    return call.query.get("AWSAccessKeyId") or (call.query.get("X-Amz-Credential", "").split("/", 1)[0] or None)
 
 
 def _trailers(headers: dict) -> list[str]:

@@ -16,9 +16,9 @@ import logging
 from collections import deque
 from typing import Any, Callable, Optional, Protocol
 
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import Deferred, ensureDeferred, fail
 from twisted.python.failure import Failure
-from twisted.web import server
+from twisted.web import http, server
 from zope.interface import implementer
 from twisted.internet.interfaces import IPushProducer
 
@@ -59,7 +59,7 @@ class UploadStream:
     def __init__(self, request: "StreamingRequest", prepare: Callable[[], Any], run: Callable[..., Deferred],
                  expect_continue: bool):
         self.request = request
-        self._prepare = prepare
+        self.prepare = prepare  # the handler's preparation (S3Resource: an UploadPlan, which knows the request)
         self._run = run
         self._expect = expect_continue
         self._queue: deque[bytes] = deque()
@@ -77,7 +77,11 @@ class UploadStream:
     def start(self) -> None:
         # Nothing of the body is read until the caller is known and allowed to write.
         self._pause()
-        ensureDeferred(self._prepare()).addCallbacks(self._ready, self._refused)
+        try:
+            prepared = ensureDeferred(self.prepare())
+        except Exception:
+            prepared = fail()
+        prepared.addCallbacks(self._ready, self._refused).addErrback(self._broken)
 
     def feed(self, data: bytes) -> None:
         if self._state in ("discard", "rejected", "aborted", "done"):
@@ -147,13 +151,14 @@ class UploadStream:
                 size += len(piece)
             self._queued -= size
             self._writing = True
-            self._run(self._write, b"".join(batch)).addCallbacks(self._written, self._failed)
+            self._run(self._write, b"".join(batch)).addCallbacks(self._written, self._failed).addErrback(
+                self._broken)
             return
         if self._paused:
             self._resume()
         if self._ended:
             self._writing = True
-            self._run(self._finish).addCallbacks(self._finished, self._failed)
+            self._run(self._finish).addCallbacks(self._finished, self._failed).addErrback(self._broken)
 
     def _write(self, data: bytes) -> None:  # on the pool
         decoder = self.prepared.decoder
@@ -197,6 +202,18 @@ class UploadStream:
         if self._ended:
             self._fire_error()
 
+    def _broken(self, failure: Failure) -> None:
+        """The pipeline itself failed (not the upload): answer now, as a refusal, so the client is not left
+        waiting; the rest of the body, if any, is dropped with the connection."""
+        log.error("S3 upload pipeline failed: %s", failure.getTraceback())
+        if self._state in ("rejected", "aborted", "done"):
+            return  # answered already, or the resource has the body and answers
+        self._state = "rejected"
+        self._queue.clear()
+        self._abort_body()
+        self._resume()
+        self.request.reject(failure)
+
     def _fire_error(self) -> None:
         if not self.result.called:
             self.result.errback(self._error)
@@ -235,7 +252,12 @@ class StreamingRequest(server.Request):
         uri = getattr(self.channel, "_path", None)
         prepare = None
         if self.handler is not None and command is not None and uri is not None and length != 0:
-            prepare = self.handler.upload_for(command, uri, self.requestHeaders, request_origin(self))
+            try:
+                prepare = self.handler.upload_for(command, uri, self.requestHeaders, request_origin(self))
+            except Exception:
+                # Still an upload to answer: its preparation fails with this, and the refusal is the answer.
+                log.exception("S3 could not read an upload's request line and headers")
+                prepare = _failing(Failure())
         if prepare is None:
             super().gotLength(length)
             return
@@ -267,11 +289,11 @@ class StreamingRequest(server.Request):
         self.process()
 
     def _set_request_line(self, command: bytes, path: bytes, version: bytes) -> None:
-        from urllib.parse import parse_qs
-
         self.method, self.uri, self.clientproto = command, path, version
         self.path, _, query = path.partition(b"?")
-        self.args = parse_qs(query, 1) if query else {}
+        # As Request.requestReceived does: bytes in, bytes out (urllib's parse_qs on bytes re-encodes
+        # decoded text as ASCII and raised on any non-ASCII escape, which closed the connection unanswered).
+        self.args = http.parse_qs(query, 1) if query else {}
 
     def send_continue(self) -> None:
         if self.channel is not None and self.channel.transport is not None:
@@ -281,16 +303,25 @@ class StreamingRequest(server.Request):
         """Answer now, before the body: the client is waiting for 100 Continue and will not send it."""
         if self.channel is None:
             return
-        self._set_request_line(self.channel._command, self.channel._path, self.channel._version)
-        # The unread body would otherwise be taken for the next request.
-        self.channel.persistent = False
-        self.setHeader("Connection", "close")
-        self.handler.respond_early(self, failure)  # type: ignore[union-attr]
+        try:
+            self._set_request_line(self.channel._command, self.channel._path, self.channel._version)
+            # The unread body would otherwise be taken for the next request.
+            self.channel.persistent = False
+            self.setHeader("Connection", "close")
+            self.handler.respond_early(self, failure)  # type: ignore[union-attr]
+        except Exception:
+            log.exception("S3 upload refusal failed; closing the connection")
+            if self.channel is not None and self.channel.transport is not None:
+                self.channel.transport.loseConnection()
 
     def connectionLost(self, reason: Failure) -> None:
         if self.s3_upload is not None:
             self.s3_upload.connection_lost()
         super().connectionLost(reason)
+
+
+def _failing(failure: Failure) -> Callable[[], Deferred]:
+    return lambda: fail(failure)
 
 
 def request_factory(handler: UploadHandler, run: Callable[..., Deferred]) -> Callable[..., StreamingRequest]:

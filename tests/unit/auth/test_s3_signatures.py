@@ -30,7 +30,7 @@ DELETE_XML = b"<Delete><Object><Key>a</Key></Object></Delete>"
 CASES = [
     ("PUT", "/my%20key/x.txt", BODY, {"Content-Type": "text/plain", "Content-MD5": MD5,
                                       "x-amz-meta-Owner": "  ann ", "x-amz-acl": "private"}),
-    ("GET", "/my%20key/x.txt?response-content-type=text/html&response-content-disposition=a%20b", b"", {}),
+    ("GET", "/my%20key/x.txt?response-content-type=text%2Fhtml&response-content-disposition=a%20b", b"", {}),
     ("GET", "/x.txt?versionId=3&acl", b"", {}),
     ("HEAD", "/x.txt", b"", {}),
     ("DELETE", "/x.txt?uploadId=abc", b"", {}),
