@@ -13,6 +13,7 @@ from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters
 from ec2soap.core.model import Tag, tags_of
 from ec2soap.core.security_groups import caller_account
+from ec2soap.core.volumes import check_new_tags, tag_new
 from ec2soap.errors import ERRORS
 
 __all__ = ["Address", "AllocatedAddress", "AssociatedAddress", "ADDRESS_FILTERS", "OPERATIONS"]
@@ -108,14 +109,17 @@ async def _zone_id(ctx: RequestContext) -> str:
     return next((z["id"] for z in zones if z["id"] == default), zones[0]["id"])
 
 
-async def allocate_address(ctx: RequestContext, domain: str | None = None) -> AllocatedAddress:
-    """AllocateAddress → associateIpAddress (waited for: the job is short and EC2 answers with the address).
+async def allocate_address(ctx: RequestContext, domain: str | None = None,
+                           tags: Sequence[tuple[str, str | None]] = ()) -> AllocatedAddress:
+    """AllocateAddress → associateIpAddress (waited for: the job is short and EC2 answers with the address),
+    then createTags for TagSpecification (elastic-ip).
 
     Domain=vpc is accepted and answered as a standard address: the allocation id works for every later call,
     so scripts written for VPC addresses run unchanged."""
     if domain not in (None, "", "standard", "vpc"):
         raise ERRORS["InvalidParameterValue"](
             detail=f"Invalid value '{domain}' for domain. Expected 'standard' or 'vpc'.")
+    new_tags = check_new_tags(tags)
     zone = await _zone_id(ctx)
     try:
         cs = await ctx.cloud.associate_ip_address(zoneid=zone)
@@ -125,6 +129,7 @@ async def allocate_address(ctx: RequestContext, domain: str | None = None) -> Al
         if exc.errorcode == 533:
             raise ERRORS["InsufficientAddressCapacity"]() from None
         raise
+    await tag_new(ctx, cs["id"], "PublicIpAddress", new_tags)
     return AllocatedAddress(public_ip=cs["ipaddress"], domain=DOMAIN,
                             allocation_id=await ctx.ids.to_ec2("allocation", cs["id"]))
 

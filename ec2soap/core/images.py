@@ -17,6 +17,8 @@ from ec2soap.core import image_sources
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import GIB, Tag, owner_id, parse_cs_date, tags_of
+from ec2soap.core.tag_specs import TagPairs, TagSpecs, split_specs
+from ec2soap.core.volumes import check_new_tags, tag_new
 from ec2soap.errors import ERRORS
 
 __all__ = ["Image", "BlockDeviceMapping", "EbsBlockDevice", "LaunchPermission", "AttributeValue",
@@ -314,17 +316,26 @@ async def _instance(ctx: RequestContext, instance_id: str) -> dict:
     return found[0]
 
 
+# CreateImage's TagSpecification types in EC2, and why this cloud has no snapshot to tag.
+_CREATE_IMAGE_TAG_TYPES = ("image", "snapshot")
+_NO_IMAGE_SNAPSHOT = ("CreateImage makes a CloudStack template, which has no EBS snapshot behind it. Tag the "
+                      "image instead.")
+
+
 async def create_image(ctx: RequestContext, instance_id: str, name: str, description: str | None = None,
-                       no_reboot: bool = False) -> str:
+                       no_reboot: bool = False, tag_specifications: TagSpecs | None = None) -> str:
     """CreateImage → createTemplate from the instance's ROOT volume (OS type of its source template).
 
     CloudStack quirk: it makes a template of a ROOT volume only while the VM is Stopped. A running instance is
     stopped (waited for), the template job started, and the instance started again without waiting, as EC2's
     default reboot does. With NoReboot, EC2 would image the running instance untouched, which CloudStack cannot:
     that is IncorrectInstanceState rather than a reboot the caller asked us not to do. The answer comes at
-    once with the new image pending; DescribeImages shows it available when the job is done."""
+    once with the new image pending; DescribeImages shows it available when the job is done. TagSpecification
+    tags the image; snapshot tags are refused (there is no snapshot)."""
     _check_name(name)
     _check_description(description)
+    new_tags = split_specs(tag_specifications or {}, _CREATE_IMAGE_TAG_TYPES, ("image",),
+                           {"snapshot": _NO_IMAGE_SNAPSHOT}).get("image", [])
     vm = await _instance(ctx, instance_id)
     state = vm.get("state")
     if state not in ("Running", "Stopped"):
@@ -349,11 +360,13 @@ async def create_image(ctx: RequestContext, instance_id: str, name: str, descrip
         raise _limit_error(exc) or exc from None
     if state == "Running":
         await ctx.cloud.start("startVirtualMachine", id=vm["id"])
+    await tag_new(ctx, started["id"], "Template", new_tags)
     return await ctx.ids.to_ec2("image", started["id"])
 
 
 async def register_image(ctx: RequestContext, name: str, image_location: str | None = None,
-                         description: str | None = None, architecture: str | None = None) -> str:
+                         description: str | None = None, architecture: str | None = None,
+                         tags: TagPairs = ()) -> str:
     """RegisterImage → registerTemplate from an http(s) URL (ImageLocation).
 
     Architecture may be the original's `format:zonename:ostypename:hypervisor` (any part may be empty or
@@ -361,6 +374,7 @@ async def register_image(ctx: RequestContext, name: str, image_location: str | N
     type is the one Description/Name names (else "Other"), the hypervisor is the zone's."""
     _check_name(name)
     _check_description(description)
+    new_tags = check_new_tags(tags)
     if not image_location:
         raise ERRORS["MissingParameter"](name="ImageLocation")
     if not re.match(r"^https?://[^/\s]+", image_location, re.IGNORECASE):
@@ -380,6 +394,7 @@ async def register_image(ctx: RequestContext, name: str, image_location: str | N
             raise ERRORS["InvalidParameterValue"](detail=f"The image cannot be registered: {exc.errortext}") \
                 from None
         raise
+    await tag_new(ctx, made[0]["id"], "Template", new_tags)
     return await ctx.ids.to_ec2("image", made[0]["id"])
 
 
@@ -403,7 +418,11 @@ async def describe_image_attribute(ctx: RequestContext, image_id: str, attribute
     if attribute not in _IMAGE_ATTRIBUTES:
         raise ERRORS["InvalidParameterValue"](
             detail=f"Value ({attribute}) for parameter attribute is invalid. Unknown attribute.")
-    cs_id, cs = await _template_for(ctx, image_id)
+    if attribute == "launchPermission":
+        # EC2 quirk: who may launch an image is its owner's business; anyone else gets AuthFailure.
+        cs_id, cs = await _own_template_for(ctx, image_id, "DescribeImageAttribute launchPermission")
+    else:
+        cs_id, cs = await _template_for(ctx, image_id)
     out = ImageAttribute(image_id=image_id)
     if attribute == "description":
         out.description = AttributeValue(cs.get("displaytext"))

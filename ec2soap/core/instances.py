@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackJobFailed
-from ec2soap.core import instance_attributes
+from ec2soap.core import instance_attributes, launch_devices
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.instance_model import (STATES, UUID, GroupRef, Instance, InstanceState, InstanceStateChange,
@@ -247,9 +247,12 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
                         instance_type: str | None = None, key_name: str | None = None,
                         security_groups: Sequence[str] = (), security_group_ids: Sequence[str] = (),
                         user_data: str | None = None, availability_zone: str | None = None,
-                        private_ip_address: str | None = None) -> Reservation:
+                        private_ip_address: str | None = None,
+                        tag_specifications: launch_devices.TagSpecs | None = None,
+                        block_devices: Sequence[launch_devices.BlockDeviceRequest] = ()) -> Reservation:
     """RunInstances → deployVirtualMachine (one call per instance), started and not awaited: the instances
-    answer pending at once. Their reservation id is stored in each VM's CloudStack `group`."""
+    answer pending at once. Their reservation id is stored in each VM's CloudStack `group`. BlockDeviceMapping
+    and TagSpecification: launch_devices.py."""
     if min_count < 1 or max_count < 1:
         raise ERRORS["InvalidParameterValue"](detail="The MinCount and MaxCount parameters must be at least 1")
     if min_count > max_count:
@@ -263,6 +266,7 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
         raise ERRORS["InvalidKeyPair.NotFound"](key_name=key_name)
     groups = await _group_ids(ctx, security_groups, security_group_ids)
     userdata = _user_data(user_data)
+    launch = await launch_devices.plan(ctx, block_devices, tag_specifications or {}, template, zone)
     allowed = await _allowed(ctx)
     if allowed is not None and allowed < min_count:
         raise ERRORS["InstanceLimitExceeded"](allowed=allowed, requested=min_count)
@@ -274,8 +278,9 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
     params: dict[str, Any] = {
         "zoneid": zone["id"], "templateid": template["id"], "serviceofferingid": offering["id"],
         "keypair": key_name, "securitygroupids": groups or None, "userdata": userdata,
-        "group": reservation_id, "ipaddress": private_ip_address or None}
+        "group": reservation_id, "ipaddress": private_ip_address or None, **launch.deploy_params}
     launched: list[str] = []
+    deploy_jobs: dict[str, str] = {}
     for _ in range(count):
         try:
             started = await ctx.cloud.start("deployVirtualMachine", **params)
@@ -285,6 +290,8 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
                 break
             raise _deploy_error(exc, image_id, min_count) from None
         launched.append(started["id"])
+        deploy_jobs[started["id"]] = started.get("jobid")
+    await launch_devices.finish(ctx, launch, launched, deploy_jobs)
     by_id = {v["id"]: v for v in await ctx.cloud.list_virtual_machines(ids=launched)}
     instances = await to_instances(ctx, [by_id[i] for i in launched if i in by_id])
     for index, inst in enumerate(instances):

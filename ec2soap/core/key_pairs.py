@@ -9,6 +9,7 @@ from typing import Any, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, select_by_ids
+from ec2soap.core.tag_specs import TagPairs, refuse_tags
 from ec2soap.core.names import check_ascii_name
 from ec2soap.errors import ERRORS
 
@@ -47,9 +48,14 @@ async def describe_key_pairs(ctx: RequestContext, key_names: Sequence[str] = (),
     return apply_filters(KEY_PAIR_FILTERS, filters, chosen)
 
 
-async def create_key_pair(ctx: RequestContext, key_name: str) -> KeyPair:
+# CloudStack's resource tags cover no SSH key pairs (ResourceObjectType has none).
+_UNTAGGABLE = "CloudStack cannot tag SSH key pairs. Create the key pair without TagSpecification."
+
+
+async def create_key_pair(ctx: RequestContext, key_name: str, tags: TagPairs = ()) -> KeyPair:
     """CreateKeyPair → createSSHKeyPair. The private key is returned once and never stored or logged."""
     _check_name(key_name)
+    refuse_tags("key-pair", tags, _UNTAGGABLE)
     if await ctx.cloud.list_ssh_key_pairs(name=key_name):
         raise ERRORS["InvalidKeyPair.Duplicate"](key_name=key_name)
     try:
@@ -75,9 +81,13 @@ def _public_key_text(material: str) -> str:
     return decoded
 
 
-async def import_key_pair(ctx: RequestContext, key_name: str, public_key_material: str) -> KeyPair:
+async def import_key_pair(ctx: RequestContext, key_name: str, public_key_material: str,
+                          tags: TagPairs = ()) -> KeyPair:
     """ImportKeyPair → registerSSHKeyPair."""
     _check_name(key_name)
+    if not (public_key_material or "").strip():
+        raise ERRORS["MissingParameter"](name="PublicKeyMaterial")
+    refuse_tags("key-pair", tags, _UNTAGGABLE)
     public_key = _public_key_text(public_key_material)
     if await ctx.cloud.list_ssh_key_pairs(name=key_name):
         raise ERRORS["InvalidKeyPair.Duplicate"](key_name=key_name)

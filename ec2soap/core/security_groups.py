@@ -13,6 +13,7 @@ from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import Tag, owner_id, tags_of
+from ec2soap.core.volumes import check_new_tags, tag_new
 from ec2soap.core.names import check_ascii_name
 from ec2soap.errors import ERRORS
 
@@ -271,8 +272,10 @@ async def describe_security_groups(ctx: RequestContext, group_names: Sequence[st
     return SecurityGroupPage(page, token)
 
 
-async def create_security_group(ctx: RequestContext, group_name: str, group_description: str) -> CreatedSecurityGroup:
-    """CreateSecurityGroup → createSecurityGroup."""
+async def create_security_group(ctx: RequestContext, group_name: str, group_description: str,
+                                tags: Sequence[tuple[str, str | None]] = ()) -> CreatedSecurityGroup:
+    """CreateSecurityGroup → createSecurityGroup, then createTags for TagSpecification."""
+    new_tags = check_new_tags(tags)
     if not group_name or len(group_name) > 255:
         raise ERRORS["InvalidParameterValue"](detail="Group names must be 1 to 255 characters long")
     if group_description is None or len(group_description) > 255:
@@ -292,6 +295,7 @@ async def create_security_group(ctx: RequestContext, group_name: str, group_desc
         if exc.errorcode == 431 and "already exists" in exc.errortext:
             raise ERRORS["InvalidGroup.Duplicate"](group=group_name) from None
         raise
+    await tag_new(ctx, cs["id"], "SecurityGroup", new_tags)
     return CreatedSecurityGroup(await ctx.ids.to_ec2("security-group", cs["id"]))
 
 

@@ -22,14 +22,19 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Volume", "Attachment", "VolumePage", "OPERATIONS", "VOLUME_FILTERS", "ROOT_DEVICE_NAME",
            "device_id", "device_name", "volume_status", "gib", "time_strings", "zone_named", "visible_tags",
-           "pending_command", "cs_volume", "to_volumes", "HIDDEN_TAG_KEYS", "check_new_tags", "tag_new"]
+           "pending_command", "cs_volume", "to_volumes", "HIDDEN_TAG_KEYS", "check_new_tags", "tag_new",
+           "DELETE_ON_TERMINATION_TAG", "delete_on_termination", "custom_disk_offering", "MAX_SIZE_GIB"]
 
 # EC2's largest volume (gp2/st1: 16 TiB); CloudStack's custom.diskoffering.size.max usually refuses earlier.
 MAX_SIZE_GIB = 16384
 # The device name DescribeVolumes shows for a ROOT volume (CloudStack device id 0).
 ROOT_DEVICE_NAME = "/dev/sda1"
+# A data volume RunInstances made from a BlockDeviceMapping with DeleteOnTermination (launch_devices.py):
+# TerminateInstances deletes it with the instance (CloudStack's destroyVirtualMachine volumeids) instead of
+# detaching it. A tag, so it lives and dies with the volume and every gateway process sees it.
+DELETE_ON_TERMINATION_TAG = "ec2:deleteOnTermination"
 # Tag keys the gateway keeps on CloudStack resources for its own use; never shown in tagSet (snapshots.py).
-HIDDEN_TAG_KEYS = frozenset({"ec2:description"})
+HIDDEN_TAG_KEYS = frozenset({"ec2:description", DELETE_ON_TERMINATION_TAG})
 
 # /dev/sdf, /dev/xvdf, sdf, xvdf (and the partition form /dev/sda1 of the root device).
 _DEVICE = re.compile(r"^(?:/dev/)?(?:sd|xvd)([a-z])([0-9]{0,2})$")
@@ -118,6 +123,13 @@ def time_strings(when: datetime | None) -> list[str]:
     when = when.astimezone(timezone.utc)
     return [when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
             when.strftime("%Y-%m-%dT%H:%M:%SZ")]
+
+
+def delete_on_termination(cs: dict) -> bool:
+    """Whether CloudStack volume CS goes when its instance terminates: a ROOT disk always (CloudStack deletes
+    it with the VM), a data volume when RunInstances made it with DeleteOnTermination."""
+    return cs.get("type") == "ROOT" or any(
+        t.key == DELETE_ON_TERMINATION_TAG and t.value == "true" for t in tags_of(cs))
 
 
 def visible_tags(cs: dict) -> list[Tag]:
@@ -252,7 +264,7 @@ async def to_volumes(ctx: RequestContext, cs_volumes: Sequence[dict], *,
                 device=device_name(cs.get("deviceid")),
                 status="detaching" if command == "DetachVolume" else "attached",
                 attach_time=parse_cs_date(cs.get("attached")) or parse_cs_date(cs.get("created")),
-                delete_on_termination=cs.get("type") == "ROOT"))
+                delete_on_termination=delete_on_termination(cs)))
         out.append(Volume(
             volume_id=volume_id, size=gib(cs.get("size")),
             snapshot_id=snap_ids.get(cs.get("snapshotid") or "", ""),
@@ -321,7 +333,7 @@ async def describe_volumes(ctx: RequestContext, volume_ids: Sequence[str] = (), 
     return VolumePage(page, token)
 
 
-async def _custom_disk_offering(ctx: RequestContext, zone_id: str) -> dict:
+async def custom_disk_offering(ctx: RequestContext, zone_id: str) -> dict:
     """The disk offering that takes a size: customized, preferably without storage tags (as the original) and
     not one that asks for encryption."""
     offerings = [o for o in await ctx.cloud.list_disk_offerings(zoneid=zone_id)
@@ -374,7 +386,7 @@ async def create_volume(ctx: RequestContext, availability_zone: str, size: int |
         if size is not None and size > snapshot_size:
             params["size"] = size
     else:
-        params["diskofferingid"] = (await _custom_disk_offering(ctx, zone["id"]))["id"]
+        params["diskofferingid"] = (await custom_disk_offering(ctx, zone["id"]))["id"]
         params["size"] = size
     try:
         started = await ctx.cloud.start("createVolume", **params)

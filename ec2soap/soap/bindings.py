@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from ec2soap.core.filters import Filter
 from ec2soap.core.images import LaunchPermission
+from ec2soap.core.launch_devices import BlockDeviceRequest
 from ec2soap.core.security_groups import IpPermission, IpRange, UserIdGroupPair
 from ec2soap.errors import ERRORS
 
@@ -72,6 +73,19 @@ def _tags(v: Request) -> list[tuple[str, str | None]]:
     return out
 
 
+def _block_devices(v: Request) -> list[BlockDeviceRequest]:
+    out = []
+    for item in v.get("blockDeviceMapping") or ():
+        ebs = item.get("ebs")
+        ebs_values = ebs or {}
+        out.append(BlockDeviceRequest(
+            device_name=item.get("deviceName"), virtual_name=item.get("virtualName") or None,
+            no_device=item.get("noDevice") is not None, ebs=ebs is not None,
+            volume_size=_int(ebs_values, "volumeSize"), snapshot_id=ebs_values.get("snapshotId") or None,
+            delete_on_termination=ebs_values.get("deleteOnTermination")))
+    return out
+
+
 def _run_instances(v: Request) -> dict[str, Any]:
     placement = v.get("placement") or {}
     user_data = v.get("userData") or {}
@@ -81,7 +95,7 @@ def _run_instances(v: Request) -> dict[str, Any]:
             "instance_type": v.get("instanceType") or None, "key_name": v.get("keyName"),
             "security_groups": _items(v, "groupSet", "groupId"), "security_group_ids": [],
             "user_data": user_data.get("data"), "availability_zone": placement.get("availabilityZone"),
-            "private_ip_address": v.get("privateIpAddress")}
+            "private_ip_address": v.get("privateIpAddress"), "block_devices": _block_devices(v)}
 
 
 _INSTANCE_ATTRIBUTES = ("instanceType", "kernel", "ramdisk", "userData", "disableApiTermination",

@@ -5,6 +5,7 @@ from typing import Any
 
 from ec2soap.core.images import LaunchPermission
 from ec2soap.errors import ERRORS
+from ec2soap.query.bindings.volumes import tag_specifications, tags_by_type
 from ec2soap.query.params import QueryParams
 
 __all__ = ["BINDINGS"]
@@ -17,12 +18,14 @@ def _describe_images(p: QueryParams) -> dict[str, Any]:
 
 def _create_image(p: QueryParams) -> dict[str, Any]:
     return {"instance_id": p.str("InstanceId", required=True), "name": p.str("Name", required=True),
-            "description": p.str("Description"), "no_reboot": p.bool("NoReboot", default=False)}
+            "description": p.str("Description"), "no_reboot": p.bool("NoReboot", default=False),
+            "tag_specifications": tags_by_type(p)}
 
 
 def _register_image(p: QueryParams) -> dict[str, Any]:
     return {"name": p.str("Name", required=True), "image_location": p.str("ImageLocation"),
-            "description": p.str("Description"), "architecture": p.str("Architecture")}
+            "description": p.str("Description"), "architecture": p.str("Architecture"),
+            "tags": tag_specifications(p, "image")}
 
 
 def _permissions(entries: list[QueryParams]) -> list[LaunchPermission]:

@@ -3,6 +3,7 @@ instance attributes, GetConsoleOutput and GetPasswordData."""
 from typing import Any
 
 from ec2soap.errors import ERRORS
+from ec2soap.query.bindings.volumes import block_device_mappings, tags_by_type
 from ec2soap.query.params import QueryParams
 
 # ModifyInstanceAttribute's per-attribute parameters (`InstanceType.Value=…`), besides Attribute/Value.
@@ -34,7 +35,8 @@ def _run(p: QueryParams) -> dict[str, Any]:
             "security_group_ids": p.list("SecurityGroupId"),
             "user_data": p.str("UserData"),
             "availability_zone": p.str("Placement.AvailabilityZone"),
-            "private_ip_address": p.str("PrivateIpAddress")}
+            "private_ip_address": p.str("PrivateIpAddress"),
+            "tag_specifications": tags_by_type(p), "block_devices": block_device_mappings(p)}
 
 
 def _describe(p: QueryParams) -> dict[str, Any]:

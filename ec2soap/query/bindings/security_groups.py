@@ -6,6 +6,7 @@ from typing import Any
 
 from ec2soap.core.security_groups import IpPermission, IpRange, UserIdGroupPair
 from ec2soap.errors import ERRORS
+from ec2soap.query.bindings.volumes import tag_specifications
 from ec2soap.query.params import QueryParams
 
 __all__ = ["BINDINGS", "ip_permissions"]
@@ -55,7 +56,8 @@ BINDINGS = {
         "group_names": p.list("GroupName"), "group_ids": p.list("GroupId"), "filters": p.filters(),
         "max_results": p.int("MaxResults"), "next_token": p.str("NextToken")},
     "CreateSecurityGroup": lambda p: {"group_name": p.str("GroupName", required=True),
-                                      "group_description": p.str("GroupDescription", required=True)},
+                                      "group_description": p.str("GroupDescription", required=True),
+                                      "tags": tag_specifications(p, "security-group")},
     "DeleteSecurityGroup": lambda p: {"group_name": p.str("GroupName"), "group_id": p.str("GroupId")},
     "AuthorizeSecurityGroupIngress": _rules,
     "RevokeSecurityGroupIngress": _rules,
