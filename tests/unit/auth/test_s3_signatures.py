@@ -5,7 +5,7 @@ import base64
 import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import boto3
 import pytest
@@ -16,6 +16,8 @@ from botocore.credentials import Credentials
 
 from ec2soap.auth import (AuthError, ContentSha256Check, HttpRequestInfo, authenticate_s3, parse_s3,
                           verify_s3)
+from ec2soap.auth.s3_query import S3Query, S3QueryError
+from ec2soap.auth.s3_signatures import SUBRESOURCES
 
 from .conftest import ACCESS_KEY, SECRET_KEY, from_prepared, from_url, secrets
 
@@ -225,3 +227,123 @@ def test_sigv4_without_content_sha256_header():
     with pytest.raises(AuthError) as failure:
         parse_s3(replace(request, headers=headers))
     assert failure.value.code == "MissingSecurityHeader"
+
+
+# -- one decoding of the query: the values signed are the values the handlers read (issue 9) ------------------
+
+PREFIX = "/awsapi/rest/AmazonS3"
+
+
+def test_s3_query_decodes_once_as_s3_does():
+    query = S3Query.parse("prefix=a+b&acl&x=%C3%A9&space=a%20b&&empty=")
+    assert dict(query) == {"prefix": "a+b", "acl": "", "x": "é", "space": "a b", "empty": ""}
+    assert [f.has_value for f in query.fields] == [True, False, True, True, True]
+    assert query.canonical_v4() == "acl=&empty=&prefix=a%2Bb&space=a%20b&x=%C3%A9"
+    assert query.v2_subresources(SUBRESOURCES) == "?acl"
+    with pytest.raises(S3QueryError) as failure:
+        S3Query.parse("x=%FF")  # not UTF-8
+    assert failure.value.code == "InvalidURI"
+    with pytest.raises(S3QueryError) as failure:
+        S3Query.parse("prefix=a&delimiter=/&prefix=b")
+    assert (failure.value.code, failure.value.argument_name) == ("InvalidArgument", "prefix")
+
+
+def _signed(scheme, name, value):
+    """GET /bucket/k?NAME=VALUE (a response-* override, signed by SigV2 too) signed by botocore in SCHEME."""
+    params = {"Bucket": "bucket", "Key": "k", "ResponseContentDisposition": value}
+    if scheme in ("sigv2-query", "sigv4-query"):
+        version = "s3" if scheme == "sigv2-query" else "s3v4"
+        return from_url("GET", client(version, "path").generate_presigned_url("get_object", Params=params))
+    rest = "/k?" + urlencode({name: value}, quote_via=quote)
+    return from_prepared((sign_v2 if scheme == "sigv2" else sign_v4)("GET", rest, b"", {}))
+
+
+SCHEMES = ["sigv2", "sigv2-query", "sigv4", "sigv4-query"]
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_plus_in_the_query_is_a_plus_in_every_scheme(scheme):
+    name = "response-content-disposition"
+    spaced = _signed(scheme, name, "a b")
+    assert f"{name}=a%20b" in spaced.query
+    assert verify(spaced).scheme == scheme
+    assert S3Query.parse(spaced.query)[name] == "a b"
+    # Signed as a space, sent as '+': the handler would read a plus, so the signature must not hold.
+    sent_plus = replace(spaced, query=spaced.query.replace(f"{name}=a%20b", f"{name}=a+b"))
+    assert code_of(sent_plus) == "SignatureDoesNotMatch"
+    # Signed as a plus (%2B), sent as a bare '+': the same value, read the same way by both.
+    plus = _signed(scheme, name, "a+b")
+    bare = replace(plus, query=plus.query.replace(f"{name}=a%2Bb", f"{name}=a+b"))
+    assert bare.query != plus.query
+    assert verify(bare).scheme == scheme
+    assert S3Query.parse(bare.query)[name] == "a+b"
+
+
+@pytest.mark.parametrize("presigned", [False, True])
+def test_sigv4_listing_signed_with_a_space_cannot_run_with_a_plus(presigned):
+    if presigned:
+        url = client("s3v4", "path").generate_presigned_url("list_objects", Params={"Bucket": "bucket",
+                                                                                  "Prefix": "a b"})
+        request = from_url("GET", url)
+    else:
+        request = from_prepared(sign_v4("GET", "/?prefix=a%20b", b"", {}))
+    assert verify(request).access_key == ACCESS_KEY
+    assert code_of(replace(request, query=request.query.replace("prefix=a%20b", "prefix=a+b"))) \
+        == "SignatureDoesNotMatch"
+    # The one canonical query is the decoded values re-encoded: a client's own encoding of them is accepted.
+    lower = replace(request, query=request.query.replace("prefix=a%20b", "prefix=a%20%62"))
+    assert verify(lower).access_key == ACCESS_KEY
+
+
+@pytest.mark.parametrize("scheme,extra", [
+    ("sigv4-query", "X-Amz-Signature=" + "0" * 64),
+    ("sigv2-query", "Signature=AAAA"),
+    ("sigv4", "response-content-disposition=other"),
+    ("sigv2", "response-content-disposition=other"),
+])
+def test_a_repeated_parameter_is_refused_in_every_scheme(scheme, extra):
+    request = _signed(scheme, "response-content-disposition", "a b")
+    for twice in (request.query + "&" + extra, extra + "&" + request.query):
+        with pytest.raises(S3QueryError) as failure:
+            parse_s3(replace(request, query=twice))
+        assert failure.value.code == "InvalidArgument"
+        assert failure.value.argument_name == extra.split("=")[0]
+
+
+def test_botocore_sigv2_presigned_under_the_s3_prefix_leaves_the_prefix_out():
+    boto = client("s3", "path", PATH_HOST + PREFIX)
+    url = boto.generate_presigned_url("get_object", Params={"Bucket": "bucket", "Key": "dir/a b+c.txt"})
+    request = from_url("GET", url)
+    assert request.path == PREFIX + "/bucket/dir/a%20b%2Bc.txt"
+    assert verify_s3(parse_s3(request, path_prefix=PREFIX), SECRET_KEY).scheme == "sigv2-query"
+    with pytest.raises(AuthError) as failure:  # botocore did not sign the prefix
+        verify_s3(parse_s3(request), SECRET_KEY)
+    assert failure.value.code == "SignatureDoesNotMatch"
+    # The header form as botocore's serializer signs it: auth_path '/bucket/key' below a prefixed URL.
+    prepared = sign_v2("GET", "/k?acl", b"", {}, prefix=PREFIX)
+    header = AWSRequest(method="GET", url=f"{PATH_HOST}{PREFIX}/bucket/k?acl")
+    header.auth_path = "/bucket/k"
+    HmacV1Auth(CREDS).add_auth(header)
+    for signed in (prepared, header.prepare()):
+        assert verify_s3(parse_s3(from_prepared(signed), path_prefix=PREFIX), SECRET_KEY).scheme == "sigv2"
+    # A prefix the path does not have changes nothing, and a tampered path still fails.
+    other = from_prepared(sign_v2("GET", "/k", b"", {}))
+    assert verify_s3(parse_s3(other, path_prefix=PREFIX), SECRET_KEY).scheme == "sigv2"
+    moved = replace(request, path=PREFIX + "/bucket/dir/other")
+    with pytest.raises(AuthError):
+        verify_s3(parse_s3(moved, path_prefix=PREFIX), SECRET_KEY)
+
+
+@pytest.mark.boto2
+def test_boto2_sigv2_presigned_under_the_s3_prefix_signs_the_prefix():
+    pytest.importorskip("boto")
+    from boto.s3.connection import OrdinaryCallingFormat, S3Connection
+
+    conn = S3Connection(ACCESS_KEY, SECRET_KEY, is_secure=False, host="127.0.0.1", port=7080, path=PREFIX,
+                        calling_format=OrdinaryCallingFormat())
+    url = conn.generate_url(600, "GET", "bucket", "dir/a b.txt",
+                            response_headers={"response-content-disposition": "a b"})
+    request = from_url("GET", url)
+    assert request.path.startswith(PREFIX + "/bucket/")
+    assert verify_s3(parse_s3(request, path_prefix=PREFIX), SECRET_KEY).scheme == "sigv2-query"
+    assert verify_s3(parse_s3(request), SECRET_KEY).scheme == "sigv2-query"
