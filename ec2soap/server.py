@@ -142,7 +142,8 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     elif settings.cloudstack_admin_api_key and settings.cloudstack_admin_secret_key:
         admin = factory.client(settings.cloudstack_admin_api_key, settings.cloudstack_admin_secret_key)
     running.switches = _switches(settings, admin, reactor)
-    credentials = Credentials(running.store, load_secret_box(settings.encryption_key, settings.data_dir), admin)
+    credentials = Credentials(running.store, load_secret_box(settings.encryption_key, settings.data_dir), admin,
+                              cloud_for=factory.client)
     from ec2soap.store.instance_records import InstanceRecords
 
     gateway = Gateway(cloud_for=factory.client, ids=IdMap(running.store), offerings=OfferingMap(running.store),

@@ -2,6 +2,9 @@
 
 Order: a key registered with SetUserKeys / `ec2soap user register` (secret encrypted at rest with Fernet);
 otherwise, when the gateway holds CloudStack admin keys, CloudStack's getUser (cached for a short while).
+identity_for(access_key) says whose key it is (account, canonical id, email: auth/identity.py), for S3.
+When CloudStack cannot be asked (down, garbage), both raise CredentialsUnavailable: every door answers its
+protocol's 503 (Unavailable / ServiceUnavailable), exactly as for a caller whose secret was cached.
 No Twisted imports: the SQL work goes through the Store passed in, the CloudStack call through the admin
 client passed in; both return awaitables.
 """
@@ -19,11 +22,17 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ec2soap.auth.certificates import CertificateError, RegisteredCertificate, load_der, load_pem
+from ec2soap.auth.identity import Identity, identity_from_user
+from ec2soap.cloudstack.errors import CloudStackAuthError, CloudStackBadResponse, CloudStackUnavailable
 from ec2soap.store.tables import ec2_credential
 
-__all__ = ["Credentials", "SecretBox", "load_secret_box"]
+__all__ = ["Credentials", "CredentialsUnavailable", "SecretBox", "load_secret_box"]
 
 log = logging.getLogger(__name__)
+
+
+class CredentialsUnavailable(Exception):
+    """CloudStack, which knows who holds a key, could not be asked. Not the caller's fault: a 503."""
 
 
 class SecretBox:
@@ -114,17 +123,21 @@ def _list_sync(conn: Connection) -> list[Any]:
 
 class Credentials:
     """secret_for(access_key) → the secret or None. `admin_cloud` (optional) is a CloudStack client with admin
-    keys whose get_user(userapikey=...) returns CloudStack's user object."""
+    keys whose get_user(userapikey=...) returns CloudStack's user object. `cloud_for(key, secret)` (optional)
+    gives a client with a user's own keys: without admin keys, identity_for asks CloudStack as the user."""
 
     def __init__(self, store: Any, box: SecretBox, admin_cloud: Any = None, *, ttl: float = 300.0,
-                 negative_ttl: float = 5.0, clock: Callable[[], float] = time.monotonic):
+                 negative_ttl: float = 5.0, clock: Callable[[], float] = time.monotonic,
+                 cloud_for: Callable[[str, str], Any] | None = None):
         self.store = store
         self.box = box
         self.admin_cloud = admin_cloud
+        self.cloud_for = cloud_for
         self.ttl = ttl
         self.negative_ttl = negative_ttl
         self.clock = clock
         self._cache: dict[str, tuple[float, str | None]] = {}
+        self._identities: dict[str, tuple[float, Identity]] = {}
 
     async def secret_for(self, access_key: str) -> str | None:
         if not access_key:
@@ -142,13 +155,52 @@ class Credentials:
             return self.box.open(row.secret_enc)
         if self.admin_cloud is None:
             return None
-        user = await self.admin_cloud.get_user(userapikey=access_key)
+        user = await self._admin_user(access_key)
         if not user or user.get("state") != "enabled" or not user.get("secretkey"):
             return None
+        self._remember(access_key, user)
         return str(user["secretkey"])
+
+    async def _admin_user(self, access_key: str) -> dict | None:
+        try:
+            return await self.admin_cloud.get_user(userapikey=access_key)
+        except (CloudStackUnavailable, CloudStackBadResponse) as exc:
+            log.warning("cannot look up an access key: CloudStack did not answer (%s)", exc.__class__.__name__)
+            raise CredentialsUnavailable("CloudStack could not be asked who holds this key") from None
+
+    def _remember(self, access_key: str, user: dict) -> Identity | None:
+        identity = identity_from_user(access_key, user)
+        if identity is not None:
+            self._identities[access_key] = (self.clock() + self.ttl, identity)
+        return identity
+
+    async def identity_for(self, access_key: str) -> Identity | None:
+        """Whose key ACCESS_KEY is (None: no such enabled user), from CloudStack: with the admin keys when the
+        gateway holds them, else as the user itself (a registered key). Cached like secrets."""
+        cached = self._identities.get(access_key)
+        if cached and cached[0] > self.clock():
+            return cached[1]
+        if self.admin_cloud is not None:
+            user = await self._admin_user(access_key)
+            return self._remember(access_key, user) if user and user.get("state") == "enabled" else None
+        secret = await self.secret_for(access_key)
+        if secret is None or self.cloud_for is None:
+            return None
+        try:
+            users = await self.cloud_for(access_key, secret).list_users()
+        except CloudStackAuthError:
+            return None  # CloudStack no longer takes the registered key
+        except (CloudStackUnavailable, CloudStackBadResponse) as exc:
+            log.warning("cannot look up an access key's account: CloudStack did not answer (%s)",
+                        exc.__class__.__name__)
+            raise CredentialsUnavailable("CloudStack could not be asked who holds this key") from None
+        # A user sees the users of its own account: its own entry, else any (they share the account).
+        users = sorted(users or [], key=lambda u: u.get("apikey") != access_key)
+        return self._remember(access_key, users[0]) if users else None
 
     def forget(self, access_key: str) -> None:
         self._cache.pop(access_key, None)
+        self._identities.pop(access_key, None)
 
     async def register(self, access_key: str, secret_key: str) -> None:
         """Store (or replace) a user's keys. The caller has checked them against CloudStack."""

@@ -2,7 +2,9 @@
 
 Pure data and functions: no Twisted, no SQL, nothing from ec2soap.core. An ACL is a dict
 {"owner": canonical id, "grants": [{"type": "CanonicalUser"|"Group"|"AmazonCustomerByEmail",
-"grantee": id | group URI | email, "permission": "READ"|...}]}; the canonical id of a user is their access key.
+"grantee": id | group URI | email, "permission": "READ"|...}]}; the canonical id of a user is their CloudStack
+account's (64 hex, s3/principal.py). Grants stored before that name an access key: still honoured for that
+key's caller (scripts written for the original gateway grant by access key) until s3/owners.py upgrades them.
 """
 from __future__ import annotations
 
@@ -106,11 +108,13 @@ def validate_acl(acl: dict, owner: str) -> dict:
 
 def permits(acl: dict | None, caller: Optional[str], permission: str,
             email_of: Callable[[str], Optional[str]] | None = None) -> bool:
-    """Whether ACL grants PERMISSION to CALLER (an access key; None = anonymous). FULL_CONTROL grants all.
+    """Whether ACL grants PERMISSION to CALLER (a canonical id, usually a s3.principal.Principal; None =
+    anonymous). FULL_CONTROL grants all.
 
-    Email grants match only when EMAIL_OF can tell the caller's address (CloudStack keeps one per user)."""
+    Email grants match the caller's CloudStack email (the Principal's, else what EMAIL_OF tells)."""
     if not acl:
         return False
+    aliases = {caller, getattr(caller, "access_key", None)} - {None, ""}
     for grant in acl.get("grants", []):
         if grant["permission"] not in (permission, "FULL_CONTROL"):
             continue
@@ -120,10 +124,10 @@ def permits(acl: dict | None, caller: Optional[str], permission: str,
                 return True
         elif caller is None:
             continue
-        elif kind == "CanonicalUser" and grantee == caller:
+        elif kind == "CanonicalUser" and grantee in aliases:
             return True
-        elif kind == "AmazonCustomerByEmail" and email_of is not None:
-            email = email_of(caller)
+        elif kind == "AmazonCustomerByEmail":
+            email = getattr(caller, "email", None) or (email_of(caller) if email_of is not None else None)
             if email and email.lower() == grantee.lower():
                 return True
     return False

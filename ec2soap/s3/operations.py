@@ -169,12 +169,18 @@ class DeleteOutcome:
 def _owner_or_denied(caller: Optional[str]) -> str:
     if caller is None:
         raise S3Error("AccessDenied")
-    return caller
+    return str(caller)  # the canonical id alone (a Principal carries more)
+
+
+def _writer(caller: Optional[str]) -> str:
+    """The owner stored for what CALLER writes: its canonical id, or "anonymous"."""
+    return str(caller) if caller else "anonymous"
 
 
 class S3Operations:
-    """S3 over OBJECTS (bytes) and the store's metadata. CLOCK gives epoch seconds; EMAIL_OF(access key)
-    → email lets ACL grants by email match (None: they never do)."""
+    """S3 over OBJECTS (bytes) and the store's metadata. CLOCK gives epoch seconds. A caller is a canonical id
+    (an s3.principal.Principal, which also carries the email that ACL grants by email match); EMAIL_OF(caller)
+    → email is asked for callers that carry none."""
 
     def __init__(self, store: Any, objects: ObjectStore, meta: MetadataStore | None = None,
                  limits: Limits = Limits(), clock: Callable[[], float] = time.time,
@@ -495,7 +501,7 @@ class S3Operations:
         try:
             validate_key(key, self.limits)
             meta = meta_from_headers(headers, self.limits)
-            owner = caller or "anonymous"
+            owner = _writer(caller)
         except BaseException:
             body.abort()
             raise
@@ -554,7 +560,7 @@ class S3Operations:
             replaced = ObjectMeta(source.content_type, dict(source.headers), dict(source.user_meta))
             if "x-amz-storage-class" in headers:
                 replaced.headers["x-amz-storage-class"] = headers["x-amz-storage-class"]
-        new = NewVersion(owner=caller or "anonymous", size=blob.size, etag=blob.md5, last_modified=self.clock(),
+        new = NewVersion(owner=_writer(caller), size=blob.size, etag=blob.md5, last_modified=self.clock(),
                          content_type=replaced.content_type, headers=replaced.headers,
                          user_meta=replaced.user_meta, checksums=blob.checksums, blob_id=blob.blob_id)
         return self._record(caller, bucket, key, new, headers, context, [blob.blob_id]), source
@@ -681,7 +687,7 @@ class S3Operations:
             found = self._bucket(conn, bucket)
             self._require(caller, "s3:DeleteObjectVersion" if version_id else "s3:DeleteObject", found, key,
                           context=context)
-            version, is_marker, freed = self.meta.delete_object(conn, found, key, version_id, caller or "anonymous",
+            version, is_marker, freed = self.meta.delete_object(conn, found, key, version_id, _writer(caller),
                                                                 self.clock())
             outcome = DeleteOutcome(key, version_id=version_id)
             if version is not None and (version_id is not None or found.versioning is not None):
@@ -852,7 +858,7 @@ class S3Operations:
         algorithm = (headers.get("x-amz-checksum-algorithm") or "").lower() or None
         if algorithm is not None and algorithm not in SUPPORTED_CHECKSUMS:
             raise S3Error("InvalidRequest", "Checksum algorithm %s is not supported" % algorithm.upper())
-        owner = caller or "anonymous"
+        owner = _writer(caller)
 
         def create(conn: Any) -> Upload:
             found = self._bucket(conn, bucket)

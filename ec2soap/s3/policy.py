@@ -134,8 +134,10 @@ def _principal_matches(principal: Any, caller: Optional[str]) -> bool:
                 continue
             if kind == "CanonicalUser" and ident == caller:
                 return True
-            # arn:aws:iam::<account>:root / :user/<name>; our account id is the caller's access key.
-            if kind == "AWS" and (ident == caller or ident.split(":")[4:5] == [caller]):
+            # arn:aws:iam::<account>:root / :user/<name>, or a bare account: the account is named by its
+            # uuid (EC2's ownerId), its canonical id, or (policies written for the original) an access key.
+            names = {caller, getattr(caller, "access_key", None), getattr(caller, "account_id", None)} - {None, ""}
+            if kind == "AWS" and (ident in names or (ident.split(":")[4:5] and ident.split(":")[4] in names)):
                 return True
     return False
 

@@ -142,7 +142,7 @@ class S3Resource(resource.Resource):
         def done(result: Any) -> None:
             self._ready = True
             # Stored access keys (owners before canonical ids) are upgraded in the background.
-            ensureDeferred(self.owners.start()).addErrback(
+            self.owners.begin().addErrback(
                 lambda f: log.warning("S3 owner upgrade deferred: %s", f.getErrorMessage()))
             waiters, self._waiters = self._waiters, []
             for d in waiters:

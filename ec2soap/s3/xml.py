@@ -14,6 +14,7 @@ from lxml import etree
 from ec2soap.limits import parse_xml
 from ec2soap.s3.acl import GROUPS
 from ec2soap.s3.errors import S3Error
+from ec2soap.s3.principal import display_name_of, public_id
 from ec2soap.s3.rules import etag_header, iso_date
 from ec2soap.xmltext import clean
 
@@ -61,8 +62,16 @@ def _encoder(encoding_type: Optional[str]) -> Any:
 
 def _owner(parent: Any, owner: str, name: str = "Owner") -> None:
     element = _el(parent, name)
-    _el(element, "ID", owner)
-    _el(element, "DisplayName", owner)
+    _canonical_user(element, owner)
+
+
+def _canonical_user(element: Any, stored: str) -> None:
+    """ID and DisplayName of a stored owner or grantee: its canonical id and account name (s3/owners.py);
+    never a stored access key. A name not known here is left out, as S3 does in most regions."""
+    _el(element, "ID", public_id(stored))
+    name = display_name_of(stored)
+    if name:
+        _el(element, "DisplayName", name)
 
 
 def list_all_my_buckets(owner: str, buckets: Iterable[Any]) -> bytes:
@@ -160,8 +169,7 @@ def access_control_policy(acl: dict) -> bytes:
         grantee = etree.SubElement(entry, f"{{{NS}}}Grantee", nsmap={"xsi": XSI})
         grantee.set(f"{{{XSI}}}type", clean(grant["type"]))
         if grant["type"] == "CanonicalUser":
-            _el(grantee, "ID", grant["grantee"])
-            _el(grantee, "DisplayName", grant["grantee"])
+            _canonical_user(grantee, grant["grantee"])
         elif grant["type"] == "Group":
             _el(grantee, "URI", grant["grantee"])
         else:

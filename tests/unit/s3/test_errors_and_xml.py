@@ -61,11 +61,38 @@ def test_list_bucket_result_v2_with_url_encoding() -> None:
 
 
 def test_acl_document_round_trips() -> None:
-    acl = {"owner": "AKA", "grants": [
-        {"type": "CanonicalUser", "grantee": "AKA", "permission": "FULL_CONTROL"},
+    from ec2soap.auth.identity import canonical_id
+
+    owner = canonical_id("5b8f6a1e-7d3c-4e0f-9a2b-1c4d5e6f7a8b")
+    acl = {"owner": owner, "grants": [
+        {"type": "CanonicalUser", "grantee": owner, "permission": "FULL_CONTROL"},
         {"type": "Group", "grantee": "http://acs.amazonaws.com/groups/global/AllUsers", "permission": "READ"},
         {"type": "AmazonCustomerByEmail", "grantee": "x@example.com", "permission": "WRITE_ACP"}]}
     assert xml.parse_access_control_policy(xml.access_control_policy(acl)) == acl
+
+
+def test_owner_ids_are_canonical_with_account_names_and_never_a_stored_access_key() -> None:
+    from ec2soap.auth.identity import canonical_id, is_canonical_id
+    from ec2soap.s3.principal import remember_name
+
+    owner, other = canonical_id("0f4e2d6c-1111-4a2b-8c3d-000000000001"), canonical_id("0f4e2d6c-2222-4a2b-8c3d-2")
+    remember_name(owner, "acme")
+    legacy_key = "AKIAOLDACCESSKEY0123456789"  # an owner stored before canonical ids
+    body = xml.access_control_policy({"owner": owner, "grants": [
+        {"type": "CanonicalUser", "grantee": owner, "permission": "FULL_CONTROL"},
+        {"type": "CanonicalUser", "grantee": other, "permission": "READ"},
+        {"type": "CanonicalUser", "grantee": legacy_key, "permission": "READ"}]})
+    assert legacy_key.encode() not in body
+    root = etree.fromstring(body)
+    assert root.findtext("s3:Owner/s3:ID", namespaces=NS) == owner
+    assert root.findtext("s3:Owner/s3:DisplayName", namespaces=NS) == "acme"
+    ids = [g.findtext("s3:ID", namespaces=NS) for g in root.iterfind(".//s3:Grantee", NS)]
+    assert ids[:2] == [owner, other] and is_canonical_id(ids[2])
+    # A name not known here is left out rather than made up.
+    names = [g.findtext("s3:DisplayName", namespaces=NS) for g in root.iterfind(".//s3:Grantee", NS)]
+    assert names == ["acme", None, None]
+    listing = xml.list_all_my_buckets(legacy_key, [])
+    assert legacy_key.encode() not in listing
 
 
 def test_delete_result_quiet_lists_only_errors() -> None:

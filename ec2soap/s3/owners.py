@@ -1,0 +1,162 @@
+"""S3 owners stored before canonical ids existed (they were access keys): found and upgraded in place.
+
+A scan at start lists them; each is rewritten to its account's canonical id as soon as CloudStack says whose
+key it is (at start, or when its user next calls), in the owner columns and in every stored ACL, so nothing
+is lost after an upgrade. `Owners.principal` turns a checked access key into the request's Principal.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable, Iterable, Optional
+
+from sqlalchemy import select, update
+from twisted.internet.defer import Deferred, ensureDeferred
+from sqlalchemy.engine import Connection
+
+from ec2soap.auth.identity import Identity, is_canonical_id
+from ec2soap.s3.principal import ANONYMOUS, Principal, remember_name
+from ec2soap.store.tables import s3_bucket, s3_object, s3_upload
+
+__all__ = ["Owners", "scan_sync", "rewrite_sync"]
+
+log = logging.getLogger(__name__)
+
+_TABLES = (s3_bucket, s3_object, s3_upload)
+
+
+# -- the upgrade ----------------------------------------------------------------------------------------------
+
+def _legacy(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and value != ANONYMOUS and not is_canonical_id(value)
+
+
+def _acl_ids(acl: Any) -> Iterable[str]:
+    if not isinstance(acl, dict):
+        return
+    yield acl.get("owner")
+    for grant in acl.get("grants") or ():
+        if isinstance(grant, dict) and grant.get("type") == "CanonicalUser":
+            yield grant.get("grantee")
+
+
+def scan_sync(conn: Connection) -> set[str]:
+    """Every stored owner or CanonicalUser grantee that is no canonical id (an access key of old)."""
+    found: set[str] = set()
+    for table in _TABLES:
+        for (owner,) in conn.execute(select(table.c.owner).distinct()):
+            if _legacy(owner):
+                found.add(owner)
+        for (text,) in conn.execute(select(table.c.acl).where(table.c.acl.is_not(None))):
+            try:
+                acl = json.loads(text)
+            except ValueError:
+                continue
+            found.update(v for v in _acl_ids(acl) if _legacy(v))
+    return found
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def rewrite_sync(conn: Connection, old: str, new: str) -> int:
+    """OLD (a stored access key) → NEW (its canonical id) in the owner columns and in every stored ACL."""
+    changed = 0
+    for table in _TABLES:
+        changed += conn.execute(update(table).where(table.c.owner == old).values(owner=new)).rowcount or 0
+        rows = conn.execute(select(table.c.id, table.c.acl)
+                            .where(table.c.acl.like(f"%{_escape_like(old)}%", escape="\\"))).all()
+        for row_id, text in rows:
+            try:
+                acl = json.loads(text)
+            except ValueError:
+                continue
+            if not isinstance(acl, dict):
+                continue
+            if acl.get("owner") == old:
+                acl["owner"] = new
+            for grant in acl.get("grants") or ():
+                if isinstance(grant, dict) and grant.get("type") == "CanonicalUser" and grant.get("grantee") == old:
+                    grant["grantee"] = new
+            conn.execute(update(table).where(table.c.id == row_id)
+                         .values(acl=json.dumps(acl, separators=(",", ":"), sort_keys=True)))
+            changed += 1
+    return changed
+
+
+class Owners:
+    """The S3 door's view of who calls. RUN(fn, *args) runs fn on the pool (a Deferred); STORE has run_sync;
+    CREDENTIALS has identity_for (which raises CredentialsUnavailable when CloudStack cannot be asked)."""
+
+    def __init__(self, store: Any, run: Callable[..., Any], credentials: Any):
+        self.store = store
+        self.run = run
+        self.credentials = credentials
+        self._pending: set[str] | None = None  # stored access keys still to upgrade; None: not scanned yet
+        self._scanning: Any = None
+        self._starting = False
+        self._waiters: list[Deferred] = []
+
+    def begin(self) -> Deferred:
+        """start() in the background; callers wait for it (a bounded wait: it stops at CloudStack's first
+        failure), so what they are shown is already upgraded."""
+        self._starting = True
+
+        def done(result: Any) -> Any:
+            self._starting = False
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                waiter.callback(None)
+            return result
+        return ensureDeferred(self.start()).addBoth(done)
+
+    async def start(self) -> None:
+        """Scan for stored access keys, then upgrade every one CloudStack can name now (the rest are upgraded
+        when their user next calls). Failures are logged: the scan is retried by the next caller."""
+        await self._scan()
+        for key in sorted(self._pending or ()):
+            try:
+                identity = await self.credentials.identity_for(key)
+            except Exception as exc:  # CloudStack down: this key waits for its user's next request
+                log.warning("S3 owner upgrade: cannot resolve a stored access key now (%s)", exc.__class__.__name__)
+                return
+            if identity is not None:
+                remember_name(identity.canonical_id, identity.display_name)
+                await self._upgrade(key, identity)
+
+    async def _scan(self) -> None:
+        if self._pending is not None:
+            return
+        if self._scanning is None:
+            self._scanning = self.run(self.store.run_sync, scan_sync)
+        try:
+            found = await self._scanning
+        except Exception:
+            self._scanning = None
+            raise
+        if self._pending is None:
+            self._pending = set(found)
+            if found:
+                log.info("S3 owner upgrade: %d stored access key(s) to turn into canonical ids", len(found))
+
+    async def _upgrade(self, key: str, identity: Identity) -> None:
+        if self._pending is None or key not in self._pending:
+            return
+        changed = await self.run(self.store.run_sync, rewrite_sync, key, identity.canonical_id)
+        self._pending.discard(key)
+        log.info("S3 owner upgrade: one access key → canonical id %s (%d rows)", identity.canonical_id, changed)
+
+    async def principal(self, access_key: str) -> Optional[Principal]:
+        """The caller whose signature has been checked; None when CloudStack names no account for the key."""
+        if self._starting:
+            waiter: Deferred = Deferred()
+            self._waiters.append(waiter)
+            await waiter
+        identity = await self.credentials.identity_for(access_key)
+        if identity is None:
+            return None
+        remember_name(identity.canonical_id, identity.display_name)
+        await self._scan()
+        await self._upgrade(access_key, identity)
+        return Principal(identity)

@@ -1,0 +1,55 @@
+"""S3 principals: the authenticated caller as its account's canonical id, and the ids and names answers show.
+Pure: no Twisted, no SQL.
+
+- `Principal` is what an authenticated request carries as its caller: a str whose value is the account's
+  canonical id (what buckets, objects, uploads and grants store and compare), with the access key, the
+  user's email and the account's name beside it (email grants; grants by the old access-key id are still
+  honoured, for scripts written for the original gateway).
+- `public_id` / `display_name_of` are what answers show: an id that is not canonical (a stored access key
+  not yet upgraded by s3/owners.py) is never shown as it is.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from ec2soap.auth.identity import Identity, is_canonical_id, opaque_id
+
+__all__ = ["Principal", "public_id", "display_name_of", "remember_name", "ANONYMOUS"]
+
+ANONYMOUS = "anonymous"  # the owner stored for what an anonymous caller wrote (a public-write bucket)
+# Canonical id → account name, for DisplayName. Public facts (S3 shows them to grantees), learnt from the
+# callers this process has seen and from the upgrade; an id not (yet) known is shown without a name.
+_NAMES: dict[str, str] = {}
+
+
+class Principal(str):
+    """An authenticated S3 caller: the str is the account's canonical id."""
+
+    access_key: str
+    email: str
+    display_name: str
+    account_id: str
+
+    def __new__(cls, identity: Identity) -> "Principal":
+        self = super().__new__(cls, identity.canonical_id)
+        self.access_key = identity.access_key
+        self.email = identity.email
+        self.display_name = identity.display_name
+        self.account_id = identity.account_id
+        return self
+
+
+def remember_name(canonical_id: str, name: str) -> None:
+    if name:
+        _NAMES[canonical_id] = name
+
+
+def public_id(stored: str) -> str:
+    """The id an answer shows for a stored owner or grantee."""
+    return stored if stored == ANONYMOUS or is_canonical_id(stored) else opaque_id(stored)
+
+
+def display_name_of(stored: str) -> Optional[str]:
+    if stored == ANONYMOUS:
+        return ANONYMOUS
+    return _NAMES.get(stored)
