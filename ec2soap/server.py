@@ -163,6 +163,9 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
                                    ops=_ops_resources(running, factory, admin, reactor, settings)),
                        logFormatter=access_log_line)
     site.displayTracebacks = False
+    from ec2soap import http as gateway_http
+
+    gateway_http.install(site)  # over-long request lines and headers, oversized SOAP/Query bodies: answered
     # X-Forwarded-* and Forwarded are believed from these peers only (ec2soap.origin.request_origin).
     site.origin_policy = ProxyPolicy.from_setting(settings.trusted_proxies)
     from ec2soap.s3.streaming import request_factory

@@ -93,6 +93,7 @@ ERRORS: dict[str, tuple[int, str]] = {
                                "endpoint."),
     "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
     "Redirect": (307, "Temporary redirect."),
+    "RequestHeaderSectionTooLarge": (400, "Your request header section exceeds the maximum allowed size."),
     "RequestIsNotMultiPartContent": (400, "Bucket POST must be of the enclosure-type multipart/form-data."),
     "RequestTimeout": (400, "Your socket connection to the server was not read from or written to within the "
                             "timeout period."),
