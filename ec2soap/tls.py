@@ -84,15 +84,25 @@ def read_identity(cert_path: str, key_path: str, *, now: datetime.datetime | Non
 
 def load(cert_path: str, key_path: str) -> Any:
     """Twisted CertificateOptions for the server identity in CERT_PATH / KEY_PATH (TLSSetupError if unusable)."""
+    import OpenSSL
     from OpenSSL import crypto
     from twisted.internet import ssl
 
     identity = read_identity(cert_path, key_path)
-    return ssl.CertificateOptions(
-        privateKey=crypto.PKey.from_cryptography_key(identity.key),
-        certificate=crypto.X509.from_cryptography(identity.certificate),
-        extraCertChain=[crypto.X509.from_cryptography(c) for c in identity.chain],
-        raiseMinimumTo=ssl.TLSVersion.TLSv1_2)
+    key, certificate, chain = identity.key, identity.certificate, list(identity.chain)
+    if _version(OpenSSL.__version__) < (24, 3):  # older pyOpenSSL takes only its own wrappers
+        key, certificate = crypto.PKey.from_cryptography_key(key), crypto.X509.from_cryptography(certificate)
+        chain = [crypto.X509.from_cryptography(c) for c in chain]
+    return ssl.CertificateOptions(privateKey=key, certificate=certificate, extraCertChain=chain,
+                                  raiseMinimumTo=ssl.TLSVersion.TLSv1_2)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for part in text.split(".")[:2]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
 
 
 def check(cert_path: str, key_path: str) -> tuple[bool, str]:
