@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Callable, Iterable, Sequence
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from .errors import AuthError
 from .request import HttpRequestInfo
 
 __all__ = [
     "ALGORITHM", "AMZ_DATE_FORMAT", "EMPTY_SHA256", "UNSIGNED_PAYLOAD", "Credential", "V4Check",
-    "uri_encode", "canonical_query", "canonical_query_candidates", "canonical_headers",
+    "uri_encode", "canonical_query", "canonical_headers",
     "normalize_path", "parse_amz_date", "parse_authorization", "parse_credential",
     "derive_signing_key", "string_to_sign", "hmac_sha256_hex", "is_hex_signature",
 ]
@@ -43,24 +43,6 @@ def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     """Decoded pairs → `name=value&...`, each side re-encoded, sorted by name then value."""
     encoded = sorted((uri_encode(k), uri_encode(v)) for k, v in pairs)
     return "&".join(f"{k}={v}" for k, v in encoded)
-
-
-def canonical_query_candidates(raw: str, exclude: Sequence[str] = ()) -> list[str]:
-    """The canonical query strings a correct client may have signed for this raw query.
-
-    Clients agree on RFC 3986 for what they encode but not on what they leave alone: a '+'
-    may be a literal plus (S3, most SDKs) or a space (forms), and some sign their own encoding
-    as sent. Each reading is tried; all are the same bytes on the wire, so no reading lets
-    anyone forge anything, and a wrong reading simply fails to match.
-    """
-    fields = [f for f in raw.split("&") if f]
-    kept = [f for f in fields if unquote(f.partition("=")[0]) not in exclude]
-    literal = [(unquote(k), unquote(v)) for k, _, v in (f.partition("=") for f in kept)]
-    spaced = [(unquote(k.replace("+", " ")), unquote(v.replace("+", " ")))
-              for k, _, v in (f.partition("=") for f in kept)]
-    as_sent = "&".join(sorted(f"{k}={v}" for k, _, v in (f.partition("=") for f in kept)))
-    candidates = [canonical_query(literal), canonical_query(spaced), as_sent]
-    return list(dict.fromkeys(candidates))
 
 
 def normalize_path(path: str) -> str:
@@ -209,7 +191,7 @@ class V4Check:
     credential: Credential
     amz_date: str
     signature: str = field(repr=False)
-    # Canonical requests a correct client may have signed (see canonical_query_candidates).
+    # Canonical requests a correct client may have signed (S3's path spellings; one query each).
     canonical_requests: tuple[str, ...] = field(repr=False)
 
     def verify(self, secret: str, mismatch: Callable[[str], AuthError]) -> tuple[bytes, str]:
