@@ -194,12 +194,16 @@ def _v2_string_heads(request: HttpRequestInfo, date_lines: list[str],
 
 
 def _v2_paths(request: HttpRequestInfo, bucket: str | None, prefix: str | None) -> tuple[str, ...]:
-    """The paths a SigV2 client may have signed: as sent (with '/bucket' for a virtual host), and
-    without a routing PREFIX when the path has one."""
+    """The paths a SigV2 client may have signed, all naming the same bucket or object: as sent (with
+    '/bucket' for a virtual host), without a routing PREFIX when the path has one, and for a bare
+    '/bucket' also '/bucket/' (botocore's auth_path for every bucket-level request)."""
     path = request.path or "/"
     paths = [(f"/{bucket}" if bucket else "") + path]
     if prefix and not bucket and (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
         paths.append(path[len(prefix.rstrip("/")):] or "/")
+    for candidate in list(paths):
+        if candidate.count("/") == 1 and len(candidate) > 1:
+            paths.append(candidate + "/")
     return tuple(dict.fromkeys(paths))
 
 

@@ -347,3 +347,16 @@ def test_boto2_sigv2_presigned_under_the_s3_prefix_signs_the_prefix():
     assert request.path.startswith(PREFIX + "/bucket/")
     assert verify_s3(parse_s3(request, path_prefix=PREFIX), SECRET_KEY).scheme == "sigv2-query"
     assert verify_s3(parse_s3(request), SECRET_KEY).scheme == "sigv2-query"
+
+
+@pytest.mark.parametrize("prefix", ["", PREFIX])
+def test_botocore_sigv2_bucket_requests_sign_a_trailing_slash(prefix):
+    """botocore's auth_path for a bucket-level request is '/bucket/' while it sends '/bucket'."""
+    request = AWSRequest(method="GET", url=f"{PATH_HOST}{prefix}/bucket?prefix=a%20b&acl")
+    request.auth_path = "/bucket/"
+    HmacV1Auth(CREDS).add_auth(request)
+    info = from_prepared(request.prepare())
+    assert info.path == prefix + "/bucket"
+    assert verify_s3(parse_s3(info, path_prefix=PREFIX), SECRET_KEY).scheme == "sigv2"
+    with pytest.raises(AuthError):  # another bucket is another resource
+        verify_s3(parse_s3(replace(info, path=prefix + "/bucket2"), path_prefix=PREFIX), SECRET_KEY)
