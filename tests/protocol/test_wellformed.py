@@ -76,9 +76,12 @@ def test_ec2_names_with_control_characters_are_400_with_parseable_errors(gateway
                            (ec2.create_security_group, {"GroupName": "g" + bad.replace("\x00", ""),
                                                         "Description": bad})]:
             assert _call(fn, **kwargs) == {"code": "InvalidParameterValue", "status": 400}, (fn, kwargs)
-        # Lookups, filters, tags and ids: whatever the code, a 4xx that parses.
+        # Passed on to CloudStack, which refuses them (431): translated, not an InternalError.
         for fn, kwargs in [(ec2.delete_key_pair, {"KeyName": bad}),
-                           (ec2.describe_key_pairs, {"KeyNames": [bad]}),
+                           (ec2.delete_security_group, {"GroupName": bad})]:
+            assert _call(fn, **kwargs) == {"code": "InvalidParameterValue", "status": 400}, (fn, kwargs)
+        # Lookups, filters, tags and ids: whatever the code, a 4xx that parses.
+        for fn, kwargs in [(ec2.describe_key_pairs, {"KeyNames": [bad]}),
                            (ec2.describe_key_pairs, {"Filters": [{"Name": "key-name", "Values": [bad]}]}),
                            (ec2.describe_security_groups, {"GroupNames": [bad]}),
                            (ec2.describe_security_groups, {"Filters": [{"Name": bad, "Values": ["x"]}]}),
