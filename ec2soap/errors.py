@@ -22,7 +22,7 @@ class EC2Error(Exception):
         self.fields = fields
         if message is None:
             try:
-                message = self.template.format(**fields)
+                message = self.template.format(**{k: _text(v) for k, v in fields.items()})
             except (KeyError, IndexError):
                 message = self.template
         super().__init__(message)
@@ -30,6 +30,13 @@ class EC2Error(Exception):
     @property
     def message(self) -> str:
         return str(self)
+
+
+def _text(value: Any) -> Any:
+    """A message field as EC2 writes it: several values joined by commas, never a Python repr ([...], (...))."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(str(v) for v in (sorted(value, key=str) if isinstance(value, (set, frozenset)) else value))
+    return value
 
 
 class ClientError(EC2Error):

@@ -5,6 +5,7 @@ An Elastic IP is a CloudStack public IP address; associating it is static NAT on
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -79,9 +80,20 @@ async def _to_addresses(ctx: RequestContext, cs_ips: list[dict]) -> list[Address
     return out
 
 
+def _check_ip(value: str) -> None:
+    """EC2 quirk: a PublicIp that is not an IP address at all is InvalidParameterValue, not NotFound."""
+    try:
+        ipaddress.ip_address(value.strip())
+    except ValueError:
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"Invalid value '{value}' for PublicIp: it is not an IP address.") from None
+
+
 async def describe_addresses(ctx: RequestContext, public_ips: Sequence[str] = (),
                              allocation_ids: Sequence[str] = (), filters: Sequence[Filter] = ()) -> list[Address]:
     """DescribeAddresses → listPublicIpAddresses. Unknown PublicIp.N / AllocationId.N fail like EC2."""
+    for ip in public_ips:
+        _check_ip(ip)
     addresses = await _to_addresses(ctx, [c for c in await ctx.cloud.list_public_ip_addresses() if _elastic(c)])
     if public_ips or allocation_ids:
         by_ip = {a.public_ip: a for a in addresses}
@@ -147,6 +159,7 @@ async def _find(ctx: RequestContext, public_ip: str | None, allocation_id: str |
             raise ERRORS["InvalidAssociationID.NotFound"](association_id=association_id)
         return found[0]
     if public_ip:
+        _check_ip(public_ip)
         found = [c for c in await _list(ctx, ipaddress=public_ip) if c.get("ipaddress") == public_ip]
         if not found:
             raise ERRORS["InvalidAddress.NotFound"](address=public_ip)
