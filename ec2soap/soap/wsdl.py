@@ -87,8 +87,9 @@ def _rename(root: Any) -> None:
 
 
 def with_address(document: bytes, address: str) -> bytes:
-    """DOCUMENT with ADDRESS as the service port's location."""
-    from xml.sax.saxutils import quoteattr
+    """DOCUMENT with ADDRESS as the service port's location (through ec2soap.xmltext, like every text we
+    write: the address follows the request's Host)."""
+    from ec2soap.xmltext import escape
 
     return document.replace(f'location="{PLACEHOLDER_ADDRESS}"'.encode(),
-                            f"location={quoteattr(address)}".encode("utf-8"), 1)
+                            f'location="{escape(address, attribute=True)}"'.encode("utf-8"), 1)

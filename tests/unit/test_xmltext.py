@@ -67,3 +67,11 @@ def test_lone_surrogates_do_not_break_utf8_encoding() -> None:
     # A str holding a lone surrogate cannot be encoded to UTF-8 at all: the writer must not raise.
     _parses(error_document("X", "a\udc80b", "r"))
     _parses(render_error(S3Error("NoSuchBucket", bucket_name="\udc80")))
+
+
+def test_the_wsdl_address_goes_through_the_same_function() -> None:
+    from ec2soap.soap.wsdl import PLACEHOLDER_ADDRESS, with_address
+
+    document = f'<definitions><port location="{PLACEHOLDER_ADDRESS}"/></definitions>'.encode()
+    address = 'http://h\x00"><x/>:80/awsapi'
+    assert _parses(with_address(document, address)).find("port").get("location") == clean(address)
