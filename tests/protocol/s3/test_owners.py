@@ -231,3 +231,54 @@ def test_owners_stored_as_access_keys_are_upgraded_at_start(tmp_path_factory: An
         assert requests.get(gateway.url + "/health", timeout=30).status_code in (200, 503)
     finally:
         _stop(gateway, in_reactor)
+
+
+def test_users_of_one_account_share_its_id_and_buckets(gateway_server: GatewayServer,
+                                                       new_user: Callable[[], Keys]) -> None:
+    """S3 owners are accounts: a second user (other keys) of the same CloudStack account owns the same buckets."""
+    first = new_user()
+    status, accounts = gateway_server.cloudstack("admin", "listAccounts", name=first.account, listall="true")
+    account = accounts["account"][0]
+    name = f"{first.account}b"
+    status, made = gateway_server.cloudstack("admin", "createUser", account=first.account,
+                                             domainid=account["domainid"], username=name, password="pw",
+                                             email=f"{name}@example.com", firstname=name, lastname="t")
+    assert status == 200, made
+    status, got = gateway_server.cloudstack("admin", "registerUserKeys", id=made["user"]["id"])
+    assert status == 200, got
+    second = Keys(got["userkeys"]["apikey"], got["userkeys"]["secretkey"], first.account)
+    a, b = boto3_client(gateway_server, first), boto3_client(gateway_server, second)
+    bucket = bucket_name("shared")
+    a.create_bucket(Bucket=bucket)
+    expected = {"ID": canonical_id(account["id"]), "DisplayName": first.account}
+    assert a.list_buckets()["Owner"] == b.list_buckets()["Owner"] == expected
+    assert [x["Name"] for x in b.list_buckets()["Buckets"]] == [bucket]
+    b.put_object(Bucket=bucket, Key="from-second", Body=b"x")
+    assert a.get_object_acl(Bucket=bucket, Key="from-second")["Owner"] == expected
+
+
+def test_registered_keys_without_admin_keys(gateway_server: GatewayServer, new_user: Callable[[], Keys],
+                                            tmp_path_factory: Any, reactor: Any,
+                                            in_reactor: Callable[..., Any]) -> None:
+    """A gateway without CloudStack admin keys asks CloudStack as the (registered) user whose account it is."""
+    from ec2soap import server
+    from ec2soap.config import Settings
+
+    settings = Settings(host="127.0.0.1", port=0, data_dir=str(tmp_path_factory.mktemp("bare-owners")),
+                        cloudstack_url=gateway_server.simulator_url, job_poll_interval=0.05, db_threads=4,
+                        enable_ec2=True, enable_s3=True)
+    assert not settings.cloudstack_admin_api_key
+    running = in_reactor(server.start, settings, reactor)
+    try:
+        bare = GatewayServer(running, f"http://127.0.0.1:{running.ports['gateway']}", gateway_server.simulator_url)
+        keys = new_user()
+        in_reactor(running.credentials.register, keys.access_key, keys.secret_key)
+        client = boto3_client(bare, keys)
+        seen = Recorder(client)
+        client.create_bucket(Bucket=bucket_name("bare"))
+        owner = client.list_buckets()["Owner"]
+        assert owner == {"ID": canonical_id(account_uuid(gateway_server, keys)), "DisplayName": keys.account}
+        assert all(keys.access_key.encode() not in body for body in seen.bodies)
+    finally:
+        in_reactor(running.stop)
+        running.store.close()
