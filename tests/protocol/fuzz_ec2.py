@@ -34,6 +34,8 @@ FILTER_NAMES = ["instance-id", "instance-state-name", "instance-type", "image-id
                 "description", "ip-permission.from-port", "public-ip", "snapshot-id", "fingerprint", "architecture",
                 "is-public", "launch-time", "", "*", "tag:", "no-such-filter", "Filter"]
 _NAME_CALL = re.compile(r"""p\.(?:str|int|bool|list|filters|tags|structs)\(\s*f?["']([^"'{]+)""")
+_REQUIRED = re.compile(r"""p\.(?:str|int)\(\s*["']([^"']+)["'][^)]*required=True""")
+_HELPER = re.compile(r"\b(_\w+)\(")
 
 
 def enc(value: Value) -> str:
@@ -49,16 +51,25 @@ def _model() -> Any:
 
 
 @functools.lru_cache(maxsize=1)
-def _binding_names() -> dict[str, list[str]]:
-    """action → the parameter names its binding module reads (our side of "real parameters")."""
+def _binding_names() -> dict[str, tuple[list[str], list[str], list[str]]]:
+    """action → (names its binding reads, names its module reads, names it requires): our side of "real
+    parameters", read from the binding's source and the module helpers it calls."""
     import ec2soap.query.bindings as package
 
-    names: dict[str, list[str]] = {}
+    names: dict[str, tuple[list[str], list[str], list[str]]] = {}
     for info in pkgutil.iter_modules(package.__path__):
         module = importlib.import_module(f"{package.__name__}.{info.name}")
-        read = sorted(set(_NAME_CALL.findall(inspect.getsource(module))))
-        for action in getattr(module, "BINDINGS", {}):
-            names[action] = read
+        everything = sorted(set(_NAME_CALL.findall(inspect.getsource(module))))
+        for action, binding in getattr(module, "BINDINGS", {}).items():
+            try:
+                source = inspect.getsource(binding)
+            except (OSError, TypeError):
+                source = ""
+            for helper in set(_HELPER.findall(source)):
+                if inspect.isfunction(getattr(module, helper, None)):
+                    source += inspect.getsource(getattr(module, helper))
+            names[action] = (sorted(set(_NAME_CALL.findall(source))), everything,
+                             sorted(set(_REQUIRED.findall(source))))
     return names
 
 
@@ -149,20 +160,29 @@ def _value(rng: random.Random, name: str, kind: str, enum: list[str], real: dict
 def _params(rng: random.Random, action: str, real: dict[str, list[str]]) -> list[tuple[Value, Value]]:
     model = _model()
     shape = model.operation_model(action).input_shape if action in model.operation_names else None
-    ours = _binding_names().get(action, [])
+    ours, family, required = _binding_names().get(action, ([], [], []))
     params: list[tuple[Value, Value]] = []
+    if shape is not None and rng.random() < 0.75:  # mostly give what is required, to get past MissingParameter
+        for member in shape.required_members:
+            sub = shape.members[member]
+            name = _query_name(member, sub) + (".1" if sub.type_name == "list" else "")
+            kind = sub.member.type_name if sub.type_name == "list" else sub.type_name
+            params.append((name, _value(rng, name, kind, list(getattr(sub, "enum", []) or []), real)))
+    if rng.random() < 0.75:
+        params.extend((name, _value(rng, name, "string", [], real)) for name in required)
     for _ in range(rng.choice([0, 1, 2, 3, 3, 4, 5, 6, 8, 12])):
         roll = rng.random()
-        if shape is not None and shape.members and roll < 0.5:
+        if shape is not None and shape.members and roll < 0.45:
             name, kind, enum = _model_param(rng, shape, "")
-        elif ours and roll < 0.8:
-            name, kind, enum = rng.choice(ours), "string", []
+        elif (ours or family) and roll < 0.8:
+            name, kind, enum = rng.choice(ours if ours and rng.random() < 0.7 else family or ours), "string", []
             if name in ("Filter", "Tag", "InstanceId", "SecurityGroup", "ResourceId", "GroupId", "Value"):
                 name += "." + _index(rng) + rng.choice(["", ".Name", ".Value", ".Value." + _index(rng),
                                                         ".Key"])
         else:
             name, kind, enum = _junk_name(rng), "string", []
         params.append((name, _value(rng, name if isinstance(name, str) else "", kind, enum, real)))
+    params = list({name: (name, value) for name, value in reversed(params)}.values())[::-1]  # once each
     roll = rng.random()
     if roll < 0.08:  # deep Filter.N.Value.M nesting and many values
         for n in range(1, rng.choice([2, 5, 50, 200]) + 1):

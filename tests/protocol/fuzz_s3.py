@@ -24,12 +24,17 @@ _ACLS = ["private", "public-read", "public-read-write", "authenticated-read", "b
          "log-delivery-write", "", "PRIVATE", "public-read,private"]
 
 
-def _latin(value: Value) -> str:
+_CONTROLS = {c: "?" for c in [*range(0, 9), *range(10, 32), 127]}
+
+
+def _latin(value: Value, controls: bool) -> str:
     """A header value as http.client sends it (latin-1 code points are bytes); UTF-8 beyond that, and no CR/LF
-    (which would be a second header, not a value)."""
+    (which would be a second header, not a value). Other control characters only when CONTROLS: the HTTP
+    server refuses them (a bare 400) before S3 sees the request, so most requests go without."""
     raw = value if isinstance(value, bytes) else value.encode("utf-8")
+    text = raw.decode("latin-1").replace("\r", " ").replace("\n", " ")
     # requests refuses a value that starts with white space (its own check, not HTTP's).
-    return raw.decode("latin-1").replace("\r", " ").replace("\n", " ").lstrip()
+    return (text if controls else text.translate(_CONTROLS)).lstrip()
 
 
 def _pick_bucket(rng: random.Random, real: dict) -> Optional[Value]:
@@ -285,7 +290,8 @@ def s3_case(index: int, seed: int, base_url: str, keys: Any, real: dict) -> Case
     names = [n for n, _ in query]
     sub = next((s for s in SUBRESOURCES if s in names), "other" if query else "")
     body = _body(rng, method, sub, key, real)
-    headers = {name: _latin(value) for name, value in
+    controls = rng.random() < 0.1
+    headers = {name: _latin(value, controls) for name, value in
                _headers(rng, real, body or b"", "uploadId" in names).items()}
     if headers.get("Content-Type") == "application/x-www-form-urlencoded" and method == "POST":
         headers["Content-Type"] = "application/xml"  # a form POST outside the S3 prefix is an EC2 request

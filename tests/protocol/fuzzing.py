@@ -113,9 +113,11 @@ def junk_string(rng: random.Random, *, allow_huge: bool = True) -> Value:
         return "".join(rng.choice(_JUNK_ALPHABET) for _ in range(rng.randint(1, 40)))
     if roll < 0.85:
         return rng.choice(SPECIALS) + rng.choice(["x", "é", "\x00", "+", "%"]) * rng.randint(200, 1200)
-    if roll < 0.90 and allow_huge:
-        return rng.choice(["A", "é", "\x01", "<"]) * rng.choice([5000, 20000, 70000])
-    if roll < 0.95:
+    if roll < 0.90:
+        if allow_huge:
+            return rng.choice(["A", "é", "\x01", "<"]) * rng.choice([5000, 20000, 70000])
+        return rng.choice(SPECIALS) * rng.randint(2, 30)
+    if roll < 0.92:  # rare: the whole request is refused before any parser sees it
         return rng.choice(_BAD_UTF8) + rng.choice([b"", b"x", b"\x00"])
     return rng.choice(SPECIALS) + rng.choice(SPECIALS)
 
