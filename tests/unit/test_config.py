@@ -65,3 +65,66 @@ def test_settings_are_frozen_and_every_key_is_documented() -> None:
     for key, doc in SETTINGS_DOC.items():
         assert doc, key
         assert f"`EC2SOAP_{key.upper()}`" in readme, f"README.md does not document {key}"
+
+
+def _readme_settings() -> dict[str, tuple[str, str, str]]:
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    return {m.group(1): (m.group(2), m.group(3).strip(), m.group(4))
+            for m in re.finditer(r"^\| `(\w+)` \| `(EC2SOAP_\w+)` \| ([^|]*) \| (.*) \|$", readme, re.M)}
+
+
+def test_readme_settings_table_is_config_keys() -> None:
+    """README's table and `ec2soap config keys` (SETTINGS_DOC) list the same settings, variables, defaults
+    and words: one source, copied."""
+    rows = _readme_settings()
+    assert sorted(rows) == sorted(SETTINGS_DOC)
+    defaults = Settings()
+    for key, doc in SETTINGS_DOC.items():
+        variable, default, text = rows[key]
+        assert variable == f"EC2SOAP_{key.upper()}" and text == doc, key
+        value = getattr(defaults, key)
+        if key != "data_dir":  # shown as ~/..., the machine's own path in `config keys`
+            assert default == ("" if value in (None, "") else f"`{value}`"), key
+
+
+def test_https_settings_and_their_errors(tmp_path: Path) -> None:
+    assert Settings().tls_port == -1 and not Settings().trusted_proxies  # off, and no proxy trusted, by default
+    settings = load_settings(environ={"EC2SOAP_TLS_PORT": "8443", "EC2SOAP_TLS_CERT": "/etc/c.pem",
+                                      "EC2SOAP_TLS_KEY": "/etc/k.pem", "EC2SOAP_PORT": "-1"})
+    assert (settings.tls_port, settings.port) == (8443, -1)
+    with pytest.raises(SettingsError, match="tls_port needs tls_cert"):
+        load_settings(environ={"EC2SOAP_TLS_PORT": "8443"})
+    with pytest.raises(SettingsError, match="both -1"):
+        load_settings(environ={"EC2SOAP_PORT": "-1"})
+    with pytest.raises(SettingsError, match="tls_port must be between"):
+        load_settings(environ={"EC2SOAP_TLS_PORT": "-2"})
+    config = tmp_path / "c.toml"
+    config.write_text('trusted_proxies = ["10.0.0.0/8", "192.168.1.5", "fd00::/8"]\n')
+    assert load_settings(str(config), environ={}).trusted_proxies == "10.0.0.0/8, 192.168.1.5, fd00::/8"
+    with pytest.raises(SettingsError, match="trusted_proxies: 'proxy.example.com' is not an IP address"):
+        load_settings(environ={"EC2SOAP_TRUSTED_PROXIES": "10.0.0.1, proxy.example.com"})
+
+
+def test_config_show_masks_every_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    from ec2soap.cli import main
+
+    import os
+
+    saved = {k: os.environ.get(k) for k in ("EC2SOAP_HEALTH_TOKEN", "EC2SOAP_ENCRYPTION_KEY",
+                                            "EC2SOAP_CLOUDSTACK_ADMIN_SECRET_KEY")}
+    os.environ.update({"EC2SOAP_HEALTH_TOKEN": "tok-123456", "EC2SOAP_ENCRYPTION_KEY": "fernet-abcdef",
+                       "EC2SOAP_CLOUDSTACK_ADMIN_SECRET_KEY": "admin-secret-xyz"})
+    try:
+        assert main(["config", "show"]) == 0
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    out = capsys.readouterr().out
+    for secret in ("tok-123456", "fernet-abcdef", "admin-secret-xyz"):
+        assert secret not in out
+    assert "health_token = '********'" in out and "encryption_key = '********'" in out
