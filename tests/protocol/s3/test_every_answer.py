@@ -1,0 +1,184 @@
+"""Every S3 request gets an answer (issue 9): non-ASCII escapes in the query and the path, on every method,
+signed by boto3 (SigV4 and SigV2: the client encodes and signs the Unicode itself) and unsigned over a raw
+socket, with and without `Expect: 100-continue`. Bytes that are not UTF-8 are InvalidURI, a repeated
+parameter InvalidArgument; each answer is a complete HTTP response whose error body is S3's XML.
+"""
+from __future__ import annotations
+
+import socket
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+
+from tests.protocol.conftest import GatewayServer, Keys
+from tests.protocol.s3.test_signed_query import s3client
+
+KEY = "dossier é/clé ü+ø.txt"
+E_ACUTE = "x=%C3%A9&y=%E2%82%AC"  # é and €, as any client escapes them
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict
+    body: bytes
+
+    def error(self) -> tuple[int, str]:
+        root = ET.fromstring(self.body)
+        assert root.tag == "Error" and root.findtext("RequestId"), self.body
+        return self.status, root.findtext("Code") or ""
+
+
+def _read_head(sock: socket.socket, data: bytes) -> tuple[bytes, bytes]:
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed without an answer (got {data!r})"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def exchange(server: GatewayServer, method: str, target: str, body: bytes = b"", expect: bool = False,
+             headers: tuple[str, ...] = ()) -> Answer:
+    """One request on its own connection (Connection: close), read to the end: the whole answer or a failure."""
+    port = int(server.url.rsplit(":", 1)[1])
+    lines = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close", *headers]
+    if body or method in ("PUT", "POST"):
+        lines.append(f"Content-Length: {len(body)}")
+    if expect:
+        lines.append("Expect: 100-continue")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
+        if not expect:
+            sock.sendall(body)
+        head, rest = _read_head(sock, b"")
+        if expect and head.startswith(b"HTTP/1.1 100"):
+            sock.sendall(body)
+            head, rest = _read_head(sock, rest)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    fields = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        fields[name.strip().lower()] = value.strip()
+    if method != "HEAD":
+        assert len(rest) == int(fields["content-length"]), (status_line, rest)
+    return Answer(int(status_line.split()[1]), fields, rest)
+
+
+@pytest.fixture
+def private_bucket(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> tuple[Any, str]:
+    s3 = s3client(gateway_server, new_user())
+    bucket = f"e-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=KEY, Body=b"existing")
+    return s3, bucket
+
+
+# -- signed: boto3 encodes and signs Unicode in the path and the query ---------------------------------------
+
+@pytest.mark.parametrize("version", ["s3v4", "s3"])
+def test_signed_requests_with_non_ascii_query_and_path_all_succeed(gateway_server: GatewayServer,
+                                                                   new_user: Callable[[], Keys], version: str) -> None:
+    s3 = s3client(gateway_server, new_user(), version)
+
+    def add(request: Any, **_: Any) -> None:  # before signing: signed with SigV4, sent either way
+        request.url += ("&" if "?" in request.url else "?") + E_ACUTE
+    s3.meta.events.register("before-sign.s3", add)
+
+    bucket = f"u-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    put = s3.put_object(Bucket=bucket, Key=KEY, Body=b"h\xc3\xa9llo", ContentType="text/plain; charset=utf-8")
+    assert put["ETag"]
+    got = s3.get_object(Bucket=bucket, Key=KEY, ResponseContentDisposition="attachment; filename=clé.txt")
+    assert got["Body"].read() == b"h\xc3\xa9llo"
+    assert s3.head_object(Bucket=bucket, Key=KEY)["ContentLength"] == 6
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix="dossier é/")
+    assert [o["Key"] for o in listing["Contents"]] == [KEY]
+
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=KEY + ".mp")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key=KEY + ".mp", UploadId=upload, PartNumber=1, Body=b"part one")
+    assert [p["PartNumber"] for p in s3.list_parts(Bucket=bucket, Key=KEY + ".mp", UploadId=upload)["Parts"]] \
+        == [1]
+    s3.complete_multipart_upload(Bucket=bucket, Key=KEY + ".mp", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert s3.get_object(Bucket=bucket, Key=KEY + ".mp")["Body"].read() == b"part one"
+
+    s3.copy_object(Bucket=bucket, Key=KEY + ".copy", CopySource={"Bucket": bucket, "Key": KEY})
+    deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": KEY + ".copy"}, {"Key": KEY + ".mp"}]})
+    assert sorted(d["Key"] for d in deleted["Deleted"]) == [KEY + ".copy", KEY + ".mp"]
+    s3.delete_object(Bucket=bucket, Key=KEY)
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+# -- unsigned and hostile: a raw socket ----------------------------------------------------------------------
+
+ESCAPED_KEY = "dossier%20%C3%A9/cl%C3%A9%20%C3%BC%2B%C3%B8.txt"
+UNSIGNED = [
+    # method, path and query after the bucket, body, expect, answer
+    ("PUT", f"/{ESCAPED_KEY}?{E_ACUTE}", b"abc", False, (403, "AccessDenied")),
+    ("PUT", f"/{ESCAPED_KEY}?{E_ACUTE}", b"abc", True, (403, "AccessDenied")),
+    ("PUT", f"/{ESCAPED_KEY}?partNumber=1&uploadId=nope&{E_ACUTE}", b"abc", False, (404, "NoSuchUpload")),
+    ("PUT", f"/{ESCAPED_KEY}?partNumber=1&uploadId=nope&{E_ACUTE}", b"abc", True, (404, "NoSuchUpload")),
+    ("GET", f"/{ESCAPED_KEY}?{E_ACUTE}", b"", False, (403, "AccessDenied")),
+    ("GET", f"?prefix=dossier%20%C3%A9&{E_ACUTE}", b"", False, (403, "AccessDenied")),
+    ("HEAD", f"/{ESCAPED_KEY}?{E_ACUTE}", b"", False, (403, None)),
+    ("DELETE", f"/{ESCAPED_KEY}?{E_ACUTE}", b"", False, (403, "AccessDenied")),
+    ("POST", f"/{ESCAPED_KEY}?uploads&{E_ACUTE}", b"", False, (403, "AccessDenied")),
+    ("POST", f"?delete&{E_ACUTE}", b"<Delete><Object><Key>a</Key></Object></Delete>", False,
+     (400, "InvalidRequest")),  # no Content-MD5
+]
+
+
+@pytest.mark.parametrize("method,rest,body,expect,answer", UNSIGNED)
+def test_unsigned_requests_with_non_ascii_escapes_are_answered(gateway_server: GatewayServer,
+                                                               private_bucket: tuple[Any, str], method: str,
+                                                               rest: str, body: bytes, expect: bool,
+                                                               answer: tuple[int, Any]) -> None:
+    s3, bucket = private_bucket
+    got = exchange(gateway_server, method, f"/{bucket}{rest}", body, expect)
+    if method == "HEAD":
+        assert (got.status, got.body) == (answer[0], b"")
+    else:
+        assert got.error() == answer
+    assert got.headers["x-amz-request-id"]
+    # Nothing ran: the object is as it was, and no anonymous upload exists.
+    assert s3.get_object(Bucket=bucket, Key=KEY)["Body"].read() == b"existing"
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+BAD_UTF8 = [("PUT", False), ("PUT", True), ("GET", False), ("HEAD", False), ("DELETE", False), ("POST", False)]
+
+
+@pytest.mark.parametrize("where", ["query", "path"])
+@pytest.mark.parametrize("method,expect", BAD_UTF8)
+def test_escapes_that_are_not_utf8_are_invalid_uri(gateway_server: GatewayServer, private_bucket: tuple[Any, str],
+                                                   where: str, method: str, expect: bool) -> None:
+    s3, bucket = private_bucket
+    target = f"/{bucket}/k%FF?x=1" if where == "path" else f"/{bucket}/k?uploads&x=%C3%28"
+    got = exchange(gateway_server, method, target, b"body" if method == "PUT" else b"", expect)
+    if method == "HEAD":
+        assert (got.status, got.body) == (400, b"")
+    else:
+        assert got.error() == (400, "InvalidURI")
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 1
+
+
+@pytest.mark.parametrize("expect", [False, True])
+def test_a_repeated_parameter_on_an_upload_is_refused_before_the_body(gateway_server: GatewayServer,
+                                                                     private_bucket: tuple[Any, str],
+                                                                     expect: bool) -> None:
+    s3, bucket = private_bucket
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    got = exchange(gateway_server, "PUT", f"/{bucket}/m?partNumber=1&uploadId={upload}&partNumber=2",
+                   b"x" * 4096, expect)
+    assert got.error() == (400, "InvalidArgument")
+    assert ET.fromstring(got.body).findtext("ArgumentName") == "partNumber"
+    assert s3.list_parts(Bucket=bucket, Key="m", UploadId=upload).get("Parts", []) == []
