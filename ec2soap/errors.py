@@ -135,6 +135,7 @@ _CLIENT = [
     ("TagLimitExceeded", "{detail}"),
     ("DependencyViolation", "{detail}"),
     ("OperationNotPermitted", "{detail}"),
+    ("IdempotentParameterMismatch", "{detail}"),
     ("InvalidUserID.Malformed", "Invalid user id: \"{user_id}\""),
     ("InvalidRequest", "{detail}"),
     ("InvalidSecurity.RequestHasExpired", "Request has expired."),

@@ -1,5 +1,5 @@
 """Instance attributes, console output and passwords: DescribeInstanceAttribute, ModifyInstanceAttribute,
-GetConsoleOutput, GetPasswordData. Core: no Twisted, Spyne, lxml or SQL here.
+ResetInstanceAttribute, GetConsoleOutput, GetPasswordData. Core: no Twisted, Spyne, lxml or SQL here.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.instance_model import BlockDevice, GroupRef, find_vms, offering_for_type, to_instances
+from ec2soap.core.terminations import caller_account
 from ec2soap.errors import ERRORS
 
 __all__ = ["AttributeValue", "InstanceAttribute", "ConsoleOutput", "PasswordData", "OPERATIONS",
@@ -88,7 +89,8 @@ async def describe_instance_attribute(ctx: RequestContext, instance_id: str, att
     elif attribute == "userData":
         out.user_data = AttributeValue(vm.get("userdata") or None)
     elif attribute == "disableApiTermination":
-        out.disable_api_termination = AttributeValue(False)
+        protected = await ctx.records.protected([vm["id"]]) if ctx.records is not None else set()
+        out.disable_api_termination = AttributeValue(vm["id"] in protected)
     elif attribute == "instanceInitiatedShutdownBehavior":
         out.instance_initiated_shutdown_behavior = AttributeValue("stop")
     elif attribute == "rootDeviceName":
@@ -139,8 +141,14 @@ async def modify_instance_attribute(ctx: RequestContext, instance_id: str,
     vm, = await find_vms(ctx, [instance_id])
     inst, = await to_instances(ctx, [vm])
     if attribute == "disableApiTermination":
-        if _flag(value, attribute):
-            raise ERRORS["InvalidParameterValue"](detail="CloudStack cannot protect an instance from termination")
+        # CloudStack cannot protect a VM: we keep the flag and TerminateInstances enforces it.
+        flag = _flag(value, attribute)
+        if ctx.records is None:
+            if flag:
+                raise ERRORS["InvalidParameterValue"](detail="This gateway keeps no instance records: "
+                                                             "termination protection cannot be kept")
+            return True
+        await ctx.records.set_protection(vm["id"], inst.instance_id, await caller_account(ctx), flag)
         return True
     if attribute == "instanceInitiatedShutdownBehavior":
         if str(value) != "stop":
@@ -178,6 +186,28 @@ async def modify_instance_attribute(ctx: RequestContext, instance_id: str,
     return True
 
 
+# EC2 resets only these; CloudStack VMs boot their template's own kernel and ramdisk, which is the default,
+# and have no source/destination check to turn back on.
+RESETTABLE_ATTRIBUTES = ("kernel", "ramdisk", "sourceDestCheck")
+
+
+async def reset_instance_attribute(ctx: RequestContext, instance_id: str, attribute: str) -> bool:
+    """ResetInstanceAttribute → listVirtualMachines only: kernel and ramdisk are always their defaults on
+    CloudStack (the instance must be stopped, as in EC2), sourceDestCheck is always on. Other attributes
+    cannot be reset, as in EC2."""
+    if attribute not in RESETTABLE_ATTRIBUTES:
+        if attribute in DESCRIBABLE_ATTRIBUTES:
+            raise ERRORS["InvalidParameterValue"](
+                detail=f"Value ({attribute}) for parameter attribute is invalid. Only kernel, ramdisk and "
+                       f"sourceDestCheck can be reset.")
+        raise _unknown_attribute(attribute)
+    vm, = await find_vms(ctx, [instance_id])
+    inst, = await to_instances(ctx, [vm])
+    if attribute in ("kernel", "ramdisk") and inst.instance_state.name != "stopped":
+        raise ERRORS["IncorrectInstanceState"](instance_id=inst.instance_id, action="modified")
+    return True
+
+
 async def get_console_output(ctx: RequestContext, instance_id: str) -> ConsoleOutput:
     """GetConsoleOutput → listVirtualMachines only. CloudStack quirk: it has no API for a VM's console log, so
     the output is always empty (base64 of nothing), like EC2's answer before an instance has logged."""
@@ -205,6 +235,7 @@ async def get_password_data(ctx: RequestContext, instance_id: str) -> PasswordDa
 OPERATIONS: dict[str, Any] = {
     "DescribeInstanceAttribute": describe_instance_attribute,
     "ModifyInstanceAttribute": modify_instance_attribute,
+    "ResetInstanceAttribute": reset_instance_attribute,
     "GetConsoleOutput": get_console_output,
     "GetPasswordData": get_password_data,
 }

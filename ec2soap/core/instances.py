@@ -18,6 +18,7 @@ from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.instance_model import (STATES, UUID, GroupRef, Instance, InstanceState, InstanceStateChange,
                                          Reservation, instance_filters, offering_for_type, state_of,
                                          to_instances)
+from ec2soap.core.launches import launch_once
 from ec2soap.core.terminations import terminate_instances, visible_instances
 from ec2soap.errors import ERRORS
 
@@ -302,6 +303,13 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
     return Reservation(reservation_id, owner, list(first_groups), instances)
 
 
+async def run_instances_once(ctx: RequestContext, client_token: str | None = None,
+                             disable_api_termination: bool = False, **params: Any) -> Reservation:
+    """RunInstances as the adapters call it: run_instances at most once per ClientToken, and
+    DisableApiTermination kept in our store (launches.py)."""
+    return await launch_once(ctx, run_instances, params, client_token, disable_api_termination)
+
+
 # -- Start, Stop, Reboot, Terminate ---------------------------------------------------------------------------
 
 async def _state_changes(ctx: RequestContext, instance_ids: Sequence[str], command: str, action: str,
@@ -384,7 +392,7 @@ async def reboot_instances(ctx: RequestContext, instance_ids: Sequence[str]) -> 
 
 
 OPERATIONS: dict[str, Any] = {
-    "RunInstances": run_instances,
+    "RunInstances": run_instances_once,
     "DescribeInstances": describe_instances,
     "DescribeInstanceStatus": describe_instance_status,
     "StartInstances": start_instances,

@@ -314,11 +314,24 @@ async def delete_security_group(ctx: RequestContext, group_name: str | None = No
                 detail=f"resource {group_id or await ctx.ids.to_ec2('security-group', cs['id'])} has a "
                        f"dependent object") from None
         if exc.errorcode == 536:
-            raise ERRORS["InvalidGroup.InUse"](group=group_name or group_id) from None
+            raise await _in_use(ctx, cs, group_name or group_id or "") from None
         if exc.errorcode == 431 and "reserved" in exc.errortext:
             raise ERRORS["CannotDelete"](group=cs["name"]) from None
         raise
     return True
+
+
+async def _in_use(ctx: RequestContext, cs: dict, group: str) -> Exception:
+    """InvalidGroup.InUse, saying why when no instance the caller sees holds the group: destroyed VMs that
+    CloudStack has not expunged yet (expunge.delay) do."""
+    from ec2soap.core.terminations import expunge_advice
+
+    holders = [v for v in await ctx.cloud.list_virtual_machines(securitygroupid=cs["id"])
+               if str(v.get("state", "")).lower() not in ("destroyed", "expunging")]
+    if holders:
+        return ERRORS["InvalidGroup.InUse"](group=group)
+    return ERRORS["InvalidGroup.InUse"](
+        f"The security group '{group}' is still used by terminated instances. " + expunge_advice(), group=group)
 
 
 # -- Authorize and Revoke --------------------------------------------------------------------------------------------

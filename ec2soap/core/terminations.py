@@ -127,6 +127,11 @@ async def visible_instances(ctx: RequestContext, instance_ids: Sequence[str] = (
     if need_volumes and volumes is None:
         volumes = await ctx.cloud.list_volumes() if live else []
     converted = {i.cs_id: i for i in await to_instances(ctx, live, volumes=volumes)}
+    for vm in live:
+        if records.get(vm["id"]) is not None and vm.get("jobid"):
+            # Our destroy is in flight (possibly as admin, whose job the caller cannot look up). A destroy that
+            # failed leaves no job on the VM, and its state shows again.
+            converted[vm["id"]].instance_state, converted[vm["id"]].state_reason = STATES["shutting-down"], None
     if instance_ids:
         return live, [converted.get(c) or kept[c] for c in order]
     return live, list(converted.values()) + list(kept.values())

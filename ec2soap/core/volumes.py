@@ -314,7 +314,10 @@ async def describe_volumes(ctx: RequestContext, volume_ids: Sequence[str] = (), 
     for given, cs_id in wanted.items():
         if cs_id is None:
             raise ERRORS["InvalidVolume.NotFound"](volume_id=given)
-    cs_volumes = [v for v in await ctx.cloud.list_volumes() if v.get("state") != "Expunged"]
+    # EC2 deletes a root volume (DeleteOnTermination) as its instance terminates; CloudStack keeps it, state
+    # Destroy, until the VM is expunged (expunge.delay).
+    cs_volumes = [v for v in await ctx.cloud.list_volumes() if v.get("state") != "Expunged"
+                  and not (v.get("type") == "ROOT" and v.get("state") in ("Destroy", "Expunging"))]
     if volume_ids:
         present = {v["id"] for v in cs_volumes}
         for given, cs_id in wanted.items():

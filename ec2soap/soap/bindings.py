@@ -91,6 +91,8 @@ def _run_instances(v: Request) -> dict[str, Any]:
     user_data = v.get("userData") or {}
     # EC2 quirk: in 2010-11-15 groupSet/item/groupId carries the group's *name* (ids came with VPC groups).
     return {"image_id": _req(v, "imageId"), "min_count": _int(v, "minCount", required=True),
+            "client_token": v.get("clientToken") or None,
+            "disable_api_termination": bool(v.get("disableApiTermination")),
             "max_count": _int(v, "maxCount", required=True),
             "instance_type": v.get("instanceType") or None, "key_name": v.get("keyName"),
             "security_groups": _items(v, "groupSet", "groupId"), "security_group_ids": [],
@@ -202,6 +204,8 @@ BINDINGS: dict[str, Callable[[Request], dict[str, Any]]] = {
     "DescribeInstanceAttribute": lambda v: {"instance_id": _req(v, "instanceId"),
                                             "attribute": _one_of(v, _INSTANCE_ATTRIBUTES, "attribute")},
     "ModifyInstanceAttribute": _modify_instance_attribute,
+    "ResetInstanceAttribute": lambda v: {"instance_id": _req(v, "instanceId"),
+                                         "attribute": _one_of(v, ("kernel", "ramdisk"), "attribute")},
     "GetConsoleOutput": lambda v: {"instance_id": _req(v, "instanceId")},
     "GetPasswordData": lambda v: {"instance_id": _req(v, "instanceId")},
     # Images.

@@ -109,10 +109,10 @@ def _token_sync(conn: Connection, account: str, token: str) -> TokenRecord | Non
     return _as_token(row, False) if row is not None else None
 
 
-def _fill_sync(conn: Connection, account: str, token: str, instances: list[str]) -> None:
+def _fill_sync(conn: Connection, account: str, token: str, reservation_id: str, instances: list[str]) -> None:
     conn.execute(update(ec2_client_token).where(ec2_client_token.c.account == account,
                                                 ec2_client_token.c.token == token)
-                 .values(instances=json.dumps(instances)))
+                 .values(reservation_id=reservation_id, instances=json.dumps(instances)))
 
 
 def _release_sync(conn: Connection, account: str, token: str) -> None:
@@ -154,8 +154,21 @@ class InstanceRecords:
     async def token(self, account: str, token: str) -> TokenRecord | None:
         return await self.store.run(_token_sync, account, token, readonly=True)
 
-    async def fill_token(self, account: str, token: str, instances: list[str]) -> None:
-        await self.store.run(_fill_sync, account, token, instances)
+    async def fill_token(self, account: str, token: str, reservation_id: str, instances: list[str]) -> None:
+        await self.store.run(_fill_sync, account, token, reservation_id, instances)
+
+    def _wait_sync(self, account: str, token: str, timeout: float) -> TokenRecord | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            record = self.store.run_sync(_token_sync, account, token, readonly=True)
+            if record is None or record.instances is not None or time.monotonic() >= deadline:
+                return record
+            time.sleep(0.1)
+
+    async def wait_token(self, account: str, token: str, timeout: float) -> TokenRecord | None:
+        """The token's record once its launch has finished (instances set), or is gone (the launch failed),
+        or as it is after TIMEOUT seconds. Polls on a pool thread: only a retry racing its original waits."""
+        return await self.store.defer(self._wait_sync, account, token, timeout)
 
     async def release_token(self, account: str, token: str) -> None:
         """Forget a claim whose launch failed, so that a retry may launch."""

@@ -131,6 +131,7 @@ INSTANCE_BLOCK_DEVICE_MAPPING = _set(
     field_("deviceName"), _opt("virtualName"),
     _opt("ebs", Struct("InstanceEbsBlockDeviceType", (field_("volumeId"), _opt("deleteOnTermination", "boolean")))),
     _opt("noDevice", EMPTY))
+_request("ResetInstanceAttribute", field_("instanceId"), _opt("kernel", EMPTY), _opt("ramdisk", EMPTY))
 _request("ModifyInstanceAttribute", field_("instanceId"),
          _opt("instanceType", ATTRIBUTE_VALUE), _opt("kernel", ATTRIBUTE_VALUE), _opt("ramdisk", ATTRIBUTE_VALUE),
          _opt("userData", ATTRIBUTE_VALUE), _opt("disableApiTermination", ATTRIBUTE_BOOLEAN_VALUE),

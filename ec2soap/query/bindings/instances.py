@@ -26,7 +26,8 @@ def _one_id(p: QueryParams) -> str:
 
 
 def _run(p: QueryParams) -> dict[str, Any]:
-    return {"image_id": p.str("ImageId", required=True),
+    return {"image_id": p.str("ImageId", required=True), "client_token": p.str("ClientToken") or None,
+            "disable_api_termination": p.bool("DisableApiTermination", default=False),
             "min_count": p.int("MinCount", required=True),
             "max_count": p.int("MaxCount", required=True),
             "instance_type": p.str("InstanceType"),
@@ -70,6 +71,7 @@ BINDINGS = {
     "DescribeInstanceAttribute": lambda p: {"instance_id": _one_id(p),
                                             "attribute": p.str("Attribute", required=True)},
     "ModifyInstanceAttribute": _modify,
+    "ResetInstanceAttribute": lambda p: {"instance_id": _one_id(p), "attribute": p.str("Attribute", required=True)},
     "GetConsoleOutput": lambda p: {"instance_id": _one_id(p)},
     "GetPasswordData": lambda p: {"instance_id": _one_id(p)},
 }

@@ -88,6 +88,7 @@ register("DescribeInstanceAttribute", Struct("DescribeInstanceAttributeResponseT
     field_("groupSet", GROUP_SET, attr="groups", optional=True, since="2011-01-01"),
 )))
 register("ModifyInstanceAttribute", Struct("ModifyInstanceAttributeResponseType", (REQUEST_ID, RETURN)))
+register("ResetInstanceAttribute", Struct("ResetInstanceAttributeResponseType", (REQUEST_ID, RETURN)))
 register("GetConsoleOutput", Struct("GetConsoleOutputResponseType", (
     REQUEST_ID, field_("instanceId"), field_("timestamp", "dateTime"), field_("output"))))
 register("GetPasswordData", Struct("GetPasswordDataResponseType", (
