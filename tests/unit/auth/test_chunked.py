@@ -29,13 +29,14 @@ def _key(date, region="us-east-1"):
     return key
 
 
-def signed_chunked_request(content_sha256, payload=PAYLOAD, chunk=65536, trailer=None, corrupt=None):
+def signed_chunked_request(content_sha256, payload=PAYLOAD, chunk=65536, trailer=None, corrupt=None,
+                           url="http://127.0.0.1:7080/bucket/big.bin"):
     """Sign the headers with botocore, then frame and sign each chunk as the SigV4 streaming spec says."""
     headers = {"X-Amz-Content-SHA256": content_sha256, "Content-Encoding": "aws-chunked",
                "X-Amz-Decoded-Content-Length": str(len(payload))}
     if trailer:
         headers["X-Amz-Trailer"] = trailer[0]
-    request = AWSRequest(method="PUT", url="http://127.0.0.1:7080/bucket/big.bin", headers=headers)
+    request = AWSRequest(method="PUT", url=url, headers=headers)
     # SigV4Auth keeps our x-amz-content-sha256 (S3SigV4Auth would replace it); S3 paths need no normalizing
     SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", "us-east-1").add_auth(request)
     prepared = request.prepare()
@@ -101,6 +102,17 @@ def test_bad_chunk_signature(corrupt):
     result = verify_s3(parse_s3(request), SECRET_KEY)
     with pytest.raises(AuthError) as failure:
         decode(result, body)
+    assert failure.value.code == "SignatureDoesNotMatch"
+
+
+def test_chunks_chain_from_a_seed_signed_over_the_one_decoding_of_the_query():
+    """UploadPart with an uploadId signed as 'a b': sent with '+', the seed (and so every chunk) fails."""
+    request, body = signed_chunked_request("STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                                           url="http://127.0.0.1:7080/bucket/big.bin?partNumber=1&uploadId=a%20b")
+    assert decode(verify_s3(parse_s3(request), SECRET_KEY), body)[0] == PAYLOAD
+    swapped = replace(request, query=request.query.replace("uploadId=a%20b", "uploadId=a+b"))
+    with pytest.raises(AuthError) as failure:
+        verify_s3(parse_s3(swapped), SECRET_KEY)
     assert failure.value.code == "SignatureDoesNotMatch"
 
 
