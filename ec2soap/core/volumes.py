@@ -495,7 +495,8 @@ def _attach_error(exc: CloudStackApiError, volume_id: str, instance_id: str, dev
 async def detach_volume(ctx: RequestContext, volume_id: str, instance_id: str | None = None,
                         device: str | None = None, force: bool = False) -> Attachment:
     """DetachVolume → detachVolume, answering `detaching` without waiting for the job. InstanceId/Device, when
-    given, must name the current attachment. Force is accepted; CloudStack has no forced detach, so it changes nothing."""
+    given, must name the current attachment. Force is accepted; CloudStack has no forced detach, so it changes
+    nothing."""
     cs = await cs_volume(ctx, volume_id)
     if not cs.get("virtualmachineid"):
         raise ERRORS["IncorrectState"](detail=f"Volume '{volume_id}' is in the '{volume_status(cs)}' state.")

@@ -57,7 +57,8 @@ def cli(ec2_of: Any, keys: Any, fast_waiters: Path, monkeypatch: Any) -> EC2Clie
     import awscli
 
     # awscli keeps its own data (cli.json) on the data path too; ours comes first.
-    monkeypatch.setenv("AWS_DATA_PATH", os.pathsep.join([str(fast_waiters), str(Path(awscli.__file__).parent / "data")]))
+    monkeypatch.setenv("AWS_DATA_PATH",
+                       os.pathsep.join([str(fast_waiters), str(Path(awscli.__file__).parent / "data")]))
     return ec2_of("awscli", keys)
 
 
