@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any, Callable, Iterable, Optional
 
 from sqlalchemy import select, update
 from twisted.internet.defer import Deferred, ensureDeferred
 from sqlalchemy.engine import Connection
 
-from ec2soap.auth.identity import Identity, is_canonical_id
+from ec2soap.auth.identity import Identity, canonical_id, is_canonical_id
 from ec2soap.s3.principal import ANONYMOUS, Principal, remember_name
 from ec2soap.store.tables import s3_bucket, s3_object, s3_upload
 
@@ -23,6 +24,8 @@ __all__ = ["Owners", "scan_sync", "rewrite_sync"]
 log = logging.getLogger(__name__)
 
 _TABLES = (s3_bucket, s3_object, s3_upload)
+_CANONICAL_GRANT = '"type":"CanonicalUser"'  # as metadata.py writes ACLs (compact, sorted keys)
+NAMES_REFRESH = 300.0  # seconds between two readings of the account names (with admin keys)
 
 
 # -- the upgrade ----------------------------------------------------------------------------------------------
@@ -41,13 +44,17 @@ def _acl_ids(acl: Any) -> Iterable[str]:
 
 
 def scan_sync(conn: Connection) -> set[str]:
-    """Every stored owner or CanonicalUser grantee that is no canonical id (an access key of old)."""
+    """Every stored owner or CanonicalUser grantee that is no canonical id (an access key of old).
+
+    An ACL's owner is its row's owner, so only ACLs with a second CanonicalUser grant can name anyone else:
+    those alone are read (most objects carry the canned private ACL, one grant to the owner)."""
     found: set[str] = set()
     for table in _TABLES:
         for (owner,) in conn.execute(select(table.c.owner).distinct()):
             if _legacy(owner):
                 found.add(owner)
-        for (text,) in conn.execute(select(table.c.acl).where(table.c.acl.is_not(None))):
+        several = f"%{_CANONICAL_GRANT}%{_CANONICAL_GRANT}%"
+        for (text,) in conn.execute(select(table.c.acl).where(table.c.acl.like(several))):
             try:
                 acl = json.loads(text)
             except ValueError:
@@ -57,7 +64,8 @@ def scan_sync(conn: Connection) -> set[str]:
 
 
 def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # '/' rather than a backslash: MySQL/MariaDB read backslashes in string literals themselves.
+    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def rewrite_sync(conn: Connection, old: str, new: str) -> int:
@@ -66,7 +74,7 @@ def rewrite_sync(conn: Connection, old: str, new: str) -> int:
     for table in _TABLES:
         changed += conn.execute(update(table).where(table.c.owner == old).values(owner=new)).rowcount or 0
         rows = conn.execute(select(table.c.id, table.c.acl)
-                            .where(table.c.acl.like(f"%{_escape_like(old)}%", escape="\\"))).all()
+                            .where(table.c.acl.like(f"%{_escape_like(old)}%", escape="/"))).all()
         for row_id, text in rows:
             try:
                 acl = json.loads(text)
@@ -89,7 +97,8 @@ class Owners:
     """The S3 door's view of who calls. RUN(fn, *args) runs fn on the pool (a Deferred); STORE has run_sync;
     CREDENTIALS has identity_for (which raises CredentialsUnavailable when CloudStack cannot be asked)."""
 
-    def __init__(self, store: Any, run: Callable[..., Any], credentials: Any):
+    def __init__(self, store: Any, run: Callable[..., Any], credentials: Any,
+                 clock: Callable[[], float] = time.monotonic):
         self.store = store
         self.run = run
         self.credentials = credentials
@@ -97,6 +106,8 @@ class Owners:
         self._scanning: Any = None
         self._starting = False
         self._waiters: list[Deferred] = []
+        self.clock = clock
+        self._names_read = float("-inf")
 
     def begin(self) -> Deferred:
         """start() in the background; callers wait for it (a bounded wait: it stops at CloudStack's first
@@ -114,6 +125,7 @@ class Owners:
     async def start(self) -> None:
         """Scan for stored access keys, then upgrade every one CloudStack can name now (the rest are upgraded
         when their user next calls). Failures are logged: the scan is retried by the next caller."""
+        await self.refresh_names()
         await self._scan()
         for key in sorted(self._pending or ()):
             try:
@@ -124,6 +136,22 @@ class Owners:
             if identity is not None:
                 remember_name(identity.canonical_id, identity.display_name)
                 await self._upgrade(key, identity)
+
+    async def refresh_names(self) -> None:
+        """With the gateway's admin keys, every account's name for DisplayName (so every gateway process
+        shows the same names, not only those of callers it has seen). Without them: the callers' own."""
+        admin = getattr(self.credentials, "admin_cloud", None)
+        if admin is None:
+            return
+        self._names_read = self.clock()
+        try:
+            accounts = await admin.list_accounts(listall=True)
+        except Exception as exc:  # names are a courtesy: never fail a request for them
+            log.warning("S3 owners: cannot read the account names now (%s)", exc.__class__.__name__)
+            return
+        for account in accounts or ():
+            if account.get("id") and account.get("name"):
+                remember_name(canonical_id(str(account["id"])), str(account["name"]))
 
     async def _scan(self) -> None:
         if self._pending is not None:
@@ -157,6 +185,8 @@ class Owners:
         if identity is None:
             return None
         remember_name(identity.canonical_id, identity.display_name)
+        if self.clock() - self._names_read > NAMES_REFRESH:
+            ensureDeferred(self.refresh_names())  # in the background: this request does not wait
         await self._scan()
         await self._upgrade(access_key, identity)
         return Principal(identity)
