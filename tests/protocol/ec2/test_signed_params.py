@@ -55,10 +55,10 @@ def tags_in(response: requests.Response) -> set[tuple[str, str]]:
             for item in root.iterfind("e:tagSet/e:item", ns)}
 
 
-def signed(server: GatewayServer, keys: Keys, scheme: str, params: dict[str, str]) -> Any:
-    """A botocore-prepared request for PARAMS, signed with SCHEME."""
+def signed(server: GatewayServer, keys: Keys, scheme: str, params: dict[str, str], path: str = "/") -> Any:
+    """A botocore-prepared request for PARAMS to PATH, signed with SCHEME."""
     creds = Credentials(keys.access_key, keys.secret_key)
-    url = server.url + "/"
+    url = server.url + path
     if scheme in ("sigv2-post", "sigv4-post"):
         request = AWSRequest(method="POST", url=url, data=dict(params), headers={"Content-Type": FORM})
     else:
@@ -225,3 +225,67 @@ def test_boto2_signature_version_2_sends_every_kind_of_value(gateway_server: Gat
     assert conn.create_tags([sg], VALUES) is True
     for name, value in VALUES.items():
         assert {(t.name, t.value) for t in conn.get_all_tags(filters={"value": value})} == {(name, value)}
+
+
+# --- property: random signed values arrive unchanged; mutated requests run nothing else ------------------------
+
+_VALUE_CHARS = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 +%&=/?#:;,!'()[]{}@$*~._-<>\"\\"
+                "é☃😀\u00a0")
+
+
+def _signed_create_tags(server: GatewayServer, keys: Keys, scheme: str,
+                        params: dict[str, str]) -> tuple[str, str, str, dict]:
+    """(method, url, body, headers) of a CreateTags request signed with SCHEME: botocore SigV4 (a POST form),
+    botocore SigV4 presigned (GET) or ec2soap's own SigV2 signer (GET). At the EC2-only path, so that a
+    mutated Action is still answered by EC2 (at / a request without Action is S3's)."""
+    from ec2soap.registration import signed_params
+
+    params = {"Action": "CreateTags", "Version": "2012-08-15", **params}
+    url = server.url + "/awsapi/rest/AmazonEC2"
+    if scheme == "ours-sigv2":
+        query = urlencode(signed_params("GET", url, keys.access_key, keys.secret_key, params))
+        return "GET", url + "?" + query, "", {}
+    prepared = signed(server, keys, scheme, params, "/awsapi/rest/AmazonEC2")
+    body = prepared.body or ""
+    return (prepared.method, prepared.url, body.decode() if isinstance(body, bytes) else body,
+            dict(prepared.headers))
+
+
+_REFUSALS = {"SignatureDoesNotMatch", "InvalidParameterValue", "MissingParameter", "AuthFailure",
+             "IncompleteSignature", "MissingAction", "InvalidAction", "InvalidParameter", "InvalidID",
+             "InvalidGroup.NotFound", "UnknownParameter", "RequestExpired"}
+
+
+def test_random_signed_values_arrive_unchanged_and_mutations_run_nothing_else(gateway_server: GatewayServer,
+                                                                              tagged: Any) -> None:
+    """Seeded: random tag values (spaces, '+', '%', '&', '=', unicode) signed by botocore's SigV4 (header and
+    presigned) and ec2soap's SigV2 signer are stored exactly; each request with one byte of its encoded
+    parameters replaced is refused with a 4xx in EC2's format, or (an equivalent escape) stores exactly the
+    signed tag: in the end the group holds exactly the signed tags."""
+    import random
+
+    keys, sg = tagged
+    rng = random.Random("signed-create-tags")
+    expected = set(VALUES.items())
+    session = requests.Session()
+    rounds, refused = 30, 0
+    for i in range(rounds):
+        scheme = ("sigv4-post", "sigv4-presigned", "ours-sigv2")[i % 3]
+        pair = (f"k{i}", "".join(rng.choice(_VALUE_CHARS) for _ in range(rng.randint(1, 16))))
+        method, url, body, headers = _signed_create_tags(gateway_server, keys, scheme, {
+            "ResourceId.1": sg, "Tag.1.Key": pair[0], "Tag.1.Value": pair[1]})
+        encoded = body or urlsplit(url).query
+        at = rng.randrange(len(encoded))
+        mutant = encoded[:at] + rng.choice([c for c in "+% &=aZ0.~\t" if c != encoded[at]]) + encoded[at + 1:]
+        bad_url, bad_body = (url, mutant) if body else (url.split("?", 1)[0] + "?" + mutant, "")
+        bad = session.request(method, bad_url, data=bad_body.encode() or None, headers=headers, timeout=30)
+        if bad.status_code != 200:
+            refused += 1
+            assert 400 <= bad.status_code < 500 and error_of(bad)[1] in _REFUSALS, (bad.status_code, bad.text)
+        good = session.request(method, url, data=body.encode() or None, headers=headers, timeout=30)
+        assert good.status_code == 200, good.text
+        expected.add(pair)
+    stored = tags_in(send(signed(gateway_server, keys, "sigv4-post", {"Action": "DescribeTags",
+                                                                       "Version": "2016-11-15"})))
+    assert stored == expected
+    assert refused >= rounds * 0.8
