@@ -7,8 +7,9 @@ limit, answers a bare `400` without a body when all the headers together are, an
 * 414 (URI Too Long) when the request line is over MAX_REQUEST_LINE bytes;
 * 431 (Request Header Fields Too Large) when one header line is over MAX_REQUEST_LINE, all of them over
   MAX_HEADER_BYTES, or there are more than MAX_HEADERS;
-* 413 (Payload Too Large) for an EC2 SOAP or Query body over MAX_BODY_BYTES, from its Content-Length before a
-  byte of it is read (and before `100 Continue`), or while a chunked body arrives;
+* 413 (Payload Too Large) for a body we parse whole (EC2 SOAP and Query, S3 configuration documents) over
+  MAX_BODY_BYTES, from its Content-Length before a byte of it is read (and before `100 Continue`), or while a
+  chunked body arrives;
 
 each with the error document of the door the request was for (S3's <Error>, EC2's <Response><Errors>, a SOAP
 fault), chosen from the path as GatewayRoot routes it, and then closes the connection. The answer is written,
@@ -28,14 +29,14 @@ from ec2soap import __version__
 from ec2soap.limits import MAX_XML_BYTES
 
 __all__ = ["GatewayChannel", "install", "MAX_REQUEST_LINE", "MAX_HEADER_BYTES", "MAX_HEADERS", "MAX_BODY_BYTES",
-           "door_for"]
+           "door_for", "body_limited"]
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_LINE = 16 * 1024   # also the longest single header line
 MAX_HEADER_BYTES = 32 * 1024   # the request line and every header together
 MAX_HEADERS = 200
-MAX_BODY_BYTES = MAX_XML_BYTES  # EC2 SOAP envelopes and Query forms (the SOAP parser's own limit too)
+MAX_BODY_BYTES = MAX_XML_BYTES  # SOAP envelopes, Query forms, S3 documents (their parsers' own limit too)
 LINGER_SECONDS = 5.0            # how long a refused client may go on sending before the connection is cut
 
 _REASONS = {413: b"Payload Too Large", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
@@ -58,6 +59,26 @@ def door_for(method: bytes, target: bytes, content_type: bytes = b"") -> str:
     if action or form:
         return "query"
     return "soap" if path == b"/awsapi" else "s3"
+
+
+# S3 requests whose bodies are configuration documents (XML, or JSON for a policy), never object data: PUT ?acl
+# ?cors ?versioning ?policy ?tagging ..., POST ?delete, and POST ?uploadId= (CompleteMultipartUpload).
+_S3_DOCUMENTS = frozenset([b"acl", b"cors", b"versioning", b"policy", b"tagging", b"lifecycle", b"delete",
+                           b"logging", b"notification", b"website", b"replication", b"encryption"])
+
+
+def body_limited(method: bytes, target: bytes, content_type: bytes = b"") -> bool:
+    """Whether this request's body is a document we parse whole (EC2 SOAP and Query, S3 configuration
+    documents), and so is refused over MAX_BODY_BYTES as it arrives. S3 object data streams and is not."""
+    if method in (b"GET", b"HEAD"):
+        return False
+    door = door_for(method, target, content_type)
+    if door != "s3":
+        return True
+    names = {part.split(b"=", 1)[0] for part in target.partition(b"?")[2].split(b"&")}
+    if names & _S3_DOCUMENTS:
+        return True
+    return method == b"POST" and b"uploadId" in names
 
 
 def _document(door: str, status: int, message: str) -> tuple[bytes, bytes]:
@@ -137,7 +158,7 @@ class GatewayChannel(http.HTTPChannel):
         ctype = request.requestHeaders.getRawHeaders(b"content-type", [b""])[0]
         self._body_limit = None
         self._body_seen = 0
-        if door_for(self._command, self._path, ctype) in ("soap", "query") and self._command != b"GET":
+        if body_limited(self._command, self._path, ctype):
             if self.length is not None and self.length > self.max_body:
                 self._refuse(413, f"The request body is larger than the limit of {self.max_body} bytes")
                 return

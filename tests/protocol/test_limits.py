@@ -236,3 +236,16 @@ def _md5(text: str) -> str:
     import hashlib
 
     return base64.b64encode(hashlib.md5(text.encode()).digest()).decode()
+
+
+def test_an_oversized_s3_document_is_refused_but_object_data_is_not_limited(gateway_server: GatewayServer) -> None:
+    size = str(gateway_http.MAX_BODY_BYTES + 1)
+    for method, target in [("PUT", "/bucket?acl"), ("PUT", "/bucket/key?acl"), ("POST", "/bucket?delete"),
+                           ("POST", "/bucket/key?uploadId=abc"), ("PUT", "/awsapi/rest/AmazonS3/bucket?policy")]:
+        head = _request(method, target, {"Content-Length": size, "Expect": "100-continue"})
+        status, _, body, closed = _exchange(gateway_server, head)
+        assert status == 413 and closed and _s3_code(body) == "MaxMessageLengthExceeded", (method, target)
+    # An object upload of the same size streams: it is refused for its missing signature, not its size.
+    head = _request("PUT", "/bucket/key", {"Content-Length": size, "Expect": "100-continue"})
+    status, _, body, _ = _exchange(gateway_server, head)
+    assert 400 <= status < 500 and status != 413 and _s3_code(body) != "MaxMessageLengthExceeded"
