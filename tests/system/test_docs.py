@@ -196,11 +196,11 @@ def reader(tmp_path: Path) -> Iterator[Reader]:
         shim = shims / "cloudstack-aws-api-register"
         shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m ec2soap.registration \"$@\"\n")
         shim.chmod(0o755)
-    gateway, simulator, integration = free_ports(3)
+    gateway, simulator, integration, https = free_ports(4)
     env = {"PATH": f"{VENV_BIN}:{shims}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
            "VIRTUAL_ENV": str(VENV_BIN.parent), "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
            "EC2SOAP_PORT": str(gateway), "EC2SOAP_SIMULATOR_PORT": str(simulator),
-           "EC2SOAP_INTEGRATION_PORT": str(integration),
+           "EC2SOAP_INTEGRATION_PORT": str(integration), "HTTPS_PORT": str(https),
            # Only to keep the suite short: the simulator's jobs (deploy, stop) finish sooner than its default 2 s.
            "EC2SOAP_SIMULATOR_JOB_SECONDS": "0.5"}
     session = Reader(work, env)
@@ -261,7 +261,8 @@ def test_user_guide_runs(reader: Reader) -> None:
 
 def test_https_proxy_block_serves_ec2_s3_and_the_wsdl(tmp_path: Path) -> None:
     """The operator guide's nginx server block, as printed, on a free port with a throwaway certificate in front
-    of a real gateway: boto3 over HTTPS (EC2 and S3 signatures survive the proxy) and a WSDL naming https://."""
+    of a real gateway that trusts it: boto3 over HTTPS (EC2 and S3 signatures survive the proxy) and a WSDL
+    naming https:// (from X-Forwarded-Proto)."""
     import boto3
     import requests
     from botocore.config import Config
@@ -273,7 +274,7 @@ def test_https_proxy_block_serves_ec2_s3_and_the_wsdl(tmp_path: Path) -> None:
         pytest.skip("nginx is not installed")
     (block,) = [b for b in parse("operator-guide.md") if b.lang == "nginx"]
     service = Service(["serve", "--data-dir", str(tmp_path / "data"), "--host", "127.0.0.1", "--port", "0",
-                       "--simulator-port", "0", "--integration-port", "0"])
+                       "--simulator-port", "0", "--integration-port", "0", "--trusted-proxies", "127.0.0.1"])
     (https_port,) = free_ports(1)
     cert, key = tmp_path / "proxy.pem", tmp_path / "proxy.key"
     subprocess.run(["openssl", "req", "-x509", "-nodes", "-newkey", "rsa:2048", "-days", "1", "-subj", "/CN=localhost",
