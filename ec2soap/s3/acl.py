@@ -12,6 +12,7 @@ import re
 from typing import Callable, Mapping, Optional
 
 from ec2soap.s3.errors import S3Error
+from ec2soap.s3.principal import grantee_id
 
 __all__ = ["ALL_USERS", "AUTHENTICATED_USERS", "LOG_DELIVERY", "PERMISSIONS", "CANNED_ACLS", "canned_acl",
            "grants_from_headers", "acl_from_headers", "permits", "validate_acl"]
@@ -72,7 +73,7 @@ def grants_from_headers(headers: Mapping[str, str]) -> list[dict]:
             grantee = match.group(2)
             if kind == "Group" and grantee not in GROUPS:
                 raise S3Error("InvalidArgument", "Invalid group uri", argument_name="uri", argument_value=grantee)
-            grants.append(_grant(kind, grantee, permission))
+            grants.append(_grant(kind, grantee_id(grantee) if kind == "CanonicalUser" else grantee, permission))
             position = match.end()
     return grants
 
@@ -94,7 +95,7 @@ def acl_from_headers(headers: Mapping[str, str], owner: str, bucket_owner: str |
 
 def validate_acl(acl: dict, owner: str) -> dict:
     """Check an ACL parsed from an AccessControlPolicy body. S3 refuses to change the owner this way."""
-    if acl.get("owner") not in (None, "", owner):
+    if acl.get("owner") not in (None, "", owner) and grantee_id(acl["owner"]) != owner:
         raise S3Error("AccessDenied")
     for grant in acl.get("grants", []):
         if grant.get("type") not in GRANTEE_TYPES or grant.get("permission") not in PERMISSIONS \
@@ -103,7 +104,8 @@ def validate_acl(acl: dict, owner: str) -> dict:
         if grant["type"] == "Group" and grant["grantee"] not in GROUPS:
             raise S3Error("InvalidArgument", "Invalid group uri", argument_name="uri",
                           argument_value=grant["grantee"])
-    return {"owner": owner, "grants": list(acl.get("grants", []))}
+    return {"owner": owner, "grants": [{**g, "grantee": grantee_id(g["grantee"])} if g["type"] == "CanonicalUser"
+                                       else g for g in acl.get("grants", [])]}
 
 
 def permits(acl: dict | None, caller: Optional[str], permission: str,

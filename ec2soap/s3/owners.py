@@ -16,7 +16,7 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from sqlalchemy.engine import Connection
 
 from ec2soap.auth.identity import Identity, canonical_id, is_canonical_id
-from ec2soap.s3.principal import ANONYMOUS, Principal, remember_name
+from ec2soap.s3.principal import ANONYMOUS, Principal, remember_key, remember_name
 from ec2soap.store.tables import s3_bucket, s3_object, s3_upload
 
 __all__ = ["Owners", "scan_sync", "rewrite_sync"]
@@ -135,6 +135,7 @@ class Owners:
                 return
             if identity is not None:
                 remember_name(identity.canonical_id, identity.display_name)
+                remember_key(key, identity.canonical_id)
                 await self._upgrade(key, identity)
 
     async def refresh_names(self) -> None:
@@ -185,6 +186,7 @@ class Owners:
         if identity is None:
             return None
         remember_name(identity.canonical_id, identity.display_name)
+        remember_key(access_key, identity.canonical_id)
         if self.clock() - self._names_read > NAMES_REFRESH:
             ensureDeferred(self.refresh_names())  # in the background: this request does not wait
         await self._scan()

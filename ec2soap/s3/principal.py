@@ -14,12 +14,15 @@ from typing import Optional
 
 from ec2soap.auth.identity import Identity, is_canonical_id, opaque_id
 
-__all__ = ["Principal", "public_id", "display_name_of", "remember_name", "ANONYMOUS"]
+__all__ = ["Principal", "public_id", "display_name_of", "remember_name", "remember_key", "grantee_id", "ANONYMOUS"]
 
 ANONYMOUS = "anonymous"  # the owner stored for what an anonymous caller wrote (a public-write bucket)
 # Canonical id → account name, for DisplayName. Public facts (S3 shows them to grantees), learnt from the
 # callers this process has seen and from the upgrade; an id not (yet) known is shown without a name.
 _NAMES: dict[str, str] = {}
+# Access key → canonical id of the callers this process has seen: a grant written by the old access-key id is
+# stored under the account's canonical id when the key is known here (else as given, honoured for that key).
+_KEYS: dict[str, str] = {}
 
 
 class Principal(str):
@@ -42,6 +45,16 @@ class Principal(str):
 def remember_name(canonical_id: str, name: str) -> None:
     if name:
         _NAMES[canonical_id] = name
+
+
+def remember_key(access_key: str, canonical_id: str) -> None:
+    _KEYS[access_key] = canonical_id
+
+
+def grantee_id(given: str) -> str:
+    """The id to store for a CanonicalUser grantee a request names: a canonical id as it is, an access key
+    this process knows as its account's canonical id."""
+    return given if is_canonical_id(given) else _KEYS.get(given, given)
 
 
 def public_id(stored: str) -> str:

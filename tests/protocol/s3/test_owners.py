@@ -89,11 +89,20 @@ def test_canonical_ids_names_and_grants_through_boto3(gateway_server: GatewaySer
         b.get_object(Bucket=bucket, Key="doc")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
 
-    # Compatibility: a grant naming the old access-key id still works for that key's holder, and is not shown.
+    # Compatibility: a grant naming the old access-key id works for that key's holder, and is stored and shown
+    # as the account's canonical id; an ACL document naming the owner by its old key id is accepted too.
     a.put_object(Bucket=bucket, Key="by-key", Body=b"key", GrantRead=f'id="{bob.access_key}"')
     assert b.get_object(Bucket=bucket, Key="by-key")["Body"].read() == b"key"
     shown = a.get_object_acl(Bucket=bucket, Key="by-key")["Grants"]
-    assert all(is_canonical_id(g["Grantee"]["ID"]) for g in shown if g["Grantee"]["Type"] == "CanonicalUser")
+    assert {"Grantee": {"ID": b_id, "DisplayName": bob.account, "Type": "CanonicalUser"},
+            "Permission": "READ"} in shown
+    a.put_object_acl(Bucket=bucket, Key="by-key", AccessControlPolicy={
+        "Owner": {"ID": alice.access_key},
+        "Grants": [{"Grantee": {"ID": alice.access_key, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"},
+                   {"Grantee": {"ID": bob.access_key, "Type": "CanonicalUser"}, "Permission": "READ_ACP"}]})
+    assert {(g["Grantee"]["ID"], g["Permission"]) for g in a.get_object_acl(Bucket=bucket, Key="by-key")["Grants"]} \
+        == {(a_id, "FULL_CONTROL"), (b_id, "READ_ACP")}
+    assert b.get_object_acl(Bucket=bucket, Key="by-key")["Owner"] == {"ID": a_id, "DisplayName": alice.account}
 
     # Versions and multipart uploads name their owners the same way.
     a.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
