@@ -130,7 +130,11 @@ def test_ec2_unknown_action_and_version_with_control_characters(gateway_server: 
     keys = new_user()
     for params in ({"Action": "Describe\x01Things", "Version": "2016-11-15"},
                    {"Action": "DescribeKeyPairs", "Version": "2016\x00-11-15"},
-                   {"Action": "DescribeKeyPairs", "Version": "2016-11-15", "KeyName.1": "a\x00\"<b>"}):
+                   {"Action": "DescribeKeyPairs", "Version": "2016-11-15", "KeyName.1": "a\x00\"<b>"},
+                   # Escapes that are not UTF-8, sent as they are (a form body given as text).
+                   "Action=DescribeKeyPairs&Version=2016-11-15&KeyName.1=%FF%C0%80",
+                   "Action=CreateKeyPair&Version=2016-11-15&KeyName=%ED%A0%80%00",
+                   "Action=Describe%FFThings&Version=2016-11-15"):
         response = _signed_query(gateway_server, keys, params)
         assert response.status_code < 500, response.content
         _parse(response.content)
@@ -197,6 +201,15 @@ def test_s3_error_documents_echoing_control_characters_parse(gateway_server: Gat
         # Keys holding such characters exist; their listings must still parse.
         assert _signed_s3(gateway_server, keys, "PUT", f"/{bucket}/stored{q}", body=b"x").status_code == 200
     assert "Error" in seen and "ListBucketResult" in seen
+    # Escapes that are not UTF-8 (a lone continuation byte, an overlong NUL, a surrogate's encoding).
+    for raw in ("%FF", "%C0%80", "%ED%A0%80", "%00"):
+        for method, path, query in [("GET", f"/{bucket}/k{raw}", ""), ("GET", f"/nosuch{raw}", ""),
+                                    ("GET", f"/{bucket}", f"prefix={raw}"), ("PUT", f"/{bucket}/w{raw}", ""),
+                                    ("GET", f"/{bucket}/plain", f"versionId={raw}")]:
+            response = _signed_s3(gateway_server, keys, method, path, query)
+            assert response.status_code < 500, (method, path, query, response.content)
+            if response.content:
+                _parse(response.content)
     listed = _parse(_signed_s3(gateway_server, keys, "GET", f"/{bucket}").content)
     keys_listed = [e.text for e in listed.iter("{*}Key")]
     assert "storeda\ufffdb" in keys_listed and "storedx\ufffdy\ufffd" in keys_listed
