@@ -112,12 +112,18 @@ def test_every_door_answers_503_during_an_outage_cached_or_not(gateway_server: G
         with pytest.raises(BotoServerError) as old_client:
             boto2_connection(gateway_server, fresh).get_all_buckets()
         assert (old_client.value.status, old_client.value.error_code) == (503, "ServiceUnavailable")
+        # A streamed upload is refused the same way, before its body is read.
+        with pytest.raises(Exception) as refused:
+            s3_fresh.put_object(Bucket=bucket, Key="upload", Body=b"x" * 100_000)
+        assert refused.value.response["Error"]["Code"] == "ServiceUnavailable"
         assert [b["Name"] for b in s3_cached.list_buckets()["Buckets"]] == [bucket]
+        s3_cached.put_object(Bucket=bucket, Key="kept", Body=b"written during the outage")
     finally:
         outage.restore()
     # Back: the fresh caller is known at once (a failed lookup is not remembered as "no such key").
     assert ec2["boto3"]["fresh"].client.describe_key_pairs()["KeyPairs"] == []
     assert boto3_client(gateway_server, fresh).list_buckets()["Buckets"] == []
+    assert s3_cached.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"written during the outage"
 
 
 def _signed_describe(server: GatewayServer, keys: Keys) -> Any:
