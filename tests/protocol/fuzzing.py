@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Union
 
@@ -176,6 +177,7 @@ class Failure:
     case: Case
     answer: Answer
     count: int = 1
+    labels: dict[str, int] = field(default_factory=dict)  # the operations it was seen on
 
 
 _AUTH_ERRORS = {"AuthFailure", "SignatureDoesNotMatch", "IncompleteSignature", "InvalidAccessKeyId",
@@ -263,13 +265,17 @@ class Fuzzer:
             return
         kind, detail, code = problem
         label = oversize(case) or case.label  # the HTTP layer's limits do not depend on the operation
+        if kind.startswith("unparseable"):
+            # One document writer fails the same way for every operation: one class per parser complaint.
+            label, code = "any operation", _complaint(detail)
         if logged:
             detail = (detail + " | server: " + _where(logged[-1])).strip(" |")
-        key = (case.protocol, label, kind, answer.status, code)
-        if key in self.failures:
-            self.failures[key].count += 1
-        else:
-            self.failures[key] = Failure(kind, detail, case, answer)
+        key = (case.protocol, label, kind, answer.status if label != "any operation" else None, code)
+        failure = self.failures.get(key)
+        if failure is None:
+            failure = self.failures[key] = Failure(kind, detail, case, answer, 0)
+        failure.count += 1
+        failure.labels[case.label] = failure.labels.get(case.label, 0) + 1
 
     # -- reporting --------------------------------------------------------------------------------------------
 
@@ -277,11 +283,20 @@ class Fuzzer:
         lines = [f"{title}: {len(self.failures)} distinct failure classes in "
                  f"{sum(f.count for f in self.failures.values())} of {self.sent} requests "
                  f"(seed {seed}; replay one case with EC2SOAP_FUZZ_SEED={seed} and its case number)"]
-        for n, ((protocol, label, kind, status, code), f) in enumerate(sorted(
+        for n, ((protocol, label, kind, _, code), f) in enumerate(sorted(
                 self.failures.items(), key=lambda item: (-item[1].count, item[0][1])), 1):
             c, a = f.case, f.answer
+            status = a.status
+            if n > FULL_REPORTS:
+                lines.append(f"[{n}] {f.count}x {protocol} {label}: {kind} (status {status}"
+                             f"{', ' + code if code else ''}), case #{f.case.index}: {_short(f.detail, 200)}")
+                continue
             lines.append(f"[{n}] {f.count}x {protocol} {label}: {kind} (status {status}"
                          f"{', ' + code if code else ''}) {f.detail}")
+            if label not in f.labels:
+                seen = sorted(f.labels.items(), key=lambda item: -item[1])
+                lines.append(f"    seen on {len(seen)} operations: "
+                             f"{_short(', '.join(f'{k} ({v})' for k, v in seen), 400)}")
             lines.append(f"    case #{c.index} {c.scheme}: {c.method} {_short(c.url, 400)}")
             if c.params:
                 lines.append(f"    params: {_short(repr([(_brief(k), _brief(v)) for k, v in c.params]), 800)}")
@@ -291,6 +306,16 @@ class Fuzzer:
                 lines.append(f"    body ({len(c.body)} bytes): {_short(repr(c.body), 300)}")
             lines.append(f"    answer: {a.error or ''}{_short(repr(a.body), 300) if a.body else ''}")
         return "\n".join(lines)
+
+
+FULL_REPORTS = 25  # classes shown with their reproducer; the rest get one line each
+
+
+def _complaint(detail: str) -> str:
+    """A parser's message without its positions and values: "PCDATA invalid Char value N", ..."""
+    if detail.startswith("xmlns:") or "is not a valid URI" in detail:
+        return "xmlns is not a valid URI"
+    return re.sub(r"0x[0-9a-fA-F]+|\d+", "N", detail.split(", line", 1)[0])[:80]
 
 
 # Twisted's HTTP limits: one line (request line or header) and all headers together.
@@ -338,6 +363,11 @@ def judge(case: Case, answer: Answer) -> Optional[tuple[str, str, str]]:
     status, body = answer.status, answer.body
     code = error_code(case, answer) or ""
     ctype = answer.headers.get("content-type", "")
+    if status >= 500 and body and not code and case.method != "HEAD":
+        try:
+            etree.fromstring(body, _PARSER)
+        except etree.XMLSyntaxError as exc:  # what the 5xx is (a 501 NotImplemented?) is beyond reading
+            return "unparseable error", str(exc)[:160], ""
     # S3 answers 501 NotImplemented for functionality it does not offer (its own error table); EC2 has no
     # 501: an unsupported action is 400 UnsupportedOperation. Nothing here causes an outage, so no 503.
     if status >= 500 and not (case.protocol == "s3" and status == 501 and code == "NotImplemented"):
