@@ -201,6 +201,11 @@ def test_s3_error_documents_echoing_control_characters_parse(gateway_server: Gat
         # Keys holding such characters exist; their listings must still parse.
         assert _signed_s3(gateway_server, keys, "PUT", f"/{bucket}/stored{q}", body=b"x").status_code == 200
     assert "Error" in seen and "ListBucketResult" in seen
+    # A policy whose refusal echoes a JSON-escaped lone surrogate and control character.
+    for effect in (b"\\ud800\\u0001", b"\\udfff", b"\\u0000"):
+        response = _signed_s3(gateway_server, keys, "PUT", f"/{bucket}", "policy",
+                              b'{"Statement": [{"Effect": "' + effect + b'", "Principal": "*"}]}')
+        assert response.status_code == 400 and _parse(response.content).findtext("Code") == "MalformedPolicy"
     # Escapes that are not UTF-8 (a lone continuation byte, an overlong NUL, a surrogate's encoding).
     for raw in ("%FF", "%C0%80", "%ED%A0%80", "%00"):
         for method, path, query in [("GET", f"/{bucket}/k{raw}", ""), ("GET", f"/nosuch{raw}", ""),
