@@ -19,8 +19,14 @@ AUTH_PARAMS = {"Action", "Version", "AWSAccessKeyId", "Signature", "SignatureMet
 _INDEX = re.compile(r"^(\d+)(?:\.(.*))?$")
 
 
+def _twice(name: str) -> Exception:
+    return ERRORS["InvalidParameterValue"](
+        detail=f"The parameter {name} appears more than once; each parameter may be given once.")
+
+
 class QueryParams:
-    """Read-only view of one request's parameters. Names are case-sensitive, as in EC2."""
+    """Read-only view of one request's parameters (the request's Ec2Query: each name once, decoded once).
+    Names are case-sensitive, as in EC2; list indexes are numbers, so `Filter.1` and `Filter.01` are one."""
 
     def __init__(self, params: Mapping[str, str]):
         self.raw = dict(params)
@@ -73,11 +79,16 @@ class QueryParams:
             if not match:
                 continue
             index, rest = int(match.group(1)), match.group(2)
+            # PREFIX.1 and PREFIX.01 are two names for one slot: which one runs would be a guess, so neither does.
             if rest is None:
+                if isinstance(out.get(index), str):
+                    raise _twice(f"{prefix}.{index}")
                 out[index] = value
             else:
                 entry = out.setdefault(index, {})
                 if isinstance(entry, dict):
+                    if rest in entry:
+                        raise _twice(f"{prefix}.{index}.{rest}")
                     entry[rest] = value
         return dict(sorted(out.items()))
 

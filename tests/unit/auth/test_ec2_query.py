@@ -303,3 +303,23 @@ def test_random_signed_parameters_verify_and_every_single_byte_mutation_is_refus
             # bits of the unsigned Signature that base64 ignores).
             assert user_params(received) == params, (text, at, byte)
     assert refusals > mutations * 0.9
+
+
+@pytest.mark.parametrize("second", ["Filter.1.Value.01", "Filter.01.Name", "InstanceId.002"])
+def test_two_names_for_one_list_slot_are_refused_by_the_binding(second):
+    """`X.1` and `X.01` are distinct names (the signature covers both) but one slot of a list: the binding
+    refuses them instead of keeping whichever it met last."""
+    from ec2soap.errors import EC2Error
+    from ec2soap.query.params import QueryParams
+
+    params = {**BASE, "Filter.1.Name": "value", "Filter.1.Value.1": "a", "InstanceId.2": "i-1", second: "b"}
+    query = Ec2Query.read(v2_get(params))
+    assert authenticate_ec2(query, secrets) == ACCESS_KEY
+    with pytest.raises(EC2Error) as failure:
+        reader = QueryParams(query)
+        reader.filters()
+        reader.list("InstanceId")
+    assert failure.value.code == "InvalidParameterValue"
+    assert "appears more than once" in failure.value.message
+    without = {k: v for k, v in params.items() if k != second}
+    assert QueryParams(Ec2Query.read(v2_get(without))).filters()[0].values == ("a",)
