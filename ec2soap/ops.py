@@ -27,6 +27,7 @@ __all__ = ["MetricsResource", "HealthResource", "ops_path", "ping_database", "pi
 log = logging.getLogger(__name__)
 
 OPS_PATHS = (b"/metrics", b"/health")
+_RELOG = 60.0
 # Parameters that make a GET an S3 (presigned) or EC2 request rather than a scrape or a probe.
 _SIGNED_ARGS = {b"Action", b"Signature", b"X-Amz-Signature", b"AWSAccessKeyId", b"X-Amz-Credential"}
 
@@ -107,8 +108,11 @@ class HealthResource(resource.Resource):
         self.timeout = timeout
         self.hide = hide
         self.token = token
-        # component → (status, error) last logged: the log gets a line when it changes, not on every probe.
+        # component → (status, error) last logged, and when: the log gets a line when the status changes, and
+        # when only the error's text does, at most one every _RELOG seconds (a probe every few seconds must
+        # not flood it).
         self._logged: dict[str, tuple[str, str]] = {}
+        self._logged_at: dict[str, float] = {}
         if reactor is None:
             from twisted.internet import reactor as default_reactor
 
@@ -139,7 +143,10 @@ class HealthResource(resource.Resource):
             before = self._logged.get(name)
             if now == before:
                 continue
-            self._logged[name] = now
+            moment = time.monotonic()
+            if before is not None and before[0] == now[0] and moment - self._logged_at.get(name, 0.0) < _RELOG:
+                continue
+            self._logged[name], self._logged_at[name] = now, moment
             if now[0] == "ok":
                 if before is not None:
                     log.info("health: %s is ok again", name)
