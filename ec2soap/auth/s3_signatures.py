@@ -172,6 +172,11 @@ def parse_s3(request: HttpRequestInfo, now: datetime | None = None, *,
     return None
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() is also true of '²' (which int() refuses) and of '١' (which it reads)."""
+    return text.isascii() and text.isdigit()
+
+
 def _known_sha256(request: HttpRequestInfo) -> str | None:
     if request.payload_sha256 is not None:
         return request.payload_sha256.lower()
@@ -263,7 +268,7 @@ def _parse_v2_query(request: HttpRequestInfo, query: S3Query, now: datetime,
         raise AuthError("AccessDenied", "Query-string authentication requires the Signature, "
                                         "Expires and AWSAccessKeyId parameters")
     expires = values["Expires"]
-    if not expires.isdigit():
+    if not _is_number(expires):
         raise AuthError("AccessDenied", "Invalid date (should be seconds since epoch): " + expires[:40])
     if int(expires) < now.timestamp():
         raise AuthError("AccessDenied", "Request has expired")
@@ -285,7 +290,7 @@ def _payload_fields(request: HttpRequestInfo, content_sha256: str) -> tuple[int 
     length = request.header("x-amz-decoded-content-length")
     decoded = None
     if length is not None:
-        if not length.strip().isdigit():
+        if not _is_number(length.strip()):
             raise AuthError("InvalidArgument", "x-amz-decoded-content-length must be a number.")
         decoded = int(length)
     trailers = tuple(t.strip().lower() for t in (request.header("x-amz-trailer") or "").split(",") if t.strip())
@@ -365,7 +370,7 @@ def _parse_v4_query(request: HttpRequestInfo, query: S3Query, now: datetime,
     except ValueError as exc:
         raise AuthError(code, f"Error parsing the X-Amz-* parameters: {exc}") from None
     expires = values["X-Amz-Expires"]
-    if not expires.isdigit():
+    if not _is_number(expires):
         raise AuthError(code, "X-Amz-Expires should be a number")
     if int(expires) > MAX_PRESIGN_EXPIRES:
         raise AuthError(code, "X-Amz-Expires must be less than a week (in seconds) that is 604800")

@@ -439,7 +439,7 @@ class S3Operations:
         """A sink for a PUT (or UploadPart) body, computing what HEADERS will be checked against."""
         limit = self.limits.max_part_size if part else self.limits.max_object_size
         length = headers.get("x-amz-decoded-content-length") or headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
+        if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
             raise S3Error("EntityTooLarge", proposed_size=length, max_size_allowed=limit)
         client_sums = {name: headers[h] for h, name in _CHECKSUM_HEADERS.items() if h in headers}
         algorithm = (headers.get("x-amz-checksum-algorithm") or headers.get("x-amz-sdk-checksum-algorithm") or "")
@@ -459,7 +459,7 @@ class S3Operations:
         """Check length and digests, then fsync+rename. Any mismatch aborts: nothing is left behind."""
         try:
             length = headers.get("x-amz-decoded-content-length") or headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) != body.size):
+            if length is not None and (not (length.isascii() and length.isdigit()) or int(length) != body.size):
                 raise S3Error("IncompleteBody")
             md5 = headers.get("content-md5")
             if md5 is not None and decode_content_md5(md5) != body.writer.md5_digest:

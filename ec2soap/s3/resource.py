@@ -229,10 +229,10 @@ class S3Resource(resource.Resource):
         request = call.request
         if call.method in ("PUT", "POST"):
             sent = request.getHeader("x-amz-decoded-content-length") or request.getHeader("content-length")
-            self.metrics.s3_bytes("in", int(sent) if (sent or "").isdigit() else 0)
+            self.metrics.s3_bytes("in", int(sent) if (sent or "").isascii() and (sent or "").isdigit() else 0)
         elif call.method == "GET" and call.key:
             length = (request.responseHeaders.getRawHeaders("content-length") or ["0"])[0]
-            self.metrics.s3_bytes("out", int(length) if str(length).isdigit() else 0)
+            self.metrics.s3_bytes("out", int(length) if str(length).isascii() and str(length).isdigit() else 0)
 
     # -- parsing and authentication -----------------------------------------------------------------------
 
@@ -536,7 +536,8 @@ def _decoder(auth: Any, headers: dict) -> Optional[AwsChunkedDecoder]:
         return auth.chunk_decoder() if auth.streaming else None
     if headers.get("x-amz-content-sha256") == "STREAMING-UNSIGNED-PAYLOAD-TRAILER":
         length = headers.get("x-amz-decoded-content-length", "")
-        return AwsChunkedDecoder(None, trailer=True, decoded_length=int(length) if length.isdigit() else None,
+        number = length.isascii() and length.isdigit()  # not '²', which isdigit() accepts and int() refuses
+        return AwsChunkedDecoder(None, trailer=True, decoded_length=int(length) if number else None,
                                  expected_trailers=_trailers(headers))
     return None
 

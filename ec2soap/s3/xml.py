@@ -415,7 +415,7 @@ def parse_cors(body: bytes) -> list[dict]:
             elif values:
                 rule[name] = values[0]
         if "max_age_seconds" in rule:
-            if not rule["max_age_seconds"].isdigit():
+            if not (rule["max_age_seconds"].isascii() and rule["max_age_seconds"].isdigit()):
                 raise S3Error("MalformedXML")
             rule["max_age_seconds"] = int(rule["max_age_seconds"])
         rules.append(rule)
@@ -448,7 +448,7 @@ def parse_complete_multipart_upload(body: bytes) -> list[tuple[int, str]]:
     for element in _children(root, "Part"):
         number = _one(element, "PartNumber")
         etag = _one(element, "ETag")
-        if not number or not number.isdigit() or etag is None:
+        if not number or not (number.isascii() and number.isdigit()) or etag is None:
             raise S3Error("MalformedXML")
         parts.append((int(number), etag))
     if not parts:

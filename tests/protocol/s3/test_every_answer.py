@@ -74,8 +74,13 @@ def exchange(server: GatewayServer, method: str, target: str, body: bytes = b"",
 
 
 @pytest.fixture
-def private_bucket(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> tuple[Any, str]:
-    s3 = s3client(gateway_server, new_user())
+def owner(new_user: Callable[[], Keys]) -> Keys:
+    return new_user()
+
+
+@pytest.fixture
+def private_bucket(gateway_server: GatewayServer, owner: Keys) -> tuple[Any, str]:
+    s3 = s3client(gateway_server, owner)
     bucket = f"e-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key=KEY, Body=b"existing")
@@ -182,3 +187,58 @@ def test_a_repeated_parameter_on_an_upload_is_refused_before_the_body(gateway_se
     assert got.error() == (400, "InvalidArgument")
     assert ET.fromstring(got.body).findtext("ArgumentName") == "partNumber"
     assert s3.list_parts(Bucket=bucket, Key="m", UploadId=upload).get("Parts", []) == []
+
+
+# -- numbers: digits other than ASCII are not numbers (int('²') raises, int('١') is 1) --------------------------
+
+SUPERSCRIPT_TWO = "%C2%B2"
+
+
+def test_non_ascii_digits_are_refused_as_numbers_not_crashes(gateway_server: GatewayServer, owner: Keys,
+                                                             private_bucket: tuple[Any, str]) -> None:
+    import requests
+
+    s3, bucket = private_bucket
+    v2 = s3client(gateway_server, owner, "s3")
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": KEY})
+    expires = url.split("Expires=")[1].split("&")[0]
+    for digits in (SUPERSCRIPT_TWO, "%D9%A1%D9%A2"):  # '²', and Arabic-Indic '١٢'
+        answer = requests.get(url.replace("Expires=" + expires, "Expires=" + digits), timeout=30)
+        assert (answer.status_code, ET.fromstring(answer.content).findtext("Code")) == (403, "AccessDenied")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": KEY})
+    answer = requests.get(url.replace("X-Amz-Expires=3600", "X-Amz-Expires=" + SUPERSCRIPT_TWO), timeout=30)
+    assert (answer.status_code, ET.fromstring(answer.content).findtext("Code")) \
+        == (400, "AuthorizationQueryParametersError")
+
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, Body=b"one")
+    complete = s3.generate_presigned_url("complete_multipart_upload",
+                                         Params={"Bucket": bucket, "Key": "m", "UploadId": upload})
+    document = f"<CompleteMultipartUpload><Part><PartNumber>\u00b2</PartNumber><ETag>{part['ETag']}</ETag>" \
+               "</Part></CompleteMultipartUpload>"
+    answer = requests.post(complete, data=document.encode("utf-8"), timeout=30)
+    assert (answer.status_code, ET.fromstring(answer.content).findtext("Code")) == (400, "MalformedXML")
+
+    document = "<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin>" \
+               "<MaxAgeSeconds>\u00b2</MaxAgeSeconds></CORSRule></CORSConfiguration>"
+
+    def replace_body(request: Any, **_: Any) -> None:  # before signing: boto3 itself would send an int
+        request.data = document.encode("utf-8")
+        for name in [h for h in request.headers if h.lower() == "content-md5" or h.lower().startswith(
+                "x-amz-checksum-") or h.lower() == "x-amz-sdk-checksum-algorithm"]:
+            del request.headers[name]
+    s3.meta.events.register("before-sign.s3.PutBucketCors", replace_body)
+    with pytest.raises(Exception) as failure:
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{"AllowedMethods": ["GET"],
+                                                                             "AllowedOrigins": ["*"]}]})
+    response = getattr(failure.value, "response", {})
+    assert (response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"]) == (400, "MalformedXML")
+
+    def odd_length(request: Any, **_: Any) -> None:
+        request.headers["x-amz-decoded-content-length"] = "\u00b2"  # sent as the latin-1 byte 0xB2, and signed
+    s3.meta.events.register("before-sign.s3.PutObject", odd_length)
+    with pytest.raises(Exception) as failure:
+        s3.put_object(Bucket=bucket, Key="odd", Body=b"abc")
+    response = getattr(failure.value, "response", {})
+    assert (response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"]) == (400, "InvalidArgument")
+
