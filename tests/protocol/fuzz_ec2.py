@@ -17,7 +17,7 @@ import inspect
 import pkgutil
 import random
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 from urllib.parse import quote
 
@@ -216,15 +216,16 @@ def _action(rng: random.Random) -> tuple[Optional[Value], str]:
 
 
 def sign_v2(method: str, host: str, path: str, pairs: list[tuple[Value, Value]], access_key: str,
-            secret_key: str) -> list[tuple[Value, Value]]:
-    """PAIRS plus SigV2's auth parameters and Signature (HmacSHA256 over METHOD, host, path and the pairs
-    sorted by encoded name, RFC 3986 encoded)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    signed = pairs + [("AWSAccessKeyId", access_key), ("SignatureMethod", "HmacSHA256"),
-                      ("SignatureVersion", "2"), ("Timestamp", stamp)]
+            secret_key: str, *, sha1: bool = False, expires: bool = False) -> list[tuple[Value, Value]]:
+    """PAIRS plus SigV2's auth parameters and Signature (HmacSHA256, or HmacSHA1, over METHOD, host, path and
+    the pairs sorted by encoded name, RFC 3986 encoded), dated by Timestamp or (EXPIRES) a minute's Expires."""
+    now = datetime.now(timezone.utc) + (timedelta(minutes=1) if expires else timedelta())
+    signed = pairs + [("AWSAccessKeyId", access_key), ("SignatureMethod", "HmacSHA1" if sha1 else "HmacSHA256"),
+                      ("SignatureVersion", "2"), ("Expires" if expires else "Timestamp",
+                                                  now.strftime("%Y-%m-%dT%H:%M:%SZ"))]
     canonical = "&".join(f"{k}={v}" for k, v in sorted((enc(k), enc(v)) for k, v in signed))
     text = f"{method}\n{host.lower()}\n{path}\n{canonical}"
-    digest = hmac.new(secret_key.encode(), text.encode(), hashlib.sha256).digest()
+    digest = hmac.new(secret_key.encode(), text.encode(), hashlib.sha1 if sha1 else hashlib.sha256).digest()
     return signed + [("Signature", base64.b64encode(digest).decode())]
 
 
@@ -264,15 +265,16 @@ def ec2_case(index: int, seed: int, base_url: str, keys: Any, real: dict[str, li
     # GatewayRoot sends "/" to Query for a (non-empty) Action or a form POST; else it would be S3.
     path = "/" if action and rng.random() < 0.3 else EC2_PATH
     host = base_url.split("//", 1)[1]
+    variant = {"sha1": rng.random() < 0.2, "expires": rng.random() < 0.2}
     form = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
     if scheme == "sigv2-get":
-        signed = sign_v2("GET", host, path, pairs, keys.access_key, keys.secret_key)
+        signed = sign_v2("GET", host, path, pairs, keys.access_key, keys.secret_key, **variant)
         url, headers, body = f"{base_url}{path}?{_encoded(signed)}", {}, None
     elif scheme == "sigv2-post":
-        body = _encoded(sign_v2("POST", host, path, pairs, keys.access_key, keys.secret_key)).encode()
+        body = _encoded(sign_v2("POST", host, path, pairs, keys.access_key, keys.secret_key, **variant)).encode()
         url, headers = f"{base_url}{path}", form
     elif scheme == "sigv2-split":
-        signed = sign_v2("POST", host, path, pairs, keys.access_key, keys.secret_key)
+        signed = sign_v2("POST", host, path, pairs, keys.access_key, keys.secret_key, **variant)
         head = [p for p in signed if p[0] not in dict(params)]
         rest = [p for p in signed if p not in head]
         url = f"{base_url}{path}?{_encoded(head)}"

@@ -6,6 +6,7 @@ What a generated request looks like is decided in fuzz_ec2.py and fuzz_s3.py; te
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Union
 
 import requests
+import urllib3
 from lxml import etree
 
 __all__ = ["Case", "Fuzzer", "junk_string", "junk_int", "junk_bool", "junk_date", "hex_id", "case_numbers",
@@ -186,7 +188,7 @@ _AUTH_ERRORS = {"AuthFailure", "SignatureDoesNotMatch", "IncompleteSignature", "
 
 # What a dropped or cut-short answer looks like to requests and urllib3 (client-side mistakes still raise).
 _DROPPED = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, ConnectionError,
-            __import__("urllib3").exceptions.HTTPError, __import__("http.client").client.HTTPException)
+            urllib3.exceptions.HTTPError, http.client.HTTPException)
 
 
 class Fuzzer:
