@@ -221,6 +221,9 @@ class GatewayChannel(http.HTTPChannel):
         makes the kernel reset the connection, and the client may never read the answer."""
         transport = self.transport
         self.setTimeout(None)
+        producer = getattr(self, "_networkProducer", None)
+        if producer is not None:
+            producer.resumeProducing()  # reading may have been paused for a body; what comes is dropped now
         try:
             transport.loseWriteConnection()
         except Exception:  # a transport that cannot half-close: close it, the answer is written first
