@@ -249,3 +249,51 @@ def test_an_oversized_s3_document_is_refused_but_object_data_is_not_limited(gate
     head = _request("PUT", "/bucket/key", {"Content-Length": size, "Expect": "100-continue"})
     status, _, body, _ = _exchange(gateway_server, head)
     assert 400 <= status < 500 and status != 413 and _s3_code(body) != "MaxMessageLengthExceeded"
+
+
+@pytest.fixture(scope="module")
+def tls_gateway(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Any:
+    from ec2soap import server
+    from ec2soap.config import Settings
+    from tests.system.certs import make_pki
+
+    pki = make_pki(tmp_path_factory.mktemp("limits-pki"))
+    settings = Settings(host="127.0.0.1", port=-1, tls_port=0, tls_cert=str(pki.cert), tls_key=str(pki.key),
+                        simulator_port=0, integration_port=-1, data_dir=str(tmp_path_factory.mktemp("limits-tls")),
+                        db_threads=2)
+    running = in_reactor(server.start, settings, reactor)
+    yield running.ports["gateway_tls"], pki.ca
+    in_reactor(running.stop)
+    running.store.close()
+
+
+def _tls_exchange(port: int, ca: Any, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(head)
+            if body:
+                try:
+                    sock.sendall(body)
+                except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                    pass
+            data = b""
+            while not _complete(data):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    head_text, _, rest = data.partition(b"\r\n\r\n")
+    return int(head_text.split(b" ")[1]), rest
+
+
+def test_limits_are_answered_over_https_too(tls_gateway: Any) -> None:
+    port, ca = tls_gateway
+    status, body = _tls_exchange(port, ca, _request("GET", f"/bucket/{LONG}"))
+    assert status == 414 and _s3_code(body) == "InvalidURI"
+    size = gateway_http.MAX_BODY_BYTES + 1
+    status, body = _tls_exchange(port, ca, _request("POST", SOAP_PATH, {"Content-Type": "text/xml",
+                                                                        "Content-Length": str(size)}), b"<" * size)
+    assert status == 413 and _fault_code(body) == "soapenv:Client.InvalidRequest"
