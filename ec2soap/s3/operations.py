@@ -935,6 +935,8 @@ class S3Operations:
         limit = parse_max(max_parts, "max-parts", self.limits)
         try:
             after = int(part_number_marker or 0)
+            if not 0 <= after < 2 ** 31:  # S3's integer range (and what the database can bind)
+                raise ValueError(part_number_marker)
         except ValueError:
             raise S3Error("InvalidArgument", "Provided part-number-marker not an integer or within integer range",
                           argument_name="part-number-marker", argument_value=part_number_marker) from None

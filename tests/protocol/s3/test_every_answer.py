@@ -212,6 +212,10 @@ def test_non_ascii_digits_are_refused_as_numbers_not_crashes(gateway_server: Gat
 
     upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
     part = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, Body=b"one")
+    with pytest.raises(Exception) as failure:  # beyond S3's integers (and SQLite's): not a 500
+        s3.list_parts(Bucket=bucket, Key="m", UploadId=upload, PartNumberMarker=10 ** 22)
+    error = getattr(failure.value, "response", {}).get("Error", {})
+    assert (error.get("Code"), error.get("ArgumentName")) == ("InvalidArgument", "part-number-marker")
     complete = s3.generate_presigned_url("complete_multipart_upload",
                                          Params={"Bucket": bucket, "Key": "m", "UploadId": upload})
     document = f"<CompleteMultipartUpload><Part><PartNumber>\u00b2</PartNumber><ETag>{part['ETag']}</ETag>" \
