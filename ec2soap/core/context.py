@@ -50,5 +50,8 @@ class RequestContext:
     # ec2soap.store.instance_records.InstanceRecords: what we keep of instances that CloudStack cannot
     # (termination protection, terminated instances, ClientTokens). None: nothing is kept.
     records: Any = None
+    # ec2soap.store.snapshot_records.SnapshotRecords: the snapshots of never-attached volumes, which CloudStack
+    # cannot take (core/zero_snapshots.py). None: such snapshots are refused as CloudStack refuses them.
+    snapshots: Any = None
     # A CloudStack client with the gateway's admin keys (None when it has none): expunges terminated VMs.
     admin: Any = None

@@ -16,7 +16,7 @@ from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core import image_sources
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
-from ec2soap.core.model import GIB, Tag, owner_id, parse_cs_date, tags_of
+from ec2soap.core.model import GIB, Tag, caller_account, owner_id, parse_cs_date, tags_of
 from ec2soap.core.tag_specs import TagPairs, TagSpecs, split_specs
 from ec2soap.core.volumes import check_new_tags, tag_new
 from ec2soap.errors import ERRORS
@@ -176,14 +176,6 @@ async def _visible_templates(ctx: RequestContext) -> list[dict]:
 async def _images(ctx: RequestContext, templates: Sequence[dict]) -> list[Image]:
     ids = await ctx.ids.to_ec2_many("image", [cs["id"] for cs in templates])
     return [_image(cs, ids[cs["id"]]) for cs in templates]
-
-
-async def caller_account(ctx: RequestContext) -> dict:
-    """The caller's CloudStack account ({id, name, ...}); asked once per request."""
-    if "account" not in ctx.extras:
-        found = await ctx.cloud.list_accounts()
-        ctx.extras["account"] = found[0] if found else {}
-    return ctx.extras["account"]
 
 
 async def _template_for(ctx: RequestContext, image_id: str) -> tuple[str, dict]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackError, CloudStackJobFailed
+from ec2soap.core import zero_snapshots
 from ec2soap.core.context import RequestContext
 from ec2soap.core.model import GIB
 from ec2soap.core.tag_specs import TagSpecs, split_specs
@@ -62,6 +63,8 @@ class DataVolume:
     size: int | None
     snapshot_cs_id: str | None
     delete_on_termination: bool
+    # A snapshot of a volume that held only zeros (zero_snapshots.py): an empty volume remembers it.
+    origin: str | None = None
 
 
 @dataclass
@@ -129,8 +132,14 @@ async def plan(ctx: RequestContext, block_devices: Sequence[BlockDeviceRequest],
         if slot == 0:
             out.deploy_params.update(_root(index, entry, template))
             continue
-        snapshot_cs_id, size = None, entry.volume_size
-        if entry.snapshot_id:
+        snapshot_cs_id, size, origin = None, entry.volume_size, None
+        zero = await zero_snapshots.find(ctx, entry.snapshot_id) if entry.snapshot_id else None
+        if zero is not None:
+            if size is not None and size < zero.size:
+                raise _invalid(index, f"VolumeSize ({size} GiB) is smaller than snapshot {entry.snapshot_id} "
+                                      f"({zero.size} GiB).")
+            size, origin = size or zero.size, await ctx.ids.to_ec2("snapshot", zero.cs_id)
+        elif entry.snapshot_id:
             snapshot_cs_id, snapshot_size = await _snapshot(ctx, index, entry.snapshot_id)
             if size is not None and size < snapshot_size:
                 raise _invalid(index, f"VolumeSize ({size} GiB) is smaller than snapshot {entry.snapshot_id} "
@@ -139,7 +148,8 @@ async def plan(ctx: RequestContext, block_devices: Sequence[BlockDeviceRequest],
             raise ERRORS["MissingParameter"](name=f"BlockDeviceMapping.{index}.Ebs.VolumeSize")
         out.volumes.append(DataVolume(
             device_id=slot, device=device_name(slot), size=size, snapshot_cs_id=snapshot_cs_id,
-            delete_on_termination=True if entry.delete_on_termination is None else entry.delete_on_termination))
+            delete_on_termination=True if entry.delete_on_termination is None else entry.delete_on_termination,
+            origin=origin))
     if any(v.snapshot_cs_id is None for v in out.volumes):
         out.disk_offering_id = (await custom_disk_offering(ctx, zone["id"]))["id"]
     if out.volumes:
@@ -198,6 +208,8 @@ async def _add_volumes(ctx: RequestContext, launch: LaunchPlan, vm_id: str, jobi
         volume_id = await _make_volume(ctx, launch, wanted)
         made.append(volume_id)
         kept = [{"key": DELETE_ON_TERMINATION_TAG, "value": "true"}] if wanted.delete_on_termination else []
+        if wanted.origin:
+            kept.append({"key": zero_snapshots.ORIGIN_TAG, "value": wanted.origin})
         await _tag(ctx, [volume_id], "Volume", kept + launch.volume_tags)
         started = await ctx.cloud.start("attachVolume", id=volume_id, virtualmachineid=vm_id,
                                         deviceid=wanted.device_id)

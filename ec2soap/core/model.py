@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 __all__ = ["Tag", "tags_of", "owner_id", "parse_cs_date", "EC2_TO_CS_RESOURCE", "CS_TO_EC2_RESOURCE",
-           "ID_KIND_OF_RESOURCE", "GIB"]
+           "ID_KIND_OF_RESOURCE", "GIB", "caller_account"]
 
 GIB = 1024 ** 3
 
@@ -60,3 +60,12 @@ ID_KIND_OF_RESOURCE = {"instance": "instance", "image": "image", "volume": "volu
 
 def first(items: Iterable[Any], default: Any = None) -> Any:
     return next(iter(items), default)
+
+
+async def caller_account(ctx: Any) -> dict:
+    """The caller's CloudStack account ({id, name, ...}; listAccounts shows a user their own account), asked
+    once per request (the RequestContext's extras keep it)."""
+    if "account" not in ctx.extras:
+        accounts = await ctx.cloud.list_accounts()
+        ctx.extras["account"] = accounts[0] if accounts else {"id": "", "name": ""}
+    return ctx.extras["account"]

@@ -12,9 +12,9 @@ from typing import Any, Iterable, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
-from ec2soap.core.model import Tag, owner_id, tags_of
-from ec2soap.core.volumes import check_new_tags, tag_new
+from ec2soap.core.model import Tag, caller_account, owner_id, tags_of
 from ec2soap.core.names import check_ascii_name
+from ec2soap.core.volumes import check_new_tags, tag_new
 from ec2soap.errors import ERRORS
 
 __all__ = ["SecurityGroup", "SecurityGroupPage", "IpPermission", "IpRange", "UserIdGroupPair",
@@ -111,14 +111,6 @@ SECURITY_GROUP_FILTERS = {
 
 
 # -- the caller's account ---------------------------------------------------------------------------------------
-
-async def caller_account(ctx: RequestContext) -> dict:
-    """The caller's CloudStack account ({id, name, ...}); listAccounts shows a user their own account."""
-    if "account" not in ctx.extras:
-        accounts = await ctx.cloud.list_accounts()
-        ctx.extras["account"] = accounts[0] if accounts else {"id": "", "name": ""}
-    return ctx.extras["account"]
-
 
 def _account_name(user_id: str | None, me: dict) -> str:
     """EC2's UserId is an account id: ours is the account uuid; other accounts are named as CloudStack names

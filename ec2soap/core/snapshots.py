@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackError
+from ec2soap.core import zero_snapshots
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.images import caller_account
@@ -95,6 +96,25 @@ async def to_snapshots(ctx: RequestContext, cs_snapshots: Sequence[dict]) -> lis
     return out
 
 
+async def _zero_to_snapshots(ctx: RequestContext, records: Sequence[Any]) -> list[Snapshot]:
+    """The gateway's own snapshots of volumes that held only zeros (zero_snapshots.py), as EC2 shows them."""
+    if not records:
+        return []
+    snap_ids = await ctx.ids.to_ec2_many("snapshot", [r.cs_id for r in records])
+    vol_ids = await ctx.ids.to_ec2_many("volume", [r.volume_cs_id for r in records])
+    me = await caller_account(ctx)
+    out = []
+    for record in records:
+        when = datetime.fromtimestamp(record.created, timezone.utc)
+        out.append(Snapshot(
+            snapshot_id=snap_ids[record.cs_id], volume_id=vol_ids[record.volume_cs_id], status="completed",
+            start_time=when, progress="100%", owner_id=me.get("id") or record.account, volume_size=record.size,
+            description=record.description or "", owner_alias=me.get("name") or None,
+            tags=[Tag(k, v) for k, v in record.tags.items()], cs_id=record.cs_id,
+            created_order=when.strftime("%Y-%m-%dT%H:%M:%S%z")))
+    return out
+
+
 SNAPSHOT_FILTERS = {
     "snapshot-id": lambda s: s.snapshot_id,
     "volume-id": lambda s: s.volume_id,
@@ -128,14 +148,16 @@ async def describe_snapshots(ctx: RequestContext, snapshot_ids: Sequence[str] = 
         if cs_id is None:
             raise ERRORS["InvalidSnapshot.NotFound"](snapshot_id=given)
     cs_snapshots = [s for s in await ctx.cloud.list_snapshots() if s.get("state") not in _GONE]
+    zeros = await zero_snapshots.records_of(ctx)
     if snapshot_ids:
-        present = {s["id"] for s in cs_snapshots}
+        present = {s["id"] for s in cs_snapshots} | {r.cs_id for r in zeros}
         for given, cs_id in wanted.items():
             if cs_id not in present:
                 raise ERRORS["InvalidSnapshot.NotFound"](snapshot_id=given)
         keep = set(wanted.values())
         cs_snapshots = [s for s in cs_snapshots if s["id"] in keep]
-    snapshots = await to_snapshots(ctx, cs_snapshots)
+        zeros = [r for r in zeros if r.cs_id in keep]
+    snapshots = await to_snapshots(ctx, cs_snapshots) + await _zero_to_snapshots(ctx, zeros)
     if owners:
         snapshots = [s for s in snapshots if _owned_by(s, owners)]
     if restorable_by:
@@ -172,6 +194,11 @@ async def create_snapshot(ctx: RequestContext, volume_id: str, description: str 
             detail=f"Value for parameter description is invalid: at most {MAX_DESCRIPTION} characters.")
     new_tags = check_new_tags(tags)
     volume = await cs_volume(ctx, volume_id)
+    if zero_snapshots.holds_only_zeros(volume) and ctx.snapshots is not None:
+        # CloudStack has no storage for it yet, so it cannot snapshot it; it holds only zeros (zero_snapshots.py).
+        record = await zero_snapshots.record_new(ctx, volume, gib(volume.get("size")), description,
+                                                 {t["key"]: t["value"] for t in new_tags})
+        return (await _zero_to_snapshots(ctx, [record]))[0]
     try:
         started = await ctx.cloud.start("createSnapshot", volumeid=volume["id"])
     except CloudStackApiError as exc:
@@ -204,7 +231,11 @@ async def create_snapshot(ctx: RequestContext, volume_id: str, description: str 
 
 
 async def delete_snapshot(ctx: RequestContext, snapshot_id: str) -> bool:
-    """DeleteSnapshot → deleteSnapshot (waits for the job)."""
+    """DeleteSnapshot → deleteSnapshot (waits for the job); a snapshot the gateway keeps itself is forgotten."""
+    zero = await zero_snapshots.find(ctx, snapshot_id)
+    if zero is not None:
+        await ctx.snapshots.delete(zero.account, zero.cs_id)
+        return True
     cs = await _cs_snapshot(ctx, snapshot_id)
     try:
         await ctx.cloud.delete_snapshot(id=cs["id"])

@@ -6,13 +6,15 @@ A ResourceId is an EC2 id whose prefix names the kind (i-, ami-, vol-, snap-, sg
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError
+from ec2soap.core import zero_snapshots
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import CS_TO_EC2_RESOURCE, EC2_TO_CS_RESOURCE, ID_KIND_OF_RESOURCE
+from ec2soap.core.volumes import HIDDEN_TAG_KEYS
 from ec2soap.errors import ERRORS
 
 __all__ = ["ResourceTag", "TagPage", "TAG_FILTERS", "OPERATIONS", "resolve_resource"]
@@ -64,6 +66,8 @@ class _Resource:
     ec2_type: str     # instance, image, ...
     cs_id: str
     given: str        # as the caller named it, for error messages
+    # A snapshot the gateway keeps itself (zero_snapshots.py): its tags are in our store, not CloudStack's.
+    zero: Any = None
 
 
 async def resolve_resource(ctx: RequestContext, resource_id: str) -> _Resource:
@@ -95,6 +99,8 @@ def _check_tag(key: str, value: str | None) -> None:
     if key.lower().startswith("aws:"):
         raise ERRORS["InvalidParameterValue"](
             detail="Tag keys starting with 'aws:' are reserved for internal use")
+    if key in HIDDEN_TAG_KEYS:
+        raise ERRORS["InvalidParameterValue"](detail=f"Tag key '{key}' is reserved")
     if value is not None and len(value) > 255:
         raise ERRORS["InvalidParameterValue"](detail="Tag values must be at most 255 characters long")
 
@@ -134,6 +140,10 @@ async def _resources(ctx: RequestContext, resource_ids: Sequence[str]) -> list[_
     out = []
     for resource_id in dict.fromkeys(resource_ids):
         resource = await resolve_resource(ctx, resource_id)
+        zero = await zero_snapshots.find_by_cs_id(ctx, resource.cs_id) if resource.ec2_type == "snapshot" else None
+        if zero is not None:
+            out.append(replace(resource, zero=zero))
+            continue
         await _require_visible(ctx, resource)
         out.append(resource)
     return out
@@ -169,6 +179,12 @@ async def create_tags(ctx: RequestContext, resource_ids: Sequence[str],
         wanted[key] = value
     resources = await _resources(ctx, resource_ids)
     for resource in resources:
+        if resource.zero is not None:
+            if len({k.lower() for k in resource.zero.tags} | {k.lower() for k in wanted}) > MAX_TAGS:
+                raise ERRORS["TagLimitExceeded"](detail=f"The maximum number of tags ({MAX_TAGS}) for resource "
+                                                        f"{resource.given} has been exceeded.")
+            await ctx.snapshots.change_tags(resource.zero.account, resource.cs_id, add=wanted)
+            continue
         existing = await _tags_on_checked(ctx, resource)
         if len({t["key"].lower() for t in existing} | {k.lower() for k in wanted}) > MAX_TAGS:
             raise ERRORS["TagLimitExceeded"](detail=f"The maximum number of tags ({MAX_TAGS}) for resource "
@@ -213,10 +229,14 @@ async def delete_tags(ctx: RequestContext, resource_ids: Sequence[str],
         _check_tag(key, value)
     resources = await _resources(ctx, resource_ids)
     for resource in resources:
+        if resource.zero is not None:
+            await ctx.snapshots.change_tags(resource.zero.account, resource.cs_id,
+                                            remove=list(tags) or [(k, None) for k in resource.zero.tags])
+            continue
         existing = await _tags_on_checked(ctx, resource)
         # Matched here, exactly: CloudStack compares keys and values case-insensitively, EC2 does not.
-        doomed = [t for t in existing
-                  if not tags or any(t["key"] == k and (v is None or t["value"] == v) for k, v in tags)]
+        doomed = [t for t in existing if t["key"] not in HIDDEN_TAG_KEYS
+                  and (not tags or any(t["key"] == k and (v is None or t["value"] == v) for k, v in tags))]
         if not doomed:
             continue
         try:
@@ -257,6 +277,12 @@ async def describe_tags(ctx: RequestContext, filters: Sequence[Filter] = (), max
         items.append(ResourceTag(resource_id=ids[(ID_KIND_OF_RESOURCE[ec2_type], t["resourceid"])],
                                  resource_type=ec2_type, key=t.get("key", ""), value=t.get("value", ""),
                                  cs_id=t["resourceid"]))
+    zeros = await zero_snapshots.records_of(ctx)
+    zero_ids = await ctx.ids.to_ec2_many("snapshot", [r.cs_id for r in zeros]) if zeros else {}
+    items += [ResourceTag(resource_id=zero_ids[r.cs_id], resource_type="snapshot", key=k, value=v, cs_id=r.cs_id)
+              for r in zeros for k, v in r.tags.items()]
+    # The gateway's own bookkeeping on CloudStack resources (descriptions, DeleteOnTermination, ...) is no tag.
+    items = [t for t in items if t.key not in HIDDEN_TAG_KEYS]
     # EC2 lists tags by resource, then key.
     items.sort(key=lambda t: (t.resource_type, t.resource_id, t.key))
     page, token = paginate(apply_filters(TAG_FILTERS, filters, items), max_results, next_token)

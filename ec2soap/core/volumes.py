@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackError
+from ec2soap.core import zero_snapshots
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import GIB, Tag, parse_cs_date, tags_of
@@ -34,7 +35,7 @@ ROOT_DEVICE_NAME = "/dev/sda1"
 # detaching it. A tag, so it lives and dies with the volume and every gateway process sees it.
 DELETE_ON_TERMINATION_TAG = "ec2:deleteOnTermination"
 # Tag keys the gateway keeps on CloudStack resources for its own use; never shown in tagSet (snapshots.py).
-HIDDEN_TAG_KEYS = frozenset({"ec2:description", DELETE_ON_TERMINATION_TAG})
+HIDDEN_TAG_KEYS = frozenset({"ec2:description", DELETE_ON_TERMINATION_TAG, zero_snapshots.ORIGIN_TAG})
 
 # /dev/sdf, /dev/xvdf, sdf, xvdf (and the partition form /dev/sda1 of the root device).
 _DEVICE = re.compile(r"^(?:/dev/)?(?:sd|xvd)([a-z])([0-9]{0,2})$")
@@ -130,6 +131,11 @@ def delete_on_termination(cs: dict) -> bool:
     it with the VM), a data volume when RunInstances made it with DeleteOnTermination."""
     return cs.get("type") == "ROOT" or any(
         t.key == DELETE_ON_TERMINATION_TAG and t.value == "true" for t in tags_of(cs))
+
+
+def _origin(cs: dict) -> str:
+    """The zero snapshot (zero_snapshots.py) a volume was made from, kept in a hidden tag."""
+    return next((t.value for t in tags_of(cs) if t.key == zero_snapshots.ORIGIN_TAG), "")
 
 
 def visible_tags(cs: dict) -> list[Tag]:
@@ -267,7 +273,7 @@ async def to_volumes(ctx: RequestContext, cs_volumes: Sequence[dict], *,
                 delete_on_termination=delete_on_termination(cs)))
         out.append(Volume(
             volume_id=volume_id, size=gib(cs.get("size")),
-            snapshot_id=snap_ids.get(cs.get("snapshotid") or "", ""),
+            snapshot_id=snap_ids.get(cs.get("snapshotid") or "", "") or _origin(cs),
             availability_zone=cs.get("zonename") or "", status=volume_status(cs, command),
             create_time=parse_cs_date(cs.get("created")), attachments=attachments, tags=visible_tags(cs),
             cs_id=cs["id"], created_order=cs.get("created") or ""))
@@ -370,6 +376,15 @@ async def create_volume(ctx: RequestContext, availability_zone: str, size: int |
                    f"'standard' volumes.")
     if size is None and not snapshot_id:
         raise ERRORS["MissingParameter"](name="Size or SnapshotId")
+    origin = None
+    zero = await zero_snapshots.find(ctx, snapshot_id) if snapshot_id else None
+    if zero is not None:
+        # A snapshot of a volume that held only zeros: the new volume is an empty one of (at least) its size.
+        if size is not None and size < zero.size:
+            raise ERRORS["InvalidParameterValue"](
+                detail=f"Volume of {size}GiB is too small; minimum is {zero.size}GiB.")
+        size, snapshot_id = size or zero.size, None
+        origin = await ctx.ids.to_ec2("snapshot", zero.cs_id)
     _check_size(size)
     new_tags = check_new_tags(tags)
     zone = await zone_named(ctx, availability_zone)
@@ -395,7 +410,8 @@ async def create_volume(ctx: RequestContext, availability_zone: str, size: int |
         started = await ctx.cloud.start("createVolume", **params)
     except CloudStackApiError as exc:
         raise _create_error(exc, snapshot_id) from None
-    tagged = await tag_new(ctx, started["id"], "Volume", new_tags)
+    kept = [{"key": zero_snapshots.ORIGIN_TAG, "value": origin}] if origin else []
+    tagged = await tag_new(ctx, started["id"], "Volume", new_tags + kept)
     made = {"id": started["id"], "size": (size or 0) * GIB, "zonename": zone.get("name"),
             "snapshotid": params.get("snapshotid"), "state": "Creating"}
     try:
@@ -409,6 +425,8 @@ async def create_volume(ctx: RequestContext, availability_zone: str, size: int |
         volume.create_time = datetime.fromtimestamp(ctx.clock(), timezone.utc)
     if tagged and new_tags and not volume.tags:
         volume.tags = [Tag(t["key"], t["value"]) for t in new_tags]
+    if origin and tagged:
+        volume.snapshot_id = origin
     return volume
 
 

@@ -208,3 +208,21 @@ s3_part = Table(
 )
 
 __all__ += ["s3_bucket", "s3_object", "s3_upload", "s3_part"]
+
+# Snapshots of volumes CloudStack has no storage for yet (never attached: CloudStack allocates a volume's storage
+# on its first attach and cannot snapshot it before). Such a volume holds only zeros, so the gateway keeps the
+# snapshot itself: `cs_id` is a uuid it minted (the IdMap gives it its snap- id like any other), `size` in GiB,
+# `tags` a JSON object (CloudStack cannot tag what it does not have). Gone when deleted.
+ec2_zero_snapshot = Table(
+    "ec2_zero_snapshot", metadata,
+    Column("cs_id", String(64), primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("volume_cs_id", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("tags", Text, nullable=True),
+    Column("created", Float, nullable=False),
+    Index(None, "account"),
+)
+
+__all__ += ["ec2_zero_snapshot"]

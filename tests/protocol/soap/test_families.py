@@ -56,9 +56,17 @@ def test_volumes_snapshots_and_tags(soap: SoapClient) -> None:
             break
         time.sleep(0.2)
     assert found.status == "available"
-    # CloudStack allocates a volume's storage on its first attachment; until then there is nothing to snapshot.
-    failure = soap.failure("CreateSnapshot", volumeId=volume.volumeId, description="backup")
-    assert failure.faultcode == "Client.IncorrectState"
+    # CloudStack allocates a volume's storage on its first attachment and cannot snapshot it before; it holds
+    # only zeros, and the gateway serves that snapshot itself.
+    snapshot = soap.call("CreateSnapshot", volumeId=volume.volumeId, description="backup")
+    assert snapshot.snapshotId.startswith("snap-") and snapshot.status == "completed"
+    assert snapshot.volumeSize == "1" and snapshot.description == "backup"
+    [seen] = items(soap.call("DescribeSnapshots", snapshotSet={"item": []}), "snapshotSet")
+    assert (seen.snapshotId, seen.volumeId, seen.status, seen.progress) == (
+        snapshot.snapshotId, volume.volumeId, "completed", "100%")
+    restored = soap.call("CreateVolume", snapshotId=snapshot.snapshotId, availabilityZone=zone)
+    assert restored.snapshotId == snapshot.snapshotId and restored.size == "1"
+    assert soap.call("DeleteSnapshot", snapshotId=snapshot.snapshotId)["return"] is True
     assert items(soap.call("DescribeSnapshots", snapshotSet={"item": []}), "snapshotSet") == []
     assert soap.call("DeleteVolume", volumeId=volume.volumeId)["return"] is True
     failure = soap.failure("DescribeVolumes", volumeSet={"item": [{"volumeId": "vol-0123456789abcdef0"}]})

@@ -1,0 +1,32 @@
+"""Snapshots of never-attached volumes, which CloudStack cannot take (no storage yet) and the gateway keeps.
+
+Revision ID: 0005_volumes
+Revises: 0004_lifecycle
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_volumes"
+down_revision = "0004_lifecycle"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "ec2_zero_snapshot",
+        sa.Column("cs_id", sa.String(64), nullable=False),
+        sa.Column("account", sa.String(64), nullable=False),
+        sa.Column("volume_cs_id", sa.String(64), nullable=False),
+        sa.Column("size", sa.Integer, nullable=False),
+        sa.Column("description", sa.Text, nullable=True),
+        sa.Column("tags", sa.Text, nullable=True),
+        sa.Column("created", sa.Float, nullable=False),
+        sa.PrimaryKeyConstraint("cs_id", name="pk_ec2_zero_snapshot"),
+    )
+    op.create_index("ix_ec2_zero_snapshot_account", "ec2_zero_snapshot", ["account"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_ec2_zero_snapshot_account", table_name="ec2_zero_snapshot")
+    op.drop_table("ec2_zero_snapshot")
