@@ -74,7 +74,8 @@ def rewrite_sync(conn: Connection, old: str, new: str) -> int:
     for table in _TABLES:
         changed += conn.execute(update(table).where(table.c.owner == old).values(owner=new)).rowcount or 0
         rows = conn.execute(select(table.c.id, table.c.acl)
-                            .where(table.c.acl.like(f"%{_escape_like(old)}%", escape="/"))).all()
+                            .where(table.c.acl.like(f"%{_escape_like(old)}%", escape="/"))
+                            .with_for_update()).all()  # no ACL change in between is lost
         for row_id, text in rows:
             try:
                 acl = json.loads(text)
