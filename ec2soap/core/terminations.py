@@ -16,6 +16,7 @@ from ec2soap.core.context import RequestContext
 from ec2soap.core.instance_model import (STATES, Instance, InstanceState, InstanceStateChange, Placement,
                                          StateReason, check_instance_id, to_instances)
 from ec2soap.core.model import Tag
+from ec2soap.core.volumes import delete_on_termination
 from ec2soap.errors import ERRORS
 
 __all__ = ["TERMINATED_REASON", "caller_account", "visible_instances", "terminate_instances", "expunge_advice",
@@ -176,11 +177,14 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
               and str(live[i.cs_id].get("state", "")).lower() not in _GONE
               and i.instance_state.name != "shutting-down"]
     expunger = await _may_expunge(ctx) if doomed else None
-    data_volumes = {}
+    data_volumes: dict[str, list[str]] = {}
+    # Data volumes RunInstances made with DeleteOnTermination (launch_devices.py) go with the instance.
+    deleted_volumes: dict[str, list[str]] = {}
     if doomed:
         for volume in await ctx.cloud.list_volumes():
             if volume.get("virtualmachineid") in live and volume.get("type") != "ROOT":
-                data_volumes.setdefault(volume["virtualmachineid"], []).append(volume["id"])
+                target = deleted_volumes if delete_on_termination(volume) else data_volumes
+                target.setdefault(volume["virtualmachineid"], []).append(volume["id"])
     for inst in doomed:
         # EC2 detaches the volumes that outlive the instance as it terminates; CloudStack would keep them
         # attached to the destroyed VM until it is expunged (a day by default). CloudStack's per-VM work queue
@@ -191,11 +195,12 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
             except CloudStackApiError as exc:
                 if exc.errorcode != 431:
                     raise
+        going = {"volumeids": deleted_volumes[inst.cs_id]} if inst.cs_id in deleted_volumes else {}
         try:
             if expunger is not None:
-                await expunger.start("destroyVirtualMachine", id=inst.cs_id, expunge=True)
+                await expunger.start("destroyVirtualMachine", id=inst.cs_id, expunge=True, **going)
             else:
-                await ctx.cloud.start("destroyVirtualMachine", id=inst.cs_id)
+                await ctx.cloud.start("destroyVirtualMachine", id=inst.cs_id, **going)
         except CloudStackApiError as exc:
             if exc.errorcode != 431:
                 raise

@@ -185,3 +185,21 @@ def test_run_instances_tag_specification_errors(boto3_ec2: EC2Client) -> None:
             {"ResourceType": "instance", "Tags": [{"Key": "c", "Value": "d"}]}])
     assert failure.value.code == "InvalidParameterValue"
     assert c.describe_instances()["Reservations"] == []
+
+
+def test_delete_on_termination_is_honoured(boto3_ec2: EC2Client) -> None:
+    c = boto3_ec2.client
+    made = c.run_instances(ImageId=_image(boto3_ec2), MinCount=1, MaxCount=1, BlockDeviceMappings=[
+        {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1}},
+        {"DeviceName": "/dev/sdg", "Ebs": {"VolumeSize": 1, "DeleteOnTermination": False}}])
+    instance_id = made["Instances"][0]["InstanceId"]
+    wait_running(c, instance_id)
+    devices = volumes_of(c, instance_id)
+    gone, kept = devices["/dev/sdf"]["VolumeId"], devices["/dev/sdg"]["VolumeId"]
+    c.terminate_instances(InstanceIds=[instance_id])
+    fast = {"Delay": 0.2, "MaxAttempts": 100}
+    c.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=fast)
+    # EC2 deletes the volumes marked DeleteOnTermination and detaches the rest as the instance terminates.
+    c.get_waiter("volume_deleted").wait(VolumeIds=[gone], WaiterConfig=fast)
+    c.get_waiter("volume_available").wait(VolumeIds=[kept], WaiterConfig=fast)
+    assert [v["VolumeId"] for v in c.describe_volumes()["Volumes"]] == [kept]
