@@ -273,6 +273,32 @@ def test_forwarded_host_chooses_the_s3_virtual_host_bucket_only_from_a_trusted_p
         s3.head_bucket(Bucket="page.txt")
 
 
+def test_a_streamed_upload_finds_its_virtual_host_bucket_behind_a_trusted_proxy(gateway: GatewayServer, keys: Keys,
+                                                                                pki: Pki) -> None:
+    s3 = _boto3("s3", gateway.url, keys, pki.ca, addressing_style="path")
+    bucket = "up-" + uuid.uuid4().hex[:10]
+    s3.create_bucket(Bucket=bucket, ACL="public-read-write")
+    port = gateway.running.ports["gateway"]
+    body = b"streamed through the proxy " * 4000
+    for source, expected in ((PROXY, 200), ("127.0.0.1", None)):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+        try:
+            conn.request("PUT", "/drop.txt", body=body, headers={
+                "Host": f"127.0.0.1:{port}", "X-Forwarded-Host": f"{bucket}.localhost",
+                "Content-Type": "text/plain"})
+            answer = conn.getresponse()
+            status, text = answer.status, answer.read()
+        finally:
+            conn.close()
+        if expected is not None:
+            assert status == expected, text
+        else:  # from anybody: path style, an anonymous request for a bucket named drop.txt
+            assert status in (403, 400) and b"<Error>" in text, text
+    # The anonymous writer owns the object (S3's rule), so the bucket owner sees it listed, with its size.
+    assert [(o["Key"], o["Size"]) for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [("drop.txt",
+                                                                                              len(body))]
+
+
 def test_source_ip_of_policies_is_the_forwarded_client_only_behind_a_trusted_proxy(gateway: GatewayServer,
                                                                                    keys: Keys, pki: Pki) -> None:
     s3 = _boto3("s3", gateway.url, keys, pki.ca, addressing_style="path")
