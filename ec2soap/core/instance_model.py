@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.model import Tag, owner_id, parse_cs_date, tags_of
+from ec2soap.core.volumes import delete_on_termination
 from ec2soap.errors import ERRORS
 
 __all__ = ["InstanceState", "StateReason", "GroupRef", "Placement", "EbsDevice", "BlockDevice", "Instance",
@@ -206,7 +207,7 @@ async def to_instances(ctx: RequestContext, vms: Sequence[dict], *,
             devices.append(BlockDevice(device_name(volume.get("deviceid")), EbsDevice(
                 volume_id=volume_ids[volume["id"]], status="attached",
                 attach_time=parse_cs_date(volume.get("attached") or volume.get("created")),
-                delete_on_termination=volume.get("type") == "ROOT")))
+                delete_on_termination=delete_on_termination(volume))))
         keys = [k for k in str(cs.get("keypairs") or cs.get("keypair") or "").split(",") if k]
         os_name = str(cs.get("osdisplayname") or cs.get("templatedisplaytext") or "")
         out.append(Instance(

@@ -68,6 +68,9 @@ def test_mapped_volumes_are_attached_before_first_boot(boto3_ec2: EC2Client) -> 
     assert delete == {"/dev/sda1": True, "/dev/sdf": True, "/dev/sdg": False}
     # The volume tags are on every volume of the launch, and the gateway's own marker is never shown.
     assert all(tags(v) == {"team": "blue"} for v in devices.values()), devices
+    # DescribeInstances shows the same mapping.
+    mapping = {m["DeviceName"]: m["Ebs"]["DeleteOnTermination"] for m in running["BlockDeviceMappings"]}
+    assert mapping == delete
     assert {v["State"] for v in devices.values()} == {"in-use"}
     # DescribeTags sees them as the caller's tags.
     seen = c.describe_tags(Filters=[{"Name": "key", "Values": ["Name", "team"]}])["Tags"]
