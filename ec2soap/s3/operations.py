@@ -23,6 +23,7 @@ from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import (Bucket, MetadataStore, NewVersion, ObjectVersion, Part, Upload,
                                  is_retryable)
 from ec2soap.s3.object_store import SUPPORTED_CHECKSUMS, BlobReader, BlobWriter, CommittedBlob, ObjectStore
+from ec2soap.s3.principal import writer_id
 from ec2soap.s3.rules import (Limits, ObjectMeta, check_conditions, check_copy_conditions, check_part_number,
                               decode_content_md5, etag_header, http_date, key_successor, meta_from_headers,
                               multipart_etag, parse_copy_range, parse_max, parse_range, validate_bucket_name,
@@ -172,15 +173,9 @@ def _owner_or_denied(caller: Optional[str]) -> str:
     return str(caller)  # the canonical id alone (a Principal carries more)
 
 
-def _writer(caller: Optional[str]) -> str:
-    """The owner stored for what CALLER writes: its canonical id, or "anonymous"."""
-    return str(caller) if caller else "anonymous"
-
-
 class S3Operations:
     """S3 over OBJECTS (bytes) and the store's metadata. CLOCK gives epoch seconds. A caller is a canonical id
-    (an s3.principal.Principal, which also carries the email that ACL grants by email match); EMAIL_OF(caller)
-    → email is asked for callers that carry none."""
+    (an s3.principal.Principal carries its email too); EMAIL_OF(caller) → email for callers that carry none."""
 
     def __init__(self, store: Any, objects: ObjectStore, meta: MetadataStore | None = None,
                  limits: Limits = Limits(), clock: Callable[[], float] = time.time,
@@ -501,7 +496,7 @@ class S3Operations:
         try:
             validate_key(key, self.limits)
             meta = meta_from_headers(headers, self.limits)
-            owner = _writer(caller)
+            owner = writer_id(caller)
         except BaseException:
             body.abort()
             raise
@@ -560,7 +555,7 @@ class S3Operations:
             replaced = ObjectMeta(source.content_type, dict(source.headers), dict(source.user_meta))
             if "x-amz-storage-class" in headers:
                 replaced.headers["x-amz-storage-class"] = headers["x-amz-storage-class"]
-        new = NewVersion(owner=_writer(caller), size=blob.size, etag=blob.md5, last_modified=self.clock(),
+        new = NewVersion(owner=writer_id(caller), size=blob.size, etag=blob.md5, last_modified=self.clock(),
                          content_type=replaced.content_type, headers=replaced.headers,
                          user_meta=replaced.user_meta, checksums=blob.checksums, blob_id=blob.blob_id)
         return self._record(caller, bucket, key, new, headers, context, [blob.blob_id]), source
@@ -687,7 +682,7 @@ class S3Operations:
             found = self._bucket(conn, bucket)
             self._require(caller, "s3:DeleteObjectVersion" if version_id else "s3:DeleteObject", found, key,
                           context=context)
-            version, is_marker, freed = self.meta.delete_object(conn, found, key, version_id, _writer(caller),
+            version, is_marker, freed = self.meta.delete_object(conn, found, key, version_id, writer_id(caller),
                                                                 self.clock())
             outcome = DeleteOutcome(key, version_id=version_id)
             if version is not None and (version_id is not None or found.versioning is not None):
@@ -858,7 +853,7 @@ class S3Operations:
         algorithm = (headers.get("x-amz-checksum-algorithm") or "").lower() or None
         if algorithm is not None and algorithm not in SUPPORTED_CHECKSUMS:
             raise S3Error("InvalidRequest", "Checksum algorithm %s is not supported" % algorithm.upper())
-        owner = _writer(caller)
+        owner = writer_id(caller)
 
         def create(conn: Any) -> Upload:
             found = self._bucket(conn, bucket)

@@ -14,7 +14,8 @@ from typing import Optional
 
 from ec2soap.auth.identity import Identity, is_canonical_id, opaque_id
 
-__all__ = ["Principal", "public_id", "display_name_of", "remember_name", "remember_key", "grantee_id", "ANONYMOUS"]
+__all__ = ["Principal", "public_id", "display_name_of", "remember_name", "remember_key", "grantee_id", "writer_id",
+           "ANONYMOUS"]
 
 ANONYMOUS = "anonymous"  # the owner stored for what an anonymous caller wrote (a public-write bucket)
 # Canonical id → account name, for DisplayName. Public facts (S3 shows them to grantees), learnt from the
@@ -45,6 +46,11 @@ class Principal(str):
 def remember_name(canonical_id: str, name: str) -> None:
     if name:
         _NAMES[canonical_id] = name
+
+
+def writer_id(caller: Optional[str]) -> str:
+    """The owner stored for what CALLER writes: its canonical id (a plain str), or "anonymous"."""
+    return str(caller) if caller else ANONYMOUS
 
 
 def remember_key(access_key: str, canonical_id: str) -> None:
