@@ -156,8 +156,9 @@ class QueryResource(resource.Resource):
             # the secret never appear here.
             seconds = time.monotonic() - started
             known = action in BINDINGS or action in self.extensions or action in KNOWN_ACTIONS or action in RESPONSES
-            log.info("service=ec2-query request=%s access_key=%s action=%s status=%s seconds=%.3f", request_id,
-                     access_key, action if known or action == "-" else ascii(action[:64]), status, seconds)
+            log.info("service=ec2-query request=%s access_key=%s action=%s status=%s seconds=%.3f client=%s",
+                     request_id, access_key, action if known or action == "-" else ascii(action[:64]), status,
+                     seconds, request_origin(request).client)
             if self.metrics is not None:
                 self.metrics.request("ec2", action if known else "other", status, seconds)
 

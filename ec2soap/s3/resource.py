@@ -214,8 +214,9 @@ class S3Resource(resource.Resource):
             self._error(call, error)
             if call.prepared is not None:  # not committed (a no-op if it was)
                 await self.run(call.prepared.body.abort)
-        log.info("S3 %s %s → %s [%s, %s, %.3fs]", call.method, call.resource_name, status, call.caller or "-",
-                 call.request_id, time.monotonic() - started)
+        log.info("S3 %s %s → %s [%s, %s, %.3fs, client %s]", call.method, call.resource_name, status,
+                 call.caller or "-", call.request_id, time.monotonic() - started,
+                 call.context.get("aws:SourceIp") or "-")
         if self.metrics is not None:
             self._count(call, status, time.monotonic() - started)
 

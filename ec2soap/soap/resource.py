@@ -121,9 +121,9 @@ class SoapResource(resource.Resource):
             if not isinstance(exc, EC2Error):
                 log.exception("SOAP request %s %s failed", request_id, action)
             self._finish(request, 500, fault_document(error, request_id))
-        log.info("ec2-soap request=%s key=%s action=%s status=%s seconds=%.3f", request_id,
+        log.info("ec2-soap request=%s key=%s action=%s status=%s seconds=%.3f client=%s", request_id,
                  access_key[:12] + ("…" if len(access_key) > 12 else ""), action, status,
-                 time.monotonic() - started)
+                 time.monotonic() - started, request_origin(request).client)
         if self.metrics is not None:
             self.metrics.request("soap", action if action in self.actions else "other", status,
                                  time.monotonic() - started)

@@ -352,6 +352,25 @@ def test_the_access_log_names_the_client_behind_a_trusted_proxy(gateway: Gateway
     assert any(line.startswith('"127.0.0.1"') for line in lines) and not any("198.51.100.24" in l for l in lines)
 
 
+def test_the_request_log_lines_name_the_client_behind_a_trusted_proxy(gateway: GatewayServer, caplog: Any) -> None:
+    port = gateway.running.ports["gateway"]
+    with caplog.at_level(logging.INFO, logger="ec2soap"):
+        for source, client in ((PROXY, "198.51.100.31"), ("127.0.0.1", "127.0.0.1")):
+            headers = {"Host": f"127.0.0.1:{port}", "X-Forwarded-For": "198.51.100.31"}
+            _raw(gateway.url, "/?Action=DescribeRegions&Version=2016-11-15", headers, source=source)
+            _raw(gateway.url, "/no-such-bucket-" + uuid.uuid4().hex[:8], headers, source=source)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+            conn.request("POST", SOAP_PATH, body=b"<not-soap/>", headers={**headers, "Content-Type": "text/xml"})
+            conn.getresponse().read()
+            conn.close()
+            text = "\n".join(r.getMessage() for r in caplog.records)
+            assert re.search(rf"service=ec2-query .*action=DescribeRegions .* client={re.escape(client)}$", text,
+                             re.M), text
+            assert re.search(rf"^S3 GET .* client {re.escape(client)}\]$", text, re.M), text
+            assert re.search(rf"^ec2-soap .* client={re.escape(client)}$", text, re.M), text
+            caplog.clear()
+
+
 # -- /health ----------------------------------------------------------------------------------------------------
 
 def test_health_tells_anybody_only_ok_or_error(gateway: GatewayServer, pki: Pki) -> None:
