@@ -132,6 +132,9 @@ def test_canonical_ids_through_boto2(gateway_server: GatewayServer, new_user: Ca
     key = bucket.new_key("doc")
     key.set_contents_from_string(b"hello")
 
+    mine, theirs = a.get_all_buckets(), b.get_all_buckets()
+    assert (mine.owner.id, mine.owner.display_name) == (a_id, alice.account)
+    assert (theirs.owner.id, theirs.owner.display_name) == (b_id, bob.account)
     policy = bucket.get_acl()
     assert (policy.owner.id, policy.owner.display_name) == (a_id, alice.account)
     assert [(g.type, g.id, g.display_name, g.permission) for g in policy.acl.grants] == [
@@ -155,8 +158,16 @@ def test_canonical_ids_through_boto2(gateway_server: GatewayServer, new_user: Ca
     grants = key.get_acl().acl.grants
     assert ("AmazonCustomerByEmail", f"{bob.account}@example.com", "READ") in [
         (g.type, g.email_address, g.permission) for g in grants]
+    # PutBucketAcl by email: a second bucket Bob may list because of his CloudStack email alone.
+    other = a.create_bucket(bucket_name("boto2-email"))
+    other.new_key("mail").set_contents_from_string(b"m")
+    other.add_email_grant("READ", f"{bob.account}@example.com")
+    assert [k.name for k in b.get_bucket(other.name, validate=False).list()] == ["mail"]
     # The raw documents hold no access key.
-    raw = a.make_request("GET", name, query_args="acl").read() + a.make_request("GET", name).read()
+    raw = b"".join(a.make_request("GET", target, query_args=query).read()
+                   for target, query in ((name, "acl"), (name, ""), (other.name, "acl"), ("", "")))
+    raw += b"".join(b.make_request("GET", target, query_args=query).read()
+                    for target, query in ((name, ""), (other.name, ""), ("", "")))
     assert alice.access_key.encode() not in raw and bob.access_key.encode() not in raw
 
 
