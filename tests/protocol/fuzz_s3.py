@@ -260,7 +260,7 @@ def _body(rng: random.Random, method: str, sub: str, key: Optional[Value], real:
 
 
 def _sign(scheme: str, method: str, url: str, headers: dict[str, str], body: Optional[bytes],
-          keys: Any) -> tuple[str, dict[str, str]]:
+          keys: Any, auth_path: Optional[str] = None) -> tuple[str, dict[str, str]]:
     from botocore.auth import HmacV1Auth, HmacV1QueryAuth, S3SigV4Auth, S3SigV4QueryAuth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -271,6 +271,7 @@ def _sign(scheme: str, method: str, url: str, headers: dict[str, str], body: Opt
     # A presigned URL covers no body (botocore's presigner signs UNSIGNED-PAYLOAD); the body is sent anyway.
     request = AWSRequest(method=method, url=url, data=b"" if "presigned" in scheme else body or b"",
                          headers=headers)
+    request.auth_path = auth_path  # SigV2 signs /bucket/key even when the bucket is in the Host
     signer = {"sigv4": lambda: S3SigV4Auth(credentials, "s3", REGION),
               "sigv4-presigned": lambda: S3SigV4QueryAuth(credentials, "s3", REGION, expires=300),
               "sigv2": lambda: HmacV1Auth(credentials),
@@ -303,14 +304,25 @@ def s3_case(index: int, seed: int, base_url: str, keys: Any, real: dict) -> Case
         if key is not None:
             path += "/" + quote(key, safe=safe)
     path = path or "/"
+    virtual = (prefix == "" and isinstance(bucket, str) and rng.random() < 0.12
+               and all(c.isalnum() and c.isascii() or c in "-." for c in bucket) and 3 <= len(bucket) <= 63)
+    auth_path = None
+    if virtual:  # virtual-host style: the bucket in Host (bucket.localhost:port), the key alone in the path
+        assert isinstance(bucket, str)
+        auth_path = path
+        path = path[len("/" + quote(bucket, safe="-_.~")):] or "/"
+        headers["Host"] = f"{bucket.lower()}.localhost:{base_url.rsplit(':', 1)[1]}"
     encoded = "&".join(quote(k, safe="-_.~") + ("=" + quote(v, safe="-_.~") if v != "" or rng.random() < 0.5
                                                    else "") for k, v in query)
     url = f"{base_url}{path}" + (f"?{encoded}" if encoded else "")
     roll = rng.random()
     scheme = ("sigv4" if roll < 0.55 else "sigv2" if roll < 0.80 else "sigv4-presigned" if roll < 0.87
               else "sigv2-presigned" if roll < 0.92 else "anonymous")
-    url, signed_headers = _sign(scheme, method, url, headers, body, keys)
+    url, signed_headers = _sign(scheme, method, url, headers, body, keys, auth_path)
     target = "object" if key is not None else "bucket" if bucket is not None else "service"
     label = f"{method} {target}" + (f" ?{sub}" if sub else "")
     document = not (method == "GET" and key is not None and not {"acl", "uploadId"} & set(names))
-    return Case("s3", label, scheme, method, url, signed_headers, body, document, [], index)
+    chunked = method == "PUT" and bool(body) and rng.random() < 0.08
+    if virtual:
+        scheme += " virtual-host"
+    return Case("s3", label, scheme, method, url, signed_headers, body, document, [], index, chunked)

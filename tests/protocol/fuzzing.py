@@ -161,6 +161,7 @@ class Case:
     document: bool = True
     params: list[tuple[str, Value]] = field(default_factory=list)  # EC2: the generated parameters (no auth)
     index: int = -1
+    chunked: bool = False  # send the body with Transfer-Encoding: chunked (no Content-Length)
 
 
 @dataclass
@@ -212,7 +213,8 @@ class Fuzzer:
 
     def _send_once(self) -> Callable[[Case], Answer]:
         def send(case: Case) -> Answer:
-            prepared = requests.Request(case.method, case.url, headers=case.headers, data=case.body).prepare()
+            data = iter([case.body]) if case.chunked and case.body else case.body
+            prepared = requests.Request(case.method, case.url, headers=case.headers, data=data).prepare()
             prepared.url = case.url  # exactly the bytes that were signed; requests would requote them
             response = self.session.send(prepared, timeout=(10, self.timeout), allow_redirects=False, stream=True)
             # The bytes as sent: an object stored with a fuzzed Content-Encoding is not ours to decode.
@@ -299,7 +301,8 @@ class Fuzzer:
                 seen = sorted(f.labels.items(), key=lambda item: -item[1])
                 lines.append(f"    seen on {len(seen)} operations: "
                              f"{_short(', '.join(f'{k} ({v})' for k, v in seen), 400)}")
-            lines.append(f"    case #{c.index} {c.scheme}: {c.method} {_short(c.url, 400)}")
+            how = c.scheme + (" chunked" if c.chunked else "")
+            lines.append(f"    case #{c.index} {how}: {c.method} {_short(c.url, 400)}")
             if c.params:
                 lines.append(f"    params: {_short(repr([(_brief(k), _brief(v)) for k, v in c.params]), 800)}")
             shown = {k: _brief(v) for k, v in c.headers.items() if k.lower() not in ("authorization", "x-amz-date")}
@@ -373,7 +376,7 @@ def judge(case: Case, answer: Answer) -> Optional[tuple[str, str, str]]:
     # S3 answers 501 NotImplemented for functionality it does not offer (its own error table); EC2 has no
     # 501: an unsupported action is 400 UnsupportedOperation. Nothing here causes an outage, so no 503.
     if status >= 500 and not (case.protocol == "s3" and status == 501 and code == "NotImplemented"):
-        return "5xx", "", code
+        return "5xx", f"a <{etree.fromstring(body, _PARSER).tag}> document" if body and not code else "", code
     if case.method == "HEAD" or status in (204, 304) or not body:
         return None
     if status >= 300 or not case.document:
