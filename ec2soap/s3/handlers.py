@@ -6,7 +6,9 @@ Each runs its S3Operations method on the store's thread pool (`res.run`) and wri
 from __future__ import annotations
 
 from typing import Any, Optional
+from urllib.parse import quote
 
+from ec2soap.origin import base_url
 from ec2soap.s3 import xml
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import NULL_VERSION
@@ -283,7 +285,10 @@ async def complete_multipart_upload(res: Any, call: Any) -> None:
     parts = xml.parse_complete_multipart_upload(call.body)
     version = await res.run(res.ops.complete_multipart_upload, call.caller, call.bucket, call.key,
                             call.query["uploadId"], parts, call.context)
-    location = f"http://{call.host}/{call.bucket}/{call.key}"
+    # The address the client used (scheme and host: ec2soap.origin), in the addressing style it used.
+    base = base_url(call.request)
+    key = quote(call.key, safe="/~")
+    location = f"{base}/{key}" if call.virtual_bucket else f"{base}/{call.bucket}/{key}"
     headers = _version_header(version.version_id)
     headers.update({_CHECKSUM_PREFIX + name: value for name, value in version.checksums.items()})
     res._send(call, 200, xml.complete_multipart_upload_result(location, call.bucket, call.key, version.etag),

@@ -123,6 +123,12 @@ def test_boto3_ec2_and_s3_over_https_verify_our_certificate(gateway: GatewayServ
     s3.put_object(Bucket=bucket, Key="a/b.bin", Body=body)
     assert s3.get_object(Bucket=bucket, Key="a/b.bin")["Body"].read() == body
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["a/b.bin"]
+    # A multipart upload's Location is the address the client used: https, this host.
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big file")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="big file", UploadId=upload, PartNumber=1, Body=body)
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="big file", UploadId=upload,
+                                        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert done["Location"] == f"https://localhost:{port}/{bucket}/big%20file"
 
 
 def test_an_unverified_client_is_refused_by_its_own_tls_check(gateway: GatewayServer) -> None:
