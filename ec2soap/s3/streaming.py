@@ -283,7 +283,10 @@ class StreamingRequest(server.Request):
             super().requestReceived(command, path, version)
             return
         self._set_request_line(command, path, version)
-        upload.end()
+        try:
+            upload.end()
+        except Exception:
+            upload._broken(Failure())  # answers now (a refusal), rather than leave the client waiting
         if upload._state == "rejected":
             return  # answered already, before the body
         self.process()
