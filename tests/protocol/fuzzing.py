@@ -13,7 +13,7 @@ import os
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 import requests
 import urllib3
@@ -211,29 +211,26 @@ class Fuzzer:
 
     # -- sending --------------------------------------------------------------------------------------------
 
-    def _send_once(self) -> Callable[[Case], Answer]:
-        def send(case: Case) -> Answer:
-            data = iter([case.body]) if case.chunked and case.body else case.body
-            prepared = requests.Request(case.method, case.url, headers=case.headers, data=data).prepare()
-            prepared.url = case.url  # exactly the bytes that were signed; requests would requote them
-            response = self.session.send(prepared, timeout=(10, self.timeout), allow_redirects=False, stream=True)
-            # The bytes as sent: an object stored with a fuzzed Content-Encoding is not ours to decode.
-            body = response.raw.read(decode_content=False)
-            response.raw.release_conn()
-            answer = Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body)
-            if (response.headers.get("connection") or "").lower() == "close":
-                self.session.close()  # the server said so: the next request starts a fresh connection
-            return answer
-        return send
+    def _exchange(self, case: Case) -> Answer:
+        data = iter([case.body]) if case.chunked and case.body else case.body
+        prepared = requests.Request(case.method, case.url, headers=case.headers, data=data).prepare()
+        prepared.url = case.url  # exactly the bytes that were signed; requests would requote them
+        response = self.session.send(prepared, timeout=(10, self.timeout), allow_redirects=False, stream=True)
+        # The bytes as sent: an object stored with a fuzzed Content-Encoding is not ours to decode.
+        body = response.raw.read(decode_content=False)
+        response.raw.release_conn()
+        answer = Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body)
+        if (response.headers.get("connection") or "").lower() == "close":
+            self.session.close()  # the server said so: the next request starts a fresh connection
+        return answer
 
     def send(self, case: Case) -> Answer:
         """The answer, or an Answer with `error` when the connection was dropped or nothing came back. A
         failure on a reused keep-alive connection is tried once more on a fresh one (HTTP lets a server
         close an idle persistent connection; a client retries), so only a fresh connection's failure counts."""
-        send = self._send_once()
         self.sent += 1
         try:
-            return send(case)
+            return self._exchange(case)
         except _DROPPED:
             self.session.close()
             self.reconnects += 1
@@ -241,7 +238,7 @@ class Fuzzer:
             self.session.close()
             return Answer(None, {}, b"", f"{type(exc).__name__}: {str(exc)[:200]}", type(exc).__name__)
         try:
-            return send(case)
+            return self._exchange(case)
         except _DROPPED + (requests.Timeout,) as exc:
             self.session.close()
             cause: BaseException = exc  # the innermost reason: RemoteDisconnected, ConnectionResetError, ...
