@@ -342,10 +342,12 @@ def config_check(load: Callable[[list[str]], Any]) -> int:
 def _check_tls(settings: Any, report: _Report) -> None:
     """HTTPS: the certificate and key load and belong together; trusted proxies, if any, are listed."""
     if settings.tls_port >= 0:
-        from ec2soap.tls import check
+        from ec2soap.tls import check, warnings
 
         usable, text = check(settings.tls_cert, settings.tls_key)
         (report.ok if usable else report.problem)(text)
+        for warning in warnings(settings.tls_cert, settings.tls_key):
+            report.note(warning)
     elif settings.tls_cert or settings.tls_key:
         report.note("tls_cert / tls_key are set but tls_port is -1: HTTPS is off")
     if settings.trusted_proxies:

@@ -281,12 +281,15 @@ def tls_options(settings: Settings) -> Any:
     """Twisted's CertificateOptions for tls_cert / tls_key, or None when HTTPS is off; StartupError if unusable."""
     if settings.tls_port < 0:
         return None
-    from ec2soap.tls import TLSSetupError, load
+    from ec2soap.tls import TLSSetupError, load, warnings
 
     try:
-        return load(settings.tls_cert, settings.tls_key)
+        options = load(settings.tls_cert, settings.tls_key)
     except TLSSetupError as exc:
         raise StartupError(f"cannot serve HTTPS: {exc}") from None
+    for warning in warnings(settings.tls_cert, settings.tls_key):
+        log.warning("%s", warning)
+    return options
 
 
 # The gateway's listeners: the name in Running.ports, and whether it speaks TLS.

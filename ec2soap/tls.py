@@ -11,7 +11,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TLSSetupError", "ServerIdentity", "read_identity", "load", "check", "tls_factory"]
+__all__ = ["TLSSetupError", "ServerIdentity", "read_identity", "load", "check", "warnings", "tls_factory"]
 
 
 class TLSSetupError(ValueError):
@@ -112,6 +112,28 @@ def check(cert_path: str, key_path: str) -> tuple[bool, str]:
     except TLSSetupError as exc:
         return False, str(exc)
     return True, f"tls_cert {cert_path}: {identity.subject}, valid until {identity.not_after:%Y-%m-%d} UTC"
+
+
+def warnings(cert_path: str, key_path: str, *, soon_days: int = 14) -> list[str]:
+    """What is usable but should be fixed: a key others can read, a certificate about to expire."""
+    import os
+    import stat
+
+    found = []
+    try:
+        mode = os.stat(key_path).st_mode
+    except OSError:
+        return found
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        found.append(f"tls_key {key_path} is readable by other users (chmod 600 it)")
+    try:
+        identity = read_identity(cert_path, key_path)
+    except TLSSetupError:
+        return found
+    left = identity.not_after - datetime.datetime.now(datetime.timezone.utc)
+    if left < datetime.timedelta(days=soon_days):
+        found.append(f"tls_cert {cert_path} expires in {max(left.days, 0)} day(s), on {identity.not_after:%Y-%m-%d}")
+    return found
 
 
 def tls_factory(options: Any, factory: Any) -> Any:

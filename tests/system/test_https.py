@@ -458,7 +458,16 @@ def test_a_bad_certificate_stops_the_start_and_config_check_names_it(tmp_path: P
     done = subprocess.run([sys.executable, "-m", "ec2soap", "config", "check", "--config", str(config)],
                           capture_output=True, text=True, timeout=120)
     assert re.search(r"^ok       tls_cert .*CN=localhost, valid until", done.stdout, re.M), done.stdout
-    assert "10.0.0.0/8, ::1" in done.stdout
+    assert "10.0.0.0/8, ::1" in done.stdout and "tls_key" not in done.stdout
+    # Usable, but to be fixed: a key others can read, a certificate about to expire.
+    soon = make_pki(tmp_path / "soon", days=3)
+    soon.key.chmod(0o644)
+    config.write_text(f'tls_port = 8443\ntls_cert = "{soon.cert}"\ntls_key = "{soon.key}"\n'
+                      f'data_dir = "{tmp_path / "data"}"\n')
+    done = subprocess.run([sys.executable, "-m", "ec2soap", "config", "check", "--config", str(config)],
+                          capture_output=True, text=True, timeout=120)
+    assert re.search(r"^note     tls_key .* is readable by other users", done.stdout, re.M), done.stdout
+    assert re.search(r"^note     tls_cert .* expires in [23] day\(s\)", done.stdout, re.M), done.stdout
 
 
 def test_https_only_with_port_minus_one(tmp_path: Path, reactor: Any, in_reactor: Callable[..., Any],
