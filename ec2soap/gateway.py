@@ -43,8 +43,8 @@ class Caller:
 class Gateway:
     def __init__(self, *, cloud_for: Callable[[str, str], Any], ids: Any, offerings: Any,
                  settings: CoreSettings | None = None, operations: dict | None = None, records: Any = None,
-                 admin: Any = None, snapshots: Any = None):
-        self.records, self.admin, self.snapshots = records, admin, snapshots
+                 admin: Any = None, snapshots: Any = None, tags: Any = None):
+        self.records, self.admin, self.snapshots, self.tags = records, admin, snapshots, tags
         self.cloud_for = cloud_for
         self.ids = ids
         self.offerings = offerings
@@ -63,7 +63,8 @@ class Gateway:
         ctx = RequestContext(request_id=request_id, access_key=caller.access_key,
                              cloud=self.cloud_for(caller.access_key, caller.secret_key), ids=self.ids,
                              offerings=self.offerings, settings=self.settings, extras=dict(extras or {}),
-                             records=self.records, admin=self.admin, snapshots=self.snapshots)
+                             records=self.records, admin=self.admin, snapshots=self.snapshots,
+                             tags=self.tags)
         started = time.monotonic()
 
         async def run() -> Any:

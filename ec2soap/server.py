@@ -104,7 +104,9 @@ class GatewayRoot(resource.Resource):
 def _is_query(request: Any) -> bool:
     if request.args.get(b"Action"):
         return True
-    ctype = (request.getHeader("content-type") or "").split(";")[0].strip().lower()
+    # The raw bytes: getHeader(str) decodes UTF-8 and raised on any other byte (a 500 page, not an answer).
+    raw = (request.requestHeaders.getRawHeaders(b"content-type") or [b""])[0]
+    ctype = raw.decode("latin-1").split(";")[0].strip().lower()
     return request.method == b"POST" and ctype == "application/x-www-form-urlencoded"
 
 
@@ -146,10 +148,11 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
                               cloud_for=factory.client)
     from ec2soap.store.instance_records import InstanceRecords
     from ec2soap.store.snapshot_records import SnapshotRecords
+    from ec2soap.store.tag_records import TagRecords
 
     gateway = Gateway(cloud_for=factory.client, ids=IdMap(running.store), offerings=OfferingMap(running.store),
                       settings=CoreSettings(region=settings.region), records=InstanceRecords(running.store),
-                      snapshots=SnapshotRecords(running.store),
+                      snapshots=SnapshotRecords(running.store), tags=TagRecords(running.store),
                       admin=admin)
     query = QueryResource(gateway=gateway, credentials=credentials, clock_skew=settings.clock_skew,
                           enabled=running.switches.ec2_enabled, metrics=running.metrics)

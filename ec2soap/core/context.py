@@ -53,5 +53,8 @@ class RequestContext:
     # ec2soap.store.snapshot_records.SnapshotRecords: the snapshots of never-attached volumes, which CloudStack
     # cannot take (core/zero_snapshots.py). None: such snapshots are refused as CloudStack refuses them.
     snapshots: Any = None
+    # ec2soap.store.tag_records.TagRecords: tags a caller put on resources CloudStack does not let them tag
+    # (another account's public image). None: such tagging is refused as CloudStack refuses it.
+    tags: Any = None
     # A CloudStack client with the gateway's admin keys (None when it has none): expunges terminated VMs.
     admin: Any = None

@@ -238,12 +238,26 @@ async def _executable_by(ctx: RequestContext, images: list[Image], who: Sequence
     return out
 
 
+async def _add_kept_tags(ctx: RequestContext, images: list[Image]) -> None:
+    """The caller's own tags on other accounts' images, which the gateway keeps (CloudStack cannot: tags.py)."""
+    if ctx.tags is None or not images:
+        return
+    kept: dict[str, list[Tag]] = {}
+    for _type, cs_id, key, value in await ctx.tags.list(str((await caller_account(ctx)).get("id") or ""), "image"):
+        kept.setdefault(cs_id, []).append(Tag(key, value))
+    for image in images:
+        if image.cs_id in kept:
+            keys = {t.key for t in kept[image.cs_id]}
+            image.tags = [t for t in image.tags if t.key not in keys] + kept[image.cs_id]
+
+
 async def describe_images(ctx: RequestContext, image_ids: Sequence[str] = (), owners: Sequence[str] = (),
                           executable_by: Sequence[str] = (), filters: Sequence[Filter] = (),
                           max_results: int | None = None, next_token: str | None = None) -> ImagePage:
     """DescribeImages → listTemplates (templatefilter executable, self and sharedexecutable, one item per
     template). Unknown ids are InvalidAMIID.NotFound; CloudStack uuids are accepted as ids."""
     images = await _images(ctx, await _visible_templates(ctx))
+    await _add_kept_tags(ctx, images)
     if image_ids:
         wanted = await ctx.ids.to_cloudstack_many("image", image_ids)
         by_cs = {i.cs_id: i for i in images}

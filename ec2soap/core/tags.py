@@ -68,6 +68,9 @@ class _Resource:
     given: str        # as the caller named it, for error messages
     # A snapshot the gateway keeps itself (zero_snapshots.py): its tags are in our store, not CloudStack's.
     zero: Any = None
+    # Another account's image the caller may launch: EC2 lets them tag it, CloudStack does not, so the gateway
+    # keeps those tags (theirs alone) in ctx.tags.
+    kept: bool = False
 
 
 async def resolve_resource(ctx: RequestContext, resource_id: str) -> _Resource:
@@ -133,6 +136,13 @@ async def _require_visible(ctx: RequestContext, resource: _Resource) -> None:
         raise _NOT_FOUND[resource.ec2_type](resource.given)
 
 
+async def _someone_elses(ctx: RequestContext, resource: _Resource) -> bool:
+    """Whether the image the caller sees belongs to another account (public or shared with the caller)."""
+    found = await ctx.cloud.list_templates(templatefilter="executable", id=resource.cs_id)
+    me = await zero_snapshots.account_of(ctx)
+    return bool(found) and bool(me) and found[0].get("accountid") not in (None, me)
+
+
 async def _resources(ctx: RequestContext, resource_ids: Sequence[str]) -> list[_Resource]:
     """The named resources, each one the caller can see (else its NotFound, before anything changes)."""
     if not resource_ids:
@@ -145,6 +155,8 @@ async def _resources(ctx: RequestContext, resource_ids: Sequence[str]) -> list[_
             out.append(replace(resource, zero=zero))
             continue
         await _require_visible(ctx, resource)
+        if resource.ec2_type == "image" and ctx.tags is not None and await _someone_elses(ctx, resource):
+            resource = replace(resource, kept=True)
         out.append(resource)
     return out
 
@@ -184,6 +196,14 @@ async def create_tags(ctx: RequestContext, resource_ids: Sequence[str],
                 raise ERRORS["TagLimitExceeded"](detail=f"The maximum number of tags ({MAX_TAGS}) for resource "
                                                         f"{resource.given} has been exceeded.")
             await ctx.snapshots.change_tags(resource.zero.account, resource.cs_id, add=wanted)
+            continue
+        if resource.kept:
+            me = await zero_snapshots.account_of(ctx)
+            existing_keys = {k.lower() for _t, _c, k, _v in await ctx.tags.list(me, "image", [resource.cs_id])}
+            if len(existing_keys | {k.lower() for k in wanted}) > MAX_TAGS:
+                raise ERRORS["TagLimitExceeded"](detail=f"The maximum number of tags ({MAX_TAGS}) for resource "
+                                                        f"{resource.given} has been exceeded.")
+            await ctx.tags.put(me, "image", resource.cs_id, wanted)
             continue
         existing = await _tags_on_checked(ctx, resource)
         if len({t["key"].lower() for t in existing} | {k.lower() for k in wanted}) > MAX_TAGS:
@@ -233,6 +253,9 @@ async def delete_tags(ctx: RequestContext, resource_ids: Sequence[str],
             await ctx.snapshots.change_tags(resource.zero.account, resource.cs_id,
                                             remove=list(tags) or [(k, None) for k in resource.zero.tags])
             continue
+        if resource.kept:
+            await ctx.tags.remove(await zero_snapshots.account_of(ctx), "image", resource.cs_id, list(tags))
+            continue
         existing = await _tags_on_checked(ctx, resource)
         # Matched here, exactly: CloudStack compares keys and values case-insensitively, EC2 does not.
         doomed = [t for t in existing if t["key"] not in HIDDEN_TAG_KEYS
@@ -281,6 +304,11 @@ async def describe_tags(ctx: RequestContext, filters: Sequence[Filter] = (), max
     zero_ids = await ctx.ids.to_ec2_many("snapshot", [r.cs_id for r in zeros]) if zeros else {}
     items += [ResourceTag(resource_id=zero_ids[r.cs_id], resource_type="snapshot", key=k, value=v, cs_id=r.cs_id)
               for r in zeros for k, v in r.tags.items()]
+    if ctx.tags is not None:
+        kept = await ctx.tags.list(await zero_snapshots.account_of(ctx))
+        kept_ids = await ctx.ids.to_ec2_many("image", [c for t, c, _k, _v in kept if t == "image"]) if kept else {}
+        items += [ResourceTag(resource_id=kept_ids[c], resource_type=t, key=k, value=v, cs_id=c)
+                  for t, c, k, v in kept if t == "image"]
     # The gateway's own bookkeeping on CloudStack resources (descriptions, DeleteOnTermination, ...) is no tag.
     items = [t for t in items if t.key not in HIDDEN_TAG_KEYS]
     # EC2 lists tags by resource, then key.

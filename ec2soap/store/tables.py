@@ -226,3 +226,18 @@ ec2_zero_snapshot = Table(
 )
 
 __all__ += ["ec2_zero_snapshot"]
+
+# Tags a caller put on a resource CloudStack does not let them tag: another account's public or shared image
+# (EC2 lets anyone tag an AMI they can launch; the tags are theirs alone). One row per (account, resource, key).
+ec2_tag = Table(
+    "ec2_tag", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(64), nullable=False),
+    Column("resource_type", String(32), nullable=False),
+    Column("cs_id", String(64), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("value", String(255), nullable=False),
+    UniqueConstraint("account", "resource_type", "cs_id", "key"),
+)
+
+__all__ += ["ec2_tag"]

@@ -61,3 +61,42 @@ def test_image_attributes_of_an_image_the_caller_does_not_own(ec2: EC2Client) ->
             call()
         assert failure.value.code == "AuthFailure", failure.value
         assert image in failure.value.message and "['" not in failure.value.message
+
+
+def _tags_of_image(ec2: EC2Client, image: str) -> dict[str, str]:
+    if ec2.kind == "boto2":
+        return dict(ec2.conn.get_all_images(image_ids=[image])[0].tags)
+    if ec2.kind == "boto3":
+        found = ec2.client.describe_images(ImageIds=[image])["Images"]
+    else:
+        found = ec2.cli("describe-images", "--image-ids", image)["Images"]
+    return {t["Key"]: t["Value"] for t in found[0].get("Tags", [])}
+
+
+def test_tags_on_a_public_image_of_another_account(ec2: EC2Client, new_user: Any, ec2_of: Any) -> None:
+    """EC2 lets anyone tag an AMI they may launch, and the tags are theirs alone; CloudStack refuses, so the
+    gateway keeps them."""
+    image = _public_image(ec2)
+    if ec2.kind == "boto3":
+        ec2.client.create_tags(Resources=[image], Tags=[{"Key": "use", "Value": "base"}, {"Key": "x", "Value": "1"}])
+    elif ec2.kind == "boto2":
+        assert ec2.conn.create_tags([image], {"use": "base", "x": "1"}) is True
+    else:
+        ec2.cli("create-tags", "--resources", image, "--tags", "Key=use,Value=base", "Key=x,Value=1")
+    assert _tags_of_image(ec2, image) == {"use": "base", "x": "1"}
+    boto3 = EC2Client("boto3", ec2.server, ec2.keys).client
+    seen = boto3.describe_tags(Filters=[{"Name": "resource-id", "Values": [image]}])["Tags"]
+    assert {(t["ResourceType"], t["Key"], t["Value"]) for t in seen} == {("image", "use", "base"), ("image", "x", "1")}
+    assert [i["ImageId"] for i in boto3.describe_images(Filters=[{"Name": "tag:use", "Values": ["base"]}])[
+        "Images"]] == [image]
+    # Another caller sees none of them.
+    other = ec2_of("boto3", new_user()).client
+    assert "Tags" not in other.describe_images(ImageIds=[image])["Images"][0]
+    assert other.describe_tags(Filters=[{"Name": "resource-id", "Values": [image]}])["Tags"] == []
+    if ec2.kind == "boto3":
+        ec2.client.delete_tags(Resources=[image], Tags=[{"Key": "x"}])
+    elif ec2.kind == "boto2":
+        assert ec2.conn.delete_tags([image], ["x"]) is True
+    else:
+        ec2.cli("delete-tags", "--resources", image, "--tags", "Key=x")
+    assert _tags_of_image(ec2, image) == {"use": "base"}
