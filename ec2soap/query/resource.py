@@ -86,6 +86,7 @@ def error_document(code: str, message: str, request_id: str) -> bytes:
             f"</Response>").encode("utf-8")
 
 
+_METHODS = (b"GET", b"HEAD", b"POST")
 _AUTH_CODES = {"AuthFailure", "SignatureDoesNotMatch", "RequestExpired", "MissingParameter",
                "InvalidParameterValue", "IncompleteSignature"}
 
@@ -105,10 +106,9 @@ class QueryResource(resource.Resource):
         self.enabled = enabled or (lambda: True)
         self.metrics = metrics  # ec2soap.metrics.Metrics or None
 
-    def render_GET(self, request: Any) -> Any:
-        return self._render(request)
-
-    def render_POST(self, request: Any) -> Any:
+    def render(self, request: Any) -> Any:
+        # Every method gets an EC2 answer (Twisted's own would be a 501 HTML page); `handle` refuses all but
+        # GET, HEAD and POST, the only ones that carry EC2 Query parameters.
         return self._render(request)
 
     def _render(self, request: Any) -> Any:
@@ -122,6 +122,13 @@ class QueryResource(resource.Resource):
         started = time.monotonic()
         action, access_key, status = "-", "-", 500
         try:
+            if request.method not in _METHODS:
+                request.setHeader("Allow", "GET, HEAD, POST")
+                refusal = ERRORS["UnsupportedOperation"](
+                    f"The HTTP method {request.method.decode('latin-1')[:16]} is not supported: EC2 Query "
+                    f"requests are GET or POST.")
+                refusal.status = 405
+                raise refusal
             params = request_params(request)
             action = params.get("Action", "")
             if not self.enabled():

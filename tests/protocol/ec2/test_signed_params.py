@@ -181,6 +181,18 @@ def test_escapes_that_are_not_utf8_are_refused(gateway_server: GatewayServer, ta
     assert error_of(response) == (400, "InvalidParameterValue")
 
 
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_methods_that_carry_no_query_parameters_get_an_ec2_answer(gateway_server: GatewayServer, tagged: Any,
+                                                                  method: str) -> None:
+    keys, _ = tagged
+    prepared = signed(gateway_server, keys, "sigv2-get", describe_params("a b"), "/awsapi/rest/AmazonEC2")
+    response = send(prepared, method=method)
+    assert error_of(response) == (405, "UnsupportedOperation")
+    assert response.headers["Allow"] == "GET, HEAD, POST"
+    head = send(prepared, method="HEAD")
+    assert (head.status_code, head.content) == (403, b"")  # HEAD is GET's answer without the body
+
+
 # --- real clients keep working with every kind of value -------------------------------------------------------
 
 def test_clients_send_spaces_plus_percent_and_unicode_unchanged(ec2: EC2Client) -> None:
