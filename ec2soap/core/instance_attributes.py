@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.instance_model import BlockDevice, GroupRef, find_vms, offering_for_type, to_instances
-from ec2soap.core.terminations import caller_account
+from ec2soap.core.terminations import caller_account_id
 from ec2soap.errors import ERRORS
 
 __all__ = ["AttributeValue", "InstanceAttribute", "ConsoleOutput", "PasswordData", "OPERATIONS",
@@ -148,7 +148,7 @@ async def modify_instance_attribute(ctx: RequestContext, instance_id: str,
                 raise ERRORS["InvalidParameterValue"](detail="This gateway keeps no instance records: "
                                                              "termination protection cannot be kept")
             return True
-        await ctx.records.set_protection(vm["id"], inst.instance_id, await caller_account(ctx), flag)
+        await ctx.records.set_protection(vm["id"], inst.instance_id, await caller_account_id(ctx), flag)
         return True
     if attribute == "instanceInitiatedShutdownBehavior":
         if str(value) != "stop":

@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable
 
 from ec2soap.core.context import RequestContext
 from ec2soap.core.instance_model import Reservation
-from ec2soap.core.terminations import caller_account, visible_instances
+from ec2soap.core.terminations import caller_account_id, visible_instances
 from ec2soap.errors import ERRORS
 
 __all__ = ["launch_once", "fingerprint"]
@@ -35,7 +35,7 @@ def _check_token(token: str) -> None:
 
 
 async def _protect(ctx: RequestContext, reservation: Reservation) -> None:
-    account = await caller_account(ctx)
+    account = await caller_account_id(ctx)
     for inst in reservation.instances:
         await ctx.records.set_protection(inst.cs_id, inst.instance_id, account, True)
 
@@ -64,7 +64,7 @@ async def launch_once(ctx: RequestContext, launch: Launch, params: dict[str, Any
             await _protect(ctx, reservation)
         return reservation
     _check_token(client_token)
-    account = await caller_account(ctx)
+    account = await caller_account_id(ctx)
     digest = fingerprint({**params, "disable_api_termination": bool(disable_api_termination)})
     for _attempt in range(3):
         record = await ctx.records.claim_token(account, client_token, digest, "", ctx.clock())

@@ -15,11 +15,11 @@ from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.instance_model import (STATES, Instance, InstanceState, InstanceStateChange, Placement,
                                          StateReason, check_instance_id, to_instances)
-from ec2soap.core.model import Tag
+from ec2soap.core.model import Tag, caller_account as model_caller_account
 from ec2soap.core.volumes import delete_on_termination
 from ec2soap.errors import ERRORS
 
-__all__ = ["TERMINATED_REASON", "caller_account", "visible_instances", "terminate_instances", "expunge_advice",
+__all__ = ["TERMINATED_REASON", "caller_account_id", "visible_instances", "terminate_instances", "expunge_advice",
            "to_facts", "from_facts"]
 
 _GONE = ("destroyed", "expunging")
@@ -70,8 +70,10 @@ def from_facts(facts: dict) -> Instance:
 
 # -- whose, and what is visible -------------------------------------------------------------------------------------
 
-async def caller_account(ctx: RequestContext) -> str:
-    """The caller's CloudStack account uuid (remembered per access key: it never changes)."""
+async def caller_account_id(ctx: RequestContext) -> str:
+    """The uuid of the account the caller's keys belong to, which our records are kept under: found by the
+    keys (an admin's listAccounts shows every account, model.caller_account the first), remembered per
+    access key since it never changes."""
     known = ctx.records.accounts.get(ctx.access_key) if ctx.records is not None else None
     if known:
         return known
@@ -84,8 +86,7 @@ async def caller_account(ctx: RequestContext) -> str:
         if user.get("apikey") == ctx.access_key and user.get("accountid"):
             account = str(user["accountid"])
     if not account:
-        accounts = await ctx.cloud.list_accounts()
-        account = str(accounts[0]["id"]) if accounts else ""
+        account = str((await model_caller_account(ctx)).get("id") or "")
     if ctx.records is not None and account:
         ctx.records.accounts[ctx.access_key] = account
     return account
@@ -109,7 +110,7 @@ async def visible_instances(ctx: RequestContext, instance_ids: Sequence[str] = (
     records: dict[str, Any] = {}
     if ctx.records is not None:
         since = ctx.clock() - ctx.settings.terminated_retention
-        for record in await ctx.records.terminated(await caller_account(ctx), since, gone_ids):
+        for record in await ctx.records.terminated(await caller_account_id(ctx), since, gone_ids):
             records[record.cs_id] = record if record.terminated >= since else None
     # A VM we terminated is shown from our record (or no more, after the retention) once CloudStack has it
     # destroyed; a destroy that failed leaves it live, and CloudStack's view wins.
@@ -207,7 +208,7 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
             raise ERRORS["IncorrectInstanceState"](instance_id=inst.instance_id, action="terminated") from None
     now = ctx.clock()
     if ctx.records is not None and doomed:
-        await ctx.records.record_terminated(await caller_account(ctx),
+        await ctx.records.record_terminated(await caller_account_id(ctx),
                                             [(i.cs_id, i.instance_id, to_facts(i, now)) for i in doomed], now)
     changes = []
     doomed_ids = {i.cs_id for i in doomed}
