@@ -21,6 +21,10 @@ __all__ = ["InstanceRecords", "TerminatedRecord", "TokenRecord"]
 # Terminated rows are kept this long (EC2 shows them for an hour; the rest lets a VM CloudStack still lists
 # as Destroyed be recognised as one we terminated, so it stays hidden after that hour).
 KEEP_TERMINATED = 30 * 86400.0
+# ClientTokens are kept a week (EC2 promises idempotency for retries, not forever; SDKs send a fresh token with
+# every new request, so the table would otherwise only grow). Old ones are dropped at most once an hour.
+KEEP_TOKENS = 7 * 86400.0
+PURGE_EVERY = 3600.0
 
 
 class TerminatedRecord:
@@ -104,6 +108,10 @@ def _claim_sync(conn: Connection, account: str, token: str, fingerprint: str, re
     return TokenRecord(fingerprint, reservation_id, None, True)
 
 
+def _purge_tokens_sync(conn: Connection, before: float) -> int:
+    return conn.execute(delete(ec2_client_token).where(ec2_client_token.c.created < before)).rowcount
+
+
 def _token_sync(conn: Connection, account: str, token: str) -> TokenRecord | None:
     row = _token_row(conn, account, token)
     return _as_token(row, False) if row is not None else None
@@ -128,6 +136,7 @@ class InstanceRecords:
         self.store = store
         # access key → CloudStack account uuid: never changes for a key, so each process remembers it.
         self.accounts: dict[str, str] = {}
+        self._purged = 0.0
 
     async def protected(self, cs_ids: Iterable[str]) -> set[str]:
         """The VMs among CS_IDS with termination protection on."""
@@ -149,6 +158,9 @@ class InstanceRecords:
     async def claim_token(self, account: str, token: str, fingerprint: str, reservation_id: str,
                           now: float) -> TokenRecord:
         """The token's record: a new one (claimed=True: launch now) or the one another request made."""
+        if now - self._purged >= PURGE_EVERY:
+            self._purged = now
+            await self.store.run(_purge_tokens_sync, now - KEEP_TOKENS)
         return await self.store.run(_claim_sync, account, token, fingerprint, reservation_id, now)
 
     async def token(self, account: str, token: str) -> TokenRecord | None:

@@ -98,3 +98,17 @@ def test_the_simulator_keeps_destroyed_vms_for_expunge_delay_as_it_is_set(store:
     cs(sim, "admin", "listVirtualMachines", listall="true")
     assert read(sim, "vm", second) is None  # expunged after the 5 s now set
     assert read(sim, "vm", first)["state"] == "Destroyed"  # still waiting out its day
+
+
+def test_client_tokens_older_than_a_week_are_dropped(store: Store, in_reactor: Any) -> None:
+    from ec2soap.store.instance_records import KEEP_TOKENS, InstanceRecords
+
+    records = InstanceRecords(store)
+    now = 1_800_000_000.0
+    old = in_reactor(records.claim_token, "acct", "old", "fp", "r-old", now - KEEP_TOKENS - 1)
+    assert old.claimed
+    # The first claim in an hour drops week-old tokens: the old token may launch again.
+    assert in_reactor(records.claim_token, "acct", "new", "fp", "r-new", now).claimed
+    assert in_reactor(records.token, "acct", "old") is None
+    assert in_reactor(records.claim_token, "acct", "old", "fp", "r-again", now).claimed
+    assert in_reactor(records.token, "acct", "new").reservation_id == "r-new"
