@@ -229,7 +229,7 @@ class S3Resource(resource.Resource):
             return
         request = call.request
         if call.method in ("PUT", "POST"):
-            sent = request.getHeader("x-amz-decoded-content-length") or request.getHeader("content-length")
+            sent = call.headers.get("x-amz-decoded-content-length") or call.headers.get("content-length")
             self.metrics.s3_bytes("in", int(sent) if (sent or "").isascii() and (sent or "").isdigit() else 0)
         elif call.method == "GET" and call.key:
             length = (request.responseHeaders.getRawHeaders("content-length") or ["0"])[0]

@@ -51,7 +51,7 @@ def exchange(server: GatewayServer, method: str, target: str, body: bytes = b"",
     if expect:
         lines.append("Expect: 100-continue")
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))  # header bytes as given
         if not expect:
             sock.sendall(body)
         head, rest = _read_head(sock, b"")
@@ -157,6 +157,16 @@ def test_unsigned_requests_with_non_ascii_escapes_are_answered(gateway_server: G
     # Nothing ran: the object is as it was, and no anonymous upload exists.
     assert s3.get_object(Bucket=bucket, Key=KEY)["Body"].read() == b"existing"
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST", "GET"])
+def test_header_bytes_that_are_not_utf8_are_answered(gateway_server: GatewayServer,
+                                                    private_bucket: tuple[Any, str], method: str) -> None:
+    """Twisted's getHeader(str) decodes UTF-8: a Content-Type of b'\\xc3x' made routing itself fail."""
+    s3, bucket = private_bucket
+    got = exchange(gateway_server, method, f"/{bucket}/{ESCAPED_KEY}?{E_ACUTE}", b"abc" if method != "GET" else b"",
+                   headers=("Content-Type: \u00c3x", "x-amz-meta-cafe: caf\u00e9", "x-amz-decoded-content-length: \u00b2"))
+    assert got.error() == ((403, "AccessDenied") if method != "POST" else (405, "MethodNotAllowed"))
 
 
 BAD_UTF8 = [("PUT", False), ("PUT", True), ("GET", False), ("HEAD", False), ("DELETE", False), ("POST", False)]
