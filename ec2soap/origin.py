@@ -172,10 +172,12 @@ def request_origin(request: Any) -> Origin:
     headers = request.requestHeaders
 
     def header(name: str) -> Optional[str]:
-        values = headers.getRawHeaders(name)
+        # By bytes: Twisted decodes str lookups as UTF-8, and a client may send any bytes (latin-1 keeps
+        # them; valid_host and the address parser then refuse what is not ASCII).
+        values = headers.getRawHeaders(name.encode("ascii"))
         if not values:
             return None
-        return ",".join(v.decode("latin-1") if isinstance(v, bytes) else v for v in values)
+        return ",".join(v.decode("latin-1") for v in values)
 
     found = _policy_of(request).resolve(address, bool(request.isSecure()), header)
     try:

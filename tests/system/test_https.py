@@ -329,6 +329,27 @@ def test_source_ip_of_policies_is_the_forwarded_client_only_behind_a_trusted_pro
     assert _raw(gateway.url, f"/{bucket}/office.txt", chain, source=PROXY) == (200, b"office only")
 
 
+@pytest.mark.parametrize("source", [PROXY, "127.0.0.1"])
+def test_header_bytes_that_are_not_utf8_or_ascii_are_answered_not_failed(gateway: GatewayServer,
+                                                                        source: str) -> None:
+    port = gateway.running.ports["gateway"]
+    odd = {"Host": b"\xc3x.localhost", "X-Forwarded-Host": b"b\xe9\xff.example",
+           "X-Forwarded-For": b"\xc3\x28, 10.255.0.1", "X-Forwarded-Proto": b"\xff", "Forwarded": b'for="\xc3";host=\xe9'}
+    for path in ("/some-bucket/key", "/?Action=DescribeRegions", SOAP_PATH + "?wsdl"):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+        try:
+            conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+            for name, value in odd.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            answer = conn.getresponse()
+            status, body = answer.status, answer.read()
+        finally:
+            conn.close()
+        assert status < 500, body[:2000]
+        etree.fromstring(body)  # S3's, EC2's own error document or the WSDL: XML either way
+
+
 def test_the_access_log_names_the_client_behind_a_trusted_proxy(gateway: GatewayServer) -> None:
     from ec2soap.origin import access_log_line
 
