@@ -61,15 +61,14 @@ class Ec2Query(Mapping):
 
     `http` is the request the parameters came from; `query_pairs` and `form_pairs` the decoded pairs of the
     query string and of the form body; `raw_fields` the fields exactly as sent (query first), or None when
-    the adapter handed over an already parsed form. Build it with `Ec2Query.read`.
+    the adapter handed over an already parsed form. Build it with `Ec2Query.read`. Immutable: the verifier
+    and the binding cannot see two different states of it.
     """
 
     __slots__ = ("http", "query_pairs", "form_pairs", "raw_fields", "_values")
 
     def __init__(self, http: HttpRequestInfo, query_pairs: tuple[tuple[str, str], ...],
                  form_pairs: tuple[tuple[str, str], ...], raw_fields: tuple[str, ...] | None) -> None:
-        self.http, self.query_pairs, self.form_pairs = http, query_pairs, form_pairs
-        self.raw_fields = raw_fields
         values: dict[str, str] = {}
         query_names = {name for name, _ in query_pairs}
         for index, (name, value) in enumerate(query_pairs + form_pairs):
@@ -79,7 +78,13 @@ class Ec2Query(Mapping):
                 raise AuthError("InvalidParameterValue",
                                 f"The parameter {_shown(name)} appears {where}; each parameter may be given once.")
             values[name] = value
-        self._values = values
+        for slot, value in (("http", http), ("query_pairs", tuple(query_pairs)), ("form_pairs", tuple(form_pairs)),
+                            ("raw_fields", raw_fields if raw_fields is None else tuple(raw_fields)),
+                            ("_values", values)):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Ec2Query is immutable (cannot set {name})")
 
     @classmethod
     def read(cls, http: HttpRequestInfo) -> "Ec2Query":

@@ -323,3 +323,12 @@ def test_two_names_for_one_list_slot_are_refused_by_the_binding(second):
     assert "appears more than once" in failure.value.message
     without = {k: v for k, v in params.items() if k != second}
     assert QueryParams(Ec2Query.read(v2_get(without))).filters()[0].values == ("a",)
+
+
+def test_the_parameters_cannot_change_between_the_check_and_the_action():
+    query = Ec2Query.read(v2_get({**BASE, **FILTERS}))
+    with pytest.raises(AttributeError):
+        query.query_pairs = ()
+    with pytest.raises(TypeError):
+        query["Filter.1.Value.1"] = "other"  # type: ignore[index]
+    assert dict(query)["Filter.1.Value.1"] == FILTERS["Filter.1.Value.1"]
