@@ -310,8 +310,8 @@ def s3_case(index: int, seed: int, base_url: str, keys: Any, real: dict) -> Case
     auth_path = None
     if virtual:  # virtual-host style: the bucket in Host (bucket.localhost:port), the key alone in the path
         assert isinstance(bucket, str)
-        auth_path = path
         path = path[len("/" + quote(bucket, safe="-_.~")):] or "/"
+        auth_path = "/" + quote(bucket, safe="-_.~") + path  # SigV2's resource: "/bucket/" for the bucket
         headers["Host"] = f"{bucket.lower()}.localhost:{base_url.rsplit(':', 1)[1]}"
     encoded = "&".join(quote(k, safe="-_.~") + ("=" + quote(v, safe="-_.~") if v != "" or rng.random() < 0.5
                                                    else "") for k, v in query)

@@ -163,6 +163,11 @@ class Case:
     index: int = -1
     chunked: bool = False  # send the body with Transfer-Encoding: chunked (no Content-Length)
 
+    @property
+    def signed_whole(self) -> bool:
+        """Signed over exactly what is sent (not anonymous, nothing moved out of the signed parameters)."""
+        return self.scheme.split()[0] not in ("anonymous", "sigv2-split")
+
 
 @dataclass
 class Answer:
@@ -266,6 +271,8 @@ class Fuzzer:
             return
         kind, detail, code = problem
         label = oversize(case) or case.label  # the HTTP layer's limits do not depend on the operation
+        if kind == "correct signature refused":
+            label = f"any operation, {case.scheme.split()[0]}"
         if kind.startswith("unparseable"):
             # One document writer fails the same way for every operation: one class per parser complaint.
             label, code = "any operation", _complaint(detail)
@@ -374,6 +381,12 @@ def judge(case: Case, answer: Answer) -> Optional[tuple[str, str, str]]:
     # 501: an unsupported action is 400 UnsupportedOperation. Nothing here causes an outage, so no 503.
     if status >= 500 and not (case.protocol == "s3" and status == 501 and code == "NotImplemented"):
         return "5xx", f"a <{etree.fromstring(body, _PARSER).tag}> document" if body and not code else "", code
+    if code == "SignatureDoesNotMatch" and case.signed_whole:
+        # Signed as botocore (or, for SigV2 Query, by the book) signs: the gateway reads another request
+        # than the client signed, so this client is locked out of whatever these names and values do.
+        root = etree.fromstring(body, _PARSER)
+        verified = root.findtext("StringToSign") or root.findtext("CanonicalRequest")
+        return "correct signature refused", f"the gateway verified {verified!r}"[:400] if verified else "", code
     if case.method == "HEAD" or status in (204, 304) or not body:
         return None
     if status >= 300 or not case.document:
