@@ -40,7 +40,8 @@ def ops_path(request: Any) -> bytes | None:
     if request.method not in (b"GET", b"HEAD"):
         return None
     path = request.path.rstrip(b"/") or b"/"
-    if path not in OPS_PATHS or request.getHeader("authorization"):
+    # Headers by bytes: a str lookup decodes UTF-8 and would fail on any other byte.
+    if path not in OPS_PATHS or request.getHeader(b"authorization"):
         return None
     if _SIGNED_ARGS & set(request.args):
         return None
@@ -133,8 +134,8 @@ class HealthResource(resource.Resource):
         """True when the request carries the operator's health token."""
         if not self.token:
             return False
-        given = request.getHeader("x-health-token") or ""
-        return hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode("utf-8"))
+        given = request.getHeader(b"x-health-token") or b""
+        return hmac.compare_digest(given, self.token.encode("utf-8"))
 
     def _log_changes(self, doc: dict) -> None:
         for name in ("database", "cloudstack"):

@@ -412,6 +412,10 @@ def test_health_tells_anybody_only_ok_or_error(gateway: GatewayServer, pki: Pki)
     assert detailed["version"] and "seconds" in detailed["database"]
     wrong = requests.get(gateway.url + "/health", headers={"X-Health-Token": TOKEN + "x"}, timeout=60).json()
     assert "version" not in wrong
+    for odd in (b"\xc3\x28", b"\xff" * 40):  # bytes that are no UTF-8: still the short report, not a failure
+        for header in ("X-Health-Token", "Authorization"):
+            answer = requests.get(gateway.url + "/health", headers={header: odd}, timeout=60)
+            assert answer.status_code < 500 and "\"version\"" not in answer.text, (header, answer.text[:300])
 
 
 def test_health_of_an_unreachable_cloudstack_discloses_nothing(tmp_path_factory: Any, reactor: Any,
