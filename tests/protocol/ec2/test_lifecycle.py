@@ -368,6 +368,17 @@ def test_reset_instance_attribute_over_query(gateway_server: GatewayServer, new_
     assert failure.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
 
 
+def _soap(wsdl: str, server: GatewayServer, keys: Keys, in_reactor: Any, tmp_path: Any) -> Any:
+    """A zeep client (reference or our WSDL) for KEYS, with a registered certificate."""
+    from tests.protocol.soap.conftest import SoapClient, make_certificate
+
+    key_file, cert_file, pem = make_certificate(tmp_path, keys.account)
+    credentials = server.running.credentials
+    in_reactor(credentials.register, keys.access_key, keys.secret_key)
+    assert in_reactor(credentials.set_certificate, keys.access_key, pem)
+    return SoapClient(wsdl, server, keys, key_file, cert_file)
+
+
 def _empty(soap: Any) -> Any:
     """An empty element for zeep: the reference WSDL's xs:choice renders one only from SkipValue, our WSDL's
     optional element from an EmptyElementType value."""
@@ -381,14 +392,10 @@ def _empty(soap: Any) -> Any:
 @pytest.mark.parametrize("wsdl", ["reference", "ours"])
 def test_reset_instance_attribute_over_soap(wsdl: str, gateway_server: GatewayServer, new_user: Callable[[], Keys],
                                             ec2_of: Any, in_reactor: Any, tmp_path: Any) -> None:
-    from tests.protocol.soap.conftest import SoapClient, SoapFailure, make_certificate
+    from tests.protocol.soap.conftest import SoapFailure
 
     keys = new_user()
-    key_file, cert_file, pem = make_certificate(tmp_path, keys.account)
-    credentials = gateway_server.running.credentials
-    in_reactor(credentials.register, keys.access_key, keys.secret_key)
-    assert in_reactor(credentials.set_certificate, keys.access_key, pem)
-    soap = SoapClient(wsdl, gateway_server, keys, key_file, cert_file)
+    soap = _soap(wsdl, gateway_server, keys, in_reactor, tmp_path)
     ec2 = ec2_of("boto3", keys)
     _r, launched = _launch(ec2)
     iid = launched["InstanceId"]
@@ -467,3 +474,28 @@ def test_client_tokens_are_per_account_and_a_race_launches_once(
                                                             ClientToken=long_token))
     assert code == "InvalidParameterValue"
 
+
+
+@pytest.mark.parametrize("wsdl", ["reference", "ours"])
+def test_client_token_and_terminated_instances_over_soap(wsdl: str, gateway_server: GatewayServer,
+                                                         new_user: Callable[[], Keys], ec2_of: Any,
+                                                         in_reactor: Any, tmp_path: Any) -> None:
+    keys = new_user()
+    soap = _soap(wsdl, gateway_server, keys, in_reactor, tmp_path)
+    ec2 = ec2_of("boto3", keys)
+    token = f"soap-{uuid.uuid4()}"
+    args = {"imageId": template_id(gateway_server), "minCount": 1, "maxCount": 1, "groupSet": {"item": []},
+            "instanceType": "m1.small", "clientToken": token}
+    first, again = soap.call("RunInstances", **args), soap.call("RunInstances", **args)
+    assert again.reservationId == first.reservationId
+    iid = first.instancesSet.item[0].instanceId
+    assert again.instancesSet.item[0].instanceId == iid
+    ec2.client.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=FAST)
+    change, = soap.call("TerminateInstances", instancesSet={"item": [{"instanceId": iid}]}).instancesSet.item
+    assert (change.previousState.name, change.currentState.name) == ("running", "shutting-down")
+    ec2.client.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=FAST)
+    reservation, = soap.call("DescribeInstances", instancesSet={"item": [{"instanceId": iid}]}).reservationSet.item
+    gone, = reservation.instancesSet.item
+    assert reservation.reservationId == first.reservationId
+    assert (gone.instanceState.code, gone.instanceState.name) == (48, "terminated")
+    assert gone.stateReason.code == "Client.UserInitiatedShutdown"
