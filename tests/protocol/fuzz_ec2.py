@@ -292,4 +292,6 @@ def ec2_case(index: int, seed: int, base_url: str, keys: Any, real: dict[str, li
         url, headers = _sign_v4("GET", f"{base_url}{path}?{_encoded(pairs)}", None, {}, keys,
                                 scheme == "sigv4-presigned")
         body = None
-    return Case("ec2", label, scheme, method, url, headers, body, True, [(k, v) for k, v in pairs], index)
+    bound = action if isinstance(action, str) and action in ec2_actions()[0] else ""
+    return Case("ec2", label, scheme, method, url, headers, body, True, [(k, v) for k, v in pairs], index,
+                action=bound)

@@ -162,6 +162,7 @@ class Case:
     params: list[tuple[str, Value]] = field(default_factory=list)  # EC2: the generated parameters (no auth)
     index: int = -1
     chunked: bool = False  # send the body with Transfer-Encoding: chunked (no Content-Length)
+    action: str = ""  # EC2: the bound action it names, whose <ActionResponse> a success must be
 
     @property
     def signed_whole(self) -> bool:
@@ -411,7 +412,9 @@ def judge(case: Case, answer: Answer) -> Optional[tuple[str, str, str]]:
     if case.protocol == "ec2" and "xml" not in ctype:
         return None  # the original's extensions answer plain text
     try:
-        etree.fromstring(body, _PARSER)
+        root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
         return "unparseable document", str(exc)[:160], ""
+    if case.protocol == "ec2" and case.action and etree.QName(root).localname != case.action + "Response":
+        return "another action's answer", f"root <{root.tag}>", ""
     return None

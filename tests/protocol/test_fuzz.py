@@ -1,7 +1,9 @@
 """A bounded fuzz of our own: thousands of generated bad-but-signed EC2 Query and S3 requests against the real
 server (gateway + simulator on 127.0.0.1). Every answer must come (no dropped connection), be below 500 (S3's
 501 NotImplemented excepted: it is in S3's own error table; EC2 has no 501), and be the protocol's own, parseable
-document: EC2's <Response><Errors>, S3's <Error>.
+document: EC2's <Response><Errors>, S3's <Error>, an EC2 success the action's own <ActionResponse>. A correctly
+signed request is never SignatureDoesNotMatch: the gateway verifies what the client signed, whatever the names
+and values.
 
 2,000 requests per protocol by default (EC2SOAP_FUZZ_COUNT raises it for a longer run by hand, EC2SOAP_FUZZ_SEED
 picks another sequence, EC2SOAP_FUZZ_CASES=12,57 replays single cases). A failure prints one reproducer per
