@@ -4,6 +4,11 @@ The reference (``../shared/reference/cloudstack-api/commands.json``) is the yard
 client and simulator are held to. We keep only facts (command names, async flag, parameter names,
 types, required flags and lengths, response field names, wire keys), never descriptions.
 
+Every reference command is in the spec; ``served`` says whether the simulator answers it, computed from
+the COMMANDS its families register (ec2soap.cloudstack.simulator.FAMILIES). A family serving a command the
+reference lacks is an error: the reference grows first. So the spec goes stale, and ``--check`` fails, when
+the reference changes or when a family starts (or stops) serving a command.
+
     python tools/gen_cs_spec.py            # rewrite the spec
     python tools/gen_cs_spec.py --check    # exit 1 if the committed spec is stale
 """
@@ -32,8 +37,20 @@ def _fields(entries: list[dict]) -> dict:
     return out
 
 
-def build(source: Path) -> dict:
+def served_commands() -> set[str]:
+    """The commands the simulator's families register (imported from this checkout, never an installed copy)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from ec2soap.cloudstack.simulator import FAMILIES
+
+    return {name for family in FAMILIES for name in family.COMMANDS}
+
+
+def build(source: Path, served: set[str]) -> dict:
     data = json.loads(source.read_text())
+    unknown = sorted(served - set(data["commands"]))
+    if unknown:
+        raise SystemExit(f"the simulator serves commands the reference does not document: {unknown}")
     commands = {}
     for name, cmd in sorted(data["commands"].items()):
         wire = cmd["wire"]
@@ -46,6 +63,7 @@ def build(source: Path) -> dict:
                 for p in cmd["params"]
             },
             "response": _fields(cmd["response"]),
+            "served": name in served,
         }
         for key in ("listitemkey", "objectkey", "jobinstancetype", "adminonlyparams", "hiddenparams"):
             if wire.get(key) is not None:
@@ -68,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 when stale")
     args = parser.parse_args(argv)
-    text = render(build(args.source))
+    text = render(build(args.source, served_commands()))
     if args.check:
         if not TARGET.exists() or TARGET.read_text() != text:
             print(f"{TARGET.relative_to(ROOT)} is stale: run python tools/gen_cs_spec.py", file=sys.stderr)
