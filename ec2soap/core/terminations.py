@@ -7,6 +7,7 @@ expunge.delay (a day by default) has passed, holding its security groups and, un
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any, Sequence
@@ -22,6 +23,7 @@ from ec2soap.errors import ERRORS
 __all__ = ["TERMINATED_REASON", "caller_account_id", "visible_instances", "terminate_instances", "expunge_advice",
            "to_facts", "from_facts"]
 
+log = logging.getLogger(__name__)
 _GONE = ("destroyed", "expunging")
 TERMINATED_REASON = StateReason("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated "
                                                                 "shutdown")
@@ -155,6 +157,24 @@ async def _may_expunge(ctx: RequestContext) -> Any:
     return ctx.admin
 
 
+async def _destroy(ctx: RequestContext, expunger: Any, cs_id: str, going: dict) -> None:
+    """destroyVirtualMachine, expunged by EXPUNGER (the caller's client or the admin's) when there is one."""
+    if expunger is not None and expunger is not ctx.cloud:
+        try:
+            await expunger.start("destroyVirtualMachine", id=cs_id, expunge=True, **going)
+            return
+        except CloudStackApiError as exc:
+            if exc.errorcode == 431:
+                raise
+            # The gateway's admin keys failed (revoked, wrong): the caller's own destroy still terminates the
+            # instance, and CloudStack expunges it after expunge.delay. Never the caller's AuthFailure.
+            log.warning("request %s: expunging VM %s with the admin keys failed (%s): destroying it as the "
+                        "caller", ctx.request_id, cs_id, exc.errorcode)
+        expunger = None
+    extra = {"expunge": True} if expunger is not None else {}
+    await ctx.cloud.start("destroyVirtualMachine", id=cs_id, **extra, **going)
+
+
 def _not_permitted(instance_id: str) -> Exception:
     return ERRORS["OperationNotPermitted"](
         detail=f"The instance '{instance_id}' may not be terminated. Modify its 'disableApiTermination' instance "
@@ -186,6 +206,13 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
             if volume.get("virtualmachineid") in live and volume.get("type") != "ROOT":
                 target = deleted_volumes if delete_on_termination(volume) else data_volumes
                 target.setdefault(volume["virtualmachineid"], []).append(volume["id"])
+    now = ctx.clock()
+    if ctx.records is not None and doomed:
+        # Recorded before any destroy starts, so an instance on its way out always has its record (a crash
+        # between the two cannot make it vanish); a destroy that fails leaves the VM live, and CloudStack's
+        # view of a live VM wins over the record.
+        await ctx.records.record_terminated(await caller_account_id(ctx),
+                                            [(i.cs_id, i.instance_id, to_facts(i, now)) for i in doomed], now)
     for inst in doomed:
         # EC2 detaches the volumes that outlive the instance as it terminates; CloudStack would keep them
         # attached to the destroyed VM until it is expunged (a day by default). CloudStack's per-VM work queue
@@ -198,18 +225,11 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
                     raise
         going = {"volumeids": deleted_volumes[inst.cs_id]} if inst.cs_id in deleted_volumes else {}
         try:
-            if expunger is not None:
-                await expunger.start("destroyVirtualMachine", id=inst.cs_id, expunge=True, **going)
-            else:
-                await ctx.cloud.start("destroyVirtualMachine", id=inst.cs_id, **going)
+            await _destroy(ctx, expunger, inst.cs_id, going)
         except CloudStackApiError as exc:
             if exc.errorcode != 431:
                 raise
             raise ERRORS["IncorrectInstanceState"](instance_id=inst.instance_id, action="terminated") from None
-    now = ctx.clock()
-    if ctx.records is not None and doomed:
-        await ctx.records.record_terminated(await caller_account_id(ctx),
-                                            [(i.cs_id, i.instance_id, to_facts(i, now)) for i in doomed], now)
     changes = []
     doomed_ids = {i.cs_id for i in doomed}
     for inst in instances:

@@ -47,20 +47,34 @@ class BareGateway:
         return EC2Client(kind, dataclasses.replace(server, url=self.url), keys)
 
 
-@pytest.fixture(scope="module")
-def bare_gateway(gateway_server: GatewayServer, tmp_path_factory: Any, reactor: Any,
-                 in_reactor: Callable[..., Any]) -> Iterator[BareGateway]:
+def _second_gateway(gateway_server: GatewayServer, tmp_path_factory: Any, reactor: Any,
+                    in_reactor: Callable[..., Any], **admin: str) -> Iterator[BareGateway]:
     from ec2soap import server
 
-    data = tmp_path_factory.mktemp("bare")
+    data = tmp_path_factory.mktemp("second")
     settings = Settings(host="127.0.0.1", port=0, data_dir=str(data), cloudstack_url=gateway_server.simulator_url,
-                        job_poll_interval=0.05, job_wait=20.0, db_threads=4, enable_ec2=True, enable_s3=True)
-    assert not settings.cloudstack_admin_api_key
+                        job_poll_interval=0.05, job_wait=20.0, db_threads=4, enable_ec2=True, enable_s3=True,
+                        **admin)
     running = in_reactor(server.start, settings, reactor)
-    assert running.gateway.admin is None
     yield BareGateway(running, f"http://127.0.0.1:{running.ports['gateway']}")
     in_reactor(running.stop)
     running.store.close()
+
+
+@pytest.fixture(scope="module")
+def bare_gateway(gateway_server: GatewayServer, tmp_path_factory: Any, reactor: Any,
+                 in_reactor: Callable[..., Any]) -> Iterator[BareGateway]:
+    for gateway in _second_gateway(gateway_server, tmp_path_factory, reactor, in_reactor):
+        assert gateway.running.gateway.admin is None
+        yield gateway
+
+
+@pytest.fixture(scope="module")
+def revoked_admin_gateway(gateway_server: GatewayServer, tmp_path_factory: Any, reactor: Any,
+                          in_reactor: Callable[..., Any]) -> Iterator[BareGateway]:
+    """A gateway whose configured admin keys CloudStack does not accept."""
+    yield from _second_gateway(gateway_server, tmp_path_factory, reactor, in_reactor,
+                               cloudstack_admin_api_key="revoked", cloudstack_admin_secret_key="revoked")
 
 
 @pytest.fixture
@@ -237,6 +251,20 @@ def test_without_admin_keys_in_use_says_why_and_the_user_setting_lets_it_expunge
     ec2.client.get_waiter("instance_terminated").wait(InstanceIds=[launched["InstanceId"]], WaiterConfig=FAST)
     ec2.client.delete_security_group(GroupName=freed)
     assert _cs_vm(gateway_server, launched["InstanceId"], bare_gateway.running) == []
+
+
+def test_admin_keys_that_cloudstack_refuses_still_terminate_as_the_caller(
+        gateway_server: GatewayServer, revoked_admin_gateway: BareGateway, new_user: Callable[[], Keys],
+        in_reactor: Any) -> None:
+    keys = new_user()
+    ec2 = revoked_admin_gateway.client("boto3", keys, in_reactor, gateway_server)
+    _reservation, launched = _launch(ec2)
+    iid = launched["InstanceId"]
+    change, = ec2.client.terminate_instances(InstanceIds=[iid])["TerminatingInstances"]
+    assert change["CurrentState"]["Name"] == "shutting-down"
+    ec2.client.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=FAST)
+    # Not expunged (nobody could), but terminated, and not the caller's AuthFailure.
+    assert [v["state"] for v in _cs_vm(gateway_server, iid, revoked_admin_gateway.running)] == ["Destroyed"]
 
 
 # -- volumes at termination -------------------------------------------------------------------------------------
