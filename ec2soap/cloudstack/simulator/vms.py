@@ -19,6 +19,7 @@ from ec2soap.cloudstack.simulator import accounts, volumes
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
                                                  invalid_value, param_error, permission_denied, public_fields)
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
+from ec2soap.cloudstack.simulator.zones import configuration_value
 from ec2soap.cloudstack.simulator.volumes import (GB, config_true, drop_tags, matches_tags, pending_job,
                                                   tags_of)
 
@@ -556,7 +557,8 @@ def _job_destroy(ctx: Ctx, args: dict) -> dict:
         # Destroying an already destroyed VM returns it unchanged.
         _stopped(ctx, vm)
         vm["state"] = "Destroyed"
-        vm["_expunge_at"] = ctx.now + _expunge_delay(ctx)
+        # expunge.delay as it is set now (updateConfiguration checks it is an integer).
+        vm["_expunge_at"] = ctx.now + float(configuration_value(ctx, "expunge.delay") or ctx.config.expunge_seconds)
         ctx.save("vm", vm)
         try:
             from ec2soap.cloudstack.simulator.addresses import release_static_nat_for_vm
@@ -579,16 +581,6 @@ def _job_destroy(ctx: Ctx, args: dict) -> dict:
         _expunge(ctx, vm)
         return result
     return _result(ctx, vm, command="destroyVirtualMachine")
-
-
-def _expunge_delay(ctx: Ctx) -> float:
-    """expunge.delay as it is set now (updateConfiguration changes it); the seed value when unreadable."""
-    from ec2soap.cloudstack.simulator.zones import configuration_value
-
-    try:
-        return float(configuration_value(ctx, "expunge.delay") or ctx.config.expunge_seconds)
-    except ValueError:
-        return ctx.config.expunge_seconds
 
 
 def _drop_volume(ctx: Ctx, volume: dict) -> None:
