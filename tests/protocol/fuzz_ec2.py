@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from tests.protocol.fuzzing import (Case, Value, hex_id, junk_bool, junk_date, junk_int, junk_string)
 
-__all__ = ["ec2_case", "ec2_actions"]
+__all__ = ["ec2_case", "build_ec2", "ec2_actions"]
 
 REGION = "cloudstack"
 EC2_PATH = "/awsapi/rest/AmazonEC2"
@@ -257,34 +257,48 @@ def ec2_case(index: int, seed: int, base_url: str, keys: Any, real: dict[str, li
     pairs: list[tuple[Value, Value]] = ([("Action", action)] if action is not None else []) + params
     if rng.random() < 0.85:
         pairs.append(("Version", VERSION if rng.random() < 0.8 else junk_string(rng, allow_huge=False)))
-    size = sum(len(enc(k)) + len(enc(v)) for k, v in pairs)
+    size = sum(len(k) + len(v) for k, v in pairs)
     roll = rng.random()
     scheme = ("sigv2-get" if roll < 0.35 else "sigv2-post" if roll < 0.62 else "sigv4-post" if roll < 0.82
               else "sigv4-get" if roll < 0.90 else "sigv4-presigned" if roll < 0.95 else "sigv2-split")
-    if size > 6000 and scheme in ("sigv2-get", "sigv4-get", "sigv4-presigned") and rng.random() < 0.9:
+    if size > 2000 and scheme in ("sigv2-get", "sigv4-get", "sigv4-presigned") and rng.random() < 0.9:
         scheme = "sigv2-post"  # mostly keep request lines under the HTTP server's limit; sometimes test it
     # GatewayRoot sends "/" to Query for a (non-empty) Action or a form POST; else it would be S3.
     path = "/" if action and rng.random() < 0.3 else EC2_PATH
-    host = base_url.split("//", 1)[1]
     variant = {"sha1": rng.random() < 0.2, "expires": rng.random() < 0.2}
-    form = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
     method = "GET" if "get" in scheme or "presigned" in scheme else "POST"
     if rng.random() < 0.04:  # a method Query does not take: still an EC2 error document, never a 5xx page
         method = rng.choice(["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
         scheme, label = "sigv2-get", f"any action, HTTP {method}"
+    split_type = rng.choice([None, "text/plain", "application/octet-stream"])
+    spec = {"pairs": pairs, "scheme": scheme, "path": path, "variant": variant, "method": method, "label": label,
+            "split_type": split_type,
+            "simpler": [("variant", {"sha1": False, "expires": False}), ("path", EC2_PATH)]}
+    return build_ec2(spec, base_url=base_url, keys=keys, index=index)
+
+
+_PROTOCOL = {"Action", "Version", "AWSAccessKeyId", "SignatureMethod", "SignatureVersion", "Timestamp", "Expires",
+             "Signature"}
+
+
+def build_ec2(spec: dict, *, base_url: str, keys: Any, index: int) -> Case:
+    """The signed request SPEC describes (the shrinker rebuilds smaller specs with it)."""
+    pairs, scheme, path, method = spec["pairs"], spec["scheme"], spec["path"], spec["method"]
+    host = base_url.split("//", 1)[1]
+    variant = spec["variant"]
+    form = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
     if scheme == "sigv2-get":
         signed = sign_v2(method, host, path, pairs, keys.access_key, keys.secret_key, **variant)
         url, headers, body = f"{base_url}{path}?{_encoded(signed)}", {}, None
     elif scheme == "sigv2-post":
         body = _encoded(sign_v2("POST", host, path, pairs, keys.access_key, keys.secret_key, **variant)).encode()
         url, headers = f"{base_url}{path}", form
-    elif scheme == "sigv2-split":
+    elif scheme == "sigv2-split":  # the protocol's parameters in the query, the rest in a body that is no form
         signed = sign_v2("POST", host, path, pairs, keys.access_key, keys.secret_key, **variant)
-        head = [p for p in signed if p[0] not in dict(params)]
-        rest = [p for p in signed if p not in head]
+        head = [p for p in signed if p[0] in _PROTOCOL]
         url = f"{base_url}{path}?{_encoded(head)}"
-        headers = rng.choice([{}, {"Content-Type": "text/plain"}, {"Content-Type": "application/octet-stream"}])
-        body = _encoded(rest).encode()
+        headers = {"Content-Type": spec["split_type"]} if spec["split_type"] else {}
+        body = _encoded([p for p in signed if p[0] not in _PROTOCOL]).encode()
     elif scheme == "sigv4-post":
         url, headers = _sign_v4("POST", f"{base_url}{path}", _encoded(pairs).encode(), form, keys, False)
         body = _encoded(pairs).encode()
@@ -292,6 +306,8 @@ def ec2_case(index: int, seed: int, base_url: str, keys: Any, real: dict[str, li
         url, headers = _sign_v4("GET", f"{base_url}{path}?{_encoded(pairs)}", None, {}, keys,
                                 scheme == "sigv4-presigned")
         body = None
+    action = next((v for k, v in pairs if k == "Action"), None)
     bound = action if isinstance(action, str) and action in ec2_actions()[0] else ""
-    return Case("ec2", label, scheme, method, url, headers, body, True, [(k, v) for k, v in pairs], index,
-                action=bound)
+    return Case("ec2", spec["label"], scheme, method, url, headers, body, True, [(k, v) for k, v in pairs], index,
+                action=bound, spec=spec, rebuild=functools.partial(build_ec2, base_url=base_url, keys=keys,
+                                                                 index=index))

@@ -5,6 +5,7 @@ account's, missing and invalid ones, path style and under /awsapi/rest/AmazonS3.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import random
@@ -13,7 +14,7 @@ from urllib.parse import quote
 
 from tests.protocol.fuzzing import Case, Value, junk_date, junk_int, junk_string
 
-__all__ = ["s3_case", "S3_PREFIX"]
+__all__ = ["s3_case", "build_s3", "S3_PREFIX"]
 
 S3_PREFIX = "/awsapi/rest/AmazonS3"
 REGION = "us-east-1"
@@ -299,31 +300,44 @@ def s3_case(index: int, seed: int, base_url: str, keys: Any, real: dict) -> Case
         headers["Content-Type"] = "application/xml"  # a form POST outside the S3 prefix is an EC2 request
     prefix = S3_PREFIX if rng.random() < 0.15 else ""
     safe = "/-_.~" if rng.random() < 0.85 else "-_.~"
-    path = prefix
+    virtual = (prefix == "" and isinstance(bucket, str) and rng.random() < 0.12
+               and all(c.isalnum() and c.isascii() or c in "-." for c in bucket) and 3 <= len(bucket) <= 63)
+    query3 = [(k, v, v != "" or rng.random() < 0.5) for k, v in query]  # "?acl" or "?acl="
+    roll = rng.random()
+    scheme = ("sigv4" if roll < 0.55 else "sigv2" if roll < 0.80 else "sigv4-presigned" if roll < 0.87
+              else "sigv2-presigned" if roll < 0.92 else "anonymous")
+    chunked = method == "PUT" and bool(body) and rng.random() < 0.08
+    spec = {"method": method, "bucket": bucket, "key": key, "query": query3, "headers": list(headers.items()),
+            "body": body, "prefix": prefix, "safe": safe, "virtual": virtual, "scheme": scheme, "chunked": chunked,
+            "simpler": [("body", None), ("chunked", False), ("virtual", False), ("prefix", ""), ("key", None)]}
+    return build_s3(spec, base_url=base_url, keys=keys, index=index)
+
+
+def build_s3(spec: dict, *, base_url: str, keys: Any, index: int) -> Case:
+    """The signed request SPEC describes (the shrinker rebuilds smaller specs with it)."""
+    method, bucket, key, body, scheme = spec["method"], spec["bucket"], spec["key"], spec["body"], spec["scheme"]
+    headers = dict(spec["headers"])
+    path = spec["prefix"]
     if bucket is not None:
         path += "/" + quote(bucket, safe="-_.~")
         if key is not None:
-            path += "/" + quote(key, safe=safe)
+            path += "/" + quote(key, safe=spec["safe"])
     path = path or "/"
-    virtual = (prefix == "" and isinstance(bucket, str) and rng.random() < 0.12
-               and all(c.isalnum() and c.isascii() or c in "-." for c in bucket) and 3 <= len(bucket) <= 63)
     auth_path = None
-    if virtual:  # virtual-host style: the bucket in Host (bucket.localhost:port), the key alone in the path
+    if spec["virtual"]:  # virtual-host style: the bucket in Host (bucket.localhost:port), the key alone in the path
         assert isinstance(bucket, str)
         path = path[len("/" + quote(bucket, safe="-_.~")):] or "/"
         auth_path = "/" + quote(bucket, safe="-_.~") + path  # SigV2's resource: "/bucket/" for the bucket
         headers["Host"] = f"{bucket.lower()}.localhost:{base_url.rsplit(':', 1)[1]}"
-    encoded = "&".join(quote(k, safe="-_.~") + ("=" + quote(v, safe="-_.~") if v != "" or rng.random() < 0.5
-                                                   else "") for k, v in query)
+    encoded = "&".join(quote(k, safe="-_.~") + ("=" + quote(v, safe="-_.~") if equals else "")
+                       for k, v, equals in spec["query"])
     url = f"{base_url}{path}" + (f"?{encoded}" if encoded else "")
-    roll = rng.random()
-    scheme = ("sigv4" if roll < 0.55 else "sigv2" if roll < 0.80 else "sigv4-presigned" if roll < 0.87
-              else "sigv2-presigned" if roll < 0.92 else "anonymous")
     url, signed_headers = _sign(scheme, method, url, headers, body, keys, auth_path)
+    names = [n for n, _, _ in spec["query"]]
+    sub = next((s for s in SUBRESOURCES if s in names), "other" if names else "")
     target = "object" if key is not None else "bucket" if bucket is not None else "service"
     label = f"{method} {target}" + (f" ?{sub}" if sub else "")
     document = not (method == "GET" and key is not None and not {"acl", "uploadId"} & set(names))
-    chunked = method == "PUT" and bool(body) and rng.random() < 0.08
-    if virtual:
-        scheme += " virtual-host"
-    return Case("s3", label, scheme, method, url, signed_headers, body, document, [], index, chunked)
+    return Case("s3", label, scheme + (" virtual-host" if spec["virtual"] else ""), method, url, signed_headers,
+                body, document, [], index, spec["chunked"], spec=spec,
+                rebuild=functools.partial(build_s3, base_url=base_url, keys=keys, index=index))

@@ -12,8 +12,9 @@ import logging
 import os
 import random
 import re
+import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import requests
 import urllib3
@@ -163,6 +164,8 @@ class Case:
     index: int = -1
     chunked: bool = False  # send the body with Transfer-Encoding: chunked (no Content-Length)
     action: str = ""  # EC2: the bound action it names, whose <ActionResponse> a success must be
+    spec: dict = field(default_factory=dict, repr=False)  # what it was built from ...
+    rebuild: Optional[Callable[[dict], "Case"]] = field(default=None, repr=False)  # ... and how (for shrinking)
 
     @property
     def signed_whole(self) -> bool:
@@ -187,6 +190,7 @@ class Failure:
     answer: Answer
     count: int = 1
     labels: dict[str, int] = field(default_factory=dict)  # the operations it was seen on
+    shrunk: Optional[Case] = None  # a smaller request that fails the same way
 
 
 _AUTH_ERRORS = {"AuthFailure", "SignatureDoesNotMatch", "IncompleteSignature", "InvalidAccessKeyId",
@@ -234,7 +238,6 @@ class Fuzzer:
         """The answer, or an Answer with `error` when the connection was dropped or nothing came back. A
         failure on a reused keep-alive connection is tried once more on a fresh one (HTTP lets a server
         close an idle persistent connection; a client retries), so only a fresh connection's failure counts."""
-        self.sent += 1
         try:
             return self._exchange(case)
         except _DROPPED:
@@ -257,6 +260,7 @@ class Fuzzer:
     # -- judging ----------------------------------------------------------------------------------------------
 
     def run(self, case: Case) -> None:
+        self.sent += 1
         answer = self.send(case)
         if answer.status is not None:
             self.statuses[answer.status] = self.statuses.get(answer.status, 0) + 1
@@ -270,21 +274,57 @@ class Fuzzer:
             self.log.records.clear()
         if problem is None:
             return
-        kind, detail, code = problem
-        label = oversize(case) or case.label  # the HTTP layer's limits do not depend on the operation
-        if kind == "correct signature refused":
-            label = f"any operation, {case.scheme.split()[0]}"
-        if kind.startswith("unparseable"):
-            # One document writer fails the same way for every operation: one class per parser complaint.
-            label, code = "any operation", _complaint(detail)
+        key, detail = _classify(case, answer, problem)
         if logged:
             detail = (detail + " | server: " + _where(logged[-1])).strip(" |")
-        key = (case.protocol, label, kind, answer.status if label != "any operation" else None, code)
         failure = self.failures.get(key)
         if failure is None:
-            failure = self.failures[key] = Failure(kind, detail, case, answer, 0)
+            failure = self.failures[key] = Failure(problem[0], detail, case, answer, 0)
         failure.count += 1
         failure.labels[case.label] = failure.labels.get(case.label, 0) + 1
+
+    # -- shrinking --------------------------------------------------------------------------------------------
+
+    def shrink(self, seconds: float = 60.0) -> None:
+        """Make the reproducer of each shown class smaller: drop parameters and headers (halves first, then
+        smaller runs, until nothing more goes), cut long values, simplify the rest, keeping each change that
+        still fails the same way (the same class)."""
+        deadline = time.monotonic() + seconds
+        reconnects = self.reconnects
+        for key, failure in sorted(self.failures.items(), key=lambda item: -item[1].count)[:FULL_REPORTS]:
+            case = failure.case
+            if case.rebuild is None or time.monotonic() > deadline:
+                continue
+
+            def alike(spec: dict) -> bool:
+                return time.monotonic() < deadline and self._fails_alike(case, spec, key)
+
+            spec = dict(case.spec)
+            for name in ("pairs", "query", "headers"):
+                if name in spec:
+                    spec = _drop_items(spec, name, alike)
+                    for i, item in enumerate(spec[name]):
+                        value = item[1]
+                        if isinstance(value, (str, bytes)) and len(value) > 64:
+                            shorter = {**spec, name: [*spec[name][:i], (item[0], value[:64], *item[2:]),
+                                                      *spec[name][i + 1:]]}
+                            spec = shorter if alike(shorter) else spec
+            for name, simpler in spec.get("simpler", []):
+                if spec.get(name) != simpler and alike({**spec, name: simpler}):
+                    spec = {**spec, name: simpler}
+            if spec != case.spec:
+                failure.shrunk = case.rebuild(spec)
+                failure.answer = self.send(failure.shrunk)
+        self.reconnects = reconnects  # only the fuzz's own requests count
+
+    def _fails_alike(self, original: Case, spec: dict, key: tuple) -> bool:
+        assert original.rebuild is not None
+        case = original.rebuild(spec)
+        answer = self.send(case)
+        if self.log is not None:
+            self.log.records.clear()
+        problem = judge(case, answer)
+        return problem is not None and _classify(case, answer, problem)[0] == key
 
     # -- reporting --------------------------------------------------------------------------------------------
 
@@ -306,7 +346,9 @@ class Fuzzer:
                 seen = sorted(f.labels.items(), key=lambda item: -item[1])
                 lines.append(f"    seen on {len(seen)} operations: "
                              f"{_short(', '.join(f'{k} ({v})' for k, v in seen), 400)}")
-            how = c.scheme + (" chunked" if c.chunked else "")
+            if f.shrunk is not None:
+                c = f.shrunk
+            how = c.scheme + (" chunked" if c.chunked else "") + (", shrunk" if f.shrunk is not None else "")
             lines.append(f"    case #{c.index} {how}: {c.method} {_short(c.url, 400)}")
             if c.params:
                 lines.append(f"    params: {_short(repr([(_brief(k), _brief(v)) for k, v in c.params]), 800)}")
@@ -325,7 +367,40 @@ def _complaint(detail: str) -> str:
     """A parser's message without its positions and values: "PCDATA invalid Char value N", ..."""
     if detail.startswith("xmlns:") or "is not a valid URI" in detail:
         return "xmlns is not a valid URI"
-    return re.sub(r"0x[0-9a-fA-F]+|\d+", "N", detail.split(", line", 1)[0])[:80]
+    return re.sub(r"0x[0-9a-fA-F]+|\d+", "N", detail.split(", line", 1)[0]).strip()[:80]
+
+
+def _drop_items(spec: dict, name: str, alike: Callable[[dict], bool]) -> dict:
+    """SPEC with as many of SPEC[NAME]'s items removed as ALIKE allows: runs of half the list, then a quarter,
+    ... then single items, and again while a pass still removes something (a Filter.N.Name goes once its
+    values have)."""
+    for _ in range(3):
+        before = len(spec[name])
+        run = max(1, before // 2)
+        while run >= 1:
+            i = 0
+            while i < len(spec[name]):
+                trial = {**spec, name: spec[name][:i] + spec[name][i + run:]}
+                if alike(trial):
+                    spec = trial
+                else:
+                    i += run
+            run //= 2
+        if len(spec[name]) == before:
+            break
+    return spec
+
+
+def _classify(case: Case, answer: Answer, problem: tuple[str, str, str]) -> tuple[tuple, str]:
+    """(the failure class, the detail) of a PROBLEM judge() found."""
+    kind, detail, code = problem
+    label = oversize(case) or case.label  # the HTTP layer's limits do not depend on the operation
+    if kind == "correct signature refused":
+        label = f"any operation, {case.scheme.split()[0]}"
+    if kind.startswith("unparseable"):
+        # One document writer fails the same way for every operation: one class per parser complaint.
+        label, code = "any operation", _complaint(detail)
+    return (case.protocol, label, kind, answer.status if label != "any operation" else None, code), detail
 
 
 # Twisted's HTTP limits: one line (request line or header) and all headers together.

@@ -92,9 +92,10 @@ def _fuzz(protocol: str, make: Callable[[int], Any]) -> None:
         try:
             for n in numbers:
                 fuzzer.run(make(n))
+            seconds = time.monotonic() - started
+            fuzzer.shrink()
         finally:
             fuzzer.close()
-    seconds = time.monotonic() - started
     report = fuzzer.report(f"{protocol} fuzz", seed)
     print(f"{protocol}: {fuzzer.sent} requests in {seconds:.1f}s, {fuzzer.reached} past authentication, "
           f"{fuzzer.reconnects} reconnects, statuses {dict(sorted(fuzzer.statuses.items()))}, most common answers "
