@@ -206,3 +206,18 @@ def test_delete_on_termination_is_honoured(boto3_ec2: EC2Client) -> None:
     c.get_waiter("volume_deleted").wait(VolumeIds=[gone], WaiterConfig=fast)
     c.get_waiter("volume_available").wait(VolumeIds=[kept], WaiterConfig=fast)
     assert [v["VolumeId"] for v in c.describe_volumes()["Volumes"]] == [kept]
+
+
+def test_a_launch_that_cannot_make_its_volumes_leaves_nothing(boto3_ec2: EC2Client) -> None:
+    from tests.protocol.ec2.test_volumes import set_limit
+
+    # Room for the instance's root volume only: the mapped volume cannot be made.
+    set_limit(boto3_ec2.server, boto3_ec2.keys.account, "volume", 1)
+    c = boto3_ec2.client
+    with boto3_ec2.failure() as failure:
+        c.run_instances(ImageId=_image(boto3_ec2), MinCount=1, MaxCount=1,
+                        BlockDeviceMappings=[{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1}}])
+    assert failure.value.code == "VolumeLimitExceeded"
+    running = [i for r in c.describe_instances()["Reservations"] for i in r["Instances"]
+               if i["State"]["Name"] not in ("terminated", "shutting-down")]
+    assert running == []
