@@ -24,8 +24,11 @@ ORIGIN_TAG = "ec2:snapshotId"
 
 
 def holds_only_zeros(cs_volume: dict) -> bool:
-    """True for a volume CloudStack has not given storage yet (never attached, or attached to a VM never started)."""
-    return cs_volume.get("state") == "Allocated"
+    """True for a data volume CloudStack has not given storage yet (never attached, or attached to a VM never
+    started) and that was not made from a CloudStack snapshot. A ROOT volume not yet allocated is not empty:
+    CloudStack writes the template onto it when the VM first starts."""
+    return (cs_volume.get("state") == "Allocated" and cs_volume.get("type") != "ROOT"
+            and not cs_volume.get("snapshotid"))
 
 
 async def account_of(ctx: RequestContext) -> str:

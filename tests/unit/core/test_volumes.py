@@ -91,3 +91,13 @@ def test_snapshot_documents() -> None:
     assert "ownerAlias" not in text and "tagSet" not in text
     made = render_document("CreateSnapshot", snap, "r1", "2014-10-01").decode()
     assert "<snapshotId>snap-1</snapshotId>" in made and "<encrypted>false</encrypted>" in made
+
+
+def test_only_unallocated_data_volumes_hold_only_zeros() -> None:
+    from ec2soap.core.zero_snapshots import holds_only_zeros
+
+    assert holds_only_zeros({"type": "DATADISK", "state": "Allocated"})
+    assert not holds_only_zeros({"type": "DATADISK", "state": "Ready"})
+    # A root volume gets its template at first start; a volume from a snapshot gets the snapshot's data.
+    assert not holds_only_zeros({"type": "ROOT", "state": "Allocated"})
+    assert not holds_only_zeros({"type": "DATADISK", "state": "Allocated", "snapshotid": "a-snapshot"})
