@@ -19,7 +19,6 @@ from ec2soap.cloudstack.simulator import accounts, volumes
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
                                                  invalid_value, param_error, permission_denied, public_fields)
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
-from ec2soap.cloudstack.simulator.zones import configuration_value
 from ec2soap.cloudstack.simulator.volumes import (GB, config_true, drop_tags, matches_tags, pending_job,
                                                   tags_of)
 
@@ -558,7 +557,8 @@ def _job_destroy(ctx: Ctx, args: dict) -> dict:
         _stopped(ctx, vm)
         vm["state"] = "Destroyed"
         # expunge.delay as it is set now (updateConfiguration checks it is an integer).
-        vm["_expunge_at"] = ctx.now + float(configuration_value(ctx, "expunge.delay") or ctx.config.expunge_seconds)
+        delay = [c.get("value") for c in ctx.find("configuration", name="expunge.delay")]
+        vm["_expunge_at"] = ctx.now + float(delay[0] if delay and delay[0] else ctx.config.expunge_seconds)
         ctx.save("vm", vm)
         try:
             from ec2soap.cloudstack.simulator.addresses import release_static_nat_for_vm
