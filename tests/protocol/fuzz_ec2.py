@@ -183,7 +183,6 @@ def _params(rng: random.Random, action: str, real: dict[str, list[str]]) -> list
         else:
             name, kind, enum = _junk_name(rng), "string", []
         params.append((name, _value(rng, name if isinstance(name, str) else "", kind, enum, real)))
-    params = list({name: (name, value) for name, value in reversed(params)}.values())[::-1]  # once each
     roll = rng.random()
     if roll < 0.08:  # deep Filter.N.Value.M nesting and many values
         for n in range(1, rng.choice([2, 5, 50, 200]) + 1):
@@ -193,8 +192,12 @@ def _params(rng: random.Random, action: str, real: dict[str, list[str]]) -> list
     elif roll < 0.11:
         deep = "Filter.1" + ".Value.1" * rng.choice([10, 100, 1000])
         params.append((deep, "x"))
-    elif roll < 0.14 and params:
-        params.append(rng.choice(params))  # a repeated parameter
+    once: dict[Value, Value] = {}
+    for name, value in params:  # each name once (its first value): a repeat is refused before any binding
+        once.setdefault(name, value)
+    params = list(once.items())
+    if roll > 0.97 and params:
+        params.append(rng.choice(params))  # ... which is its own, rarer case
     return params
 
 
