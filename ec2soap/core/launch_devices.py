@@ -20,7 +20,6 @@ from typing import Any, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackError, CloudStackJobFailed
 from ec2soap.core import zero_snapshots
 from ec2soap.core.context import RequestContext
-from ec2soap.core.model import GIB
 from ec2soap.core.tag_specs import TagSpecs, split_specs
 from ec2soap.core.volumes import (DELETE_ON_TERMINATION_TAG, MAX_SIZE_GIB, custom_disk_offering, device_id,
                                   device_name, gib)
