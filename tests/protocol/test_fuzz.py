@@ -140,3 +140,39 @@ def test_fuzz_cases_are_reproducible(protocol: str) -> None:
     backwards = [shape(make(n, 7, "http://127.0.0.1:1", keys, context)) for n in reversed(range(200))]
     assert first == backwards[::-1]
     assert len({c[0] for c in first}) > 20  # and they are not all the same request
+
+
+_EC2_ERROR = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>InvalidParameterValue</Code>'
+              b'<Message>bad</Message></Error></Errors><RequestID>r-1</RequestID></Response>')
+_S3_ERROR = b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code><Message>no</Message></Error>'
+
+
+@pytest.mark.parametrize("protocol, status, body, kind", [
+    ("ec2", 400, _EC2_ERROR, None),
+    ("ec2", 400, _EC2_ERROR.replace(b"bad", b"b\x01d"), "unparseable error"),
+    ("ec2", 400, _S3_ERROR, "not EC2's error document"),
+    ("ec2", 501, b"<html><body>Huh?</body></html>", "5xx"),
+    ("ec2", 500, _EC2_ERROR.replace(b"InvalidParameterValue", b"InternalError"), "5xx"),
+    ("ec2", 200, b'<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"/>', None),
+    ("ec2", 200, b'<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"/>',
+     "another action's answer"),
+    ("ec2", 200, b'<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/\x01/"/>', "unparseable document"),
+    ("ec2", 403, _EC2_ERROR.replace(b"InvalidParameterValue", b"SignatureDoesNotMatch"),
+     "correct signature refused"),
+    ("s3", 501, _S3_ERROR, None),
+    ("s3", 501, _S3_ERROR.replace(b"no<", b"\xef\xbf\xbe<"), "unparseable error"),
+    ("s3", 503, _S3_ERROR.replace(b"NotImplemented", b"SlowDown"), "5xx"),
+    ("s3", 404, _EC2_ERROR, "not S3's error document"),
+    ("s3", 404, b"", None),
+    ("s3", None, b"", "no answer"),
+])
+def test_fuzz_judge_flags_what_clients_cannot_read(protocol: str, status: Any, body: bytes, kind: Any) -> None:
+    """The fuzz's oracle itself: each kind of bad answer is caught (and good ones pass), so a broken judge
+    cannot make the fuzz pass by accepting everything."""
+    from tests.protocol.fuzzing import Answer, Case, judge
+
+    case = Case(protocol, "DescribeRegions", "sigv4", "GET", "http://127.0.0.1:1/", {},
+                action="DescribeRegions" if protocol == "ec2" else "")
+    answer = Answer(status, {"content-type": "text/xml"}, body, None if status else "ConnectionError: dropped")
+    problem = judge(case, answer)
+    assert (problem[0] if problem else None) == kind
