@@ -1,4 +1,5 @@
-"""Gateway.call(action, caller, **kwargs) → Deferred: the one door from the adapters (Query, SOAP) to the core.
+"""Gateway.call(action, caller, **kwargs) → Deferred: the one door from the adapters (Query, SOAP) to the core,
+for EC2's actions and the original awsapi's own (SetUserKeys, SetOfferMapping, ...: core/extensions.py) alike.
 
 It builds the RequestContext (a CloudStack client bound to the caller's keys, the id map), drives the core
 coroutine with Deferred.fromCoroutine, and turns CloudStack failures nobody translated into EC2 errors without
@@ -18,7 +19,7 @@ from twisted.internet.defer import Deferred
 from ec2soap.cloudstack.errors import (CloudStackApiError, CloudStackAuthError, CloudStackError,
                                        CloudStackJobTimeout, CloudStackUnavailable)
 from ec2soap.core.context import CoreSettings, RequestContext
-from ec2soap.core.operations import OPERATIONS
+from ec2soap.core.operations import GATEWAY_ACTIONS
 from ec2soap.errors import ERRORS, EC2Error
 
 __all__ = ["Gateway", "Caller", "new_request_id"]
@@ -43,13 +44,14 @@ class Caller:
 class Gateway:
     def __init__(self, *, cloud_for: Callable[[str, str], Any], ids: Any, offerings: Any,
                  settings: CoreSettings | None = None, operations: dict | None = None, records: Any = None,
-                 admin: Any = None, snapshots: Any = None, tags: Any = None):
+                 admin: Any = None, snapshots: Any = None, tags: Any = None, credentials: Any = None):
         self.records, self.admin, self.snapshots, self.tags = records, admin, snapshots, tags
+        self.credentials = credentials  # core.context.CredentialStore: SetUserKeys, SetCertificate
         self.cloud_for = cloud_for
         self.ids = ids
         self.offerings = offerings
         self.settings = settings or CoreSettings()
-        self.operations = OPERATIONS if operations is None else operations
+        self.operations = GATEWAY_ACTIONS if operations is None else operations
 
     def supports(self, action: str) -> bool:
         return action in self.operations
@@ -64,7 +66,7 @@ class Gateway:
                              cloud=self.cloud_for(caller.access_key, caller.secret_key), ids=self.ids,
                              offerings=self.offerings, settings=self.settings, extras=dict(extras or {}),
                              records=self.records, admin=self.admin, snapshots=self.snapshots,
-                             tags=self.tags)
+                             tags=self.tags, credentials=self.credentials)
         started = time.monotonic()
 
         async def run() -> Any:

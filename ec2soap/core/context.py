@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-__all__ = ["RequestContext", "CoreSettings", "IdTranslator", "OfferingLookup"]
+__all__ = ["RequestContext", "CoreSettings", "IdTranslator", "OfferingLookup", "CredentialStore"]
 
 
 class IdTranslator(Protocol):
@@ -18,6 +18,15 @@ class IdTranslator(Protocol):
 class OfferingLookup(Protocol):
     async def offering_for(self, instance_type: str) -> str | None: ...
     async def type_for(self, offering_id: str, offering_name: str) -> str: ...
+    async def set(self, ec2_type: str, cs_offering: str) -> None: ...
+    async def remove(self, ec2_type: str) -> bool: ...
+
+
+class CredentialStore(Protocol):
+    """The gateway's registered keys and SOAP certificates (ec2soap.auth.credentials.Credentials)."""
+    async def register(self, access_key: str, secret_key: str) -> None: ...
+    async def set_certificate(self, access_key: str, pem: str) -> bool: ...
+    async def delete_certificate(self, access_key: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -58,3 +67,5 @@ class RequestContext:
     tags: Any = None
     # A CloudStack client with the gateway's admin keys (None when it has none): expunges terminated VMs.
     admin: Any = None
+    # CredentialStore: the keys and certificates SetUserKeys / SetCertificate register. None: not kept.
+    credentials: Any = None
