@@ -449,6 +449,9 @@ async def delete_volume(ctx: RequestContext, volume_id: str) -> bool:
     if cs.get("virtualmachineid"):
         instance = await ctx.ids.to_ec2("instance", cs["virtualmachineid"])
         raise ERRORS["VolumeInUse"](volume_id=volume_id, instance_id=instance)
+    if await pending_command(ctx, cs) == "AttachVolume":
+        # Being attached: CloudStack names the VM only once the attach is done.
+        raise ERRORS["IncorrectState"](detail=f"Volume '{volume_id}' is attaching; it cannot be deleted.")
     try:
         await ctx.cloud.delete_volume(id=cs["id"])
     except CloudStackApiError as exc:

@@ -352,6 +352,9 @@ def test_attach_detach(ec2: EC2Client) -> None:
         # The attach is still running: a second one is refused, not queued behind it.
         attach(ec2, data, instance, "/dev/sdg")
     assert failure.value.code in ("IncorrectState", "VolumeInUse")
+    with ec2.failure() as failure:
+        delete_volume(ec2, data)
+    assert failure.value.code in ("IncorrectState", "VolumeInUse")
     assert wait_volume(ec2, data, "in-use")["attachments"][0]["device"] == "/dev/sdf"
     assert detach(ec2, data) == "detaching"
     with ec2.failure() as failure:
