@@ -148,10 +148,11 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
                               cloud_for=factory.client)
     from ec2soap.store.instance_records import InstanceRecords
     from ec2soap.store.snapshot_records import SnapshotRecords
+    from ec2soap.store.tag_records import TagRecords
 
     gateway = Gateway(cloud_for=factory.client, ids=IdMap(running.store), offerings=OfferingMap(running.store),
                       settings=CoreSettings(region=settings.region), records=InstanceRecords(running.store),
-                      snapshots=SnapshotRecords(running.store),
+                      snapshots=SnapshotRecords(running.store), tags=TagRecords(running.store),
                       admin=admin)
     query = QueryResource(gateway=gateway, credentials=credentials, clock_skew=settings.clock_skew,
                           enabled=running.switches.ec2_enabled, metrics=running.metrics)
