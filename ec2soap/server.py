@@ -115,13 +115,11 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     from ec2soap.cloudstack.client import CloudStackClientFactory
     from ec2soap.core.context import CoreSettings
     from ec2soap.gateway import Gateway
-    from ec2soap.query.extensions import extensions
     from ec2soap.query.resource import QueryResource
     from ec2soap.store.ids import IdMap
     from ec2soap.store.offerings import OfferingMap
 
     from ec2soap.metrics import Metrics
-    from ec2soap.query.offer_mapping import offer_mapping_actions
 
     running.metrics = Metrics()
     options = {"job_wait": settings.job_wait, "poll_interval": settings.job_poll_interval, "reactor": reactor,
@@ -153,13 +151,9 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     gateway = Gateway(cloud_for=factory.client, ids=IdMap(running.store), offerings=OfferingMap(running.store),
                       settings=CoreSettings(region=settings.region), records=InstanceRecords(running.store),
                       snapshots=SnapshotRecords(running.store), tags=TagRecords(running.store),
-                      admin=admin)
+                      admin=admin, credentials=credentials)
     query = QueryResource(gateway=gateway, credentials=credentials, clock_skew=settings.clock_skew,
                           enabled=running.switches.ec2_enabled, metrics=running.metrics)
-    query.extensions = extensions(credentials=credentials, cloud_for=factory.client,
-                                  authenticate=query.authenticate)
-    query.extensions.update(offer_mapping_actions(authenticate=query.authenticate, cloud_for=factory.client,
-                                                  offerings=gateway.offerings))
     running.gateway, running.credentials = gateway, credentials
     s3 = _s3_resource(settings, running, credentials)
     from ec2soap.origin import ProxyPolicy, access_log_line

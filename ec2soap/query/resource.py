@@ -3,25 +3,25 @@
 Flow: parameters → signature check (ec2soap.auth) → the caller's secret (Credentials) → binding → Gateway →
 the response document in the namespace of the request's Version. Errors are EC2's error document with the
 code's HTTP status; nothing reaches Twisted's HTML error page. Never imports soap/.
+
+The request id, the service switch, the catch-all, the log line and the metrics are the front door's
+(ec2soap.door.FrontDoor); this module says how EC2 Query reads a request and writes an answer and an error.
 """
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 from typing import Any
 
-from twisted.internet.defer import ensureDeferred
-from twisted.web import resource, server
-
-from ec2soap import __version__
 from ec2soap.auth.errors import AuthError
 from ec2soap.auth.ec2_query import Ec2Query
 from ec2soap.auth.request import HttpRequestInfo
+from ec2soap.door import Answer, Exchange, FrontDoor
 from ec2soap.errors import ERRORS, EC2Error
-from ec2soap.gateway import Caller, new_request_id
+from ec2soap.gateway import Caller
 from ec2soap.origin import request_origin
 from ec2soap.query.bindings import BINDINGS
+from ec2soap.query.extensions import QUERY_EXTENSIONS
 from ec2soap.query.params import QueryParams
 from ec2soap.wire import types as _types  # noqa: F401  (registers every response shape)
 from ec2soap.wire.shapes import RESPONSES, render_document
@@ -91,87 +91,94 @@ _AUTH_CODES = {"AuthFailure", "SignatureDoesNotMatch", "RequestExpired", "Missin
                "InvalidParameterValue", "IncompleteSignature"}
 
 
-class QueryResource(resource.Resource):
-    """EC2 Query. `auth` verifies signatures, `credentials` finds secrets, `gateway` runs actions, and
-    `extensions` answers the original's own actions (SetUserKeys, CloudEC2Version, ...)."""
-    isLeaf = True
+class QueryResource(FrontDoor):
+    """EC2 Query over the shared front door (ec2soap.door): it reads the parameters and the action, checks
+    the signature, and writes EC2's documents. `auth` verifies signatures, `credentials` finds secrets,
+    `gateway` runs actions: EC2's and the original's own (QUERY_EXTENSIONS: SetUserKeys, CloudEC2Version, ...)."""
+    service = "ec2"
+    log_name = "service=ec2-query"
+    errors = (EC2Error,)
+    log = log
 
-    def __init__(self, *, gateway: Any, credentials: Any, clock_skew: float = 900.0,
-                 extensions: dict[str, Any] | None = None, enabled: Any = None, metrics: Any = None):
-        super().__init__()
+    def __init__(self, *, gateway: Any, credentials: Any, clock_skew: float = 900.0, enabled: Any = None,
+                 metrics: Any = None):
+        super().__init__(enabled=enabled, metrics=metrics)
         self.gateway = gateway
         self.credentials = credentials
         self.clock_skew = clock_skew
-        self.extensions = extensions or {}
-        self.enabled = enabled or (lambda: True)
-        self.metrics = metrics  # ec2soap.metrics.Metrics or None
 
     def render(self, request: Any) -> Any:
-        # Every method gets an EC2 answer (Twisted's own would be a 501 HTML page); `handle` refuses all but
+        # Every method gets an EC2 answer (Twisted's own would be a 501 HTML page); `read` refuses all but
         # GET, HEAD and POST, the only ones that carry EC2 Query parameters.
-        return self._render(request)
+        return self.serve(request)
 
-    def _render(self, request: Any) -> Any:
-        d = ensureDeferred(self.handle(request))
-        d.addErrback(lambda failure: log.error("Query request failed outside the handler: %s",
-                                               failure.getTraceback()))
-        return server.NOT_DONE_YET
+    # -- the front door's hooks ---------------------------------------------------------------------------
 
-    async def handle(self, request: Any) -> None:
-        request_id = new_request_id()
-        started = time.monotonic()
-        action, access_key, status = "-", "-", 500
-        try:
-            if request.method not in _METHODS:
-                request.setHeader("Allow", "GET, HEAD, POST")
-                refusal = ERRORS["UnsupportedOperation"](
-                    f"The HTTP method {request.method.decode('latin-1')[:16]} is not supported: EC2 Query "
-                    f"requests are GET or POST.")
-                refusal.status = 405
-                raise refusal
-            params = request_params(request)
-            action = params.get("Action", "")
-            if not self.enabled():
-                raise ERRORS["Unavailable"]("EC2 API is disabled")
-            if not action:
-                raise ERRORS["MissingAction"]()
-            if action in self.extensions:
-                status, ctype, body = await self.extensions[action](request, params, request_id)
-                return self._finish(request, status, ctype, body)
-            caller = await self.authenticate(request, params)
-            access_key = caller.access_key
-            if action not in BINDINGS or not self.gateway.supports(action) or action not in RESPONSES:
-                if action in KNOWN_ACTIONS or action in RESPONSES or action in BINDINGS:
-                    raise ERRORS["UnsupportedOperation"](action=action)
-                raise ERRORS["InvalidAction"](action=action)
-            kwargs = BINDINGS[action](QueryParams(params))
-            result = await self.gateway.call(action, caller, kwargs, request_id,
-                                             extras={"host": request_origin(request).host})
-            body = render_document(action, result, request_id, params.get("Version"))
-            self._finish(request, 200, _XML, body)
-            status = 200
-        except EC2Error as err:
-            status = err.status
-            self._finish(request, err.status, _XML, error_document(err.code, err.message, request_id))
-        except Exception:
-            status = 500
-            log.exception("request %s %s failed", request_id, action)
-            err = ERRORS["InternalError"]()
-            self._finish(request, 500, _XML, error_document(err.code, err.message, request_id))
-        finally:
-            # One line per request, extensions included. The access key is not a secret; the signature and
-            # the secret never appear here.
-            seconds = time.monotonic() - started
-            known = action in BINDINGS or action in self.extensions or action in KNOWN_ACTIONS or action in RESPONSES
-            log.info("service=ec2-query request=%s access_key=%s action=%s status=%s seconds=%.3f client=%s",
-                     request_id, access_key, action if known or action == "-" else ascii(action[:64]), status,
-                     seconds, request_origin(request).client)
-            if self.metrics is not None:
-                self.metrics.request("ec2", action if known else "other", status, seconds)
+    async def read(self, exchange: Exchange) -> Ec2Query:
+        """The request's parameters and its action (before the service switch: a refusal names it)."""
+        request = exchange.request
+        if request.method not in _METHODS:
+            request.setHeader("Allow", "GET, HEAD, POST")
+            refusal = ERRORS["UnsupportedOperation"](
+                f"The HTTP method {request.method.decode('latin-1')[:16]} is not supported: EC2 Query "
+                f"requests are GET or POST.")
+            refusal.status = 405
+            raise refusal
+        params = request_params(request)
+        exchange.action = params.get("Action", "") or "-"
+        return params
+
+    def disabled_error(self) -> EC2Error:
+        return ERRORS["Unavailable"]("EC2 API is disabled")
+
+    def internal_error(self) -> EC2Error:
+        return ERRORS["InternalError"]()
+
+    def error_answer(self, exchange: Exchange, error: EC2Error) -> Answer:
+        return Answer(error.status, _XML, error_document(error.code, error.message, exchange.request_id))
+
+    async def answer(self, exchange: Exchange) -> Answer:
+        params: Ec2Query = exchange.read
+        action = params.get("Action", "")
+        if not action:
+            raise ERRORS["MissingAction"]()
+        extras = {"host": request_origin(exchange.request).host}
+        extension = QUERY_EXTENSIONS.get(action)
+        if extension is not None:
+            signed = await self.authenticate(exchange.request, params) if extension.signed else None
+            caller, kwargs = extension.bind(params, signed)
+            exchange.caller = caller.access_key or exchange.caller
+            result = await self.gateway.call(action, caller, kwargs, exchange.request_id, extras=extras)
+            return Answer(200, *extension.write(result))
+        caller = await self.authenticate(exchange.request, params)
+        exchange.caller = caller.access_key
+        if action not in BINDINGS or not self.gateway.supports(action) or action not in RESPONSES:
+            if action in KNOWN_ACTIONS or action in RESPONSES or action in BINDINGS:
+                raise ERRORS["UnsupportedOperation"](action=action)
+            raise ERRORS["InvalidAction"](action=action)
+        kwargs = BINDINGS[action](QueryParams(params))
+        result = await self.gateway.call(action, caller, kwargs, exchange.request_id, extras=extras)
+        return Answer(200, _XML, render_document(action, result, exchange.request_id, params.get("Version")))
+
+    def _known(self, action: str) -> bool:
+        return (action in BINDINGS or action in QUERY_EXTENSIONS or action in KNOWN_ACTIONS
+                or action in RESPONSES)
+
+    def log_fields(self, exchange: Exchange) -> list[tuple[str, Any]]:
+        # The access key is not a secret; the signature and the secret never appear here. An action we do
+        # not know is the caller's free text: quoted, and cut short.
+        action = exchange.action
+        fields = dict(super().log_fields(exchange))
+        fields["action"] = action if action == "-" or self._known(action) else ascii(action[:64])
+        return [("request", fields["request"]), ("access_key", exchange.caller), ("action", fields["action"]),
+                ("status", fields["status"]), ("seconds", fields["seconds"]), ("client", fields["client"])]
+
+    def metric_action(self, exchange: Exchange) -> str:
+        return exchange.action if self._known(exchange.action) or exchange.action == "-" else "other"
 
     async def authenticate(self, request: Any, params: Ec2Query) -> Caller:
-        """The caller of a signed request, or the EC2Error to answer (extensions call it too). PARAMS is the
-        request's Ec2Query: the signature is checked over exactly what the action will receive."""
+        """The caller of a signed request, or the EC2Error to answer. PARAMS is the request's Ec2Query: the
+        signature is checked over exactly what the action will receive."""
         from ec2soap.auth import signatures
         from ec2soap.auth.credentials import CredentialsUnavailable
 
@@ -185,12 +192,3 @@ class QueryResource(resource.Resource):
         except CredentialsUnavailable:
             raise ERRORS["Unavailable"]() from None  # as for a cached caller whose action needs CloudStack
         return Caller(access_key=parsed.access_key, secret_key=secret)
-
-    def _finish(self, request: Any, status: int, content_type: str, body: bytes) -> None:
-        if request._disconnected or request.finished:
-            return
-        request.setResponseCode(status)
-        request.setHeader("Content-Type", content_type)
-        request.setHeader("Server", f"ec2soap/{__version__}")
-        request.write(body)
-        request.finish()
