@@ -1,24 +1,19 @@
 """SOAP 1.1 faults for EC2 errors: faultcode Client.<Code> or Server.<Code>, EC2's message as faultstring.
 
 Every fault this door sends is written here, whether it comes from the core, the signature check or a body that
-is not SOAP at all; the resource sends it with HTTP 500, as SOAP 1.1 asks. Never imports query/ or s3/.
+is not SOAP at all; the resource sends it with HTTP 500, as SOAP 1.1 asks. What is not an EC2Error is answered
+as InternalError by the front door's catch-all (ec2soap.door), without its text. Never imports query/ or s3/.
 """
 from __future__ import annotations
 
 from lxml import etree
 
-from ec2soap.errors import ERRORS, EC2Error
+from ec2soap.errors import EC2Error
 from ec2soap.xmltext import clean
 
-__all__ = ["SOAP_ENV", "fault_document", "fault_for"]
+__all__ = ["SOAP_ENV", "fault_document"]
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-
-
-def fault_for(exc: BaseException) -> EC2Error:
-    """The EC2 error to answer for EXC; anything that is not an EC2Error becomes InternalError, without its
-    text (it may carry CloudStack's or Python's internals)."""
-    return exc if isinstance(exc, EC2Error) else ERRORS["InternalError"]()
 
 
 def fault_document(error: EC2Error, request_id: str | None = None) -> bytes:

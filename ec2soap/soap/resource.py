@@ -4,26 +4,26 @@ query/ or s3/.
 GET ?wsdl: our WSDL with this server's address in the service port. POST: the hardened parse and the
 WS-Security check (auth.wsse) run first, on the blocking-work pool; only a verified request reaches Spyne, and
 the verified caller travels to the service method in Spyne's method context (`ctx.udc`), never in a global.
-Every failure is a SOAP fault with HTTP 500 (soap.faults); nothing reaches Twisted's HTML error page.
+Every failure is a SOAP fault with HTTP 500 (soap.faults); nothing reaches Twisted's HTML error page. The request
+id, the service switch, the catch-all, the log line and the metrics are the front door's (ec2soap.door).
 """
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from ec2soap import compat  # noqa: F401  (before anything Spyne-on-Twisted)
 from spyne import MethodContext
 from spyne.server import ServerBase
-from twisted.internet.defer import Deferred, ensureDeferred
-from twisted.web import resource, server
+from twisted.internet.defer import Deferred
 
 from ec2soap import __version__
+from ec2soap.door import Answer, Exchange, FrontDoor
 from ec2soap.errors import ERRORS, EC2Error
-from ec2soap.gateway import Caller, new_request_id
+from ec2soap.gateway import Caller
 from ec2soap.origin import base_url, request_origin
-from ec2soap.soap.faults import fault_document, fault_for
+from ec2soap.soap.faults import fault_document
 from ec2soap.soap.models import NAMESPACE
 from ec2soap.soap.service import SoapCall, build_application
 from ec2soap.soap.wsdl import wsdl_document, with_address
@@ -55,22 +55,23 @@ class _Server(ServerBase):
     transport = "http://schemas.xmlsoap.org/soap/http"
 
 
-class SoapResource(resource.Resource):
+class SoapResource(FrontDoor):
     """EC2 SOAP. `run(fn, *args)` runs blocking work on the server's pool (→ Deferred); `lookup_cert(der)` →
     (access key, secret) or None, called on that pool; `gateway` runs actions."""
-    isLeaf = True
+    service = "soap"
+    log_name = "ec2-soap"
+    errors = (EC2Error,)
+    log = log
 
     def __init__(self, *, gateway: Any, run: Callable[..., Deferred], lookup_cert: Callable[[bytes], Any],
                  clock_skew: float = 900.0, public_host: str = "", enabled: Callable[[], bool] | None = None,
                  clock: Callable[[], datetime] | None = None, metrics: Any = None):
-        super().__init__()
-        self.metrics = metrics  # ec2soap.metrics.Metrics or None
+        super().__init__(enabled=enabled, metrics=metrics)
         self.gateway = gateway
         self.run = run
         self.lookup_cert = lookup_cert
         self.clock_skew = timedelta(seconds=clock_skew)
         self.public_host = public_host
-        self.enabled = enabled or (lambda: True)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.app, self.models = build_application()
         self.server = _Server(self.app)
@@ -83,7 +84,7 @@ class SoapResource(resource.Resource):
         # `?wsdl` has no value, and twisted.web drops blank values from request.args.
         if not any(part.split(b"=", 1)[0].lower() == b"wsdl" for part in query.split(b"&")):
             return self._fault(request, ERRORS["InvalidRequest"](
-                detail="EC2 SOAP requests are POSTed; GET ?wsdl returns the WSDL"), new_request_id())
+                detail="EC2 SOAP requests are POSTed; GET ?wsdl returns the WSDL"), self.new_request_id())
         request.setHeader("Content-Type", _XML)
         request.setHeader("Server", f"ec2soap/{__version__}")
         return with_address(self.wsdl, self._address(request))
@@ -93,40 +94,39 @@ class SoapResource(resource.Resource):
 
     # -- POST: an operation -----------------------------------------------------------------------------------
     def render_POST(self, request: Any) -> Any:
-        d = ensureDeferred(self.handle(request))
-        d.addErrback(lambda failure: log.error("SOAP request failed outside the handler: %s",
-                                               failure.getTraceback()))
-        return server.NOT_DONE_YET
+        return self.serve(request)
 
-    async def handle(self, request: Any) -> None:
-        request_id = new_request_id()
-        started = time.monotonic()
-        action, access_key, status = "-", "-", 500
-        try:
-            if not self.enabled():
-                raise ERRORS["Unavailable"]("EC2 API is disabled")
-            request.content.seek(0)
-            body = request.content.read()
-            root, verified = await self.run(self._verify, body)
-            access_key = verified.access_key
-            action = self._operation(root)
-            call = SoapCall(gateway=self.gateway, caller=Caller(verified.access_key, verified.secret_key),
-                            request_id=request_id, extras={"host": request_origin(request).host},
-                            document=root)
-            answer = envelope(render_response(action, await self._dispatch(call), request_id, BASE_VERSION))
-            self._finish(request, 200, answer)
-            status = 200
-        except Exception as exc:
-            error = fault_for(exc)
-            if not isinstance(exc, EC2Error):
-                log.exception("SOAP request %s %s failed", request_id, action)
-            self._finish(request, 500, fault_document(error, request_id))
-        log.info("ec2-soap request=%s key=%s action=%s status=%s seconds=%.3f client=%s", request_id,
-                 access_key[:12] + ("…" if len(access_key) > 12 else ""), action, status,
-                 time.monotonic() - started, request_origin(request).client)
-        if self.metrics is not None:
-            self.metrics.request("soap", action if action in self.actions else "other", status,
-                                 time.monotonic() - started)
+    def disabled_error(self) -> EC2Error:
+        return ERRORS["Unavailable"]("EC2 API is disabled")
+
+    def internal_error(self) -> EC2Error:
+        return ERRORS["InternalError"]()
+
+    def error_answer(self, exchange: Exchange, error: EC2Error) -> Answer:
+        return Answer(500, _XML, fault_document(error, exchange.request_id))  # SOAP 1.1: every fault is a 500
+
+    async def answer(self, exchange: Exchange) -> Answer:
+        request = exchange.request
+        request.content.seek(0)
+        body = request.content.read()
+        root, verified = await self.run(self._verify, body)
+        exchange.caller = verified.access_key
+        exchange.action = action = self._operation(root)
+        call = SoapCall(gateway=self.gateway, caller=Caller(verified.access_key, verified.secret_key),
+                        request_id=exchange.request_id, extras={"host": request_origin(request).host},
+                        document=root)
+        result = await self._dispatch(call)
+        return Answer(200, _XML, envelope(render_response(action, result, exchange.request_id, BASE_VERSION)))
+
+    def log_fields(self, exchange: Exchange) -> list[tuple[str, Any]]:
+        fields = dict(super().log_fields(exchange))
+        key = exchange.caller
+        return [("request", fields["request"]), ("key", key[:12] + ("…" if len(key) > 12 else "")),
+                ("action", fields["action"]), ("status", fields["status"]), ("seconds", fields["seconds"]),
+                ("client", fields["client"])]
+
+    def metric_action(self, exchange: Exchange) -> str:
+        return exchange.action if exchange.action in self.actions else "other"
 
     def _verify(self, body: bytes) -> tuple[Any, Any]:
         """On the pool: the hardened parse, then the WS-Security check. EC2Error when either refuses."""
@@ -194,15 +194,6 @@ class SoapResource(resource.Resource):
         request.setResponseCode(500)
         request.setHeader("Content-Type", _XML)
         return fault_document(error, request_id)
-
-    def _finish(self, request: Any, status: int, body: bytes) -> None:
-        if request._disconnected or request.finished:
-            return
-        request.setResponseCode(status)
-        request.setHeader("Content-Type", _XML)
-        request.setHeader("Server", f"ec2soap/{__version__}")
-        request.write(body)
-        request.finish()
 
 
 def envelope(body: str) -> bytes:
