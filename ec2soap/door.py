@@ -122,20 +122,24 @@ class FrontDoor(resource.Resource):
 
     async def _serve(self, exchange: Exchange) -> None:
         try:
-            exchange.read = await self.read(exchange)
-            if not self.enabled():
-                raise self.disabled_error()
-            answer = await self.answer(exchange)
-            if answer is None:
-                exchange.status = exchange.request.code
-            else:
-                exchange.status = answer.status
-                self.send(exchange, answer)
-        except Exception as exc:
-            exchange.status = await self.refuse(exchange, self.refusal(exc, exchange))
-        seconds = exchange.seconds
-        self.log.info(" ".join([self.log_name] + [f"{name}={value}" for name, value in self.log_fields(exchange)]))
-        self.measure(exchange, seconds)
+            try:
+                exchange.read = await self.read(exchange)
+                if not self.enabled():
+                    raise self.disabled_error()
+                answer = await self.answer(exchange)
+                if answer is None:
+                    exchange.status = exchange.request.code
+                else:
+                    exchange.status = answer.status
+                    self.send(exchange, answer)
+            except Exception as exc:
+                exchange.status = 500  # what `_failed_outside` answers if even the refusal fails
+                exchange.status = await self.refuse(exchange, self.refusal(exc, exchange))
+        finally:
+            # Counted and logged however the request ended (the log line last: once it is out, so is the count).
+            self.measure(exchange, exchange.seconds)
+            self.log.info(" ".join([self.log_name] + [f"{name}={value}"
+                                                      for name, value in self.log_fields(exchange)]))
 
     def refusal(self, exc: BaseException, exchange: Exchange) -> Any:
         """The protocol's error to answer for EXC."""
