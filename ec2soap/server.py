@@ -170,7 +170,7 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     from ec2soap.s3.streaming import request_factory
 
     site.requestFactory = request_factory(s3, running.store.defer)
-    from ec2soap.lifecycle import InFlight
+    from ec2soap.shutdown import InFlight
 
     running.inflight = InFlight()
     running.inflight.track(site)
@@ -245,7 +245,7 @@ class Running:
     metrics: Any = None
     # ec2soap.switches.Switches: ec2_enabled() / s3_enabled(), following CloudStack unless our config says.
     switches: Any = None
-    # ec2soap.lifecycle.InFlight: the gateway's requests in flight, drained on SIGTERM.
+    # ec2soap.shutdown.InFlight: the gateway's requests in flight, drained on SIGTERM.
     inflight: Any = None
 
     def stop(self) -> Any:
@@ -383,12 +383,12 @@ def _banner(running: Running) -> str:
 
 
 def _serve(settings: Settings, *, gateway: bool, adopt: dict[str, tuple[int, int]] | None = None) -> int:
-    """Run the reactor until SIGTERM/SIGINT; then drain (ec2soap.lifecycle) and return 0. A worker (ADOPT
+    """Run the reactor until SIGTERM/SIGINT; then drain (ec2soap.shutdown) and return 0. A worker (ADOPT
     given) prints no banner: its supervisor does."""
     from twisted.internet import reactor
     from twisted.python import log as twisted_log
 
-    from ec2soap.lifecycle import drain
+    from ec2soap.shutdown import drain
 
     twisted_log.PythonLoggingObserver().start()
     store = open_store(settings, reactor)
