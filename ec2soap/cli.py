@@ -155,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return server.db_upgrade(settings)
         if args.command == "simulator":
             return server.run_simulator(settings)
+        if settings.workers > 1:
+            from ec2soap.workers import serve_workers
+
+            return serve_workers(settings)
         return server.run(settings)
     except server.StartupError as exc:
         print(f"ec2soap: {exc}", file=sys.stderr)

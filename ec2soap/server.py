@@ -19,8 +19,8 @@ from ec2soap.cloudstack.simulator.http import api_site, integration_site
 from ec2soap.config import Settings
 from ec2soap.store import Store, StoreError
 
-__all__ = ["StartupError", "Running", "open_store", "start", "run", "run_simulator", "db_upgrade",
-           "write_demo_credentials", "tls_options", "GATEWAY_LISTENERS", "DEFAULT_REGION"]
+__all__ = ["StartupError", "Running", "open_store", "start", "serve", "run", "run_simulator", "db_upgrade",
+           "banner", "write_demo_credentials", "tls_options", "GATEWAY_LISTENERS", "DEFAULT_REGION"]
 
 log = logging.getLogger(__name__)
 DEFAULT_REGION = "cloudstack"
@@ -355,7 +355,9 @@ def write_demo_credentials(data_dir: str, user: dict) -> tuple[Path, Path]:
     return creds, config
 
 
-def _banner(running: Running) -> str:
+def banner(running: Running) -> str:
+    """The startup text: where each front door and the simulator listen, and the demo user's keys (written to
+    DATA_DIR as AWS credential files)."""
     s = running.settings
     shown = "127.0.0.1" if s.host in ("0.0.0.0", "::", "") else s.host
     lines = [f"ec2soap {__version__}"]
@@ -382,7 +384,7 @@ def _banner(running: Running) -> str:
     return "\n".join(lines)
 
 
-def _serve(settings: Settings, *, gateway: bool, adopt: dict[str, tuple[int, int]] | None = None) -> int:
+def serve(settings: Settings, *, gateway: bool, adopt: dict[str, tuple[int, int]] | None = None) -> int:
     """Run the reactor until SIGTERM/SIGINT; then drain (ec2soap.shutdown) and return 0. A worker (ADOPT
     given) prints no banner: its supervisor does."""
     from twisted.internet import reactor
@@ -397,7 +399,7 @@ def _serve(settings: Settings, *, gateway: bool, adopt: dict[str, tuple[int, int
     def started(running: Running) -> None:
         outcome["running"] = running
         if adopt is None:
-            print(_banner(running), flush=True)
+            print(banner(running), flush=True)
 
     def failed(failure: Any) -> None:
         outcome["error"] = failure.value
@@ -420,15 +422,12 @@ def _serve(settings: Settings, *, gateway: bool, adopt: dict[str, tuple[int, int
 
 
 def run(settings: Settings) -> int:
-    """`ec2soap serve`: the gateway, plus the simulator when no CloudStack URL is configured; with workers > 1,
-    a supervisor of that many gateway processes (ec2soap.workers)."""
-    if settings.workers > 1:
-        from ec2soap.workers import serve_workers
-
-        return serve_workers(settings)
-    return _serve(settings, gateway=True)
+    """`ec2soap serve` in one process: the gateway, plus the simulator when no CloudStack URL is configured.
+    With workers > 1 the CLI runs the supervisor instead (ec2soap.workers, which builds on this module; this
+    module never imports it)."""
+    return serve(settings, gateway=True)
 
 
 def run_simulator(settings: Settings) -> int:
     """`ec2soap simulator`: only the CloudStack simulator (signed API and integration port)."""
-    return _serve(settings, gateway=False)
+    return serve(settings, gateway=False)

@@ -1,7 +1,7 @@
 """Graceful shutdown of a gateway process: which HTTP requests are in flight, and draining them on SIGTERM.
 
 Twisted glue only: no SQL, no S3 or EC2 decisions. `drain` runs as the reactor's "before shutdown" trigger
-(server._serve installs it), so the thread pool and the simulator's listeners still work while it waits.
+(server.serve installs it), so the thread pool and the simulator's listeners still work while it waits.
 """
 from __future__ import annotations
 

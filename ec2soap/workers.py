@@ -9,6 +9,9 @@ time-driven jobs must live in one process, and its ports can be bound only once.
 gateways pointed at it over HTTP with the simulator's admin keys, the same code path as several hosts sharing
 one CloudStack. The supervisor serves nothing else, so it stays responsive for the simulator.
 
+The supervisor builds on the composition root (ec2soap.server: open_store, start, serve, banner); the
+composition root never imports this module, and the CLI chooses between them (`--workers`).
+
 `python -m ec2soap.workers` is the worker's entry point; it reads its orders (settings, socket family) as one
 JSON line on stdin and stops when stdin closes (its supervisor is gone).
 """
@@ -29,6 +32,7 @@ from twisted.internet import protocol
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks, succeed
 
 from ec2soap.config import Settings
+from ec2soap.server import Running, StartupError, banner, open_store, serve, start, tls_options
 
 __all__ = ["serve_workers", "Supervisor", "worker_main", "listening_socket"]
 
@@ -192,8 +196,6 @@ def serve_workers(settings: Settings) -> int:
     from twisted.internet import reactor
     from twisted.python import log as twisted_log
 
-    from ec2soap.server import Running, StartupError, _banner, open_store, start, tls_options
-
     twisted_log.PythonLoggingObserver().start()
     tls_options(settings)  # a bad certificate stops us here, not in every worker
     store = open_store(settings, reactor)
@@ -233,7 +235,7 @@ def serve_workers(settings: Settings) -> int:
         outcome["supervisor"] = supervisor
         supervisor.start()
         pids = ", ".join(str(w.pid) for w in supervisor.workers.values())
-        print(_banner(running) + f"\n  workers     {settings.workers} (pids {pids})", flush=True)
+        print(banner(running) + f"\n  workers     {settings.workers} (pids {pids})", flush=True)
 
     def failed(failure: Any) -> None:
         outcome["error"] = failure.value
@@ -304,8 +306,6 @@ def worker_main(argv: list[str] | None = None) -> int:
     """A worker: read the orders, then serve on the inherited socket until SIGTERM (or the supervisor's end)."""
     from twisted.internet import reactor
 
-    from ec2soap.server import StartupError, _serve
-
     argv = sys.argv[1:] if argv is None else argv
     number = argv[0] if argv else "?"
     orders = json.loads(_read_line(0))
@@ -322,7 +322,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     reactor.callWhenRunning(only_sigterm)
     try:
         adopt = {name: (fd, family) for name, (fd, family) in orders["sockets"].items()}
-        return _serve(settings, gateway=True, adopt=adopt)
+        return serve(settings, gateway=True, adopt=adopt)
     except StartupError as exc:
         print(f"ec2soap worker {number}: {exc}", file=sys.stderr)
         return 1
