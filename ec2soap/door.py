@@ -52,14 +52,14 @@ class Answer:
 class Exchange:
     """One request while a front door serves it. ACTION and CALLER are what the log line and the metrics
     show ('-' until known; CALLER is an access key or a principal, never a secret); STATUS is what was
-    answered; READ is what `read` returned, for the protocol's own use."""
+    answered; PARSED is what `read` returned, for the protocol's own use."""
     request: Any
     request_id: str
     started: float
     action: str = "-"
     caller: str = "-"
     status: int = 500
-    read: Any = None
+    parsed: Any = None
 
     @property
     def seconds(self) -> float:
@@ -123,7 +123,7 @@ class FrontDoor(resource.Resource):
     async def _serve(self, exchange: Exchange) -> None:
         try:
             try:
-                exchange.read = await self.read(exchange)
+                exchange.parsed = await self.read(exchange)
                 if not self.enabled():
                     raise self.disabled_error()
                 answer = await self.answer(exchange)

@@ -138,7 +138,7 @@ class QueryResource(FrontDoor):
         return Answer(error.status, _XML, error_document(error.code, error.message, exchange.request_id))
 
     async def answer(self, exchange: Exchange) -> Answer:
-        params: Ec2Query = exchange.read
+        params: Ec2Query = exchange.parsed
         action = params.get("Action", "")
         if not action:
             raise ERRORS["MissingAction"]()
@@ -174,7 +174,7 @@ class QueryResource(FrontDoor):
                 ("status", fields["status"]), ("seconds", fields["seconds"]), ("client", fields["client"])]
 
     def metric_action(self, exchange: Exchange) -> str:
-        return exchange.action if self._known(exchange.action) or exchange.action == "-" else "other"
+        return exchange.action if self._known(exchange.action) else "other"
 
     async def authenticate(self, request: Any, params: Ec2Query) -> Caller:
         """The caller of a signed request, or the EC2Error to answer. PARAMS is the request's Ec2Query: the

@@ -41,7 +41,7 @@ class Probe(FrontDoor):
         return exchange.action
 
     async def answer(self, exchange: Exchange) -> Answer | None:
-        action = exchange.read
+        action = exchange.parsed
         exchange.caller = "AKPROBE"
         if action == "ok":
             return Answer(201, "text/plain", b"fine", {"X-Probe": "yes"})
