@@ -12,7 +12,7 @@ they write an answer and an error. Everything around that is here, in this order
 5. the catch-all: any exception becomes `refusal(exc)`, the protocol's own error, where anything that is not
    one of `errors` is logged with its traceback and answered as `internal_error()` (its text may carry
    CloudStack's or Python's internals); `refuse` writes it;
-6. one key=value log line per request (`log_fields`: never a secret) and the request in `metrics`.
+6. the request in `metrics` and one log line (`log_line`: key=value `log_fields`, never a secret).
 
 A subclass names itself (`service`, the metrics label; `log_name`, the first word of its log line) and fills
 in the hooks. Nothing here knows EC2 or S3: the host, scheme and client address come from ec2soap.origin.
@@ -109,6 +109,11 @@ class FrontDoor(resource.Resource):
                 ("status", exchange.status), ("seconds", f"{exchange.seconds:.3f}"),
                 ("client", request_origin(exchange.request).client)]
 
+    def log_line(self, exchange: Exchange) -> str:
+        """The request's one log line: `log_name`, then `log_fields` as key=value. A protocol whose operators
+        already read another format (S3's `S3 GET /bucket → 200 [...]`) may keep it here."""
+        return " ".join([self.log_name] + [f"{name}={value}" for name, value in self.log_fields(exchange)])
+
     def metric_action(self, exchange: Exchange) -> str:
         """The metrics label of the action: a bounded name ('other' for what the protocol does not know)."""
         return exchange.action
@@ -138,8 +143,7 @@ class FrontDoor(resource.Resource):
         finally:
             # Counted and logged however the request ended (the log line last: once it is out, so is the count).
             self.measure(exchange, exchange.seconds)
-            self.log.info(" ".join([self.log_name] + [f"{name}={value}"
-                                                      for name, value in self.log_fields(exchange)]))
+            self.log.info(self.log_line(exchange))
 
     def refusal(self, exc: BaseException, exchange: Exchange) -> Any:
         """The protocol's error to answer for EXC."""
