@@ -180,6 +180,10 @@ class FrontDoor(resource.Resource):
         the protocol's internal error if no byte is out yet, else a cut connection."""
         self.log.error("%s request %s failed outside the handler: %s", self.log_name, exchange.request_id,
                        failure.getTraceback())
+        self.last_resort(exchange)
+
+    def last_resort(self, exchange: Exchange) -> None:
+        """Answer a request the normal path left unanswered; never raises."""
         request = exchange.request
         try:
             if request.finished or request._disconnected:
