@@ -10,7 +10,6 @@ from typing import Any
 
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import accounts
-from ec2soap.cloudstack.simulator import tags as tagging
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, Listing, SimError, cs_date, invalid_value,
                                                  keyword_filter, param_error, permission_denied)
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
@@ -25,7 +24,7 @@ _UNUSABLE_VM_STATES = ("Destroyed", "Expunging", "Expunged", "Error")
 def render_ip(ctx: Ctx, doc: dict) -> dict:
     """IPAddressResponse: the stored fields CloudStack documents, plus tags."""
     out = {k: doc[k] for k in _FIELDS if k in doc and not k.startswith("_")}
-    out["tags"] = tagging.tags_for(ctx, "PublicIpAddress", doc["id"])
+    out["tags"] = ctx.tags.of("PublicIpAddress", doc["id"])
     return out
 
 
@@ -100,7 +99,7 @@ def _list_public_ip_addresses(ctx: Ctx, p: dict) -> Listing:
         if name in p:
             ips = [d for d in ips if bool(d.get(name)) == p[name]]
     ips = keyword_filter(ips, p.get("keyword"), "ipaddress")
-    ips = tagging.filter_by_tags(ctx, ips, "PublicIpAddress", p.get("tags"))
+    ips = ctx.tags.filter(ips, "PublicIpAddress", p.get("tags"))
     return Listing([render_ip(ctx, d) for d in ips])
 
 
@@ -217,7 +216,7 @@ def _job_release(ctx: Ctx, args: dict) -> Any:
     _clear_nat(doc)
     doc["state"] = "Releasing"
     ctx.save("ipaddress", doc)
-    tagging.delete_tags_for(ctx, "PublicIpAddress", doc["id"])
+    ctx.tags.drop("PublicIpAddress", doc["id"])
     ctx.remove("ipaddress", doc["id"])
     return SUCCESS
 

@@ -9,12 +9,11 @@ import ipaddress
 from typing import Any
 
 from ec2soap.cloudstack import spec
-from ec2soap.cloudstack.simulator import tags as tagging
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, Listing, SimError, invalid_value, keyword_filter,
                                                  param_error, permission_denied)
 
-__all__ = ["COMMANDS", "JOB_ACTIONS", "seed", "default_group", "render_security_group", "find_group", "find_rule",
+__all__ = ["COMMANDS", "JOB_ACTIONS", "TAG_RESOLVERS", "seed", "default_group", "render_security_group", "find_group", "find_rule",
            "DEFAULT_GROUP"]
 
 DEFAULT_GROUP = "default"
@@ -82,7 +81,7 @@ def _vms_in(ctx: Ctx, group_id: str) -> list[dict]:
 
 def _render_rule(ctx: Ctx, rule: dict) -> dict:
     out = {k: v for k, v in rule.items() if not k.startswith("_")}
-    out["tags"] = tagging.tags_for(ctx, "SecurityGroupRule", rule["ruleid"])
+    out["tags"] = ctx.tags.of("SecurityGroupRule", rule["ruleid"])
     return out
 
 
@@ -91,7 +90,7 @@ def render_security_group(ctx: Ctx, doc: dict) -> dict:
     out = {k: v for k, v in doc.items() if k in _FIELDS and not k.startswith("_")}
     out["ingressrule"] = [_render_rule(ctx, r) for r in doc.get("_ingress", ())]
     out["egressrule"] = [_render_rule(ctx, r) for r in doc.get("_egress", ())]
-    out["tags"] = tagging.tags_for(ctx, "SecurityGroup", doc["id"])
+    out["tags"] = ctx.tags.of("SecurityGroup", doc["id"])
     vms = _vms_in(ctx, doc["id"])
     out["virtualmachinecount"] = len(vms)
     out["virtualmachineids"] = [vm["id"] for vm in vms]
@@ -106,6 +105,12 @@ def find_rule(ctx: Ctx, rule_id: str) -> tuple[dict, str, dict] | None:
                 if rule["ruleid"] == rule_id:
                     return group, direction, rule
     return None
+
+
+def _rule_owner(ctx: Ctx, rule_id: str) -> dict | None:
+    """A rule is not a doc of its own: its group owns it (and its tags)."""
+    found = find_rule(ctx, rule_id)
+    return found[0] if found else None
 
 
 def _may_operate(ctx: Ctx, group: dict) -> None:
@@ -139,7 +144,7 @@ def _list_security_groups(ctx: Ctx, p: dict) -> Listing:
     if p.get("securitygroupname"):
         groups = [g for g in groups if g["name"] == p["securitygroupname"]]
     groups = keyword_filter(groups, p.get("keyword"), "name", "description")
-    groups = tagging.filter_by_tags(ctx, groups, "SecurityGroup", p.get("tags"))
+    groups = ctx.tags.filter(groups, "SecurityGroup", p.get("tags"))
     return Listing([render_security_group(ctx, g) for g in groups])
 
 
@@ -175,8 +180,8 @@ def _delete_security_group(ctx: Ctx, p: dict) -> Any:
     if _vms_in(ctx, group["id"]):
         raise SimError(536, "Cannot delete group when it's in use by virtual machines", 4375)
     for rule in group["_ingress"] + group["_egress"]:
-        tagging.delete_tags_for(ctx, "SecurityGroupRule", rule["ruleid"])
-    tagging.delete_tags_for(ctx, "SecurityGroup", group["id"])
+        ctx.tags.drop("SecurityGroupRule", rule["ruleid"])
+    ctx.tags.drop("SecurityGroup", group["id"])
     ctx.remove("securitygroup", group["id"])
     return SUCCESS
 
@@ -357,7 +362,7 @@ def _job_revoke(ctx: Ctx, args: dict) -> Any:
     key = _RULE_LISTS[direction]
     group[key] = [r for r in group[key] if r["ruleid"] != rule["ruleid"]]
     ctx.save("securitygroup", group)
-    tagging.delete_tags_for(ctx, "SecurityGroupRule", rule["ruleid"])
+    ctx.tags.drop("SecurityGroupRule", rule["ruleid"])
     return SUCCESS
 
 
@@ -381,3 +386,5 @@ JOB_ACTIONS = {
     "securitygroup_authorize": _job_authorize,
     "securitygroup_revoke": _job_revoke,
 }
+# SecurityGroupRule tags (createTags resourcetype=SecurityGroupRule) belong to the rule's group.
+TAG_RESOLVERS = {"SecurityGroupRule": _rule_owner}

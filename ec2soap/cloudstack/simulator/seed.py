@@ -1,18 +1,20 @@
-"""First-start seeding: every family's `seed(ctx)` runs once, in FAMILIES order, as the SYSTEM account."""
+"""First-start seeding, owned above the engine: accounts.seed makes the SYSTEM account, then every other family's
+`seed(ctx)` runs once, in the simulator's family order, as that account."""
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ec2soap.cloudstack.simulator.engine import Caller, Ctx
+from ec2soap.cloudstack.simulator import accounts
+from ec2soap.cloudstack.simulator.context import Caller, Ctx
 
 __all__ = ["seed"]
 
 
 def seed(conn: Connection, sim: Any) -> dict:
-    from ec2soap.cloudstack.simulator import accounts
-
+    """SIM's families seeded on CONN (idempotent: each family seeds only what is missing).
+    Returns {"admin": user, "demo": user}."""
     bootstrap = Caller(user={"id": "system"}, account={"id": "system", "accounttype": 1, "name": "system"})
     ctx = Ctx(sim, conn, bootstrap, "seed", sim.clock())
     accounts.seed(ctx)

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import accounts
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
-                                                 invalid_value, keyword_filter, param_error, permission_denied)
-from ec2soap.cloudstack.simulator.zones import (HYPERVISOR, configuration_value, get_ostype, get_zone,
-                                                public_fields, tag_list, tags_match)
+                                                 invalid_value, keyword_filter, param_error, permission_denied,
+                                                 public_fields)
+from ec2soap.cloudstack.simulator.zones import HYPERVISOR
 from ec2soap.store.tables import cs_job
 
 __all__ = ["COMMANDS", "JOB_ACTIONS", "seed", "advance", "get_template", "render_template", "can_launch",
@@ -99,7 +99,7 @@ def render_template(ctx: Ctx, doc: dict, zoneid: str | None = None) -> dict:
     ready = is_ready(ctx, doc)
     out = dict(doc)
     out.update(zoneid=zoneid, zonename=(zone or {}).get("name"), isready=ready,
-               ostypename=ostype.get("description"), tags=tag_list(ctx, "Template", doc["id"]))
+               ostypename=ostype.get("description"), tags=ctx.tags.of("Template", doc["id"]))
     if not ready:
         out.pop("size", None)
         out.pop("physicalsize", None)
@@ -159,7 +159,7 @@ def _list_templates(ctx: Ctx, p: dict) -> Listing:
     if flt == "all" and not ctx.caller.is_admin:
         raise param_error("Filter all can be specified by admin only")
     if p.get("zoneid"):
-        get_zone(ctx, p["zoneid"])
+        ctx.lookup("zone", p["zoneid"], "zoneid")
     if p.get("domainid") and ctx.get("domain", p["domainid"]) is None:
         raise invalid_value(ctx.command, "domainid", p["domainid"])
     account = _permitted_account(ctx, p, bool(p.get("listall")) or flt == "all")
@@ -190,7 +190,7 @@ def _list_templates(ctx: Ctx, p: dict) -> Listing:
     if p.get("parenttemplateid"):
         docs = [d for d in docs if d.get("parenttemplateid") == p["parenttemplateid"]]
     docs = keyword_filter(docs, p.get("keyword"), "name")
-    docs = [d for d in docs if tags_match(ctx, "Template", d["id"], p.get("tags"))]
+    docs = ctx.tags.filter(docs, "Template", p.get("tags"))
     items = []
     for doc in docs:
         zones = [z for z in _zone_ids(doc, ctx) if not p.get("zoneid") or z == p["zoneid"]]
@@ -207,7 +207,7 @@ def _visibility(ctx: Ctx, p: dict, owner: dict) -> tuple[bool, bool]:
     """(ispublic, isfeatured) as TemplateAdapterBase allows them for the owner."""
     admin = owner.get("accounttype") == accounts.ADMIN
     public = bool(p.get("ispublic"))
-    if public and not admin and (configuration_value(ctx, "allow.public.user.templates") or "true") != "true":
+    if public and not admin and (ctx.config_value("allow.public.user.templates") or "true") != "true":
         raise param_error("Only private templates/ISO can be created.")
     # Only admins make featured templates; a user's request for it is dropped, not refused.
     return public, bool(p.get("isfeatured")) and admin
@@ -227,7 +227,7 @@ def _duration(ctx: Ctx, action: str) -> float:
 def _new_template(ctx: Ctx, owner: dict, p: dict, *, zones: list[str], ready_at: float | None,
                   extra: dict) -> dict:
     public, featured = _visibility(ctx, p, owner)
-    ostype = get_ostype(ctx, p["ostypeid"]) if p.get("ostypeid") else _default_ostype(ctx)
+    ostype = ctx.lookup("ostype", p["ostypeid"], "ostypeid") if p.get("ostypeid") else _default_ostype(ctx)
     doc = {
         "id": ctx.new_uuid(), "name": p["name"], "displaytext": p.get("displaytext") or p["name"],
         "ispublic": public, "isfeatured": featured, "isextractable": bool(p.get("isextractable")),
@@ -271,7 +271,7 @@ def _register_template(ctx: Ctx, p: dict) -> Listing:
             raise permission_denied("Only admins can create templates in all zones")
         zones = [z["id"] for z in ctx.find("zone")]
     else:
-        zones = [get_zone(ctx, z, "zoneids" if p.get("zoneids") else "zoneid")["id"] for z in wanted]
+        zones = [ctx.lookup("zone", z, "zoneids" if p.get("zoneids") else "zoneid")["id"] for z in wanted]
     fmt = _canonical(p["format"], IMAGE_FORMATS)
     if fmt is None or fmt == "ISO":
         raise param_error(f"Image format: {p['format']} is incorrect. Supported formats are "
@@ -313,7 +313,7 @@ def _create_template(ctx: Ctx, p: dict) -> JobStarted:
     if p.get("volumeid") and p.get("snapshotid"):
         raise param_error(f"Failed to create private template record, please specify only one of volumeId and "
                           f"snapshotId; specified volumeId {p['volumeid']} and snapshotId {p['snapshotid']}")
-    get_ostype(ctx, p["ostypeid"])
+    ctx.lookup("ostype", p["ostypeid"], "ostypeid")
     if p.get("volumeid"):
         volume, vm = _source_volume(ctx, p)
         source = "volume"
@@ -329,7 +329,7 @@ def _create_template(ctx: Ctx, p: dict) -> JobStarted:
         size = int(snapshot.get("virtualsize") or volume.get("size") or 0)
     zoneid = (volume.get("zoneid") or vm.get("zoneid") or (snapshot.get("zoneid") if source == "snapshot"
                                                            else None))
-    zone = get_zone(ctx, zoneid, "volumeid" if source == "volume" else "snapshotid")
+    zone = ctx.lookup("zone", zoneid, "volumeid" if source == "volume" else "snapshotid")
     owner = ctx.caller.account
     accounts.check_limit(ctx, "template", account=owner)
     duration = _duration(ctx, "template_create")
@@ -366,7 +366,7 @@ def _mine(ctx: Ctx, p: dict, param: str = "id") -> dict:
 def _update_template(ctx: Ctx, p: dict) -> dict:
     doc = _mine(ctx, p)
     if p.get("ostypeid"):
-        doc["ostypeid"] = get_ostype(ctx, p["ostypeid"])["id"]
+        doc["ostypeid"] = ctx.lookup("ostype", p["ostypeid"], "ostypeid")["id"]
     if p.get("format"):
         fmt = _canonical(p["format"], IMAGE_FORMATS)
         if fmt is None:
@@ -394,7 +394,7 @@ def _update_template(ctx: Ctx, p: dict) -> dict:
 def _delete_template(ctx: Ctx, p: dict) -> JobStarted:
     doc = _mine(ctx, p)
     if p.get("zoneid"):
-        get_zone(ctx, p["zoneid"])
+        ctx.lookup("zone", p["zoneid"], "zoneid")
         if p["zoneid"] not in _zone_ids(doc, ctx):
             raise param_error(f"Template {doc['id']} is not available in zone {p['zoneid']}")
     return ctx.start_job("template_delete", {"id": doc["id"], "zoneid": p.get("zoneid"),
@@ -418,12 +418,7 @@ def _template_deleted(ctx: Ctx, args: dict) -> Any:
         doc["zoneid"] = remaining[0] if len(remaining) == 1 else "-1"
         ctx.save("template", doc)
         return SUCCESS
-    try:
-        from ec2soap.cloudstack.simulator.tags import delete_tags_for  # type: ignore[attr-defined]
-    except ImportError:
-        pass
-    else:
-        delete_tags_for(ctx, "Template", doc["id"])
+    ctx.tags.drop("Template", doc["id"])
     doc["_removed"] = ctx.now
     ctx.save("template", doc)
     ctx.remove("template", doc["id"])
@@ -447,7 +442,7 @@ def _list_template_permissions(ctx: Ctx, p: dict) -> dict:
 def _update_template_permissions(ctx: Ctx, p: dict) -> Any:
     doc = get_template(ctx, p["id"], "id")
     admin = ctx.caller.is_admin
-    if p.get("ispublic") and not admin and (configuration_value(ctx, "allow.public.user.templates")
+    if p.get("ispublic") and not admin and (ctx.config_value("allow.public.user.templates")
                                             or "true") != "true":
         raise param_error("Only private templates can be created.")
     names = p.get("accounts")

@@ -19,8 +19,7 @@ from ec2soap.cloudstack.simulator import accounts, volumes
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
                                                  invalid_value, param_error, permission_denied, public_fields)
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
-from ec2soap.cloudstack.simulator.volumes import (GB, config_true, drop_tags, matches_tags, pending_job,
-                                                  tags_of)
+from ec2soap.cloudstack.simulator.volumes import GB, pending_job
 
 __all__ = ["COMMANDS", "JOB_ACTIONS", "ADMIN_ONLY", "advance", "render_vm", "encrypt_password"]
 
@@ -39,22 +38,15 @@ _HOST_NS = uuidlib.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
 
 
 # -- lookups -------------------------------------------------------------------------------------------------------
-def _get_or_431(ctx: Ctx, kind: str, value: str, param: str) -> dict:
-    doc = ctx.get(kind, value)
-    if doc is None:
-        raise invalid_value(ctx.command, param, value)
-    return doc
-
-
 def _zone(ctx: Ctx, zone_id: str) -> dict:
-    zone = _get_or_431(ctx, "zone", zone_id, "zoneid")
+    zone = ctx.lookup("zone", zone_id, "zoneid")
     if zone.get("allocationstate") == "Disabled" and not ctx.caller.is_admin:
         raise permission_denied(f"Cannot perform this operation, Zone is currently disabled: {zone_id}")
     return zone
 
 
 def _template(ctx: Ctx, template_id: str, zone: dict, owner: dict) -> dict:
-    template = _get_or_431(ctx, "template", template_id, "templateid")
+    template = ctx.lookup("template", template_id, "templateid")
     visible = (ctx.caller.is_admin or template.get("ispublic") or template.get("isfeatured")
                or template.get("accountid") in (owner["id"], ctx.caller.account_id)
                or owner["id"] in template.get("_permittedaccounts", ()))
@@ -246,7 +238,7 @@ def render_vm(ctx: Ctx, vm: dict, *, password: str | None = None, userdata: bool
     every_group = ctx.memo("groups-by-id", lambda: {g["id"]: g for g in ctx.find("securitygroup", removed=True)})
     groups = [every_group.get(gid) for gid in vm.get("_securitygroupids", ())]
     out["securitygroup"] = [_render_group(ctx, g) for g in groups if g]
-    out["tags"] = tags_of(ctx, "UserVm", vm["id"])
+    out["tags"] = ctx.tags.of("UserVm", vm["id"])
     if ctx.caller.is_admin:
         if vm.get("_hostid"):
             out["hostid"], out["hostname"] = vm["_hostid"], vm["_hostname"]
@@ -292,7 +284,7 @@ def _list_vms(ctx: Ctx, p: dict) -> Listing:
         elif state:
             rows = [v for v in rows if v["state"].lower() == state]
         # CloudStack quirk: users do not see their Destroyed/Expunging VMs unless allow.user.view.destroyed.vm.
-        if not ctx.caller.is_admin and not config_true(ctx, "allow.user.view.destroyed.vm"):
+        if not ctx.caller.is_admin and not ctx.config_true("allow.user.view.destroyed.vm"):
             rows = [v for v in rows if v["state"] not in _GONE]
     ids = set(p.get("ids") or []) | ({p["id"]} if p.get("id") else set())
     if ids:
@@ -319,7 +311,7 @@ def _list_vms(ctx: Ctx, p: dict) -> Listing:
         rows = [v for v in rows if v.get("displayvm", True)]
     elif "displayvm" in p:
         rows = [v for v in rows if v.get("displayvm", True) == p["displayvm"]]
-    rows = [v for v in rows if matches_tags(ctx, "UserVm", v["id"], p.get("tags"))]
+    rows = ctx.tags.filter(rows, "UserVm", p.get("tags"))
     return Listing([render_vm(ctx, v, userdata=bool(p.get("userdata"))) for v in rows])
 
 
@@ -344,11 +336,11 @@ def _deploy(ctx: Ctx, p: dict) -> JobStarted:
     places it on the zone's capacity and starts it, or fails with 533 leaving the VM in Error."""
     owner = owner_account(ctx, p)
     zone = _zone(ctx, p["zoneid"])
-    offering = _get_or_431(ctx, "serviceoffering", p["serviceofferingid"], "serviceofferingid")
+    offering = ctx.lookup("serviceoffering", p["serviceofferingid"], "serviceofferingid")
     template = _template(ctx, p["templateid"], zone, owner)
     disk_offering = None
     if p.get("diskofferingid"):
-        disk_offering = _get_or_431(ctx, "diskoffering", p["diskofferingid"], "diskofferingid")
+        disk_offering = ctx.lookup("diskoffering", p["diskofferingid"], "diskofferingid")
         if disk_offering.get("iscustomized") and not p.get("size"):
             raise param_error("This disk offering requires a custom size specified")
     accounts.check_limit(ctx, "vm", account=owner)
@@ -530,7 +522,7 @@ def _job_reboot(ctx: Ctx, args: dict) -> dict:
 
 def _destroy(ctx: Ctx, p: dict) -> JobStarted:
     vm = _vm(ctx, p)
-    if p.get("expunge") and not ctx.caller.is_admin and not config_true(ctx, "allow.user.expunge.recover.vm"):
+    if p.get("expunge") and not ctx.caller.is_admin and not ctx.config_true("allow.user.expunge.recover.vm"):
         raise permission_denied("Parameter expunge can be passed by Admin only. Or when the "
                                 "allow.user.expunge.recover.vm key is set.")
     doomed = []
@@ -584,7 +576,7 @@ def _job_destroy(ctx: Ctx, args: dict) -> dict:
 
 
 def _drop_volume(ctx: Ctx, volume: dict) -> None:
-    drop_tags(ctx, "Volume", volume["id"])
+    ctx.tags.drop("Volume", volume["id"])
     volume["state"] = "Expunged"
     ctx.save("volume", volume)
     ctx.remove("volume", volume["id"])
@@ -597,7 +589,7 @@ def _expunge(ctx: Ctx, vm: dict) -> None:
             _drop_volume(ctx, volume)
         else:
             volumes.detach(ctx, volume)
-    drop_tags(ctx, "UserVm", vm["id"])
+    ctx.tags.drop("UserVm", vm["id"])
     vm["state"] = "Expunging"
     vm.pop("_expunge_at", None)
     vm.pop("_remove_at", None)
@@ -656,7 +648,7 @@ def _change_service(ctx: Ctx, p: dict) -> dict:
     """changeServiceForVirtualMachine (UpgradeVMCmd, synchronous): a stopped VM takes another compute offering;
     its ROOT volume records the new offering too."""
     vm = _vm(ctx, p)
-    offering = _get_or_431(ctx, "serviceoffering", p["serviceofferingid"], "serviceofferingid")
+    offering = ctx.lookup("serviceoffering", p["serviceofferingid"], "serviceofferingid")
     if offering.get("issystem"):
         raise invalid_value(ctx.command, "serviceofferingid", p["serviceofferingid"])
     # VMInstanceVO.toString() in the messages: VM instance {"instanceName":…,"type":"User","uuid":…}.

@@ -1,12 +1,12 @@
 """Simulator: volumes and snapshots (VolumeApiServiceImpl / SnapshotManagerImpl behaviour), plus the helpers the
-compute families share: owner fields, response filtering against the spec, pending-job markers, tag lookups.
+compute families share: pending-job markers, new volumes and their renderers (tags: ctx.tags).
 
 Volumes are kind "volume", snapshots kind "snapshot"; VMs (kind "vm") are only read here. No HTTP or SQL schema
 knowledge beyond the engine's Ctx and the job table.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -16,8 +16,7 @@ from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listi
                                                  invalid_value, keyword_filter, param_error, public_fields)
 from ec2soap.store.tables import cs_job
 
-__all__ = ["COMMANDS", "JOB_ACTIONS", "pending_job", "tags_of",
-           "drop_tags", "matches_tags", "config_true", "new_volume", "render_volume", "render_snapshot",
+__all__ = ["COMMANDS", "JOB_ACTIONS", "pending_job", "new_volume", "render_volume", "render_snapshot",
            "GB", "MAX_DATA_DISKS"]
 
 GB = 1024 ** 3
@@ -28,10 +27,6 @@ _SNAPSHOT_BUSY = ("Allocated", "Creating", "CreatedOnPrimary", "BackingUp", "Cop
 
 
 # -- helpers shared with vms.py ------------------------------------------------------------------------------------
-
-
-
-
 def pending_job(ctx: Ctx, instance_id: str) -> tuple[str, float] | None:
     """(jobid, due) of the newest unfinished job bound to an object; CloudStack's views join it (§13)."""
     def pending() -> dict[str, tuple[str, float]]:
@@ -41,45 +36,6 @@ def pending_job(ctx: Ctx, instance_id: str) -> tuple[str, float] | None:
             newest[row.instance_id] = (row.uuid, row.due)
         return newest
     return ctx.memo("pending-jobs", pending).get(instance_id)
-
-
-def tags_of(ctx: Ctx, resourcetype: str, resource_id: str) -> list[dict]:
-    try:
-        from ec2soap.cloudstack.simulator.tags import tags_for
-    except ImportError:
-        return []
-    return list(tags_for(ctx, resourcetype, resource_id))
-
-
-def drop_tags(ctx: Ctx, resourcetype: str, resource_id: str) -> None:
-    try:
-        from ec2soap.cloudstack.simulator.tags import delete_tags_for
-    except ImportError:
-        return
-    delete_tags_for(ctx, resourcetype, resource_id)
-
-
-def matches_tags(ctx: Ctx, resourcetype: str, resource_id: str, wanted: Iterable[dict] | None) -> bool:
-    """The `tags[i].key/value` list filter: every given pair must be on the resource."""
-    wanted = [w for w in (wanted or []) if w.get("key")]
-    if not wanted:
-        return True
-    have = {(t.get("key"), t.get("value")) for t in tags_of(ctx, resourcetype, resource_id)}
-    keys = {k for k, _ in have}
-    return all((w["key"], w["value"]) in have if "value" in w else w["key"] in keys for w in wanted)
-
-
-def config_true(ctx: Ctx, name: str) -> bool:
-    """A boolean global setting, false unless a `configuration` row says "true"."""
-    rows = ctx.find("configuration", name=name)
-    return bool(rows) and str(rows[0].get("value", "")).lower() == "true"
-
-
-def _zone_or_431(ctx: Ctx, zone_id: str, param: str = "zoneid") -> dict:
-    zone = ctx.get("zone", zone_id)
-    if zone is None:
-        raise invalid_value(ctx.command, param, zone_id)
-    return zone
 
 
 # -- volumes -----------------------------------------------------------------------------------------------------
@@ -103,7 +59,7 @@ def render_volume(ctx: Ctx, doc: dict) -> dict:
     if vm:
         out.update(vmname=vm.get("name"), vmdisplayname=vm.get("displayname"), vmstate=vm.get("state"),
                    vmtype="User")
-    out["tags"] = tags_of(ctx, "Volume", doc["id"])
+    out["tags"] = ctx.tags.of("Volume", doc["id"])
     job = pending_job(ctx, doc["id"])
     if job:
         out["jobid"], out["jobstatus"] = job[0], 0
@@ -132,7 +88,7 @@ def _list_volumes(ctx: Ctx, p: dict) -> Listing:
     if "displayvolume" in p and ctx.caller.is_admin:
         rows = [v for v in rows if v.get("displayvolume", True) == p["displayvolume"]]
     rows = keyword_filter(rows, p.get("keyword"), "name")
-    rows = [v for v in rows if matches_tags(ctx, "Volume", v["id"], p.get("tags"))]
+    rows = ctx.tags.filter(rows, "Volume", p.get("tags"))
     return Listing([render_volume(ctx, v) for v in rows])
 
 
@@ -155,7 +111,7 @@ def _create_volume(ctx: Ctx, p: dict) -> JobStarted:
         if snapshot["state"] != "BackedUp":
             raise param_error(f"Snapshot id={snapshot['id']} is not in BackedUp state yet and can't be used "
                               f"for volume creation")
-        zone = _zone_or_431(ctx, snapshot["zoneid"])
+        zone = ctx.lookup("zone", snapshot["zoneid"], "zoneid")
         size = int(snapshot.get("virtualsize") or 0)
         source = ctx.get("volume", snapshot.get("volumeid"), removed=True) or {}
         extra.update(snapshotid=snapshot["id"], diskofferingid=source.get("diskofferingid"),
@@ -165,7 +121,7 @@ def _create_volume(ctx: Ctx, p: dict) -> JobStarted:
         if not p.get("zoneid"):
             raise param_error("Missing parameter zoneid: it is required when creating a volume from a disk "
                               "offering")
-        zone = _zone_or_431(ctx, p["zoneid"])
+        zone = ctx.lookup("zone", p["zoneid"], "zoneid")
         offering = _disk_offering(ctx, p["diskofferingid"])
         if offering.get("iscustomized"):
             if not p.get("size"):
@@ -213,7 +169,7 @@ def _delete_volume(ctx: Ctx, p: dict) -> Any:
         raise param_error("Please specify a volume that is not attached to any VM.")
     if pending_job(ctx, volume["id"]):
         raise param_error(f"Volume {volume['name']} is being worked on by another operation; retry later")
-    drop_tags(ctx, "Volume", volume["id"])
+    ctx.tags.drop("Volume", volume["id"])
     volume["state"] = "Expunged"
     ctx.save("volume", volume)
     ctx.remove("volume", volume["id"])
@@ -321,7 +277,7 @@ def _volume_detach(ctx: Ctx, args: dict) -> dict:
 # -- snapshots ---------------------------------------------------------------------------------------------------
 def render_snapshot(ctx: Ctx, doc: dict) -> dict:
     out = dict(doc)
-    out["tags"] = tags_of(ctx, "Snapshot", doc["id"])
+    out["tags"] = ctx.tags.of("Snapshot", doc["id"])
     job = pending_job(ctx, doc["id"])
     if job:
         out["jobid"], out["jobstatus"] = job[0], 0
@@ -341,7 +297,7 @@ def _list_snapshots(ctx: Ctx, p: dict) -> Listing:
     if p.get("intervaltype"):
         rows = [s for s in rows if s.get("intervaltype", "").lower() == p["intervaltype"].lower()]
     rows = keyword_filter(rows, p.get("keyword"), "name")
-    rows = [s for s in rows if matches_tags(ctx, "Snapshot", s["id"], p.get("tags"))]
+    rows = ctx.tags.filter(rows, "Snapshot", p.get("tags"))
     return Listing([render_snapshot(ctx, s) for s in rows])
 
 
@@ -388,7 +344,7 @@ def _snapshot_delete(ctx: Ctx, args: dict) -> Any:
     snapshot = ctx.get("snapshot", args["id"])
     if snapshot is None:
         raise param_error(f"Snapshot with id: {args['id']} is already destroyed")
-    drop_tags(ctx, "Snapshot", snapshot["id"])
+    ctx.tags.drop("Snapshot", snapshot["id"])
     snapshot["state"] = "Destroyed"
     ctx.save("snapshot", snapshot)
     ctx.remove("snapshot", snapshot["id"])

@@ -5,16 +5,14 @@ Seeded once; afterwards only configurations change (updateConfiguration). No HTT
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import accounts
-from ec2soap.cloudstack.simulator.engine import (Ctx, Listing, SimError, cs_date, invalid_value, keyword_filter,
-                                                 param_error, permission_denied, public_fields)
+from ec2soap.cloudstack.simulator.context import Ctx, Listing, cs_date, keyword_filter, public_fields
+from ec2soap.cloudstack.simulator.errors import SimError, invalid_value, param_error, permission_denied
 
-__all__ = ["COMMANDS", "ADMIN_ONLY", "seed", "get_zone", "get_service_offering", "get_disk_offering",
-           "get_ostype", "configuration_value", "public_fields", "tag_list", "tags_match", "CLOUDSTACK_VERSION",
-           "HYPERVISOR"]
+__all__ = ["COMMANDS", "ADMIN_ONLY", "seed", "CLOUDSTACK_VERSION", "HYPERVISOR"]
 
 CLOUDSTACK_VERSION = "4.18.0.0"
 HYPERVISOR = "Simulator"
@@ -94,66 +92,6 @@ def _render(doc: dict, command: str) -> dict:
     return public_fields(doc, spec.command(command)["response"])
 
 
-def tag_list(ctx: Ctx, resourcetype: str, resource_id: str) -> list[dict]:
-    """The resource's tags as response items; the tags family may not be present."""
-    try:
-        from ec2soap.cloudstack.simulator.tags import tags_for  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    return list(tags_for(ctx, resourcetype, resource_id))
-
-
-def tags_match(ctx: Ctx, resourcetype: str, resource_id: str, wanted: Iterable[dict] | None) -> bool:
-    """The `tags[i].key/value` list filter: every given pair must be on the resource."""
-    wanted = [w for w in (wanted or []) if w.get("key")]
-    if not wanted:
-        return True
-    have = {(t.get("key"), t.get("value")) for t in tag_list(ctx, resourcetype, resource_id)}
-    keys = {k for k, _ in have}
-    return all((w["key"], w["value"]) in have if "value" in w else w["key"] in keys for w in wanted)
-
-
-def _lookup(ctx: Ctx, kind: str, uuid: str | None, param: str) -> dict:
-    doc = ctx.get(kind, uuid) if uuid else None
-    if doc is None:
-        raise invalid_value(ctx.command, param, str(uuid))
-    return doc
-
-
-def get_zone(ctx: Ctx, uuid: str | None, param: str = "zoneid") -> dict:
-    """The zone doc; an unknown uuid is the dispatcher's 431 for PARAM."""
-    return _lookup(ctx, "zone", uuid, param)
-
-
-def get_service_offering(ctx: Ctx, uuid: str | None, param: str = "serviceofferingid") -> dict:
-    return _lookup(ctx, "serviceoffering", uuid, param)
-
-
-def get_disk_offering(ctx: Ctx, uuid: str | None, param: str = "diskofferingid") -> dict:
-    return _lookup(ctx, "diskoffering", uuid, param)
-
-
-def get_ostype(ctx: Ctx, uuid: str | None, param: str = "ostypeid") -> dict:
-    return _lookup(ctx, "ostype", uuid, param)
-
-
-def configuration_value(ctx: Ctx, name: str) -> str | None:
-    """A global setting's current value (None when unset or unknown)."""
-    rows = ctx.find("configuration", name=name)
-    return rows[0].get("value") if rows else None
-
-
-def _config_true(ctx: Ctx, name: str) -> bool:
-    return (configuration_value(ctx, name) or "").lower() == "true"
-
-
-def _config_int(ctx: Ctx, name: str, default: int) -> int:
-    try:
-        return int(configuration_value(ctx, name) or default)
-    except ValueError:
-        return default
-
-
 def _known(ctx: Ctx, p: dict, **kinds: str) -> None:
     """uuid parameters must name an existing entity, removed ones included (§1), even as list filters."""
     for param, kind in kinds.items():
@@ -186,7 +124,7 @@ def _capacities(ctx: Ctx, zone: dict) -> list[dict]:
 
 def _render_zone(ctx: Ctx, zone: dict, showcapacities: bool) -> dict:
     out = dict(zone)
-    out["tags"] = tag_list(ctx, "Zone", zone["id"])
+    out["tags"] = ctx.tags.of("Zone", zone["id"])
     if showcapacities:
         out["capacity"] = _capacities(ctx, zone)
     return _render(out, "listZones")
@@ -204,14 +142,14 @@ def _list_zones(ctx: Ctx, p: dict) -> Listing:
     if p.get("networktype"):
         zones = [z for z in zones if z.get("networktype", "").lower() == p["networktype"].lower()]
     zones = keyword_filter(zones, p.get("keyword"), "name", "description")
-    zones = [z for z in zones if tags_match(ctx, "Zone", z["id"], p.get("tags"))]
+    zones = ctx.tags.filter(zones, "Zone", p.get("tags"))
     # CloudStack quirk: `available=false` is documented as "only zones where you have a VM", but 4.x lists every
     # zone of the caller's domain either way; EC2 clients rely on that.
     return Listing([_render_zone(ctx, z, bool(p.get("showcapacities"))) for z in zones])
 
 
 def _list_hypervisors(ctx: Ctx, p: dict) -> Listing:
-    zones = [get_zone(ctx, p["zoneid"])] if p.get("zoneid") else ctx.find("zone")
+    zones = [ctx.lookup("zone", p["zoneid"], "zoneid")] if p.get("zoneid") else ctx.find("zone")
     names: list[str] = []
     for zone in zones:
         for name in zone.get("_hypervisors", [HYPERVISOR]):
@@ -223,7 +161,7 @@ def _list_hypervisors(ctx: Ctx, p: dict) -> Listing:
 # -- offerings, OS types ----------------------------------------------------------------------------------------
 def _offering_zone_filter(ctx: Ctx, p: dict) -> None:
     if p.get("zoneid"):
-        get_zone(ctx, p["zoneid"])
+        ctx.lookup("zone", p["zoneid"], "zoneid")
 
 
 def _list_service_offerings(ctx: Ctx, p: dict) -> Listing:
@@ -283,7 +221,7 @@ def _visible_network(ctx: Ctx, net: dict, scope: str | None) -> bool:
 
 def _list_networks(ctx: Ctx, p: dict) -> Listing:
     if p.get("zoneid"):
-        get_zone(ctx, p["zoneid"])
+        ctx.lookup("zone", p["zoneid"], "zoneid")
     _known(ctx, p, id="network", networkofferingid="networkoffering")
     scope = ctx.scope_accounts(p)
     rows = [n for n in ctx.find("network") if _visible_network(ctx, n, scope)]
@@ -300,10 +238,10 @@ def _list_networks(ctx: Ctx, p: dict) -> Listing:
     if p.get("forvpc") is not None:
         rows = [n for n in rows if bool(n.get("vpcid")) == p["forvpc"]]
     rows = keyword_filter(rows, p.get("keyword"), "name", "displaytext")
-    rows = [n for n in rows if tags_match(ctx, "Network", n["id"], p.get("tags"))]
+    rows = ctx.tags.filter(rows, "Network", p.get("tags"))
     out = []
     for net in rows:
-        item = dict(net, tags=tag_list(ctx, "Network", net["id"]))
+        item = dict(net, tags=ctx.tags.of("Network", net["id"]))
         if not ctx.caller.is_admin:
             item.pop("vlan", None)
             item.pop("broadcasturi", None)
@@ -313,7 +251,7 @@ def _list_networks(ctx: Ctx, p: dict) -> Listing:
 
 def _list_network_offerings(ctx: Ctx, p: dict) -> Listing:
     if p.get("zoneid"):
-        get_zone(ctx, p["zoneid"])
+        ctx.lookup("zone", p["zoneid"], "zoneid")
     _known(ctx, p, id="networkoffering")
     rows = _exact(ctx.find("networkoffering"), p, "id", "name", "displaytext", "isdefault", "specifyvlan",
                   "specifyipranges", "forvpc")
@@ -321,7 +259,7 @@ def _list_network_offerings(ctx: Ctx, p: dict) -> Listing:
         if p.get(name):
             rows = [o for o in rows if str(o.get(name, "")).lower() == p[name].lower()]
     if p.get("networkid"):
-        net = _lookup(ctx, "network", p["networkid"], "networkid")
+        net = ctx.lookup("network", p["networkid"], "networkid")
         # The offerings the network could be upgraded to: same kind, not the current one.
         rows = [o for o in rows if o["id"] != net.get("networkofferingid")
                 and o.get("guestiptype") == net.get("type") and o.get("traffictype") == net.get("traffictype")]
@@ -408,21 +346,21 @@ def _list_capabilities(ctx: Ctx, p: dict) -> dict:
         "securitygroupsenabled": any(z.get("securitygroupsenabled") for z in ctx.find("zone")),
         "dynamicrolesenabled": True,
         "cloudstackversion": CLOUDSTACK_VERSION,
-        "userpublictemplateenabled": _config_true(ctx, "allow.public.user.templates"),
+        "userpublictemplateenabled": ctx.config_true("allow.public.user.templates"),
         "supportELB": "false",
-        "projectinviterequired": _config_true(ctx, "project.invite.required"),
-        "allowusercreateprojects": _config_true(ctx, "allow.user.create.projects"),
-        "customdiskofferingminsize": _config_int(ctx, "custom.diskoffering.size.min", 1),
-        "customdiskofferingmaxsize": _config_int(ctx, "custom.diskoffering.size.max", 1024),
+        "projectinviterequired": ctx.config_true("project.invite.required"),
+        "allowusercreateprojects": ctx.config_true("allow.user.create.projects"),
+        "customdiskofferingminsize": ctx.config_int("custom.diskoffering.size.min", 1),
+        "customdiskofferingmaxsize": ctx.config_int("custom.diskoffering.size.max", 1024),
         "regionsecondaryenabled": False,
-        "kvmsnapshotenabled": _config_true(ctx, "kvm.snapshot.enabled"),
-        "allowuserviewdestroyedvm": _config_true(ctx, "allow.user.view.destroyed.vm"),
-        "allowuserexpungerecovervm": _config_true(ctx, "allow.user.expunge.recover.vm"),
-        "allowuserexpungerecovervolume": _config_true(ctx, "allow.user.expunge.recover.volume"),
+        "kvmsnapshotenabled": ctx.config_true("kvm.snapshot.enabled"),
+        "allowuserviewdestroyedvm": ctx.config_true("allow.user.view.destroyed.vm"),
+        "allowuserexpungerecovervm": ctx.config_true("allow.user.expunge.recover.vm"),
+        "allowuserexpungerecovervolume": ctx.config_true("allow.user.expunge.recover.volume"),
         "allowuserviewalldomainaccounts": False,
         "kubernetesserviceenabled": False,
         "kubernetesclusterexperimentalfeaturesenabled": False,
-        "defaultuipagesize": _config_int(ctx, "default.ui.page.size", 20),
+        "defaultuipagesize": ctx.config_int("default.ui.page.size", 20),
         "instancesstatsretentiontime": 720,
         "instancesstatsuseronly": False,
         "instancesdisksstatsretentionenabled": False,
@@ -497,11 +435,8 @@ def _api_entry(name: str, entry: dict, admin: bool) -> dict:
 
 
 def _list_apis(ctx: Ctx, p: dict) -> Listing:
-    admin_only: set[str] = set()
-    for family in ctx.sim.families:
-        admin_only |= set(getattr(family, "ADMIN_ONLY", ()))
     table = spec.commands()
-    names = sorted(n for n in ctx.sim.commands if n in table and (ctx.caller.is_admin or n not in admin_only))
+    names = sorted(n for n in ctx.sim.commands if n in table and (ctx.caller.is_admin or n not in ctx.sim.admin_only))
     if p.get("name"):
         if p["name"] not in names:
             # CloudStack quirk: an unknown or forbidden name is an internal error, not a parameter error.

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from ec2soap.cloudstack.simulator import Simulator
 from ec2soap.cloudstack.simulator.engine import Caller, Ctx
-from ec2soap.cloudstack.simulator.tags import filter_by_tags, tags_for
 from tests.conftest import cs
 from tests.unit.cloudstack.simulator.compute_world import new_user, undocumented_keys, wait
 
@@ -134,9 +133,9 @@ def test_list_filter_by_tags_is_an_or(sim):
     def direct(conn):
         ctx = Ctx(sim, conn, Caller(user={"id": "t"}, account={"id": "t"}), "t", 0)
         items = [{"id": web}, {"id": db}, {"id": misc}]
-        return ([i["id"] for i in filter_by_tags(ctx, items, "securitygroup", [{"key": "role"}])],
-                filter_by_tags(ctx, items, "SecurityGroup", None) == items,
-                tags_for(ctx, "SecurityGroup", misc))
+        return ([i["id"] for i in ctx.tags.having(items, "securitygroup", [("role", None)])],
+                ctx.tags.filter(items, "SecurityGroup", None) == items,
+                ctx.tags.of("SecurityGroup", misc))
     keyed, unfiltered, misc_tags = sim.store.run_sync(direct)
     assert keyed == [web, db] and unfiltered
     assert [(t["key"], t["value"]) for t in misc_tags] == [("owner", "me")]

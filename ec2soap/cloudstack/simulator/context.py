@@ -1,0 +1,282 @@
+"""The simulator's request context and the vocabulary every family speaks: errors, results, the caller, and
+`Ctx` with its services (state, look-up-or-431, configuration values, tags, jobs).
+
+Families import from here (or from engine.py, which re-exports it); this module imports no family.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+import orjson
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from ec2soap.cloudstack.simulator.errors import SimError, invalid_value, param_error, permission_denied
+from ec2soap.cloudstack.simulator.tagging import TagService
+from ec2soap.store.tables import cs_counter, cs_job, cs_object
+
+__all__ = [
+    "SimulatorConfig", "Caller", "Ctx", "SimError", "Listing", "JobStarted", "SUCCESS", "param_error",
+    "invalid_value", "permission_denied", "cs_date", "public_fields", "keyword_filter", "ADMIN", "USER",
+    "DOMAIN_ADMIN",
+]
+
+ADMIN, USER, DOMAIN_ADMIN = 1, 0, 2
+
+# Java command classes, for the async job's `cmd` field (cosmetic, but clients log it).
+_CMD_PACKAGE = "org.apache.cloudstack.api.command.user."
+
+
+def cs_date(ts: float) -> str:
+    """CloudStack's date format: 2021-10-04T09:24:38+0000."""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+@dataclass
+class Listing:
+    """A list command's full result; the engine pages it and writes `count`."""
+    items: list[dict]
+
+
+@dataclass
+class JobStarted:
+    jobid: str
+    object_id: str | None = None
+
+
+SUCCESS = object()
+
+
+@dataclass
+class SimulatorConfig:
+    job_seconds: float = 2.0
+    # The seed value of expunge.delay: CloudStack's default is one day.
+    expunge_seconds: float = 86400.0
+    # Per-action durations override job_seconds (e.g. {"deploy": 5.0} for a slow deploy).
+    durations: dict[str, float] = field(default_factory=dict)
+    deterministic_seed: int | None = None
+
+
+@dataclass
+class Caller:
+    """Who is calling: a user (by API key) or the SYSTEM account on the integration port (§5)."""
+    user: dict
+    account: dict
+
+    @property
+    def is_admin(self) -> bool:
+        return self.account.get("accounttype") == ADMIN
+
+    @property
+    def account_id(self) -> str:
+        return self.account["id"]
+
+    @property
+    def user_id(self) -> str:
+        return self.user["id"]
+
+
+class Ctx:
+    """One request's view of the simulator: the transaction, the caller, the clock, and state helpers."""
+
+    def __init__(self, sim: "Simulator", conn: Connection, caller: Caller, command: str, now: float):
+        self.sim = sim
+        self.conn = conn
+        self.caller = caller
+        self.command = command
+        self.now = now
+        self.config = sim.config
+        self._memo: dict[Any, Any] = {}
+        self.tags = TagService(self)
+
+    def memo(self, key: Any, build: Callable[[], Any]) -> Any:
+        """A value derived from the state (e.g. tags by resource), built once per request and dropped at the
+        next write: renderers use it to avoid rescanning a kind once per listed item."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
+
+    # -- state ---------------------------------------------------------------------------------------------
+    def new_uuid(self) -> str:
+        return self.sim.new_uuid()
+
+    def get(self, kind: str, uuid: str | None, *, removed: bool = False) -> dict | None:
+        if not uuid:
+            return None
+        key = ("row", kind, uuid)
+        if key not in self._memo:
+            # The stored text is kept, not the dict: every caller gets its own copy to change.
+            self._memo[key] = self.conn.execute(select(cs_object.c.data, cs_object.c.removed).where(
+                cs_object.c.uuid == uuid, cs_object.c.kind == kind)).first()
+        row = self._memo[key]
+        if row is None or (row.removed is not None and not removed):
+            return None
+        return orjson.loads(row.data)
+
+    def find(self, kind: str, *, account_id: str | None = None, name: str | None = None,
+             removed: bool = False, where: Callable[[dict], bool] | None = None) -> list[dict]:
+        """Rows of KIND in creation order, optionally of one account / with one name."""
+        query = select(cs_object.c.data).where(cs_object.c.kind == kind).order_by(cs_object.c.id)
+        if account_id is not None:
+            query = query.where(cs_object.c.account_id == account_id)
+        if name is not None:
+            query = query.where(cs_object.c.name == name)
+        if not removed:
+            query = query.where(cs_object.c.removed.is_(None))
+        items = [orjson.loads(r.data) for r in self.conn.execute(query)]
+        return [i for i in items if where(i)] if where else items
+
+    def insert(self, kind: str, data: dict, *, account_id: str | None = None) -> dict:
+        """Store a new entity. data["id"] is set to a fresh uuid unless given; data is returned."""
+        data.setdefault("id", self.new_uuid())
+        self._memo.clear()
+        if kind == "user":
+            self.sim._key_index = None
+        self.sim._next_advance = 0.0
+        self.conn.execute(insert(cs_object).values(
+            uuid=data["id"], kind=kind, account_id=account_id, name=_name_of(data),
+            data=_dump(data), created=self.now))
+        return data
+
+    def save(self, kind: str, data: dict) -> dict:
+        self._memo.clear()
+        if kind == "user":
+            self.sim._key_index = None
+        self.sim._next_advance = 0.0
+        self.conn.execute(update(cs_object).where(cs_object.c.uuid == data["id"], cs_object.c.kind == kind)
+                          .values(data=_dump(data), name=_name_of(data)))
+        return data
+
+    def remove(self, kind: str, uuid: str) -> None:
+        """Mark removed: gone from lists, still known to uuid lookups that ask for removed rows."""
+        self._memo.clear()
+        if kind == "user":
+            self.sim._key_index = None
+        self.sim._next_advance = 0.0
+        self.conn.execute(update(cs_object).where(cs_object.c.uuid == uuid, cs_object.c.kind == kind)
+                          .values(removed=self.now))
+
+    def lock(self) -> None:
+        """Take the simulator's state lock before changing anything in a read-only path (e.g. advance())."""
+        self.sim._lock(self.conn)
+
+    def account_of(self, kind: str, uuid: str) -> str | None:
+        return self.conn.execute(select(cs_object.c.account_id).where(cs_object.c.uuid == uuid,
+                                                                      cs_object.c.kind == kind)).scalar()
+
+    def next_counter(self, name: str, start: int = 1) -> int:
+        """A per-database sequence, incremented inside this transaction (row-locked where supported)."""
+        # Update first: the row lock is taken before the value is read, so racing callers queue up.
+        bumped = self.conn.execute(update(cs_counter).where(cs_counter.c.name == name)
+                                   .values(value=cs_counter.c.value + 1)).rowcount
+        if not bumped:
+            self.conn.execute(insert(cs_counter).values(name=name, value=start))
+            return start
+        return int(self.conn.execute(select(cs_counter.c.value).where(cs_counter.c.name == name)).scalar())
+
+    # -- ownership -----------------------------------------------------------------------------------------
+    def owned(self, obj: dict | None, kind: str, param: str, value: str) -> dict:
+        """OBJ if the caller may act on it; a missing one is the dispatcher's invalid-value 431 (§1),
+        another account's is CloudStack's PermissionDenied 531."""
+        if obj is None:
+            raise invalid_value(self.command, param, value)
+        if not self.caller.is_admin and obj.get("accountid", self.caller.account_id) != self.caller.account_id:
+            raise permission_denied(f"Account {self.caller.account['name']} does not have permission to "
+                                    f"operate with resource {value}")
+        return obj
+
+    def require(self, kind: str, p: Mapping[str, Any], param: str = "id") -> dict:
+        """The entity named by uuid parameter PARAM, checked for ownership."""
+        value = p[param]
+        return self.owned(self.get(kind, value), kind, param, value)
+
+    def lookup(self, kind: str, uuid: str | None, param: str) -> dict:
+        """The live KIND doc named by uuid parameter PARAM; none is the dispatcher's invalid-value 431 (§1).
+        No ownership check: for what every account may use (zones, offerings, OS types, networks)."""
+        doc = self.get(kind, uuid) if uuid else None
+        if doc is None:
+            raise invalid_value(self.command, param, str(uuid))
+        return doc
+
+    # -- global settings (the `configuration` docs zones.py seeds and updateConfiguration changes) -----------
+    def config_value(self, name: str) -> str | None:
+        """A global setting's current value (None when unset or unknown)."""
+        rows = self.find("configuration", name=name)
+        return rows[0].get("value") if rows else None
+
+    def config_true(self, name: str) -> bool:
+        """A boolean setting: false unless its value is "true" (any case)."""
+        return str(self.config_value(name) or "").lower() == "true"
+
+    def config_int(self, name: str, default: int) -> int:
+        try:
+            return int(self.config_value(name) or default)
+        except ValueError:
+            return default
+
+    def scope_accounts(self, p: Mapping[str, Any]) -> str | None:
+        """Which account a list shows (§9 listall): a user sees its own; an admin sees its own unless
+        listall=true, or the named `account`/`domainid`. None means every account."""
+        if not self.caller.is_admin:
+            return self.caller.account_id
+        if p.get("account"):
+            match = self.find("account", name=p["account"])
+            return match[0]["id"] if match else "-none-"
+        if p.get("listall") or p.get("domainid"):
+            return None
+        return self.caller.account_id
+
+    # -- jobs ----------------------------------------------------------------------------------------------
+    def start_job(self, action: str, args: dict, *, instance_type: str | None = None,
+                  instance_id: str | None = None, object_id: str | None = None,
+                  duration: float | None = None) -> JobStarted:
+        """Queue an async job; JOB_ACTIONS[action](ctx, args) runs when it comes due and gives jobresult."""
+        jobid = self.sim.new_uuid()
+        if duration is None:
+            duration = self.config.durations.get(action, self.config.job_seconds)
+        cmd_name = self.command[0].upper() + self.command[1:]
+        self._memo.clear()
+        self.conn.execute(insert(cs_job).values(
+            uuid=jobid, account_id=self.caller.account_id, user_id=self.caller.user_id, command=self.command,
+            cmd=f"{_CMD_PACKAGE}{cmd_name}Cmd", status=0, result_code=0, result=None,
+            instance_type=instance_type, instance_id=instance_id,
+            action=json.dumps({"action": action, "args": args, "caller": self.caller.user_id}),
+            created=self.now, due=self.now + duration, completed=None))
+        return JobStarted(jobid, object_id)
+
+
+def _dump(data: dict) -> str:
+    """A stored document: JSON with sorted keys (orjson: the simulator decodes thousands per request)."""
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode("utf-8")
+
+
+def _name_of(data: dict) -> str | None:
+    name = data.get("name") or data.get("username")
+    return str(name)[:255] if name is not None else None
+
+
+def public_fields(obj: Any, fields: dict) -> Any:
+    """OBJ with only what FIELDS (a spec response table) documents, recursively; `_` keys always go.
+    A documented field without a nested table (maps, listApis' own `response`) is passed through whole."""
+    if isinstance(obj, list):
+        return [public_fields(item, fields) for item in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for key, value in obj.items():
+        if key.startswith("_") or key not in fields:
+            continue
+        nested = fields[key].get("fields")
+        out[key] = public_fields(value, nested) if nested else value
+    return out
+
+
+def keyword_filter(items: list[dict], keyword: str | None, *fields: str) -> list[dict]:
+    if not keyword:
+        return items
+    kw = keyword.lower()
+    return [i for i in items if any(kw in str(i.get(f, "")).lower() for f in fields or ("name",))]
+
