@@ -80,7 +80,9 @@ class Caller:
 
 
 class Ctx:
-    """One request's view of the simulator: the transaction, the caller, the clock, and state helpers."""
+    """One request's view of the simulator: the transaction, the caller, the clock, and the services every
+    family shares: state (get/find/insert/save/remove), lookup (the 431 for a uuid naming nothing), owned/require
+    (ownership), config_value/config_true/config_int (global settings), tags (tagging.TagService) and jobs."""
 
     def __init__(self, sim: "Simulator", conn: Connection, caller: Caller, command: str, now: float):
         self.sim = sim

@@ -13,8 +13,8 @@ from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, Listing, SimError, invalid_value, keyword_filter,
                                                  param_error, permission_denied)
 
-__all__ = ["COMMANDS", "JOB_ACTIONS", "TAG_RESOLVERS", "seed", "default_group", "render_security_group", "find_group", "find_rule",
-           "DEFAULT_GROUP"]
+__all__ = ["COMMANDS", "JOB_ACTIONS", "TAG_RESOLVERS", "seed", "default_group", "render_security_group", "find_group",
+           "find_rule", "DEFAULT_GROUP"]
 
 DEFAULT_GROUP = "default"
 _RULE_LISTS = {"ingress": "_ingress", "egress": "_egress"}
