@@ -103,11 +103,20 @@ class FrontDoor(resource.Resource):
         """ERROR (one of `errors`) as the protocol's error document."""
         raise NotImplementedError
 
+    caller_field = "caller"  # the log line's name for the caller (an access key is no secret)
+
+    def caller_text(self, exchange: Exchange) -> str:
+        return exchange.caller
+
+    def action_text(self, exchange: Exchange) -> str:
+        """The action as logged (free text from a client is the protocol's to quote and shorten)."""
+        return exchange.action
+
     def log_fields(self, exchange: Exchange) -> list[tuple[str, Any]]:
         """The log line's fields after its first word: (name, value), values without spaces or secrets."""
-        return [("request", exchange.request_id), ("caller", exchange.caller), ("action", exchange.action),
-                ("status", exchange.status), ("seconds", f"{exchange.seconds:.3f}"),
-                ("client", request_origin(exchange.request).client)]
+        return [("request", exchange.request_id), (self.caller_field, self.caller_text(exchange)),
+                ("action", self.action_text(exchange)), ("status", exchange.status),
+                ("seconds", f"{exchange.seconds:.3f}"), ("client", request_origin(exchange.request).client)]
 
     def log_line(self, exchange: Exchange) -> str:
         """The request's one log line: `log_name`, then `log_fields` as key=value. A protocol whose operators

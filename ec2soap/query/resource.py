@@ -93,10 +93,11 @@ _AUTH_CODES = {"AuthFailure", "SignatureDoesNotMatch", "RequestExpired", "Missin
 
 class QueryResource(FrontDoor):
     """EC2 Query over the shared front door (ec2soap.door): it reads the parameters and the action, checks
-    the signature, and writes EC2's documents. `auth` verifies signatures, `credentials` finds secrets,
+    the signature, and writes EC2's documents. `credentials` finds the secrets signatures are checked with;
     `gateway` runs actions: EC2's and the original's own (QUERY_EXTENSIONS: SetUserKeys, CloudEC2Version, ...)."""
     service = "ec2"
     log_name = "service=ec2-query"
+    caller_field = "access_key"  # not a secret; the signature and the secret never appear in the log
     errors = (EC2Error,)
     log = log
 
@@ -164,14 +165,10 @@ class QueryResource(FrontDoor):
         return (action in BINDINGS or action in QUERY_EXTENSIONS or action in KNOWN_ACTIONS
                 or action in RESPONSES)
 
-    def log_fields(self, exchange: Exchange) -> list[tuple[str, Any]]:
-        # The access key is not a secret; the signature and the secret never appear here. An action we do
-        # not know is the caller's free text: quoted, and cut short.
+    def action_text(self, exchange: Exchange) -> str:
+        # An action we do not know is the caller's free text: quoted, and cut short.
         action = exchange.action
-        fields = dict(super().log_fields(exchange))
-        fields["action"] = action if action == "-" or self._known(action) else ascii(action[:64])
-        return [("request", fields["request"]), ("access_key", exchange.caller), ("action", fields["action"]),
-                ("status", fields["status"]), ("seconds", fields["seconds"]), ("client", fields["client"])]
+        return action if action == "-" or self._known(action) else ascii(action[:64])
 
     def metric_action(self, exchange: Exchange) -> str:
         return exchange.action if self._known(exchange.action) else "other"

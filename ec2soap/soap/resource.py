@@ -60,6 +60,7 @@ class SoapResource(FrontDoor):
     (access key, secret) or None, called on that pool; `gateway` runs actions."""
     service = "soap"
     log_name = "ec2-soap"
+    caller_field = "key"
     errors = (EC2Error,)
     log = log
 
@@ -118,12 +119,9 @@ class SoapResource(FrontDoor):
         result = await self._dispatch(call)
         return Answer(200, _XML, envelope(render_response(action, result, exchange.request_id, BASE_VERSION)))
 
-    def log_fields(self, exchange: Exchange) -> list[tuple[str, Any]]:
-        fields = dict(super().log_fields(exchange))
+    def caller_text(self, exchange: Exchange) -> str:
         key = exchange.caller
-        return [("request", fields["request"]), ("key", key[:12] + ("…" if len(key) > 12 else "")),
-                ("action", fields["action"]), ("status", fields["status"]), ("seconds", fields["seconds"]),
-                ("client", fields["client"])]
+        return key[:12] + ("…" if len(key) > 12 else "")
 
     def metric_action(self, exchange: Exchange) -> str:
         return exchange.action if exchange.action in self.actions else "other"
