@@ -22,9 +22,12 @@ from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
 from twisted.web.http import PotentialDataLoss
 
 from ec2soap.cloudstack import signing, spec
-from ec2soap.cloudstack.errors import (CloudStackApiError, CloudStackAuthError, CloudStackBadResponse,
-                                       CloudStackError, CloudStackJobFailed, CloudStackJobTimeout,
+from ec2soap.cloudstack.api import CloudStackApi
+from ec2soap.cloudstack.errors import (CloudStackBadResponse, CloudStackError, CloudStackJobTimeout,
                                        CloudStackUnavailable)
+# Response decoding lives in responses.py; these names stay importable from here.
+from ec2soap.cloudstack.responses import (PENDING, async_started, job_outcome, list_page, object_result,
+                                          parse_response, raw_outcome, response_key, success_result)
 
 __all__ = [
     "CloudStackClient", "CloudStackClientFactory", "make_client_factory", "HttpTransport", "InProcessTransport",
@@ -44,13 +47,6 @@ MAX_BODY = 64 * 1024 * 1024
 _RESERVED = {"command", "apikey", "signature", "signatureversion", "expires", "response", "sessionkey"}
 
 
-class _Pending:
-    def __repr__(self) -> str:
-        return "PENDING"
-
-
-PENDING: Any = _Pending()
-"""job_outcome's answer for a job that is still running (jobstatus 0)."""
 
 
 # -- request encoding ----------------------------------------------------------------------------------------
@@ -116,170 +112,6 @@ def sign_request(command: str, params: Mapping[str, Any], api_key: str, secret_k
 def form_body(params: Mapping[str, str]) -> bytes:
     """application/x-www-form-urlencoded body. quote (not quote_plus) so a space is %20 and '+' is %2B."""
     return urlencode(list(params.items()), quote_via=quote, safe="").encode("ascii")
-
-
-# -- response decoding (shared by every transport) -----------------------------------------------------------
-
-def response_key(command: str) -> str:
-    """lowercase(command) + "response" (§6); the spec agrees for every command it knows."""
-    entry = spec.commands().get(command)
-    return entry["responsekey"] if entry else command.lower() + "response"
-
-
-def _as_int(value: Any, default: int | None) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _error_body(doc: dict, key: str, status: int) -> dict | None:
-    """The error object of an error response (§7), wherever CloudStack put it, else None."""
-    candidates = [doc.get(key), doc.get("errorresponse")]
-    if status != 200 and len(doc) == 1:
-        # The key is the command's own, or errorresponse; a proxy or an older server may use another.
-        candidates.append(next(iter(doc.values())))
-    for inner in candidates:
-        if isinstance(inner, dict) and "errorcode" in inner:
-            return inner
-    return None
-
-
-def _api_error(command: str, status: int, inner: dict) -> CloudStackApiError:
-    code = _as_int(inner.get("errorcode"), status) or status
-    text = str(inner.get("errortext", "")) or f"HTTP {status}"
-    uuids = inner.get("uuidList") if isinstance(inner.get("uuidList"), list) else []
-    kind = CloudStackAuthError if code == 401 or status == 401 else CloudStackApiError
-    return kind(code, text, cserrorcode=_as_int(inner.get("cserrorcode"), None), command=command, uuids=uuids)
-
-
-def _snippet(body: bytes | str) -> str:
-    text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else body
-    text = " ".join(text.split())
-    return text[:120] + ("…" if len(text) > 120 else "")
-
-
-def parse_response(command: str, status: int, body: bytes | str | Mapping[str, Any]) -> dict:
-    """One API response → the inner object under the command's response key (what `call` returns).
-
-    Raises CloudStackAuthError (401) / CloudStackApiError for CloudStack error bodies, and CloudStackBadResponse
-    for anything that is not CloudStack's JSON: HTML error pages, garbage, a missing response key."""
-    key = response_key(command)
-    if isinstance(body, (bytes, bytearray, str)):
-        try:
-            try:
-                doc = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                # Strict and fast first; the standard parser also reads what older servers may send (NaN).
-                text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
-                doc = json.loads(text)
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            what = "an empty body" if not body.strip() else f"not JSON: {_snippet(body)!r}"
-            raise CloudStackBadResponse(f"{command}: HTTP {status} with {what}", status=status,
-                                        command=command) from None
-    else:
-        doc = body
-    if not isinstance(doc, dict):
-        raise CloudStackBadResponse(f"{command}: HTTP {status} with a JSON {type(doc).__name__}, not an object",
-                                    status=status, command=command)
-    error = _error_body(doc, key, status)
-    if error is not None:
-        raise _api_error(command, status, error)
-    if status != 200:
-        raise CloudStackBadResponse(f"{command}: HTTP {status} without a CloudStack error body",
-                                    status=status, command=command)
-    inner = doc.get(key)
-    if not isinstance(inner, dict):
-        found = ", ".join(sorted(map(str, doc))[:3]) or "nothing"
-        raise CloudStackBadResponse(f"{command}: expected {key!r} in the response, found {found}",
-                                    status=status, command=command)
-    return inner
-
-
-def _bad(command: str, message: str) -> CloudStackBadResponse:
-    return CloudStackBadResponse(f"{command}: {message}", status=200, command=command)
-
-
-def list_page(command: str, inner: Mapping[str, Any]) -> tuple[int | None, list]:
-    """A list response's (count, items) (§6): {} is (0, []); {"count": N} is a page past the end."""
-    entry = spec.commands().get(command) or {}
-    item_key = entry.get("listitemkey")
-    items = inner.get(item_key) if item_key else None
-    if items is None:
-        # Fall back to "the one key that is not count", as the cs client does, for commands the spec does not
-        # name or a server that names the items differently.
-        others = [v for k, v in inner.items() if k != "count" and isinstance(v, list)]
-        items = others[0] if len(others) == 1 else []
-    if not isinstance(items, list):
-        raise _bad(command, f"list items under {item_key!r} are a {type(items).__name__}")
-    count = _as_int(inner.get("count"), None) if "count" in inner else (0 if not items else None)
-    if "count" in inner and count is None:
-        raise _bad(command, f"count is {inner.get('count')!r}")
-    return count, items
-
-
-def _one_object(command: str, holder: Mapping[str, Any], key: str | None, where: str) -> Any:
-    if key and key in holder:
-        return holder[key]
-    objects = [v for v in holder.values() if isinstance(v, dict)]
-    if len(objects) == 1 and len(holder) == 1:
-        return objects[0]  # an object key this version names differently; the shape is unambiguous
-    raise _bad(command, f"no {key or 'object'!r} in the {where}")
-
-
-def object_result(command: str, inner: Mapping[str, Any]) -> Any:
-    """A single-object response's object, e.g. createSSHKeyPair → the `keypair` dict."""
-    entry = spec.commands().get(command) or {}
-    return _one_object(command, inner, entry.get("objectkey"), "response")
-
-
-def _success(command: str, holder: Mapping[str, Any]) -> bool:
-    # CloudStack quirk: up to 4.11 `success` was the string "true" (§6).
-    value = holder.get("success")
-    if value is True or (isinstance(value, str) and value.lower() == "true"):
-        return True
-    if value is False or (isinstance(value, str) and value.lower() == "false"):
-        text = holder.get("displaytext") or holder.get("details") or "CloudStack reported success=false"
-        raise CloudStackApiError(530, str(text), command=command)
-    raise _bad(command, "no 'success' in the response")
-
-
-def success_result(command: str, inner: Mapping[str, Any]) -> bool:
-    """A SuccessResponse (`{"success": true}`) → True."""
-    return _success(command, inner)
-
-
-def async_started(command: str, inner: Mapping[str, Any]) -> dict:
-    """An async command's immediate answer (§8): {"jobid": ...} plus "id" for create-style commands."""
-    if not isinstance(inner.get("jobid"), str) or not inner["jobid"]:
-        raise _bad(command, "no jobid in the async response")
-    return dict(inner)
-
-
-def job_outcome(command: str, job: Mapping[str, Any], jobid: str = "") -> Any:
-    """What a queryAsyncJobResult body means for COMMAND: PENDING while running, the job's object (or True for
-    a success job) once it succeeded; CloudStackJobFailed if it failed (§8)."""
-    jobid = str(job.get("jobid") or jobid)
-    status = _as_int(job.get("jobstatus"), None)
-    if status is None:
-        raise _bad(command, f"job {jobid} has no jobstatus")
-    if status == 0:
-        return PENDING
-    result = job.get("jobresult")
-    if status != 1:
-        # 2 = failed; 3 (CANCELLED in JobInfo.Status) carries no errorcode of its own.
-        detail = result if isinstance(result, dict) else {}
-        code = _as_int(detail.get("errorcode"), None) or _as_int(job.get("jobresultcode"), None) or 530
-        text = str(detail.get("errortext") or ("job cancelled" if status == 3 else "job failed"))
-        raise CloudStackJobFailed(code, text, jobid=jobid, command=command)
-    if not isinstance(result, dict):
-        raise _bad(command, f"job {jobid} succeeded without a jobresult object")
-    entry = spec.commands().get(command) or {}
-    if entry.get("jobresultkind") == "success" or ("success" in result and entry.get("jobresultkey") not in result):
-        return _success(command, result)
-    if not entry:
-        return result  # a command the spec does not know: hand back the jobresult as it came
-    return _one_object(command, result, entry.get("jobresultkey"), f"result of job {jobid}")
 
 
 # -- transports -----------------------------------------------------------------------------------------------
@@ -485,9 +317,11 @@ class InProcessTransport:
 
 # -- the client -----------------------------------------------------------------------------------------------
 
-class CloudStackClient:
+class CloudStackClient(CloudStackApi):
     """CloudStack's API with one caller's keys. Commands are methods in snake_case (list_virtual_machines(**kw))
-    returning Deferreds of CloudStack's JSON as-is:
+    returning Deferreds of CloudStack's JSON as-is. The commands the gateway calls are typed methods generated
+    into api.py (CloudStackApi; `begin_<command>` starts an async one); any other spec command is reached untyped
+    through __getattr__ (tools, tests). Results:
 
     - list commands: every item across all pages (a list);
     - object commands: the object (createSSHKeyPair → the `keypair` dict);
@@ -528,6 +362,13 @@ class CloudStackClient:
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | {spec.snake_case(n) for n in spec.commands()})
+
+    # -- the typed methods' one path (api.py) -------------------------------------------------------------------
+    def _command(self, command: str, params: dict[str, Any]) -> defer.Deferred:
+        return self.run(command, **params)
+
+    def _begin(self, command: str, params: dict[str, Any]) -> defer.Deferred:
+        return self.start(command, **params)
 
     # -- lower level ----------------------------------------------------------------------------------------
     def call(self, command: str, **params: Any) -> defer.Deferred:
@@ -620,20 +461,13 @@ class CloudStackClient:
                 log.warning("polling job %s of %s: %s", jobid, command or "?", err)
                 job = None
             if job is not None:
-                outcome = job_outcome(command, job, jobid) if command else _raw_outcome(job, jobid)
+                outcome = job_outcome(command, job, jobid) if command else raw_outcome(job, jobid)
                 if outcome is not PENDING:
                     return outcome
             now = self.clock.seconds()
             if now >= deadline:
                 raise CloudStackJobTimeout(jobid, now - started, command=command)
             await deferLater(self.clock, min(self.poll_interval, deadline - now), lambda: None)
-
-
-def _raw_outcome(job: Mapping[str, Any], jobid: str) -> Any:
-    """job_outcome without a command: the jobresult dict itself."""
-    if _as_int(job.get("jobstatus"), None) == 1 and isinstance(job.get("jobresult"), dict):
-        return job["jobresult"]
-    return job_outcome("", job, jobid)
 
 
 # -- factory --------------------------------------------------------------------------------------------------

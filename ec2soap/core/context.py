@@ -5,6 +5,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from ec2soap.cloudstack.api import CloudStackApi
+
 __all__ = ["RequestContext", "CoreSettings", "IdTranslator", "OfferingLookup", "CredentialStore"]
 
 
@@ -45,11 +47,12 @@ class CoreSettings:
 class RequestContext:
     """One EC2 request: who calls (their CloudStack client), id translation, settings, the request id.
 
-    `cloud` is a CloudStack client bound to the caller's keys: its snake_case methods are CloudStack commands
-    and return awaitables of CloudStack's JSON (lists fully paged, async jobs awaited)."""
+    `cloud` is a CloudStack client bound to the caller's keys, typed by the generated CloudStackApi
+    (cloudstack/api.py): one keyword-only method per command, answering CloudStack's JSON unwrapped (lists fully
+    paged, async jobs awaited; `begin_<command>` only starts the job, `wait_job` awaits it)."""
     request_id: str
     access_key: str
-    cloud: Any
+    cloud: CloudStackApi
     ids: IdTranslator
     offerings: OfferingLookup
     settings: CoreSettings = field(default_factory=CoreSettings)
@@ -66,6 +69,6 @@ class RequestContext:
     # (another account's public image). None: such tagging is refused as CloudStack refuses it.
     tags: Any = None
     # A CloudStack client with the gateway's admin keys (None when it has none): expunges terminated VMs.
-    admin: Any = None
+    admin: CloudStackApi | None = None
     # CredentialStore: the keys and certificates SetUserKeys / SetCertificate register. None: not kept.
     credentials: Any = None
