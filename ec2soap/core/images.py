@@ -358,14 +358,14 @@ async def create_image(ctx: RequestContext, instance_id: str, name: str, descrip
     if state == "Running":
         await ctx.cloud.stop_virtual_machine(id=vm["id"])
     try:
-        started = await ctx.cloud.start("createTemplate", volumeid=roots[0]["id"], name=name,
-                                        displaytext=description or name, ostypeid=ostype_id)
+        started = await ctx.cloud.begin_create_template(volumeid=roots[0]["id"], name=name,
+                                                          displaytext=description or name, ostypeid=ostype_id)
     except CloudStackApiError as exc:
         if state == "Running":
-            await ctx.cloud.start("startVirtualMachine", id=vm["id"])
+            await ctx.cloud.begin_start_virtual_machine(id=vm["id"])
         raise _limit_error(exc) or exc from None
     if state == "Running":
-        await ctx.cloud.start("startVirtualMachine", id=vm["id"])
+        await ctx.cloud.begin_start_virtual_machine(id=vm["id"])
     await tag_new(ctx, started["id"], "Template", new_tags)
     return await ctx.ids.to_ec2("image", started["id"])
 

@@ -284,7 +284,7 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
     deploy_jobs: dict[str, str] = {}
     for _ in range(count):
         try:
-            started = await ctx.cloud.start("deployVirtualMachine", **params)
+            started = await ctx.cloud.begin_deploy_virtual_machine(**params)
         except CloudStackApiError as exc:
             if launched:
                 # Later failures end the launch; EC2 also launches fewer than MaxCount when it must.

@@ -193,7 +193,7 @@ async def _make_volume(ctx: RequestContext, launch: LaunchPlan, wanted: DataVolu
             params["size"] = wanted.size
     else:
         params.update(diskofferingid=launch.disk_offering_id, size=wanted.size)
-    started = await ctx.cloud.start("createVolume", **params)
+    started = await ctx.cloud.begin_create_volume(**params)
     await ctx.cloud.wait_job(started["jobid"], command="createVolume")
     return started["id"]
 
@@ -210,10 +210,10 @@ async def _add_volumes(ctx: RequestContext, launch: LaunchPlan, vm_id: str, jobi
         if wanted.origin:
             kept.append({"key": zero_snapshots.ORIGIN_TAG, "value": wanted.origin})
         await _tag(ctx, [volume_id], "Volume", kept + launch.volume_tags)
-        started = await ctx.cloud.start("attachVolume", id=volume_id, virtualmachineid=vm_id,
-                                        deviceid=wanted.device_id)
+        started = await ctx.cloud.begin_attach_volume(id=volume_id, virtualmachineid=vm_id,
+                                                      deviceid=wanted.device_id)
         await ctx.cloud.wait_job(started["jobid"], command="attachVolume")
-    await ctx.cloud.start("startVirtualMachine", id=vm_id)
+    await ctx.cloud.begin_start_virtual_machine(id=vm_id)
     return made
 
 
@@ -221,7 +221,7 @@ async def _undo(ctx: RequestContext, vm_ids: Sequence[str], volume_ids: Sequence
     """Best effort: take back what a launch that failed half-way made."""
     for vm_id in vm_ids:
         try:
-            await ctx.cloud.start("destroyVirtualMachine", id=vm_id)
+            await ctx.cloud.begin_destroy_virtual_machine(id=vm_id)
         except CloudStackError as exc:
             log.warning("request %s: could not destroy %s after a failed launch: %s", ctx.request_id, vm_id, exc)
     for volume_id in volume_ids:

@@ -200,7 +200,7 @@ async def create_snapshot(ctx: RequestContext, volume_id: str, description: str 
                                                  {t["key"]: t["value"] for t in new_tags})
         return (await _zero_to_snapshots(ctx, [record]))[0]
     try:
-        started = await ctx.cloud.start("createSnapshot", volumeid=volume["id"])
+        started = await ctx.cloud.begin_create_snapshot(volumeid=volume["id"])
     except CloudStackApiError as exc:
         if exc.errorcode == 535:
             raise ERRORS["SnapshotLimitExceeded"]() from None

@@ -161,7 +161,7 @@ async def _destroy(ctx: RequestContext, expunger: Any, cs_id: str, going: dict) 
     """destroyVirtualMachine, expunged by EXPUNGER (the caller's client or the admin's) when there is one."""
     if expunger is not None and expunger is not ctx.cloud:
         try:
-            await expunger.start("destroyVirtualMachine", id=cs_id, expunge=True, **going)
+            await expunger.begin_destroy_virtual_machine(id=cs_id, expunge=True, **going)
             return
         except CloudStackApiError as exc:
             if exc.errorcode == 431:
@@ -172,7 +172,7 @@ async def _destroy(ctx: RequestContext, expunger: Any, cs_id: str, going: dict) 
                         "caller", ctx.request_id, cs_id, exc.errorcode)
         expunger = None
     extra = {"expunge": True} if expunger is not None else {}
-    await ctx.cloud.start("destroyVirtualMachine", id=cs_id, **extra, **going)
+    await ctx.cloud.begin_destroy_virtual_machine(id=cs_id, **extra, **going)
 
 
 def _not_permitted(instance_id: str) -> Exception:
@@ -219,7 +219,7 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
         # runs the detaches before the destroy.
         for volume_id in data_volumes.get(inst.cs_id, ()):
             try:
-                await ctx.cloud.start("detachVolume", id=volume_id)
+                await ctx.cloud.begin_detach_volume(id=volume_id)
             except CloudStackApiError as exc:
                 if exc.errorcode != 431:
                     raise

@@ -407,7 +407,7 @@ async def create_volume(ctx: RequestContext, availability_zone: str, size: int |
         params["diskofferingid"] = (await custom_disk_offering(ctx, zone["id"]))["id"]
         params["size"] = size
     try:
-        started = await ctx.cloud.start("createVolume", **params)
+        started = await ctx.cloud.begin_create_volume(**params)
     except CloudStackApiError as exc:
         raise _create_error(exc, snapshot_id) from None
     kept = [{"key": zero_snapshots.ORIGIN_TAG, "value": origin}] if origin else []
@@ -486,7 +486,7 @@ async def attach_volume(ctx: RequestContext, volume_id: str, instance_id: str, d
         raise ERRORS["InvalidDevice.InUse"](device=device)
     try:
         # Started, not awaited: EC2 answers `attaching` at once and DescribeVolumes shows the end of it.
-        await ctx.cloud.start("attachVolume", id=cs["id"], virtualmachineid=vm["id"], deviceid=wanted_device)
+        await ctx.cloud.begin_attach_volume(id=cs["id"], virtualmachineid=vm["id"], deviceid=wanted_device)
     except CloudStackApiError as exc:
         raise _attach_error(exc, volume_id, instance_id, device) from None
     return Attachment(volume_id=await ctx.ids.to_ec2("volume", cs["id"]),
@@ -537,7 +537,7 @@ async def detach_volume(ctx: RequestContext, volume_id: str, instance_id: str | 
                    f"detach root volumes.")
     try:
         # Started, not awaited: EC2 answers `detaching` at once.
-        await ctx.cloud.start("detachVolume", id=cs["id"])
+        await ctx.cloud.begin_detach_volume(id=cs["id"])
     except CloudStackApiError as exc:
         if exc.errorcode == 431 and "not attached" in exc.errortext:
             raise ERRORS["IncorrectState"](detail=f"Volume '{volume_id}' is in the 'available' state.") from None
