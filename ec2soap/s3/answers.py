@@ -6,16 +6,36 @@ Used by S3Resource and the streaming upload path. Twisted request methods only; 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Optional
 
 from ec2soap.auth import AuthError
 from ec2soap.auth.s3_query import S3QueryError
 from ec2soap.s3.errors import S3Error, render_error
 
-__all__ = ["as_s3_error", "from_auth", "from_query", "last_resort", "UploadPlan"]
+__all__ = ["S3Answer", "as_s3_error", "from_auth", "from_query", "last_resort", "UploadPlan"]
 
 log = logging.getLogger(__name__)
 _MAX_ARGUMENT = 256  # longest ArgumentValue echoed back
+
+
+@dataclass
+class S3Answer:
+    """What a handler answers; S3Resource writes it. A document: STATUS, BODY (not sent for HEAD) of
+    CONTENT_TYPE (None: no body, Content-Length 0 unless the status has none) and HEADERS. A download:
+    LENGTH set (its Content-Length; HEADERS carry everything else) and STREAM the opened reader whose
+    bytes are the body, sent in constant memory (None for HEAD or an empty range)."""
+    status: int = 200
+    body: bytes = b""
+    headers: dict = field(default_factory=dict)
+    content_type: Optional[str] = "application/xml"
+    length: Optional[int] = None
+    stream: Any = None
+
+    @classmethod
+    def empty(cls, status: int = 200, headers: Optional[dict] = None) -> "S3Answer":
+        """No document: 200 with headers only, or 204."""
+        return cls(status, b"", dict(headers or {}), None)
 
 
 def from_query(exc: S3QueryError) -> S3Error:

@@ -1,7 +1,9 @@
 """S3 handlers: one coroutine per S3 operation, called by S3Resource with an authenticated Call.
 
-Each runs its S3Operations method on the store's thread pool (`res.run`) and writes the answer with
-`res._send`; failures are raised as S3Error and rendered by the resource. Nothing from ec2soap.core.
+RES is the service (`res.ops`, S3Operations, and `res.run`, the store's thread pool); each handler runs its
+operation there and returns an S3Answer (a document, or an opened reader for a download) that the resource
+writes. Failures are raised as S3Error and rendered by the resource. Which handler serves a request is
+s3.routes' table. Nothing from ec2soap.core, and nothing from the resource.
 """
 from __future__ import annotations
 
@@ -10,12 +12,17 @@ from urllib.parse import quote
 
 from ec2soap.origin import base_url
 from ec2soap.s3 import xml
+from ec2soap.s3.answers import S3Answer
+from ec2soap.s3.bodies import Prepared, decoder_for
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import NULL_VERSION
 from ec2soap.s3.rules import etag_header, parse_copy_source
 
-__all__ = ["list_buckets", "bucket_get", "bucket_put", "bucket_delete", "head_bucket", "get_object",
-           "put_object", "copy_object", "delete_object", "delete_objects", "get_object_acl", "put_object_acl",
+__all__ = ["list_buckets", "head_bucket", "create_bucket", "delete_bucket", "get_bucket_acl", "put_bucket_acl",
+           "get_bucket_versioning", "put_bucket_versioning", "get_bucket_location", "get_bucket_policy",
+           "put_bucket_policy", "delete_bucket_policy", "get_bucket_cors", "put_bucket_cors", "delete_bucket_cors",
+           "list_objects", "list_object_versions", "list_multipart_uploads", "get_object", "put_object",
+           "copy_object", "delete_object", "delete_objects", "get_object_acl", "put_object_acl",
            "create_multipart_upload", "upload_part_copy", "list_parts", "complete_multipart_upload",
            "abort_multipart_upload", "preflight"]
 
@@ -28,88 +35,123 @@ def _version_header(version_id: Optional[str]) -> dict:
 
 # -- service and buckets ---------------------------------------------------------------------------------------
 
-async def list_buckets(res: Any, call: Any) -> None:
+async def list_buckets(res: Any, call: Any) -> S3Answer:
     if call.caller is None:
         raise S3Error("AccessDenied")
     buckets = await res.run(res.ops.list_buckets, call.caller)
-    res._send(call, 200, xml.list_all_my_buckets(call.caller, buckets))
+    return S3Answer(200, xml.list_all_my_buckets(call.caller, buckets))
 
 
-async def head_bucket(res: Any, call: Any) -> None:
+async def head_bucket(res: Any, call: Any) -> S3Answer:
     bucket = await res.run(res.ops.head_bucket, call.caller, call.bucket, call.context)
-    res._send(call, 200, headers={"x-amz-bucket-region": bucket.location or "us-east-1"}, content_type=None)
+    return S3Answer.empty(200, {"x-amz-bucket-region": bucket.location or "us-east-1"})
 
 
-async def bucket_get(res: Any, call: Any) -> None:
-    ops, q, b, ctx = res.ops, call.query, call.bucket, call.context
-    if call.has("acl"):
-        body = xml.access_control_policy(await res.run(ops.get_bucket_acl, call.caller, b, ctx))
-    elif call.has("versioning"):
-        body = xml.versioning_configuration(await res.run(ops.get_bucket_versioning, call.caller, b, ctx))
-    elif call.has("location"):
-        body = xml.location_constraint(await res.run(ops.get_bucket_location, call.caller, b, ctx))
-    elif call.has("policy"):
-        text = await res.run(ops.get_bucket_policy, call.caller, b, ctx)
-        return res._send(call, 200, text.encode("utf-8"), content_type="application/json")
-    elif call.has("cors"):
-        body = xml.cors_configuration(await res.run(ops.get_bucket_cors, call.caller, b, ctx))
-    elif call.has("uploads"):
-        result = await res.run(ops.list_multipart_uploads, call.caller, b, q.get("prefix", ""), q.get("delimiter"),
-                               q.get("key-marker"), q.get("upload-id-marker"), q.get("max-uploads"),
-                               q.get("encoding-type"), ctx)
-        body = xml.list_multipart_uploads_result(result)
-    elif call.has("versions"):
-        result = await res.run(ops.list_object_versions, call.caller, b, q.get("prefix", ""), q.get("delimiter"),
-                               q.get("key-marker"), q.get("version-id-marker"), q.get("max-keys"),
-                               q.get("encoding-type"), ctx)
-        body = xml.list_versions_result(result)
-    elif q.get("list-type") == "2":
-        result = await res.run(ops.list_objects_v2, call.caller, b, q.get("prefix", ""), q.get("delimiter"),
-                               q.get("continuation-token"), q.get("start-after"), q.get("max-keys"),
-                               q.get("encoding-type"), q.get("fetch-owner") == "true", ctx)
-        body = xml.list_bucket_result(result, v2=True)
-    else:
-        result = await res.run(ops.list_objects, call.caller, b, q.get("prefix", ""), q.get("delimiter"),
-                               q.get("marker"), q.get("max-keys"), q.get("encoding-type"), ctx)
-        body = xml.list_bucket_result(result)
-    res._send(call, 200, body)
+async def get_bucket_acl(res: Any, call: Any) -> S3Answer:
+    return S3Answer(200, xml.access_control_policy(
+        await res.run(res.ops.get_bucket_acl, call.caller, call.bucket, call.context)))
 
 
-async def bucket_put(res: Any, call: Any) -> None:
-    ops, b, ctx = res.ops, call.bucket, call.context
-    if call.has("acl"):
-        acl = xml.parse_access_control_policy(call.body) if call.body.strip() else None
-        await res.run(ops.put_bucket_acl, call.caller, b, acl, call.headers, ctx)
-    elif call.has("versioning"):
-        await res.run(ops.put_bucket_versioning, call.caller, b, xml.parse_versioning(call.body), ctx)
-    elif call.has("policy"):
-        if not call.body.strip():
-            raise S3Error("MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
-        await res.run(ops.put_bucket_policy, call.caller, b, call.body, ctx)
-        return res._send(call, 204, content_type=None)
-    elif call.has("cors"):
-        await res.run(ops.put_bucket_cors, call.caller, b, xml.parse_cors(call.body), ctx)
-    else:
-        location = xml.parse_create_bucket(call.body)
-        await res.run(ops.create_bucket, call.caller, b, location, call.headers)
-        return res._send(call, 200, headers={"Location": "/" + b}, content_type=None)
-    res._send(call, 200, content_type=None)
+async def get_bucket_versioning(res: Any, call: Any) -> S3Answer:
+    return S3Answer(200, xml.versioning_configuration(
+        await res.run(res.ops.get_bucket_versioning, call.caller, call.bucket, call.context)))
 
 
-async def bucket_delete(res: Any, call: Any) -> None:
-    ops, b, ctx = res.ops, call.bucket, call.context
-    if call.has("policy"):
-        await res.run(ops.delete_bucket_policy, call.caller, b, ctx)
-    elif call.has("cors"):
-        await res.run(ops.delete_bucket_cors, call.caller, b, ctx)
-    else:
-        await res.run(ops.delete_bucket, call.caller, b, ctx)
-    res._send(call, 204, content_type=None)
+async def get_bucket_location(res: Any, call: Any) -> S3Answer:
+    return S3Answer(200, xml.location_constraint(
+        await res.run(res.ops.get_bucket_location, call.caller, call.bucket, call.context)))
+
+
+async def get_bucket_policy(res: Any, call: Any) -> S3Answer:
+    text = await res.run(res.ops.get_bucket_policy, call.caller, call.bucket, call.context)
+    return S3Answer(200, text.encode("utf-8"), content_type="application/json")
+
+
+async def get_bucket_cors(res: Any, call: Any) -> S3Answer:
+    return S3Answer(200, xml.cors_configuration(
+        await res.run(res.ops.get_bucket_cors, call.caller, call.bucket, call.context)))
+
+
+async def list_multipart_uploads(res: Any, call: Any) -> S3Answer:
+    q = call.query
+    result = await res.run(res.ops.list_multipart_uploads, call.caller, call.bucket, q.get("prefix", ""),
+                           q.get("delimiter"), q.get("key-marker"), q.get("upload-id-marker"),
+                           q.get("max-uploads"), q.get("encoding-type"), call.context)
+    return S3Answer(200, xml.list_multipart_uploads_result(result))
+
+
+async def list_object_versions(res: Any, call: Any) -> S3Answer:
+    q = call.query
+    result = await res.run(res.ops.list_object_versions, call.caller, call.bucket, q.get("prefix", ""),
+                           q.get("delimiter"), q.get("key-marker"), q.get("version-id-marker"), q.get("max-keys"),
+                           q.get("encoding-type"), call.context)
+    return S3Answer(200, xml.list_versions_result(result))
+
+
+async def list_objects(res: Any, call: Any) -> S3Answer:
+    """ListObjects, or ListObjectsV2 with list-type=2 (a parameter of the listing, not a sub-resource)."""
+    q = call.query
+    if q.get("list-type") == "2":
+        result = await res.run(res.ops.list_objects_v2, call.caller, call.bucket, q.get("prefix", ""),
+                               q.get("delimiter"), q.get("continuation-token"), q.get("start-after"),
+                               q.get("max-keys"), q.get("encoding-type"), q.get("fetch-owner") == "true",
+                               call.context)
+        return S3Answer(200, xml.list_bucket_result(result, v2=True))
+    result = await res.run(res.ops.list_objects, call.caller, call.bucket, q.get("prefix", ""), q.get("delimiter"),
+                           q.get("marker"), q.get("max-keys"), q.get("encoding-type"), call.context)
+    return S3Answer(200, xml.list_bucket_result(result))
+
+
+async def put_bucket_acl(res: Any, call: Any) -> S3Answer:
+    acl = xml.parse_access_control_policy(call.body) if call.body.strip() else None
+    await res.run(res.ops.put_bucket_acl, call.caller, call.bucket, acl, call.headers, call.context)
+    return S3Answer.empty(200)
+
+
+async def put_bucket_versioning(res: Any, call: Any) -> S3Answer:
+    await res.run(res.ops.put_bucket_versioning, call.caller, call.bucket, xml.parse_versioning(call.body),
+                  call.context)
+    return S3Answer.empty(200)
+
+
+async def put_bucket_policy(res: Any, call: Any) -> S3Answer:
+    if not call.body.strip():
+        raise S3Error("MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
+    await res.run(res.ops.put_bucket_policy, call.caller, call.bucket, call.body, call.context)
+    return S3Answer.empty(204)
+
+
+async def put_bucket_cors(res: Any, call: Any) -> S3Answer:
+    await res.run(res.ops.put_bucket_cors, call.caller, call.bucket, xml.parse_cors(call.body), call.context)
+    return S3Answer.empty(200)
+
+
+async def create_bucket(res: Any, call: Any) -> S3Answer:
+    location = xml.parse_create_bucket(call.body)
+    await res.run(res.ops.create_bucket, call.caller, call.bucket, location, call.headers)
+    return S3Answer.empty(200, {"Location": "/" + call.bucket})
+
+
+async def delete_bucket_policy(res: Any, call: Any) -> S3Answer:
+    await res.run(res.ops.delete_bucket_policy, call.caller, call.bucket, call.context)
+    return S3Answer.empty(204)
+
+
+async def delete_bucket_cors(res: Any, call: Any) -> S3Answer:
+    await res.run(res.ops.delete_bucket_cors, call.caller, call.bucket, call.context)
+    return S3Answer.empty(204)
+
+
+async def delete_bucket(res: Any, call: Any) -> S3Answer:
+    await res.run(res.ops.delete_bucket, call.caller, call.bucket, call.context)
+    return S3Answer.empty(204)
 
 
 # -- objects ---------------------------------------------------------------------------------------------------
 
-async def get_object(res: Any, call: Any, head: bool) -> None:
+async def get_object(res: Any, call: Any) -> S3Answer:
+    """GetObject and HeadObject (the same lookup and headers; HEAD opens no body)."""
+    head = call.method == "HEAD"
     q = call.query
     result = await res.run(res.ops.get_object, call.caller, call.bucket, call.key, q.get("versionId"),
                            call.headers, call.context, head)
@@ -122,15 +164,8 @@ async def get_object(res: Any, call: Any, head: bool) -> None:
     if result.range is not None:
         start, end = result.range
         headers["Content-Range"] = f"bytes {start}-{end}/{result.version.size}"
-    request = call.request
-    request.setResponseCode(result.status)
-    for name, value in headers.items():
-        request.setHeader(name, value)
-    request.setHeader("Content-Length", str(result.length))
-    if head or result.body is None:
-        request.finish()
-        return
-    await res.stream(call, result.body)
+    return S3Answer(result.status, headers=headers, content_type=None, length=result.length,
+                    stream=None if head else result.body)
 
 
 _OVERRIDES = {"response-content-type": "Content-Type", "response-content-language": "Content-Language",
@@ -139,8 +174,8 @@ _OVERRIDES = {"response-content-type": "Content-Type", "response-content-languag
               "response-content-encoding": "Content-Encoding"}
 
 
-async def put_object(res: Any, call: Any) -> None:
-    """PutObject and UploadPart: the body is streamed (StreamingRequest) or, without the streaming request
+async def put_object(res: Any, call: Any) -> S3Answer:
+    """PutObject and UploadPart (with uploadId): the body is streamed (StreamingRequest) or, without the streaming request
     factory, read from Twisted's buffer in chunks on the pool."""
     # A streamed body was taken in (and its caller verified) before the resource called us: call.prepared.
     prepared = call.prepared if call.prepared is not None else await _buffered_upload(res, call)
@@ -163,7 +198,7 @@ async def put_object(res: Any, call: Any) -> None:
                                 call.context)
         out = {"ETag": etag_header(version.etag), **_version_header(version.version_id)}
         out.update({_CHECKSUM_PREFIX + name: value for name, value in version.checksums.items()})
-    res._send(call, 200, headers=out, content_type=None)
+    return S3Answer.empty(200, out)
 
 
 def _take_trailers(prepared: Any) -> None:
@@ -180,14 +215,12 @@ def _take_trailers(prepared: Any) -> None:
 
 
 async def _buffered_upload(res: Any, call: Any) -> Any:
-    from ec2soap.s3.resource import Prepared, _decoder
-
     part = "uploadId" in call.query
     headers = dict(call.headers)
     if not part:
         await res.run(res.ops.check_put, call.caller, call.bucket, call.key, headers, call.context)
     body = await res.run(res.ops.receive, headers, part)
-    prepared = Prepared(call.caller, call.auth, body, _decoder(call.auth, headers), headers)
+    prepared = Prepared(call.caller, call.auth, body, decoder_for(call.auth, headers), headers)
 
     def copy() -> None:
         content = call.request.content
@@ -209,17 +242,17 @@ async def _buffered_upload(res: Any, call: Any) -> Any:
     return prepared
 
 
-async def copy_object(res: Any, call: Any) -> None:
+async def copy_object(res: Any, call: Any) -> S3Answer:
     source_bucket, source_key, source_version = parse_copy_source(call.headers["x-amz-copy-source"])
     version, source = await res.run(res.ops.copy_object, call.caller, call.bucket, call.key, source_bucket,
                                     source_key, source_version, call.headers, call.context)
     headers = _version_header(version.version_id)
     if source.version_id != NULL_VERSION:
         headers["x-amz-copy-source-version-id"] = source.version_id
-    res._send(call, 200, xml.copy_object_result(version), headers)
+    return S3Answer(200, xml.copy_object_result(version), headers)
 
 
-async def delete_object(res: Any, call: Any) -> None:
+async def delete_object(res: Any, call: Any) -> S3Answer:
     outcome = await res.run(res.ops.delete_object, call.caller, call.bucket, call.key,
                             call.query.get("versionId"), call.context)
     headers = {}
@@ -227,43 +260,43 @@ async def delete_object(res: Any, call: Any) -> None:
         headers["x-amz-delete-marker"] = "true"
     if outcome.version_id is not None:
         headers["x-amz-version-id"] = outcome.version_id
-    res._send(call, 204, headers=headers, content_type=None)
+    return S3Answer.empty(204, headers)
 
 
-async def delete_objects(res: Any, call: Any) -> None:
+async def delete_objects(res: Any, call: Any) -> S3Answer:
     if "content-md5" not in call.headers and not any(h.startswith(_CHECKSUM_PREFIX) for h in call.headers):
         # S3 quirk: DeleteObjects must carry an integrity header (Content-MD5 or a flexible checksum).
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     items, quiet = xml.parse_delete(call.body)
     outcomes = await res.run(res.ops.delete_objects, call.caller, call.bucket, items, call.context)
-    res._send(call, 200, xml.delete_result(outcomes, quiet))
+    return S3Answer(200, xml.delete_result(outcomes, quiet))
 
 
-async def get_object_acl(res: Any, call: Any) -> None:
+async def get_object_acl(res: Any, call: Any) -> S3Answer:
     acl = await res.run(res.ops.get_object_acl, call.caller, call.bucket, call.key, call.query.get("versionId"),
                         call.context)
-    res._send(call, 200, xml.access_control_policy(acl))
+    return S3Answer(200, xml.access_control_policy(acl))
 
 
-async def put_object_acl(res: Any, call: Any) -> None:
+async def put_object_acl(res: Any, call: Any) -> S3Answer:
     acl = xml.parse_access_control_policy(call.body) if call.body.strip() else None
     await res.run(res.ops.put_object_acl, call.caller, call.bucket, call.key, acl, call.headers,
                   call.query.get("versionId"), call.context)
-    res._send(call, 200, content_type=None)
+    return S3Answer.empty(200)
 
 
 # -- multipart uploads -----------------------------------------------------------------------------------------
 
-async def create_multipart_upload(res: Any, call: Any) -> None:
+async def create_multipart_upload(res: Any, call: Any) -> S3Answer:
     upload = await res.run(res.ops.create_multipart_upload, call.caller, call.bucket, call.key, call.headers,
                            call.context)
     headers = {}
     if upload.checksum_algorithm:
         headers["x-amz-checksum-algorithm"] = upload.checksum_algorithm.upper()
-    res._send(call, 200, xml.initiate_multipart_upload_result(call.bucket, call.key, upload.upload_id), headers)
+    return S3Answer(200, xml.initiate_multipart_upload_result(call.bucket, call.key, upload.upload_id), headers)
 
 
-async def upload_part_copy(res: Any, call: Any) -> None:
+async def upload_part_copy(res: Any, call: Any) -> S3Answer:
     source_bucket, source_key, source_version = parse_copy_source(call.headers["x-amz-copy-source"])
     part, source = await res.run(res.ops.upload_part_copy, call.caller, call.bucket, call.key,
                                  call.query["uploadId"], call.query.get("partNumber"), source_bucket, source_key,
@@ -271,17 +304,17 @@ async def upload_part_copy(res: Any, call: Any) -> None:
     headers = {}
     if source.version_id != NULL_VERSION:
         headers["x-amz-copy-source-version-id"] = source.version_id
-    res._send(call, 200, xml.copy_part_result(part), headers)
+    return S3Answer(200, xml.copy_part_result(part), headers)
 
 
-async def list_parts(res: Any, call: Any) -> None:
+async def list_parts(res: Any, call: Any) -> S3Answer:
     q = call.query
     result = await res.run(res.ops.list_parts, call.caller, call.bucket, call.key, q["uploadId"],
                            q.get("part-number-marker"), q.get("max-parts"), call.context)
-    res._send(call, 200, xml.list_parts_result(result))
+    return S3Answer(200, xml.list_parts_result(result))
 
 
-async def complete_multipart_upload(res: Any, call: Any) -> None:
+async def complete_multipart_upload(res: Any, call: Any) -> S3Answer:
     parts = xml.parse_complete_multipart_upload(call.body)
     version = await res.run(res.ops.complete_multipart_upload, call.caller, call.bucket, call.key,
                             call.query["uploadId"], parts, call.context)
@@ -291,19 +324,19 @@ async def complete_multipart_upload(res: Any, call: Any) -> None:
     location = f"{base}/{key}" if call.virtual_bucket else f"{base}/{call.bucket}/{key}"
     headers = _version_header(version.version_id)
     headers.update({_CHECKSUM_PREFIX + name: value for name, value in version.checksums.items()})
-    res._send(call, 200, xml.complete_multipart_upload_result(location, call.bucket, call.key, version.etag),
-              headers)
+    return S3Answer(200, xml.complete_multipart_upload_result(location, call.bucket, call.key, version.etag),
+                    headers)
 
 
-async def abort_multipart_upload(res: Any, call: Any) -> None:
+async def abort_multipart_upload(res: Any, call: Any) -> S3Answer:
     await res.run(res.ops.abort_multipart_upload, call.caller, call.bucket, call.key, call.query["uploadId"],
                   call.context)
-    res._send(call, 204, content_type=None)
+    return S3Answer.empty(204)
 
 
 # -- CORS ------------------------------------------------------------------------------------------------------
 
-async def preflight(res: Any, call: Any) -> None:
+async def preflight(res: Any, call: Any) -> S3Answer:
     """OPTIONS: a browser's CORS preflight, answered from the bucket's CORS rules (no credentials)."""
     origin = call.headers.get("origin")
     method = call.headers.get("access-control-request-method")
@@ -324,5 +357,5 @@ async def preflight(res: Any, call: Any) -> None:
         headers["Access-Control-Max-Age"] = str(rule["max_age_seconds"])
     if rule.get("expose_headers"):
         headers["Access-Control-Expose-Headers"] = ", ".join(rule["expose_headers"])
-    res._send(call, 200, headers=headers, content_type=None)
+    return S3Answer.empty(200, headers)
 

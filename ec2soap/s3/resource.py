@@ -1,34 +1,35 @@
 """S3Resource: the S3 REST front door (path style, /awsapi/rest/AmazonS3 prefix, and virtual-host buckets).
 
-Twisted glue over s3.operations: parse the request, authenticate it (ec2soap.auth), run the operation on the
-store's thread pool, write the document from s3.xml. Errors are rendered once, in `_handle`, as S3's error
-document. Nothing from ec2soap.core, and no SQL or file I/O on the reactor thread.
+Twisted glue: parse the request, authenticate it (ec2soap.auth), find its handler in the route table
+(s3.routes), let the handler run its operation (s3.operations) on the store's thread pool, and write the
+S3Answer it returns (a document, or a download streamed in constant memory). Errors are rendered once, in
+`_handle`, as S3's error document. Nothing from ec2soap.core, and no SQL or file I/O on the reactor thread.
 """
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Callable, Optional
 
 from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.python.failure import Failure
 from twisted.web import resource, server
 from twisted.web.http_headers import Headers
 
-from ec2soap.auth import AwsChunkedDecoder, HttpRequestInfo, new_checksum, parse_query, parse_s3, verify_s3
+from ec2soap.auth import HttpRequestInfo, parse_query, parse_s3, verify_s3
 from ec2soap.auth.s3_query import S3Query, S3QueryError, decode_component
 from ec2soap.origin import Origin, request_origin
 from ec2soap.auth.credentials import CredentialsUnavailable
-from ec2soap.s3 import xml
-from ec2soap.s3.answers import UploadPlan, as_s3_error, from_query, last_resort
+from ec2soap.s3 import routes
+from ec2soap.s3.answers import S3Answer, UploadPlan, as_s3_error, from_query, last_resort
+from ec2soap.s3.bodies import CHECKSUM_PREFIX, Prepared, check_small_body, decoder_for, read_small, trailers
 from ec2soap.s3.owners import Owners
 from ec2soap.s3.errors import S3Error, render_error
-from ec2soap.s3.rules import check_part_number, decode_content_md5, http_date
+from ec2soap.s3.rules import check_part_number, http_date
 from ec2soap.s3.streaming import BlobProducer
 
 __all__ = ["S3Resource", "s3_target", "Prepared"]
@@ -36,11 +37,6 @@ __all__ = ["S3Resource", "s3_target", "Prepared"]
 log = logging.getLogger(__name__)
 _XML = "application/xml"
 _S3_PREFIX = "/awsapi/rest/AmazonS3"
-# Sub-resources we answer; any other S3 sub-resource is NotImplemented rather than taken for a plain GET/PUT.
-_UNSUPPORTED = frozenset("""accelerate analytics attributes encryption intelligent-tiering inventory legal-hold
-lifecycle logging metrics notification object-lock ownershipControls policyStatus publicAccessBlock replication
-requestPayment restore retention select tagging torrent website""".split())
-_CHECKSUM_PREFIX = "x-amz-checksum-"
 
 
 def s3_target(method: bytes, uri: bytes) -> Optional[tuple[str, str]]:
@@ -72,16 +68,6 @@ class _S3Headers(Headers):
     def getAllRawHeaders(self) -> Any:
         for name, values in super().getAllRawHeaders():
             yield (name.lower() if name[:6].lower() == b"x-amz-" else name), values
-
-
-@dataclass
-class Prepared:
-    """An authenticated upload about to receive its body (see streaming.UploadStream)."""
-    caller: Optional[str]
-    auth: Any
-    body: Any
-    decoder: Optional[AwsChunkedDecoder]
-    headers: dict
 
 
 @dataclass
@@ -161,36 +147,14 @@ class S3Resource(resource.Resource):
     # -- one render per method ----------------------------------------------------------------------------
 
     def render(self, request: Any) -> Any:
-        if request.method not in (b"GET", b"HEAD", b"PUT", b"POST", b"DELETE", b"OPTIONS"):
-            return self._serve(request, self._method_not_allowed)
-        return super().render(request)
-
-    def render_GET(self, request: Any) -> Any:
-        return self._serve(request, self._get)
-
-    def render_HEAD(self, request: Any) -> Any:
-        return self._serve(request, self._head)
-
-    def render_PUT(self, request: Any) -> Any:
-        return self._serve(request, self._put)
-
-    def render_POST(self, request: Any) -> Any:
-        return self._serve(request, self._post)
-
-    def render_DELETE(self, request: Any) -> Any:
-        return self._serve(request, self._delete)
-
-    def render_OPTIONS(self, request: Any) -> Any:
-        return self._serve(request, self._options)
-
-    def _serve(self, request: Any, handler: Callable[[Call], Awaitable[None]]) -> Any:
+        """Every method: the route table decides what serves it (MethodNotAllowed when nothing does)."""
         def failed(failure: Failure) -> None:
             log.error("S3 request failed outside the handler: %s", failure.getTraceback())
             last_resort(request)
-        ensureDeferred(self._handle(request, handler)).addErrback(failed)
+        ensureDeferred(self._handle(request)).addErrback(failed)
         return server.NOT_DONE_YET
 
-    async def _handle(self, request: Any, handler: Callable[[Call], Awaitable[None]]) -> None:
+    async def _handle(self, request: Any) -> None:
         call = self._parse(request)
         started = time.monotonic()
         status = 500
@@ -206,7 +170,8 @@ class S3Resource(resource.Resource):
             await self._when_ready()
             if upload is None:
                 await self._authenticate_buffered(call)
-            await handler(call)
+            route = routes.resolve(call.method, call.bucket, call.key, call.query, call.headers)
+            await self._write(call, await route.handler(self, call))
             status = request.code
         except Exception as failure:
             error = as_s3_error(failure, call)
@@ -329,25 +294,17 @@ class S3Resource(resource.Resource):
 
     async def _authenticate_buffered(self, call: Call) -> None:
         """A request whose (small) body Twisted buffered: read it, check the signature and digests."""
-        streamed_put = call.method == "PUT" and self._is_upload(call)
-        body = None if streamed_put else await self.run(_read_small, call.request.content)
+        streamed_put = routes.is_upload(call.method, call.bucket, call.key, call.query, call.headers)
+        body = None if streamed_put else await self.run(read_small, call.request.content)
         call.caller, call.auth = await self._identify(call, body)
         if body is None:
             return
-        decoder = _decoder(call.auth, call.headers)
+        decoder = decoder_for(call.auth, call.headers)
         if decoder is not None:
             body = b"".join(decoder.feed(body))
             decoder.finish()
-        _check_small_body(call.headers, body)
+        check_small_body(call.headers, body)
         call.body = body
-
-    def _is_upload(self, call: Call) -> bool:
-        if call.key is None or "x-amz-copy-source" in call.headers:
-            return False
-        names = set(call.query)
-        if names & ({"acl", "uploads"} | _UNSUPPORTED):
-            return False
-        return ("partNumber" in names) == ("uploadId" in names)
 
     # -- streamed uploads (the request factory's UploadHandler) ---------------------------------------------
 
@@ -372,7 +329,7 @@ class S3Resource(resource.Resource):
         except S3Error as error:
             probe.problem = error  # refused before a byte of the body is read
             return UploadPlan(probe, self._prepare_upload)
-        if probe.bucket is None or not self._is_upload(probe):
+        if not routes.is_upload("PUT", probe.bucket, probe.key, probe.query, probe.headers):
             return None
         return UploadPlan(probe, self._prepare_upload)
 
@@ -384,15 +341,15 @@ class S3Resource(resource.Resource):
         part = "uploadId" in call.query
         headers = dict(call.headers)
         headers.pop("expect", None)
-        for name in auth.trailer_names if auth is not None else _trailers(headers):
-            if name.startswith(_CHECKSUM_PREFIX) and "x-amz-checksum-algorithm" not in headers:
-                headers["x-amz-checksum-algorithm"] = name[len(_CHECKSUM_PREFIX):]
+        for name in auth.trailer_names if auth is not None else trailers(headers):
+            if name.startswith(CHECKSUM_PREFIX) and "x-amz-checksum-algorithm" not in headers:
+                headers["x-amz-checksum-algorithm"] = name[len(CHECKSUM_PREFIX):]
         if part:
             check_part_number(call.query.get("partNumber"), self.ops.limits)
         else:
             await self.run(self.ops.check_put, caller, call.bucket, call.key, headers, call.context)
         body = await self.run(self.ops.receive, headers, part)
-        return Prepared(caller, auth, body, _decoder(auth, headers), headers)
+        return Prepared(caller, auth, body, decoder_for(auth, headers), headers)
 
     def respond_early(self, request: Any, failure: Failure) -> None:
         try:
@@ -406,12 +363,29 @@ class S3Resource(resource.Resource):
 
     # -- responses ----------------------------------------------------------------------------------------
 
-    def _send(self, call: Call, status: int = 200, body: bytes = b"", headers: dict | None = None,
-              content_type: Optional[str] = _XML) -> None:
+    async def _write(self, call: Call, answer: S3Answer) -> None:
+        """ANSWER as the response: a document (no body for HEAD, 204 or 304), or a download's headers and
+        its reader's bytes, in constant memory (BlobProducer), the reader closed whatever happens."""
         request = call.request
-        request.setResponseCode(status)
-        for name, value in (headers or {}).items():
+        request.setResponseCode(answer.status)
+        for name, value in answer.headers.items():
             request.setHeader(name, value)
+        if answer.length is not None:
+            request.setHeader("Content-Length", str(answer.length))
+            if answer.stream is None:
+                request.finish()
+                return
+            try:
+                await BlobProducer(request, answer.stream, self.run).start()
+            except Exception:
+                return  # the client went away; BlobProducer closed the reader
+            if not request.finished and not request._disconnected:
+                request.finish()
+            return
+        self._finish(call, answer.status, answer.body, answer.content_type)
+
+    def _finish(self, call: Call, status: int, body: bytes, content_type: Optional[str]) -> None:
+        request = call.request
         if body or content_type and status not in (204, 304):
             if content_type:
                 request.setHeader("Content-Type", content_type)
@@ -433,142 +407,7 @@ class S3Resource(resource.Resource):
         for name in ("ETag", "Last-Modified", "Content-Range", "Accept-Ranges", "x-amz-version-id"):
             request.responseHeaders.removeHeader(name)
         body = render_error(error, call.resource_name, call.request_id) if error.has_body else b""
-        self._send(call, error.status, body, error.headers, _XML if body else None)
-
-    # -- dispatch -----------------------------------------------------------------------------------------
-
-    async def _method_not_allowed(self, call: Call) -> None:
-        raise S3Error("MethodNotAllowed", method=call.method, resource_type="OBJECT" if call.key else "BUCKET")
-
-    def _unsupported(self, call: Call) -> None:
-        names = set(call.query) & _UNSUPPORTED
-        if not names:
-            return
-        if call.method == "GET" and names == {"lifecycle"} and call.key is None:
-            raise S3Error("NoSuchLifecycleConfiguration", bucket_name=call.bucket)
-        raise S3Error("NotImplemented", "The %s sub-resource is not implemented by this gateway."
-                      % sorted(names)[0])
-
-    async def _get(self, call: Call) -> None:
-        from ec2soap.s3 import handlers
-        if call.bucket is None:
-            return await handlers.list_buckets(self, call)
-        self._unsupported(call)
-        if call.key is None:
-            return await handlers.bucket_get(self, call)
-        if call.has("acl"):
-            return await handlers.get_object_acl(self, call)
-        if call.has("uploadId"):
-            return await handlers.list_parts(self, call)
-        return await handlers.get_object(self, call, head=False)
-
-    async def _head(self, call: Call) -> None:
-        from ec2soap.s3 import handlers
-        if call.bucket is None:
-            raise S3Error("MethodNotAllowed", method="HEAD", resource_type="SERVICE")
-        if call.key is None:
-            return await handlers.head_bucket(self, call)
-        return await handlers.get_object(self, call, head=True)
-
-    async def _put(self, call: Call) -> None:
-        from ec2soap.s3 import handlers
-        if call.bucket is None:
-            raise S3Error("MethodNotAllowed", method="PUT", resource_type="SERVICE")
-        self._unsupported(call)
-        if call.key is None:
-            return await handlers.bucket_put(self, call)
-        if call.has("acl"):
-            return await handlers.put_object_acl(self, call)
-        if "x-amz-copy-source" in call.headers:
-            if call.has("uploadId"):
-                return await handlers.upload_part_copy(self, call)
-            return await handlers.copy_object(self, call)
-        return await handlers.put_object(self, call)
-
-    async def _post(self, call: Call) -> None:
-        from ec2soap.s3 import handlers
-        if call.bucket is not None and call.key is None and call.has("delete"):
-            return await handlers.delete_objects(self, call)
-        if call.key is not None and call.has("uploads"):
-            return await handlers.create_multipart_upload(self, call)
-        if call.key is not None and call.has("uploadId"):
-            return await handlers.complete_multipart_upload(self, call)
-        self._unsupported(call)
-        if call.bucket is not None and call.key is None:
-            raise S3Error("NotImplemented", "Browser-based POST uploads are not implemented by this gateway.")
-        raise S3Error("MethodNotAllowed", method="POST", resource_type="OBJECT" if call.key else "SERVICE")
-
-    async def _delete(self, call: Call) -> None:
-        from ec2soap.s3 import handlers
-        if call.bucket is None:
-            raise S3Error("MethodNotAllowed", method="DELETE", resource_type="SERVICE")
-        self._unsupported(call)
-        if call.key is None:
-            return await handlers.bucket_delete(self, call)
-        if call.has("uploadId"):
-            return await handlers.abort_multipart_upload(self, call)
-        return await handlers.delete_object(self, call)
-
-    async def _options(self, call: Call) -> None:
-        from ec2soap.s3 import handlers
-        return await handlers.preflight(self, call)
-
-    # -- helpers for handlers -----------------------------------------------------------------------------
-
-    async def stream(self, call: Call, reader: Any) -> None:
-        """Write READER's bytes as the body, in constant memory, then finish."""
-        request = call.request
-        try:
-            await BlobProducer(request, reader, self.run).start()
-        except Exception:
-            return  # the client went away; BlobProducer closed the reader
-        if not request.finished and not request._disconnected:
-            request.finish()
-
-
-def _trailers(headers: dict) -> list[str]:
-    return [t.strip().lower() for t in headers.get("x-amz-trailer", "").split(",") if t.strip()]
-
-
-def _decoder(auth: Any, headers: dict) -> Optional[AwsChunkedDecoder]:
-    """The aws-chunked decoder a body needs: from the signature's payload mode, or for an anonymous
-    STREAMING-UNSIGNED-PAYLOAD-TRAILER body (nothing to verify but the framing and trailers)."""
-    if auth is not None:
-        return auth.chunk_decoder() if auth.streaming else None
-    if headers.get("x-amz-content-sha256") == "STREAMING-UNSIGNED-PAYLOAD-TRAILER":
-        length = headers.get("x-amz-decoded-content-length", "")
-        number = length.isascii() and length.isdigit()  # not '²', which isdigit() accepts and int() refuses
-        return AwsChunkedDecoder(None, trailer=True, decoded_length=int(length) if number else None,
-                                 expected_trailers=_trailers(headers))
-    return None
-
-
-def _read_small(content: Any) -> bytes:
-    """A buffered body (XML documents, policies): capped, since S3 never needs a large one here."""
-    if content is None:
-        return b""
-    content.seek(0)
-    data = content.read(xml.MAX_BODY_BYTES + 1)
-    if len(data) > xml.MAX_BODY_BYTES:
-        raise S3Error("MaxMessageLengthExceeded")
-    return data
-
-
-def _check_small_body(headers: dict, body: bytes) -> None:
-    """Content-MD5 and x-amz-checksum-* of a buffered body (DeleteObjects sends one or the other)."""
-    md5 = headers.get("content-md5")
-    if md5 is not None and decode_content_md5(md5) != hashlib.md5(body).digest():
-        raise S3Error("BadDigest", expected_digest=md5)
-    for name, value in headers.items():
-        if name.startswith(_CHECKSUM_PREFIX) and name not in ("x-amz-checksum-algorithm", "x-amz-checksum-type",
-                                                              "x-amz-checksum-mode"):
-            try:
-                checksum = new_checksum(name)
-            except ValueError:
-                raise S3Error("InvalidRequest", "Checksum algorithm %s is not supported"
-                              % name[len(_CHECKSUM_PREFIX):].upper()) from None
-            checksum.update(body)
-            if not checksum.matches(value):
-                raise S3Error("BadDigest", "The %s you specified did not match the calculated checksum."
-                              % name[len(_CHECKSUM_PREFIX):].upper())
-
+        request.setResponseCode(error.status)
+        for name, value in (error.headers or {}).items():
+            request.setHeader(name, value)
+        self._finish(call, error.status, body, _XML if body else None)
