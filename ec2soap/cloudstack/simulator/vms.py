@@ -1,16 +1,12 @@
 """Simulator: user VMs (UserVmManagerImpl / VirtualMachineManagerImpl behaviour): deploy, the start/stop/reboot/
-destroy/expunge life cycle with real async jobs, passwords (RSAHelper-style encryption) and user data.
+destroy/expunge life cycle with real async jobs, passwords and user data (checked in vm_inputs.py).
 
 VMs are kind "vm"; each has a ROOT volume (kind "volume") and one NIC on the zone's guest network. Jobs on one
 VM run one after another, like CloudStack's VM work queue.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import ipaddress
 import re
-import secrets
 import uuid as uuidlib
 from typing import Any
 
@@ -19,201 +15,19 @@ from ec2soap.cloudstack.simulator import accounts, volumes
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
                                                  invalid_value, param_error, permission_denied, public_fields)
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
+from ec2soap.cloudstack.simulator.vm_inputs import (checked_userdata, encrypt_password, guest_nic, key_pairs_for,
+                                                    security_groups_for, set_password, usable_template,
+                                                    usable_zone)
 from ec2soap.cloudstack.simulator.volumes import GB, pending_job
 
 __all__ = ["COMMANDS", "JOB_ACTIONS", "ADMIN_ONLY", "advance", "render_vm", "encrypt_password"]
 
-# UserVmManagerImpl's limit on user data (vm.userdata.max.length, default 32768), applied to the base64 text and
-# to the decoded bytes.
-USERDATA_MAX = 32768
-PASSWORD_LENGTH = 6  # vm.password.length
-_PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _HOSTNAME = re.compile(r"^(?![0-9])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _HOSTNAME_ERROR = ("Invalid name. Vm name can contain ASCII letters 'a' through 'z', the digits '0' through '9', "
                    "and the hyphen ('-'), must be between 1 and 63 characters long, and can't start or end with "
                    "\"-\" and can't start with digit")
 _GONE = ("Destroyed", "Expunging")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/\r\n]*={0,2}\s*$")
 _HOST_NS = uuidlib.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
-
-
-# -- lookups -------------------------------------------------------------------------------------------------------
-def _zone(ctx: Ctx, zone_id: str) -> dict:
-    zone = ctx.lookup("zone", zone_id, "zoneid")
-    if zone.get("allocationstate") == "Disabled" and not ctx.caller.is_admin:
-        raise permission_denied(f"Cannot perform this operation, Zone is currently disabled: {zone_id}")
-    return zone
-
-
-def _template(ctx: Ctx, template_id: str, zone: dict, owner: dict) -> dict:
-    template = ctx.lookup("template", template_id, "templateid")
-    visible = (ctx.caller.is_admin or template.get("ispublic") or template.get("isfeatured")
-               or template.get("accountid") in (owner["id"], ctx.caller.account_id)
-               or owner["id"] in template.get("_permittedaccounts", ()))
-    if not visible:
-        raise permission_denied(f"Account {ctx.caller.account['name']} does not have permission to operate "
-                                f"with resource {template_id}")
-    zones = set(template.get("_zoneids") or ()) | {template.get("zoneid")}
-    if template.get("zoneid") not in (None, "", "-1") and zone["id"] not in zones:
-        raise param_error(f"Template {template_id} is not available in zone {zone['id']}")
-    if not template.get("isready", True):
-        raise param_error(f"Template {template_id} has not been completely downloaded to zone {zone['id']}")
-    return template
-
-
-def _zone_sg_enabled(zone: dict) -> bool:
-    # A basic zone is always security-group enabled.
-    return bool(zone.get("securitygroupsenabled")) or zone.get("networktype", "Basic") == "Basic"
-
-
-def _default_group(ctx: Ctx, owner: dict) -> dict:
-    try:
-        from ec2soap.cloudstack.simulator.security_groups import default_group
-    except ImportError:
-        default_group = None
-    if default_group is not None:
-        return default_group(ctx, owner["id"])
-    found = ctx.find("securitygroup", account_id=owner["id"], name="default")
-    if found:
-        return found[0]
-    return ctx.insert("securitygroup", {"name": "default", "description": "Default Security Group",
-                                        "ingressrule": [], "egressrule": [], **owner_fields(ctx, owner)},
-                      account_id=owner["id"])
-
-
-def _security_groups(ctx: Ctx, p: dict, owner: dict, zone: dict) -> list[str]:
-    ids, names = p.get("securitygroupids") or [], p.get("securitygroupnames") or []
-    if ids and names:
-        raise param_error("securitygroupids parameter is mutually exclusive with securitygroupnames parameter")
-    if not _zone_sg_enabled(zone):
-        if ids or names:
-            raise param_error("Can't create vm with security groups; security group feature is not enabled on "
-                              "this zone")
-        return []
-    groups = []
-    for gid in ids:
-        group = ctx.get("securitygroup", gid)
-        if group is None:
-            raise invalid_value(ctx.command, "securitygroupids", gid)
-        if group.get("accountid") != owner["id"]:
-            raise permission_denied(f"Account {owner['name']} does not have permission to operate with "
-                                    f"resource {gid}")
-        groups.append(group["id"])
-    for name in names:
-        found = ctx.find("securitygroup", account_id=owner["id"], name=name)
-        if not found:
-            raise param_error(f"Unable to find group by name {name}")
-        groups.append(found[0]["id"])
-    # Only when none is given does CloudStack add the account's default group.
-    return list(dict.fromkeys(groups)) or [_default_group(ctx, owner)["id"]]
-
-
-def _key_pairs(ctx: Ctx, p: dict, owner: dict) -> list[dict]:
-    names = list(dict.fromkeys((p.get("keypairs") or []) + ([p["keypair"]] if p.get("keypair") else [])))
-    if not names:
-        return []
-    try:
-        from ec2soap.cloudstack.simulator.key_pairs import find_key_pair
-    except ImportError:
-        def find_key_pair(ctx: Ctx, account_id: str, name: str) -> dict | None:
-            found = ctx.find("sshkeypair", account_id=account_id, name=name)
-            return found[0] if found else None
-    pairs = [find_key_pair(ctx, owner["id"], n) for n in names]
-    if any(pair is None for pair in pairs):
-        if len(names) == 1:
-            raise param_error(f"A key pair with name '{names[0]}' was not found.")
-        # CloudStack quirk: the message really says "keyparis".
-        raise param_error("Not all specified keyparis exist")
-    return pairs  # type: ignore[return-value]
-
-
-def _userdata(value: str | None) -> str | None:
-    """validateUserData: base64 text, at most 32 KB both encoded and decoded; stored re-encoded with padding."""
-    if value is None:
-        return None
-    if not _BASE64.match(value):
-        raise param_error("User data is not base64 encoded")
-    if len(value) > USERDATA_MAX:
-        raise param_error(f"User data has exceeded configurable max length : {USERDATA_MAX}")
-    text = re.sub(r"\s", "", value)
-    try:
-        raw = base64.b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise param_error("User data is not base64 encoded") from None
-    if len(raw) > USERDATA_MAX:
-        raise param_error("User data is too long for POST request")
-    if not raw:
-        raise param_error("User data is too short")
-    return base64.b64encode(raw).decode()
-
-
-def encrypt_password(public_key: str, password: str) -> str | None:
-    """RSAHelper.encryptWithSSHPublicKey: PKCS#1 v1.5 with the OpenSSH RSA key, base64; None for other keys."""
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
-    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
-
-    try:
-        key = load_ssh_public_key(public_key.strip().splitlines()[0].encode())
-    except (ValueError, IndexError):
-        return None
-    if not isinstance(key, rsa.RSAPublicKey):
-        return None
-    return base64.b64encode(key.encrypt(password.encode(), padding.PKCS1v15())).decode()
-
-
-def _new_password() -> str:
-    return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(PASSWORD_LENGTH))
-
-
-def _set_password(ctx: Ctx, vm: dict) -> str:
-    """A fresh password; kept only encrypted with the VM's first key pair, as CloudStack keeps it for getVMPassword."""
-    password = _new_password()
-    vm.pop("_encryptedpassword", None)
-    if vm.get("_publickey"):
-        encrypted = encrypt_password(vm["_publickey"], password)
-        if encrypted:
-            vm["_encryptedpassword"] = encrypted
-    return password
-
-
-def _guest_nic(ctx: Ctx, zone: dict, vm_id: str, requested_ip: str | None) -> dict:
-    """One NIC on the zone's guest network with the next free address (a per-network counter)."""
-    networks = ctx.find("network", where=lambda n: n.get("zoneid") == zone["id"]
-                        and n.get("traffictype", "Guest") == "Guest")
-    network = networks[0] if networks else {}
-    gateway = network.get("gateway") or zone.get("_gateway") or "10.1.1.1"
-    netmask = network.get("netmask") or zone.get("_netmask") or "255.255.255.0"
-    cidr = ipaddress.ip_network(network.get("cidr") or f"{gateway}/{netmask}", strict=False)
-    if requested_ip:
-        try:
-            address = ipaddress.ip_address(requested_ip)
-        except ValueError:
-            raise param_error(f"Invalid format for IPv4 address: {requested_ip}") from None
-        taken = {n.get("ipaddress") for vm in ctx.find("vm", where=lambda v: v.get("zoneid") == zone["id"])
-                 for n in vm.get("nic", [])}
-        if address not in cidr or requested_ip in taken or requested_ip == gateway:
-            raise SimError(533, f"The requested IP address {requested_ip} is not available in network "
-                                f"{network.get('name', cidr)}", 4320)
-    else:
-        # The network's guest IP range when it has one (`_iprange`), else the whole CIDR.
-        first, last = network.get("_iprange") or (str(cidr.network_address + 2), str(cidr.broadcast_address - 1))
-        first_ip, last_ip = ipaddress.ip_address(first), ipaddress.ip_address(last)
-        while True:
-            address = first_ip + ctx.next_counter(f"guestip:{network.get('id', zone['id'])}", start=1) - 1
-            if address > last_ip:
-                raise SimError(533, f"Insufficient address capacity in network {network.get('name', cidr)}",
-                               4320)
-            if str(address) != gateway:
-                break
-    mac = ctx.next_counter("macaddress")
-    nic = {"id": ctx.new_uuid(), "networkid": network.get("id"), "networkname": network.get("name"),
-           "netmask": netmask, "gateway": gateway, "ipaddress": str(address),
-           "traffictype": "Guest", "type": network.get("type", "Shared"), "isdefault": True,
-           "macaddress": "02:00:" + ":".join(f"{(mac >> s) & 0xff:02x}" for s in (24, 16, 8, 0)),
-           "deviceid": "0", "virtualmachineid": vm_id, "secondaryip": [], "extradhcpoption": []}
-    if network.get("broadcasturi"):
-        nic["broadcasturi"] = nic["isolationuri"] = network["broadcasturi"]
-    return {k: v for k, v in nic.items() if v is not None}
 
 
 # -- rendering -----------------------------------------------------------------------------------------------------
@@ -335,9 +149,9 @@ def _deploy(ctx: Ctx, p: dict) -> JobStarted:
     """deployVirtualMachine: the VM, its ROOT volume and NIC exist at once (create-style async, §8); the job
     places it on the zone's capacity and starts it, or fails with 533 leaving the VM in Error."""
     owner = owner_account(ctx, p)
-    zone = _zone(ctx, p["zoneid"])
+    zone = usable_zone(ctx, p["zoneid"])
     offering = ctx.lookup("serviceoffering", p["serviceofferingid"], "serviceofferingid")
-    template = _template(ctx, p["templateid"], zone, owner)
+    template = usable_template(ctx, p["templateid"], zone, owner)
     disk_offering = None
     if p.get("diskofferingid"):
         disk_offering = ctx.lookup("diskoffering", p["diskofferingid"], "diskofferingid")
@@ -345,9 +159,9 @@ def _deploy(ctx: Ctx, p: dict) -> JobStarted:
             raise param_error("This disk offering requires a custom size specified")
     accounts.check_limit(ctx, "vm", account=owner)
     accounts.check_limit(ctx, "volume", 2 if disk_offering else 1, account=owner)
-    groups = _security_groups(ctx, p, owner, zone)
-    pairs = _key_pairs(ctx, p, owner)
-    userdata = _userdata(p.get("userdata"))
+    groups = security_groups_for(ctx, p, owner, zone)
+    pairs = key_pairs_for(ctx, p, owner)
+    userdata = checked_userdata(p.get("userdata"))
     vm_id = ctx.new_uuid()
     name = p.get("name") or f"VM-{vm_id}"
     _check_hostname(ctx, name, owner)
@@ -371,7 +185,7 @@ def _deploy(ctx: Ctx, p: dict) -> JobStarted:
         "rootdeviceid": 0, "rootdevicetype": "ROOT", "hypervisor": template.get("hypervisor") or "Simulator",
         "instancename": _instance_name(ctx, owner, number), "details": {}, "affinitygroup": [],
         "displayvm": p.get("displayvm", True), "isdynamicallyscalable": bool(p.get("dynamicscalingenabled")),
-        "nic": [_guest_nic(ctx, zone, vm_id, p.get("ipaddress"))], "_securitygroupids": groups,
+        "nic": [guest_nic(ctx, zone, vm_id, p.get("ipaddress"))], "_securitygroupids": groups,
         "_number": number,
     }
     vm["_ipaddress"] = vm["nic"][0]["ipaddress"]
@@ -387,7 +201,7 @@ def _deploy(ctx: Ctx, p: dict) -> JobStarted:
         vm["_userdata"] = userdata
     if disk_offering:
         vm["diskofferingid"], vm["diskofferingname"] = disk_offering["id"], disk_offering.get("name")
-    password = _set_password(ctx, vm) if vm["passwordenabled"] else None
+    password = set_password(ctx, vm) if vm["passwordenabled"] else None
     ctx.insert("vm", {k: v for k, v in vm.items() if v is not None}, account_id=owner["id"])
     root_size = int(p["rootdisksize"]) * GB if p.get("rootdisksize") else int(template.get("size") or 8 * GB)
     volumes.new_volume(ctx, owner, zone, vtype="ROOT", size=root_size, state="Allocated", name=f"ROOT-{number}",
@@ -634,12 +448,12 @@ def _update(ctx: Ctx, p: dict) -> dict:
     elif p.get("cleanupdetails"):
         vm["details"] = {}
     if "userdata" in p:
-        vm["_userdata"] = _userdata(p["userdata"])
+        vm["_userdata"] = checked_userdata(p["userdata"])
     if p.get("securitygroupids") or p.get("securitygroupnames"):
         if vm["state"] != "Stopped":
             raise param_error("Virtual machine must be stopped prior to update security groups ")
         zone = ctx.get("zone", vm["zoneid"]) or {}
-        vm["_securitygroupids"] = _security_groups(ctx, p, owner, zone)
+        vm["_securitygroupids"] = security_groups_for(ctx, p, owner, zone)
     ctx.save("vm", vm)
     return render_vm(ctx, vm, command="updateVirtualMachine")
 
@@ -684,7 +498,7 @@ def _job_reset_password(ctx: Ctx, args: dict) -> dict:
     vm = ctx.get("vm", args["id"])
     if vm is None or vm["state"] != "Stopped":
         raise param_error(f"Vm {args['id']} should be stopped to do password reset")
-    password = _set_password(ctx, vm)
+    password = set_password(ctx, vm)
     ctx.save("vm", vm)
     return _result(ctx, vm, password=password, command="resetPasswordForVirtualMachine")
 
