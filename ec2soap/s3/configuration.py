@@ -1,0 +1,120 @@
+"""S3 bucket configuration: location, ACL, versioning, policy, CORS (and the CORS rule a request matches).
+One family of S3Operations over the shared OpsContext; each sub-resource is a column of the bucket row."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+from ec2soap.s3 import policy as policies
+from ec2soap.s3.errors import S3Error
+from ec2soap.s3.metadata import Bucket
+from ec2soap.s3.context import OpsContext
+
+__all__ = ["BucketConfiguration"]
+
+
+class BucketConfiguration(OpsContext):
+    """Get/put/delete of a bucket's sub-resources."""
+
+    def _bucket_config(self, caller: Optional[str], name: str, action: str,
+                       context: Mapping[str, Any] | None) -> Bucket:
+        def read(conn: Any) -> Bucket:
+            bucket = self._bucket(conn, name)
+            self._require(caller, action, bucket, context=context)
+            return bucket
+        return self.store.run_sync(read)
+
+    def _update_bucket(self, caller: Optional[str], name: str, action: str, context: Mapping[str, Any] | None,
+                       **values: Any) -> None:
+        def write(conn: Any) -> None:
+            bucket = self._bucket(conn, name, lock=True)
+            self._require(caller, action, bucket, context=context)
+            self.meta.update_bucket(conn, bucket.id, **values)
+        self._txn(write)
+
+    def get_bucket_location(self, caller: Optional[str], name: str,
+                            context: Mapping[str, Any] | None = None) -> Optional[str]:
+        """GetBucketLocation: the constraint given at creation (None = us-east-1, an empty element)."""
+        return self._bucket_config(caller, name, "s3:GetBucketLocation", context).location
+
+    def get_bucket_acl(self, caller: Optional[str], name: str, context: Mapping[str, Any] | None = None) -> dict:
+        return self._bucket_config(caller, name, "s3:GetBucketAcl", context).acl
+
+    def put_bucket_acl(self, caller: Optional[str], name: str, acl: dict | None = None,
+                       headers: Mapping[str, str] | None = None, context: Mapping[str, Any] | None = None) -> None:
+        """PutBucketAcl from an AccessControlPolicy body (ACL) or x-amz-acl / x-amz-grant-* headers."""
+        bucket = self._bucket_config(caller, name, "s3:PutBucketAcl", context)
+        new = self._acl_for_put(bucket.owner, None, acl, headers)
+        self._update_bucket(caller, name, "s3:PutBucketAcl", context, acl=new)
+
+    def get_bucket_versioning(self, caller: Optional[str], name: str,
+                              context: Mapping[str, Any] | None = None) -> Optional[str]:
+        """GetBucketVersioning: "Enabled", "Suspended", or None (never enabled: an empty configuration)."""
+        return self._bucket_config(caller, name, "s3:GetBucketVersioning", context).versioning
+
+    def put_bucket_versioning(self, caller: Optional[str], name: str, status: str,
+                              context: Mapping[str, Any] | None = None) -> None:
+        if status not in ("Enabled", "Suspended"):
+            raise S3Error("MalformedXML")
+        self._update_bucket(caller, name, "s3:PutBucketVersioning", context, versioning=status)
+
+    def get_bucket_policy(self, caller: Optional[str], name: str, context: Mapping[str, Any] | None = None) -> str:
+        bucket = self._bucket_config(caller, name, "s3:GetBucketPolicy", context)
+        if bucket.policy is None:
+            raise S3Error("NoSuchBucketPolicy", bucket_name=name)
+        return bucket.policy
+
+    def put_bucket_policy(self, caller: Optional[str], name: str, text: str | bytes,
+                          context: Mapping[str, Any] | None = None) -> None:
+        policies.parse_policy(text, name)
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        self._update_bucket(caller, name, "s3:PutBucketPolicy", context, policy=text)
+
+    def delete_bucket_policy(self, caller: Optional[str], name: str,
+                             context: Mapping[str, Any] | None = None) -> None:
+        self._update_bucket(caller, name, "s3:DeleteBucketPolicy", context, policy=None)
+
+    def get_bucket_cors(self, caller: Optional[str], name: str, context: Mapping[str, Any] | None = None) -> list:
+        bucket = self._bucket_config(caller, name, "s3:GetBucketCORS", context)
+        if not bucket.cors:
+            raise S3Error("NoSuchCORSConfiguration", bucket_name=name)
+        return bucket.cors
+
+    def put_bucket_cors(self, caller: Optional[str], name: str, rules: list[dict],
+                        context: Mapping[str, Any] | None = None) -> None:
+        """PutBucketCORS with rules as xml.parse_cors returns them."""
+        if not rules or len(rules) > self.limits.max_cors_rules:
+            raise S3Error("MalformedXML")
+        for rule in rules:
+            if not rule.get("allowed_origins") or not rule.get("allowed_methods"):
+                raise S3Error("MalformedXML")
+            for method in rule["allowed_methods"]:
+                if method not in ("GET", "PUT", "POST", "DELETE", "HEAD"):
+                    raise S3Error("InvalidRequest", "Found unsupported HTTP method in CORS config. "
+                                  "Unsupported method is %s" % method)
+            for origin in rule["allowed_origins"]:
+                if origin.count("*") > 1:
+                    raise S3Error("InvalidRequest", 'AllowedOrigin "%s" can not have more than one wildcard.'
+                                  % origin)
+        self._update_bucket(caller, name, "s3:PutBucketCORS", context, cors=rules)
+
+    def delete_bucket_cors(self, caller: Optional[str], name: str,
+                           context: Mapping[str, Any] | None = None) -> None:
+        self._update_bucket(caller, name, "s3:PutBucketCORS", context, cors=None)
+
+    def cors_rule(self, name: str, origin: str, method: str, request_headers: Sequence[str] = ()) -> dict | None:
+        """The first CORS rule of bucket NAME matching ORIGIN, METHOD and the requested headers (preflight
+        and actual requests alike; no caller: browsers send preflights without credentials)."""
+        bucket = self.store.run_sync(self.meta.get_bucket, name)
+        if bucket is None:
+            raise S3Error("NoSuchBucket", bucket_name=name)
+        for rule in bucket.cors or ():
+            if method not in rule["allowed_methods"]:
+                continue
+            if not any(policies._wildcard(pattern, True).fullmatch(origin) for pattern in rule["allowed_origins"]):
+                continue
+            allowed = rule.get("allowed_headers") or []
+            if all(any(policies._wildcard(p, True).fullmatch(h) for p in allowed) for h in request_headers):
+                return rule
+        return None
+
