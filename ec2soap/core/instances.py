@@ -312,6 +312,14 @@ async def run_instances_once(ctx: RequestContext, client_token: str | None = Non
 
 # -- Start, Stop, Reboot, Terminate ---------------------------------------------------------------------------
 
+# The state-change commands _state_changes starts, each through its typed begin_ method.
+_BEGIN: dict[str, Any] = {
+    "startVirtualMachine": lambda cloud: cloud.begin_start_virtual_machine,
+    "stopVirtualMachine": lambda cloud: cloud.begin_stop_virtual_machine,
+    "rebootVirtualMachine": lambda cloud: cloud.begin_reboot_virtual_machine,
+}
+
+
 async def _state_changes(ctx: RequestContext, instance_ids: Sequence[str], command: str, action: str,
                          decide: Any, extra: dict[str, Any] | None = None) -> list[InstanceStateChange]:
     """Check every instance first (DECIDE(cs_state) → "call", "skip" or "refuse"), then start the jobs together
@@ -334,7 +342,7 @@ async def _state_changes(ctx: RequestContext, instance_ids: Sequence[str], comma
             jobs.append(None)
             continue
         try:
-            jobs.append(await ctx.cloud.start(command, id=vm["id"], **(extra or {})))
+            jobs.append(await _BEGIN[command](ctx.cloud)(id=vm["id"], **(extra or {})))
         except CloudStackApiError as exc:
             if exc.errorcode != 431:
                 raise

@@ -140,3 +140,16 @@ def test_the_client_answers_through_the_typed_methods(sim, in_reactor) -> None: 
         client.list_zones(zonid="x")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         client.create_ssh_key_pair()  # type: ignore[call-arg]
+
+
+def test_the_core_calls_cloudstack_in_one_style() -> None:
+    """The core reaches CloudStack only through typed methods (and wait_job): no by-name start("cmd", ...)."""
+    by_name = []
+    for where, text in _gateway_sources():
+        if not where.startswith("ec2soap/core/"):
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in GENERIC
+                    and ast.unparse(node.func.value) in CORE_CLIENTS + ("expunger",)):
+                by_name.append(f"{where}:{node.lineno}: {ast.unparse(node.func)}")
+    assert by_name == []
