@@ -3,7 +3,9 @@
 Twisted glue: parse the request, authenticate it (ec2soap.auth), find its handler in the route table
 (s3.routes), let the handler run its operation (s3.operations) on the store's thread pool, and write the
 S3Answer it returns (a document, or a download streamed in constant memory). Errors are rendered once, in
-`_handle`, as S3's error document. Nothing from ec2soap.core, and no SQL or file I/O on the reactor thread.
+`refuse`, as S3's error document. The request id, the service switch, the catch-all, the log line and the
+metrics are the front door's (ec2soap.door.FrontDoor). Nothing from ec2soap.core, and no SQL or file I/O on
+the reactor thread.
 """
 from __future__ import annotations
 
@@ -15,15 +17,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, Optional
 
-from twisted.internet.defer import Deferred, ensureDeferred, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
-from twisted.web import resource, server
 from twisted.web.http_headers import Headers
 
 from ec2soap.auth import HttpRequestInfo, parse_query, parse_s3, verify_s3
 from ec2soap.auth.s3_query import S3Query, S3QueryError, decode_component
 from ec2soap.origin import Origin, request_origin
 from ec2soap.auth.credentials import CredentialsUnavailable
+from ec2soap.door import Exchange, FrontDoor
 from ec2soap.s3 import routes
 from ec2soap.s3.answers import S3Answer, UploadPlan, as_s3_error, from_query, last_resort
 from ec2soap.s3.bodies import CHECKSUM_PREFIX, Prepared, check_small_body, decoder_for, read_small, trailers
@@ -104,20 +106,21 @@ class Call:
         return name in self.query
 
 
-class S3Resource(resource.Resource):
+class S3Resource(FrontDoor):
     """S3 over OPS (S3Operations); RUN is the store's `defer` (the thread pool); CREDENTIALS finds secrets.
     PUBLIC_HOST is the virtual-host base; ENABLED() False answers ServiceUnavailable."""
-    isLeaf = True
+    service = "s3"
+    log_name = "S3"
+    errors = (S3Error,)
+    log = log
 
     def __init__(self, *, ops: Any, run: Callable[..., Deferred], credentials: Any, public_host: str = "",
                  clock_skew: float = 900.0, enabled: Callable[[], bool] = lambda: True, metrics: Any = None):
-        super().__init__()
-        self.metrics = metrics  # ec2soap.metrics.Metrics or None
+        super().__init__(enabled=enabled, metrics=metrics)
         self.ops, self.run, self.credentials = ops, run, credentials
         self.owners = Owners(ops.store, run, credentials)
         self.bases = ["localhost"] + ([_host_name(public_host).lower()] if public_host else [])
         self.max_skew = timedelta(seconds=clock_skew)
-        self.enabled = enabled
         self._ready = False
         self._waiters: list[Deferred] = []
 
@@ -144,46 +147,64 @@ class S3Resource(resource.Resource):
         self._waiters.append(d)
         return d
 
-    # -- one render per method ----------------------------------------------------------------------------
+    # -- the front door's hooks (ec2soap.door) ------------------------------------------------------------
 
     def render(self, request: Any) -> Any:
         """Every method: the route table decides what serves it (MethodNotAllowed when nothing does)."""
-        def failed(failure: Failure) -> None:
-            log.error("S3 request failed outside the handler: %s", failure.getTraceback())
-            last_resort(request)
-        ensureDeferred(self._handle(request)).addErrback(failed)
-        return server.NOT_DONE_YET
+        return self.serve(request)
 
-    async def _handle(self, request: Any) -> None:
-        call = self._parse(request)
-        started = time.monotonic()
-        status = 500
-        try:
-            upload = getattr(request, "s3_upload", None)
-            if upload is not None:
-                # A streamed upload's body is in (or was refused): how its preparation ended comes first.
-                call.prepared = await upload.result
-            if call.problem is not None:
-                raise call.problem
-            if not self.enabled():
-                raise S3Error("ServiceUnavailable", "The S3 API is disabled on this gateway.")
-            await self._when_ready()
-            if upload is None:
-                await self._authenticate_buffered(call)
-            route = routes.resolve(call.method, call.bucket, call.key, call.query, call.headers)
-            await self._write(call, await route.handler(self, call))
-            status = request.code
-        except Exception as failure:
-            error = as_s3_error(failure, call)
-            status = error.status
-            self._error(call, error)
-            if call.prepared is not None:  # not committed (a no-op if it was)
-                await self.run(call.prepared.body.abort)
-        log.info("S3 %s %s → %s [%s, %s, %.3fs, client %s]", call.method, call.resource_name, status,
-                 call.caller or "-", call.request_id, time.monotonic() - started,
-                 call.context.get("aws:SourceIp") or "-")
-        if self.metrics is not None:
-            self._count(call, status, time.monotonic() - started)
+    def new_request_id(self) -> str:
+        return uuid.uuid4().hex[:16].upper()
+
+    async def read(self, exchange: Exchange) -> "Call":
+        """The request as a Call. A streamed upload's body is in (or was refused): how its preparation ended
+        comes first; then what made the request unreadable; both before the switch is asked."""
+        call = exchange.parsed = self._parse(exchange.request, exchange.request_id)
+        exchange.action = f"{call.method} {'object' if call.key else 'bucket' if call.bucket else 'service'}"
+        upload = getattr(exchange.request, "s3_upload", None)
+        if upload is not None:
+            call.prepared = await upload.result
+        if call.problem is not None:
+            raise call.problem
+        return call
+
+    def disabled_error(self) -> S3Error:
+        return S3Error("ServiceUnavailable", "The S3 API is disabled on this gateway.")
+
+    def internal_error(self) -> S3Error:
+        return S3Error("InternalError")
+
+    async def answer(self, exchange: Exchange) -> None:
+        call: Call = exchange.parsed
+        await self._when_ready()
+        if getattr(call.request, "s3_upload", None) is None:
+            await self._authenticate_buffered(call)
+        route = routes.resolve(call.method, call.bucket, call.key, call.query, call.headers)
+        await self._write(call, await route.handler(self, call))
+        return None  # written by _write (documents and streamed downloads alike)
+
+    def refusal(self, exc: BaseException, exchange: Exchange) -> S3Error:
+        return as_s3_error(exc, exchange.parsed)  # logs what is not an S3, auth or query error
+
+    async def refuse(self, exchange: Exchange, error: S3Error) -> int:
+        call: Call = exchange.parsed
+        self._error(call, error)
+        if call.prepared is not None:  # not committed (a no-op if it was)
+            await self.run(call.prepared.body.abort)
+        return error.status
+
+    def log_line(self, exchange: Exchange) -> str:
+        # S3's own format, which operators (and tests/system/test_https.py) read.
+        call: Call = exchange.parsed
+        return (f"S3 {call.method} {call.resource_name} → {exchange.status} [{call.caller or '-'}, "
+                f"{exchange.request_id}, {exchange.seconds:.3f}s, client {call.context.get('aws:SourceIp') or '-'}]")
+
+    def measure(self, exchange: Exchange, seconds: float) -> None:
+        if self.metrics is not None and exchange.parsed is not None:
+            self._count(exchange.parsed, exchange.status, seconds)
+
+    def last_resort(self, exchange: Exchange) -> None:
+        last_resort(exchange.request)
 
     def _count(self, call: Call, status: int, seconds: float) -> None:
         """Metrics: the request (action = method and what it names) and, when it succeeded, the object bytes
@@ -202,7 +223,7 @@ class S3Resource(resource.Resource):
 
     # -- parsing and authentication -----------------------------------------------------------------------
 
-    def _parse(self, request: Any) -> Call:
+    def _parse(self, request: Any, rid: Optional[str] = None) -> Call:
         """REQUEST as a Call. Never raises: a path or query S3 cannot read becomes call.problem, answered
         as S3's error document once the request runs."""
         if not isinstance(request.responseHeaders, _S3Headers):
@@ -210,7 +231,7 @@ class S3Resource(resource.Resource):
             for name, values in request.responseHeaders.getAllRawHeaders():
                 headers.setRawHeaders(name, values)
             request.responseHeaders = headers
-        rid = uuid.uuid4().hex[:16].upper()
+        rid = rid or self.new_request_id()
         request.setHeader("x-amz-request-id", rid)
         request.setHeader("x-amz-id-2", base64.b64encode(rid.encode()).decode())
         uri = request.uri.decode("latin-1")
