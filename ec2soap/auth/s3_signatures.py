@@ -191,7 +191,8 @@ def _v2_string_heads(request: HttpRequestInfo, date_lines: list[str],
         if name.startswith("x-amz-"):
             amz[name] = ",".join(v.strip() for v in request.header_values(name))
     for name, value in amz_extra.items():
-        amz.setdefault(name, value)
+        if name.startswith("x-amz-"):  # Content-MD5/Type stand in for their own lines, not x-amz-* ones
+            amz.setdefault(name, value)
     amz_lines = "".join(f"{k}:{amz[k]}\n" for k in sorted(amz))
     md5 = (request.header("content-md5") or amz_extra.get("content-md5", "")).strip()
     ctype = (request.header("content-type") or amz_extra.get("content-type", "")).strip()

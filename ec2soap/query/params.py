@@ -36,7 +36,8 @@ class QueryParams:
 
     def str(self, name: str, *, required: bool = False, default: Any = None) -> Any:
         value = self.raw.get(name)
-        if value is None:
+        if value is None or (required and value == ""):
+            # EC2 answers an empty required parameter as a missing one (InstanceId= is MissingParameter).
             if required:
                 raise ERRORS["MissingParameter"](name=name)
             return default

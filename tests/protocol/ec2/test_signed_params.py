@@ -301,3 +301,17 @@ def test_random_signed_values_arrive_unchanged_and_mutations_run_nothing_else(ga
                                                                        "Version": "2016-11-15"})))
     assert stored == expected
     assert refused >= rounds * 0.8
+
+
+@pytest.mark.parametrize("action,name", [("ModifyInstanceAttribute", "InstanceId"),
+                                         ("DescribeInstanceAttribute", "InstanceId"),
+                                         ("GetConsoleOutput", "InstanceId"),
+                                         ("DeleteKeyPair", "KeyName"),
+                                         ("CreateSecurityGroup", "GroupName")])
+def test_an_empty_required_parameter_is_missing(gateway_server: GatewayServer, tagged: Any, action: str,
+                                                name: str) -> None:
+    """EC2 answers `Name=` for a required parameter as MissingParameter: never a 500 (found by the fuzz test)."""
+    keys, _ = tagged
+    params = {"Action": action, "Version": "2016-11-15", name: "", "Attribute": "instanceType",
+              "GroupDescription": "d"}
+    assert error_of(send(signed(gateway_server, keys, "sigv2-get", params))) == (400, "MissingParameter")
