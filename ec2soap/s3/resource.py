@@ -102,9 +102,6 @@ class Call:
             return "/"
         return f"/{self.bucket}" + (f"/{self.key}" if self.key else "")
 
-    def has(self, name: str) -> bool:
-        return name in self.query
-
 
 class S3Resource(FrontDoor):
     """S3 over OPS (S3Operations); RUN is the store's `defer` (the thread pool); CREDENTIALS finds secrets.
