@@ -11,20 +11,16 @@ __all__ = ["FAMILIES", "collect"]
 
 # The EC2 resource families, one module per family in core/, query/bindings/ and wire/types/.
 FAMILIES = ("key_pairs", "zones", "instances", "images", "volumes", "snapshots", "security_groups",
-            "addresses", "tags", "passwords")
+            "addresses", "tags")
 
 
 def collect(package: str, attribute: str | None, families: Iterable[str] = FAMILIES) -> dict[str, Any]:
-    """Import PACKAGE.<family> for each family that exists and merge its ATTRIBUTE dict (None: only import).
-    A name declared by two families is an error, so two modules can never silently disagree."""
+    """Import PACKAGE.<family> for each family and merge its ATTRIBUTE dict (None: only import). A missing
+    family module is an ImportError (never a silent skip), and a name declared by two families is an error, so
+    two modules can never silently disagree."""
     table: dict[str, Any] = {}
     for name in families:
-        try:
-            module = importlib.import_module(f"{package}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{package}.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"{package}.{name}")
         for key, value in (getattr(module, attribute) if attribute else {}).items():
             if key in table:
                 raise ValueError(f"{package}: {key} is declared by two families")
