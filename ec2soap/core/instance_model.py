@@ -18,7 +18,7 @@ from ec2soap.errors import ERRORS
 __all__ = ["InstanceState", "StateReason", "GroupRef", "Placement", "EbsDevice", "BlockDevice", "Instance",
            "Reservation", "STATES", "state_of", "device_name", "to_instances", "find_vms", "instance_filters",
            "ROOT_DEVICE_NAME", "ERROR_REASON", "offering_for_type", "UUID", "check_instance_id",
-           "InstanceStateChange"]
+           "resolve_instance_ids", "InstanceStateChange"]
 
 
 @dataclass(frozen=True)
@@ -265,15 +265,22 @@ def check_instance_id(value: str) -> None:
         raise ERRORS["InvalidInstanceID.Malformed"](instance_id=value)
 
 
-async def find_vms(ctx: RequestContext, instance_ids: Sequence[str] = (), **params: Any) -> list[dict]:
-    """The caller's VMs, or those INSTANCE_IDS name in that order (EC2 ids or CloudStack uuids). An id the
-    caller cannot see (unknown, another user's, expunged) is InvalidInstanceID.NotFound, like EC2."""
+async def resolve_instance_ids(ctx: RequestContext, instance_ids: Sequence[str]) -> dict[str, Any]:
+    """INSTANCE_IDS (EC2 ids or uuids) → their CloudStack uuids; a malformed id is InvalidParameterValue and one
+    never minted is InvalidInstanceID.NotFound."""
     for value in instance_ids:
         check_instance_id(value)
     wanted = await ctx.ids.to_cloudstack_many("instance", instance_ids) if instance_ids else {}
     for value in instance_ids:
         if wanted.get(value) is None:
             raise ERRORS["InvalidInstanceID.NotFound"](instance_id=value)
+    return wanted
+
+
+async def find_vms(ctx: RequestContext, instance_ids: Sequence[str] = (), **params: Any) -> list[dict]:
+    """The caller's VMs, or those INSTANCE_IDS name in that order (EC2 ids or CloudStack uuids). An id the
+    caller cannot see (unknown, another user's, expunged) is InvalidInstanceID.NotFound, like EC2."""
+    wanted = await resolve_instance_ids(ctx, instance_ids)
     vms = await ctx.cloud.list_virtual_machines(**params)
     if not instance_ids:
         return vms

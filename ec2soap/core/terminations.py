@@ -15,7 +15,8 @@ from typing import Any, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.instance_model import (STATES, Instance, InstanceState, InstanceStateChange, Placement,
-                                         StateReason, check_instance_id, to_instances)
+                                         StateReason, resolve_instance_ids,
+                                         to_instances)
 from ec2soap.core.model import Tag, caller_account as model_caller_account
 from ec2soap.core.volumes import delete_on_termination
 from ec2soap.errors import ERRORS
@@ -101,12 +102,7 @@ async def visible_instances(ctx: RequestContext, instance_ids: Sequence[str] = (
     terminated within the retention (from our record, whatever CloudStack still lists). INSTANCE_IDS, when
     given, are answered in that order; an id neither knows is InvalidInstanceID.NotFound. A destroyed VM we
     have no record of (destroyed outside the gateway) shows as CloudStack shows it."""
-    for value in instance_ids:
-        check_instance_id(value)
-    wanted = await ctx.ids.to_cloudstack_many("instance", instance_ids) if instance_ids else {}
-    for value in instance_ids:
-        if wanted.get(value) is None:
-            raise ERRORS["InvalidInstanceID.NotFound"](instance_id=value)
+    wanted = await resolve_instance_ids(ctx, instance_ids)
     vms = await ctx.cloud.list_virtual_machines(**params)
     gone_ids = [v["id"] for v in vms if str(v.get("state", "")).lower() in _GONE]
     records: dict[str, Any] = {}
