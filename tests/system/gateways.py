@@ -28,7 +28,8 @@ class Process:
         self.banner = self._wait_for_banner()
         self.ports = {name: int(port) for name, port in
                       re.findall(r"(simulator|integration \(no auth\)|EC2 Query)\s+http://[^:]+:(\d+)", self.banner)}
-        keys = dict(re.findall(r"(access key|secret key)\s+(\S+)", self.banner))
+        # The banner's own lines only: log lines printed beside it may speak of access keys too.
+        keys = dict(re.findall(r"^\s+(access key|secret key)\s+(\S+)\s*$", self.banner, re.M))
         self.access_key, self.secret_key = keys.get("access key"), keys.get("secret key")
         self.worker_pids = [int(p) for p in re.findall(r"\d+", (re.findall(r"workers .*", self.banner) or [""])[0])[1:]]
 
