@@ -168,6 +168,12 @@ class Store:
 
         return deferToThreadPool(self._get_reactor(), self._thread_pool(), fn, *args, **kwargs)
 
+    def sleep(self, seconds: float) -> Any:
+        """A Deferred that fires after SECONDS on the reactor: for polling without holding a pool thread."""
+        from twisted.internet.task import deferLater
+
+        return deferLater(self._get_reactor(), seconds, lambda: None)
+
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Any:
         """Run fn(connection, *args) in a transaction on the pool. → Deferred firing with its result."""
         return self.defer(self.run_sync, fn, *args, **kwargs)

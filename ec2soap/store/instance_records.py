@@ -169,18 +169,16 @@ class InstanceRecords:
     async def fill_token(self, account: str, token: str, reservation_id: str, instances: list[str]) -> None:
         await self.store.run(_fill_sync, account, token, reservation_id, instances)
 
-    def _wait_sync(self, account: str, token: str, timeout: float) -> TokenRecord | None:
-        deadline = time.monotonic() + timeout
-        while True:
-            record = self.store.run_sync(_token_sync, account, token, readonly=True)
-            if record is None or record.instances is not None or time.monotonic() >= deadline:
-                return record
-            time.sleep(0.1)
-
     async def wait_token(self, account: str, token: str, timeout: float) -> TokenRecord | None:
         """The token's record once its launch has finished (instances set), or is gone (the launch failed),
-        or as it is after TIMEOUT seconds. Polls on a pool thread: only a retry racing its original waits."""
-        return await self.store.defer(self._wait_sync, account, token, timeout)
+        or as it is after TIMEOUT seconds. Each read runs on the pool and the pauses on the reactor, so a
+        retry racing its original holds no database thread while it waits."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = await self.store.run(_token_sync, account, token, readonly=True)
+            if record is None or record.instances is not None or time.monotonic() >= deadline:
+                return record
+            await self.store.sleep(0.1)
 
     async def release_token(self, account: str, token: str) -> None:
         """Forget a claim whose launch failed, so that a retry may launch."""
