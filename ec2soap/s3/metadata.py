@@ -72,11 +72,16 @@ class Bucket:
     versioning: str | None
     policy: str | None
     cors: list | None
+    # s3.access: the PublicAccessBlock flags ({"BlockPublicAcls": bool, ...}) and ObjectOwnership, or None.
+    public_access_block: dict | None = None
+    ownership: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Bucket":
-        return cls(row.id, row.name, row.owner, row.created, row.location, _loads(row.acl, {}),
-                   row.versioning, row.policy, _loads(row.cors))
+        bucket = cls(row.id, row.name, row.owner, row.created, row.location, _loads(row.acl, {}),
+                     row.versioning, row.policy, _loads(row.cors))
+        bucket.public_access_block, bucket.ownership = _loads(row.public_access_block), row.ownership
+        return bucket
 
 
 @dataclass
@@ -197,8 +202,9 @@ class MetadataStore:
         return [Bucket.from_row(row) for row in rows]
 
     def update_bucket(self, conn: Connection, bucket_id: int, **values: Any) -> None:
-        """Set ACL (dict), versioning, policy (str), cors (list or None)."""
-        for name in ("acl", "cors"):
+        """Set ACL (dict), versioning, policy (str), cors (list or None), public_access_block (dict or None),
+        ownership (str or None)."""
+        for name in ("acl", "cors", "public_access_block"):
             if name in values:
                 values[name] = _dumps(values[name])
         conn.execute(update(s3_bucket).where(s3_bucket.c.id == bucket_id).values(**values))

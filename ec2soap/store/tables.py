@@ -145,6 +145,9 @@ s3_bucket = Table(
     Column("versioning", String(16), nullable=True),
     Column("policy", Text, nullable=True),
     Column("cors", Text, nullable=True),
+    # S3 access controls (s3/access.py): PublicAccessBlock as JSON, ObjectOwnership (None: ObjectWriter).
+    Column("public_access_block", Text, nullable=True),
+    Column("ownership", String(32), nullable=True),
     UniqueConstraint("name"),
     Index(None, "owner"),
 )
