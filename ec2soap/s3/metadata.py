@@ -105,6 +105,7 @@ class ObjectVersion:
     checksums: dict = field(default_factory=dict)
     blob_id: str | None = None
     manifest: list | None = None
+    tags: dict = field(default_factory=dict)  # s3.tagging: the version's tag set (key → value)
 
     @property
     def layout(self) -> list[tuple[str, int]]:
@@ -124,7 +125,7 @@ class ObjectVersion:
         return cls(row.id, row.bucket_id, _key(row.key), row.version_id, row.latest == 1, bool(row.delete_marker),
                    row.owner, row.size, row.etag, row.last_modified, row.content_type, _loads(row.headers, {}),
                    _loads(row.user_meta, {}), _loads(row.acl), _loads(row.checksums, {}), row.blob_id,
-                   _loads(row.manifest))
+                   _loads(row.manifest), _loads(row.tags, {}))
 
 
 @dataclass

@@ -148,6 +148,8 @@ s3_bucket = Table(
     # S3 access controls (s3/access.py): PublicAccessBlock as JSON, ObjectOwnership (None: ObjectWriter).
     Column("public_access_block", Text, nullable=True),
     Column("ownership", String(32), nullable=True),
+    # S3 tagging (s3/tagging.py): the bucket's tag set as JSON, NULL without one.
+    Column("tags", Text, nullable=True),
     UniqueConstraint("name"),
     Index(None, "owner"),
 )
@@ -175,6 +177,8 @@ s3_object = Table(
     Column("checksums", Text, nullable=True),
     Column("blob_id", String(32), nullable=True),
     Column("manifest", Text, nullable=True),
+    # S3 tagging (s3/tagging.py): this version's tag set as JSON ({"key": "value"}), NULL without tags.
+    Column("tags", Text, nullable=True),
     UniqueConstraint("bucket_id", "key", "version_id"),
     UniqueConstraint("bucket_id", "key", "latest"),
 )
@@ -193,6 +197,8 @@ s3_upload = Table(
     Column("user_meta", Text, nullable=True),
     Column("acl", Text, nullable=True),
     Column("checksum_algorithm", String(16), nullable=True),
+    # S3 tagging: the x-amz-tagging of CreateMultipartUpload (JSON), given to the completed object.
+    Column("tags", Text, nullable=True),
     UniqueConstraint("upload_id"),
     Index(None, "bucket_id", "key"),
 )
@@ -210,7 +216,19 @@ s3_part = Table(
     UniqueConstraint("upload_pk", "part_number"),
 )
 
-__all__ += ["s3_bucket", "s3_object", "s3_upload", "s3_part"]
+# A bucket's lifecycle configuration (s3/lifecycle.py: its rules as JSON) and the sweeper's place in it
+# (s3/lifecycle_sweep.py): `cursor` is the last key the current pass has swept (NULL: the next pass starts at the
+# first key), `swept` when a pass last finished, so every gateway process resumes where any of them stopped.
+s3_lifecycle = Table(
+    "s3_lifecycle", metadata,
+    Column("bucket_id", Integer, ForeignKey("s3_bucket.id", name="fk_s3_lifecycle_bucket_id"), primary_key=True,
+           autoincrement=False),
+    Column("rules", Text, nullable=False),
+    Column("cursor", S3_KEY, nullable=True),
+    Column("swept", Float, nullable=True),
+)
+
+__all__ += ["s3_bucket", "s3_object", "s3_upload", "s3_part", "s3_lifecycle"]
 
 # Snapshots of volumes CloudStack has no storage for yet (never attached: CloudStack allocates a volume's storage
 # on its first attach and cannot snapshot it before). Such a volume holds only zeros, so the gateway keeps the
