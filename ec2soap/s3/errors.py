@@ -13,6 +13,7 @@ __all__ = ["S3Error", "ERRORS", "render_error"]
 # Codes, statuses and wording as S3 documents them ("Error responses", 2006-03-01 API), so clients that
 # branch on the code or scripts that grep the message behave as they do against Amazon.
 ERRORS: dict[str, tuple[int, str]] = {
+    "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
     "AccessDenied": (403, "Access Denied"),
     "AccountProblem": (403, "There is a problem with your AWS account that prevents the operation from "
                             "completing successfully."),
@@ -40,6 +41,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InternalError": (500, "We encountered an internal error. Please try again."),
     "InvalidAccessKeyId": (403, "The AWS Access Key Id you provided does not exist in our records."),
     "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidBucketAclWithObjectOwnership": (400, "Bucket cannot have ACLs set with ObjectOwnership's "
+                                                 "BucketOwnerEnforced setting"),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidBucketState": (409, "The request is not valid with the current state of the bucket."),
     "InvalidDigest": (400, "The Content-MD5 you specified is not valid."),
@@ -80,6 +83,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
     "NoSuchKey": (404, "The specified key does not exist."),
+    "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration was not found"),
     "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist."),
     "NoSuchUpload": (404, "The specified upload does not exist. The upload ID may be invalid, or the upload "
                           "may have been aborted or completed."),
@@ -89,6 +93,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "NotSignedUp": (403, "Your account is not signed up for the Amazon S3 service."),
     "OperationAborted": (409, "A conflicting conditional operation is currently in progress against this "
                               "resource. Please try again."),
+    "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),
     "PermanentRedirect": (301, "The bucket you are attempting to access must be addressed using the specified "
                                "endpoint."),
     "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),

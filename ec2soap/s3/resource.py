@@ -30,6 +30,7 @@ from ec2soap.s3 import routes
 from ec2soap.s3.answers import S3Answer, UploadPlan, as_s3_error, from_query, last_resort
 from ec2soap.s3.bodies import CHECKSUM_PREFIX, Prepared, check_small_body, decoder_for, read_small, trailers
 from ec2soap.s3.owners import Owners
+from ec2soap.s3.post_form import prepare_post
 from ec2soap.s3.errors import S3Error, render_error
 from ec2soap.s3.rules import check_part_number, http_date
 from ec2soap.s3.streaming import BlobProducer
@@ -328,7 +329,7 @@ class S3Resource(FrontDoor):
 
     def upload_for(self, method: bytes, uri: bytes, headers: Any,
                    origin: Optional[Origin] = None) -> Optional[Callable[[], Any]]:
-        if method != b"PUT" or not self.enabled():
+        if method not in (b"PUT", b"POST") or not self.enabled():
             return None
         target = s3_target(method, uri)
         if target is None:
@@ -340,14 +341,17 @@ class S3Resource(FrontDoor):
             name = name.lower()
             lowered[name] = lowered[name] + "," + value if name in lowered else value
         host = lowered.get("host", "")
-        probe = Call(None, "", "PUT", raw_path, raw_query, None, None, None, S3Query(), lowered, pairs, host)
+        verb = method.decode("ascii")
+        probe = Call(None, "", verb, raw_path, raw_query, None, None, None, S3Query(), lowered, pairs, host)
         try:
             probe.bucket, probe.key, probe.virtual_bucket, probe.query = self._target(
                 raw_path, raw_query, origin.host if origin is not None and origin.host else host)
         except S3Error as error:
+            if verb != "PUT":
+                return None  # answered once buffered, as before
             probe.problem = error  # refused before a byte of the body is read
             return UploadPlan(probe, self._prepare_upload)
-        if not routes.is_upload("PUT", probe.bucket, probe.key, probe.query, probe.headers):
+        if not routes.is_upload(verb, probe.bucket, probe.key, probe.query, probe.headers):
             return None
         return UploadPlan(probe, self._prepare_upload)
 
@@ -355,6 +359,8 @@ class S3Resource(FrontDoor):
         if call.problem is not None:
             raise call.problem
         await self._when_ready()
+        if call.method == "POST":  # a browser upload: its credentials are form fields (s3.handlers_post)
+            return await prepare_post(self, call)
         caller, auth = await self._identify(call, None)
         part = "uploadId" in call.query
         headers = dict(call.headers)

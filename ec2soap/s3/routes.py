@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional
 
 from ec2soap.s3 import handlers as h
+from ec2soap.s3 import handlers_post as post
 from ec2soap.s3.answers import S3Answer
 from ec2soap.s3.errors import S3Error
 
@@ -61,10 +62,6 @@ def _not_implemented(name: str) -> Handler:
 
 async def no_lifecycle_configuration(res: Any, call: Any) -> S3Answer:
     raise S3Error("NoSuchLifecycleConfiguration", bucket_name=call.bucket)
-
-
-async def browser_post(res: Any, call: Any) -> S3Answer:
-    raise S3Error("NotImplemented", "Browser-based POST uploads are not implemented by this gateway.")
 
 
 _REFUSALS = {name: _not_implemented(name) for name in NOT_IMPLEMENTED}
@@ -118,7 +115,7 @@ ROUTES: tuple[Route, ...] = (
     # POST (the served forms first: a sub-resource beside them does not refuse them)
     Route("POST", "bucket", h.delete_objects, ("delete",)),
     *_unserved("POST", "bucket"),
-    Route("POST", "bucket", browser_post),
+    Route("POST", "bucket", post.browser_post, upload=True),  # the form is streamed (s3.post_form)
     Route("POST", "object", h.create_multipart_upload, ("uploads",)),
     Route("POST", "object", h.complete_multipart_upload, ("uploadId",)),
     *_unserved("POST", "object"),

@@ -68,7 +68,9 @@ def test_uploads_are_object_and_part_puts_only() -> None:
     assert not routes.is_upload("PUT", "b", "k", {}, {"x-amz-copy-source": "/a/b"})
     assert not routes.is_upload("PUT", "b", None, {}, {})
     assert not routes.is_upload("POST", "b", "k", {"uploads": ""}, {})
-    assert all(r.method == "PUT" and r.target == "object" for r in routes.ROUTES if r.upload)
+    assert routes.is_upload("POST", "b", None, {}, {})  # a browser POST form: its file is streamed
+    assert not routes.is_upload("POST", "b", None, {"delete": ""}, {})
+    assert all((r.method, r.target) in (("PUT", "object"), ("POST", "bucket")) for r in routes.ROUTES if r.upload)
 
 
 @pytest.mark.parametrize("method,target,kind", [

@@ -1,0 +1,146 @@
+"""The body of an S3 browser-based (POST) upload: multipart/form-data read as it arrives, the file to disk.
+
+`FormReceiver` is the sink a streamed POST body is written into (s3.streaming.UploadStream calls `write` on
+the store's thread pool as bytes arrive): `multipart`'s push parser (a well-kept streaming parser, the one
+treq uses) splits it; the text fields before the file are kept (at most S3's 20 KB of them), the file's bytes
+go straight to an IncomingBody (a temp file, as a PUT's do), so a large file takes constant memory; what
+follows the file is read and ignored, as S3 ignores it. Nothing is stored until the handler has checked
+the form and committed the file; `abort` drops the temp file (a crash leaves only a temp file, removed at
+start-up). `prepare_post` is what the resource runs before a byte of the body is read.
+
+No Twisted and no SQL here (the bucket lookup is the operations'); the parser does no I/O of its own.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import multipart
+
+from ec2soap.s3.bodies import Prepared
+from ec2soap.s3.errors import S3Error
+
+__all__ = ["FormReceiver", "prepare_post", "boundary_of", "MAX_FIELD_BYTES"]
+
+MAX_FIELD_BYTES = 20 * 1024  # S3: "the form fields preceding the upload file" together, names and values
+_MAX_SEGMENTS = 1000
+
+
+def _malformed() -> S3Error:
+    return S3Error("MalformedPOSTRequest")
+
+
+def boundary_of(content_type: str) -> str:
+    """The boundary of a multipart/form-data Content-Type; S3's refusal for any other body."""
+    kind, options = multipart.parse_options_header(content_type or "")
+    if kind.lower() != "multipart/form-data":
+        raise S3Error("PreconditionFailed", condition="Bucket POST must be of the enclosure-type "
+                                                      "multipart/form-data")
+    boundary = options.get("boundary", "")
+    if not boundary or len(boundary) > 200:
+        raise _malformed()
+    return boundary
+
+
+class FormReceiver:
+    """A POST form being received. FIELDS: the text fields before the file (names lower case, as S3 reads
+    them); FILENAME and FILE_TYPE: the file part's; BODY: the IncomingBody its bytes went to (None until the
+    file part begins), opened by OPEN_BODY() (on the pool). `finish()` once the body is in."""
+
+    def __init__(self, boundary: str, open_body: Callable[[], Any]):
+        self._parser = multipart.PushMultipartParser(boundary, max_header_size=4096, max_header_count=8,
+                                                     max_segment_count=_MAX_SEGMENTS)
+        self._open_body = open_body
+        self.fields: dict[str, str] = {}
+        self.filename: Optional[str] = None
+        self.file_type: Optional[str] = None
+        self.body: Any = None
+        self._field: Optional[str] = None
+        self._value = bytearray()
+        self._in_file = False
+        self._after_file = False
+        self._field_bytes = 0
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self._feed(data)
+
+    def finish(self) -> None:
+        """The body is complete: the form must have ended, with its file."""
+        self._feed(b"")
+        try:
+            self._parser.close(check_complete=True)
+        except multipart.MultipartError:
+            raise _malformed() from None
+        if self.body is None:
+            raise S3Error("InvalidArgument", "POST requires exactly one file upload per request.",
+                          argument_name="file", argument_value="0")
+
+    def abort(self) -> None:
+        if self.body is not None:
+            self.body.abort()
+
+    def _feed(self, data: bytes) -> None:
+        try:
+            for event in self._parser.parse(data):
+                self._event(event)
+        except multipart.ParserLimitReached:
+            raise S3Error("MaxPostPreDataLengthExceededError") from None
+        except multipart.MultipartError:
+            raise _malformed() from None
+
+    def _event(self, event: Any) -> None:
+        if isinstance(event, multipart.MultipartSegment):
+            self._segment(event)
+        elif event is None:
+            self._segment_end()
+        elif self._in_file:
+            self.body.write(event)
+        elif self._field is not None:
+            self._count(len(event))
+            self._value += event
+
+    def _segment(self, segment: Any) -> None:
+        if self._after_file:
+            self._field = None  # S3 ignores whatever follows the file
+            return
+        name = (segment.name or "").lower()
+        if not name:
+            raise _malformed()
+        if name == "file":
+            self._in_file = True
+            self.filename = segment.filename or ""
+            self.file_type = segment.content_type
+            self.body = self._open_body()
+            return
+        if name in self.fields:
+            raise S3Error("InvalidArgument", f"Bucket POST has a repeated field: {name}.", argument_name=name)
+        self._count(len(name))
+        self._field = name
+        self._value = bytearray()
+
+    def _segment_end(self) -> None:
+        if self._in_file:
+            self._in_file, self._after_file = False, True
+            return
+        if self._field is None:
+            return
+        try:
+            self.fields[self._field] = self._value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _malformed() from None
+        self._field = None
+
+    def _count(self, size: int) -> None:
+        self._field_bytes += size
+        if self._field_bytes > MAX_FIELD_BYTES:
+            raise S3Error("MaxPostPreDataLengthExceededError")
+
+
+async def prepare_post(res: Any, call: Any) -> Prepared:
+    """Before a POST's body is read: it must be a form, to a bucket that exists; → its sink."""
+    boundary = boundary_of(call.headers.get("content-type", ""))
+    await res.run(res.ops.head_bucket_exists, call.bucket)
+    headers = dict(call.headers)
+    headers.pop("expect", None)
+    return Prepared(None, None, FormReceiver(boundary, lambda: res.ops.receive({})), None, headers)
