@@ -14,6 +14,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ec2soap.s3 import acl as acls
 from ec2soap.s3 import policy as policies
+from ec2soap.s3 import public
+from ec2soap.s3 import tag_rules
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import Bucket, MetadataStore, ObjectVersion, is_retryable
 from ec2soap.s3.object_store import ObjectStore
@@ -35,6 +37,7 @@ _BUCKET_PERMISSION = {
 _OBJECT_PERMISSION = {
     "s3:GetObject": "READ", "s3:GetObjectVersion": "READ",
     "s3:GetObjectAcl": "READ_ACP", "s3:GetObjectVersionAcl": "READ_ACP",
+    "s3:GetObjectAttributes": "READ", "s3:GetObjectVersionAttributes": "READ",
     "s3:PutObjectAcl": "WRITE_ACP", "s3:PutObjectVersionAcl": "WRITE_ACP",
 }
 
@@ -97,23 +100,30 @@ class OpsContext:
         """Whether CALLER may do ACTION: an explicit Deny in the bucket policy wins, then an Allow, then
         the ACLs (the bucket's for bucket actions and writes, the object's for reads of it)."""
         resource = f"arn:aws:s3:::{bucket.name}" + (f"/{key}" if key is not None else "")
+        context = tag_rules.with_existing_tags(context, obj)  # s3:ExistingObjectTag/<key>
         verdict = policies.evaluate(_parsed_policy(bucket), caller, action, resource, context)
+        if verdict == "Allow" and not public.policy_counts(bucket, _parsed_policy(bucket), caller):
+            verdict = None  # RestrictPublicBuckets: a public policy grants the owner's account alone
         if verdict is not None:
             return verdict == "Allow"
+        if action in tag_rules.OWNER_ACTIONS and caller is not None and (obj is None or caller == obj.owner):
+            return True  # the object's owner (obj None: the writer of a new version, who will own it)
         if action in _OBJECT_PERMISSION:
             if obj is None:
                 return False
             permission = _OBJECT_PERMISSION[action]
-            # The object owner can always read and change its ACL.
-            if caller is not None and caller == obj.owner and permission in ("READ_ACP", "WRITE_ACP"):
+            # The object owner can always read and change its ACL (the bucket owner's, ACLs disabled).
+            owner = public.effective_owner(bucket, obj.owner)
+            if caller is not None and caller == owner and permission in ("READ_ACP", "WRITE_ACP"):
                 return True
-            return acls.permits(obj.acl or acls.canned_acl("private", obj.owner), caller, permission,
-                                self.email_of)
+            acl = public.effective_acl(bucket, obj.acl or acls.canned_acl("private", obj.owner))
+            return acls.permits(acl, caller, permission, self.email_of)
         if caller is not None and caller == bucket.owner:
             if action not in _BUCKET_PERMISSION or _BUCKET_PERMISSION[action] in ("READ_ACP", "WRITE_ACP"):
                 return True
         if action in _BUCKET_PERMISSION:
-            return acls.permits(bucket.acl, caller, _BUCKET_PERMISSION[action], self.email_of)
+            return acls.permits(public.effective_acl(bucket, bucket.acl), caller, _BUCKET_PERMISSION[action],
+                                self.email_of)
         return False
 
     def _require(self, caller: Optional[str], action: str, bucket: Bucket, key: Optional[str] = None,

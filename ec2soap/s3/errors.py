@@ -21,11 +21,14 @@ ERRORS: dict[str, tuple[int, str]] = {
     "AuthorizationHeaderMalformed": (400, "The authorization header you provided is invalid."),
     "AuthorizationQueryParametersError": (400, "Error parsing the X-Amz-Credential parameter."),
     "BadDigest": (400, "The Content-MD5 you specified did not match what we received."),
+    "BadRequest": (400, "Bad Request"),
     "BucketAlreadyExists": (409, "The requested bucket name is not available. The bucket namespace is shared by "
                                  "all users of the system. Please select a different name and try again."),
     "BucketAlreadyOwnedByYou": (409, "Your previous request to create the named bucket succeeded and you "
                                      "already own it."),
     "BucketNotEmpty": (409, "The bucket you tried to delete is not empty"),
+    "ConditionalRequestConflict": (409, "The conditional request cannot succeed due to a conflicting operation "
+                                        "against this resource."),
     "CrossLocationLoggingProhibited": (403, "Cross-location logging not allowed."),
     "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
     "EntityTooSmall": (400, "Your proposed upload is smaller than the minimum allowed object size."),
@@ -51,14 +54,18 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InvalidObjectState": (403, "The operation is not valid for the current state of the object."),
     "InvalidPart": (400, "One or more of the specified parts could not be found. The part might not have been "
                          "uploaded, or the specified entity tag might not have matched the part's entity tag."),
+    "InvalidPartNumber": (416, "The requested partnumber is not satisfiable"),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order. Parts list must be specified in "
                               "order by part number."),
     "InvalidPolicyDocument": (400, "The content of the form does not meet the conditions specified in the "
                                    "policy document."),
     "InvalidRange": (416, "The requested range is not satisfiable"),
     "InvalidRequest": (400, "Invalid Request"),
+    "InvalidRetentionPeriod": (400, "Default retention period must be a positive integer value."),
     "InvalidSecurity": (403, "The provided security credentials are not valid."),
     "InvalidStorageClass": (400, "The storage class you specified is not valid"),
+    "InvalidTag": (400, "The tag provided was not a valid tag. This error can occur if the tag did not pass "
+                        "input validation."),
     "InvalidTargetBucketForLogging": (400, "The target bucket for logging does not exist, is not owned by you, "
                                            "or does not have the appropriate grants for the log-delivery "
                                            "group."),
@@ -83,14 +90,17 @@ ERRORS: dict[str, tuple[int, str]] = {
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
     "NoSuchKey": (404, "The specified key does not exist."),
+    "NoSuchTagSet": (404, "The TagSet does not exist"),
     "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration was not found"),
     "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist."),
+    "NoSuchObjectLockConfiguration": (404, "The specified object does not have a ObjectLock configuration"),
     "NoSuchUpload": (404, "The specified upload does not exist. The upload ID may be invalid, or the upload "
                           "may have been aborted or completed."),
     "NoSuchVersion": (404, "The specified version does not exist."),
     "NotImplemented": (501, "A header you provided implies functionality that is not implemented."),
     "NotModified": (304, "Not Modified"),
     "NotSignedUp": (403, "Your account is not signed up for the Amazon S3 service."),
+    "ObjectLockConfigurationNotFoundError": (404, "Object Lock configuration does not exist for this bucket"),
     "OperationAborted": (409, "A conflicting conditional operation is currently in progress against this "
                               "resource. Please try again."),
     "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),

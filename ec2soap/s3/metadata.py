@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ec2soap.store.tables import s3_bucket, s3_object, s3_part, s3_upload
+from ec2soap.store.tables import s3_bucket, s3_lifecycle, s3_object, s3_part, s3_upload
 
 __all__ = ["MetadataStore", "Bucket", "ObjectVersion", "Upload", "Part", "is_retryable", "new_version_id"]
 
@@ -75,12 +75,15 @@ class Bucket:
     # s3.access: the PublicAccessBlock flags ({"BlockPublicAcls": bool, ...}) and ObjectOwnership, or None.
     public_access_block: dict | None = None
     ownership: str | None = None
+    # s3.object_lock: the Object Lock configuration ({} or {"rule": {...}}), None: Object Lock not enabled.
+    object_lock: dict | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Bucket":
         bucket = cls(row.id, row.name, row.owner, row.created, row.location, _loads(row.acl, {}),
                      row.versioning, row.policy, _loads(row.cors))
         bucket.public_access_block, bucket.ownership = _loads(row.public_access_block), row.ownership
+        bucket.object_lock = _loads(row.object_lock)
         return bucket
 
 
@@ -106,6 +109,8 @@ class ObjectVersion:
     blob_id: str | None = None
     manifest: list | None = None
     tags: dict = field(default_factory=dict)  # s3.tagging: the version's tag set (key → value)
+    part_checksums: list | None = None  # s3.checksums: a multipart object's per-part checksums, in part order
+    object_lock: dict | None = None  # s3.object_lock: retention ({"mode", "until"}) and "legal_hold", or None
 
     @property
     def layout(self) -> list[tuple[str, int]]:
@@ -125,7 +130,8 @@ class ObjectVersion:
         return cls(row.id, row.bucket_id, _key(row.key), row.version_id, row.latest == 1, bool(row.delete_marker),
                    row.owner, row.size, row.etag, row.last_modified, row.content_type, _loads(row.headers, {}),
                    _loads(row.user_meta, {}), _loads(row.acl), _loads(row.checksums, {}), row.blob_id,
-                   _loads(row.manifest), _loads(row.tags, {}))
+                   _loads(row.manifest), _loads(row.tags, {}), part_checksums=_loads(row.part_checksums),
+                   object_lock=_loads(row.object_lock))
 
 
 @dataclass
@@ -141,11 +147,14 @@ class Upload:
     user_meta: dict
     acl: dict | None
     checksum_algorithm: str | None
+    checksum_type: str | None = None  # COMPOSITE or FULL_OBJECT (s3.checksums)
+    object_lock: dict | None = None  # s3.object_lock: the lock the completed object will carry
 
     @classmethod
     def from_row(cls, row: Any) -> "Upload":
         return cls(row.id, row.upload_id, row.bucket_id, _key(row.key), row.owner, row.initiated, row.content_type,
-                   _loads(row.headers, {}), _loads(row.user_meta, {}), _loads(row.acl), row.checksum_algorithm)
+                   _loads(row.headers, {}), _loads(row.user_meta, {}), _loads(row.acl), row.checksum_algorithm,
+                   checksum_type=row.checksum_type, object_lock=_loads(row.object_lock))
 
 
 @dataclass
@@ -176,6 +185,8 @@ class NewVersion:
     checksums: dict = field(default_factory=dict)
     blob_id: str | None = None
     manifest: list | None = None
+    part_checksums: list | None = None
+    tags: dict = field(default_factory=dict)  # s3.tagging: the tag set the write gives the version
 
 
 def _locked(stmt: Any, lock: bool) -> Any:
@@ -205,7 +216,7 @@ class MetadataStore:
     def update_bucket(self, conn: Connection, bucket_id: int, **values: Any) -> None:
         """Set ACL (dict), versioning, policy (str), cors (list or None), public_access_block (dict or None),
         ownership (str or None)."""
-        for name in ("acl", "cors", "public_access_block"):
+        for name in ("acl", "cors", "public_access_block", "object_lock"):
             if name in values:
                 values[name] = _dumps(values[name])
         conn.execute(update(s3_bucket).where(s3_bucket.c.id == bucket_id).values(**values))
@@ -224,6 +235,7 @@ class MetadataStore:
                                                          .where(s3_part.c.upload_pk.in_(uploads)))]
             conn.execute(delete(s3_part).where(s3_part.c.upload_pk.in_(uploads)))
             conn.execute(delete(s3_upload).where(s3_upload.c.id.in_(uploads)))
+        conn.execute(delete(s3_lifecycle).where(s3_lifecycle.c.bucket_id == bucket_id))  # s3.lifecycle's rules
         conn.execute(delete(s3_bucket).where(s3_bucket.c.id == bucket_id))
         return freed
 
@@ -247,7 +259,8 @@ class MetadataStore:
             owner=new.owner, size=new.size, etag=new.etag, last_modified=new.last_modified,
             content_type=new.content_type, headers=_dumps(new.headers or None),
             user_meta=_dumps(new.user_meta or None), acl=_dumps(new.acl), checksums=_dumps(new.checksums or None),
-            blob_id=new.blob_id, manifest=_dumps(new.manifest)))
+            blob_id=new.blob_id, manifest=_dumps(new.manifest), part_checksums=_dumps(new.part_checksums),
+            tags=_dumps(new.tags or None)))
         return self.get_object(conn, bucket_id, key, version_id)  # type: ignore[return-value]
 
     def _make_room(self, conn: Connection, bucket: Bucket, key: str, new_version: str) -> list[str]:
@@ -342,12 +355,12 @@ class MetadataStore:
 
     def create_upload(self, conn: Connection, bucket_id: int, key: str, owner: str, initiated: float,
                       content_type: str | None, headers: dict, user_meta: dict, acl: dict | None,
-                      checksum_algorithm: str | None) -> Upload:
+                      checksum_algorithm: str | None, checksum_type: str | None = None) -> Upload:
         upload_id = secrets.token_urlsafe(32)
         conn.execute(insert(s3_upload).values(
             upload_id=upload_id, bucket_id=bucket_id, key=key.encode(), owner=owner, initiated=initiated,
             content_type=content_type, headers=_dumps(headers or None), user_meta=_dumps(user_meta or None),
-            acl=_dumps(acl), checksum_algorithm=checksum_algorithm))
+            acl=_dumps(acl), checksum_algorithm=checksum_algorithm, checksum_type=checksum_type))
         return self.get_upload(conn, upload_id)  # type: ignore[return-value]
 
     def get_upload(self, conn: Connection, upload_id: str, lock: bool = False) -> Upload | None:

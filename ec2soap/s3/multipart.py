@@ -2,19 +2,21 @@
 One family of S3Operations over the shared OpsContext (bodies and copy sources are the objects family's)."""
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 from ec2soap.s3 import acl as acls
+from ec2soap.s3 import public
+from ec2soap.s3 import checksums, conditional, tag_rules
+from ec2soap.s3 import object_lock
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import Bucket, NewVersion, ObjectVersion, Part, Upload
-from ec2soap.s3.object_store import SUPPORTED_CHECKSUMS
 from ec2soap.s3.principal import writer_id
 from ec2soap.s3.rules import (check_part_number, meta_from_headers, multipart_etag, parse_copy_range, parse_max,
                               validate_key)
 from ec2soap.s3.listing import check_encoding, last_entry, upper_bound, walk
 from ec2soap.s3.objects import IncomingBody, Objects
+from ec2soap.s3.tagging import store_upload_tags, upload_tags
 
 __all__ = ["Multipart", "PartsResult", "UploadsResult"]
 
@@ -58,17 +60,27 @@ class Multipart(Objects):
         """CreateMultipartUpload: the object's headers, metadata and ACL are fixed now."""
         validate_key(key, self.limits)
         meta = meta_from_headers(headers, self.limits)
-        algorithm = (headers.get("x-amz-checksum-algorithm") or "").lower() or None
-        if algorithm is not None and algorithm not in SUPPORTED_CHECKSUMS:
-            raise S3Error("InvalidRequest", "Checksum algorithm %s is not supported" % algorithm.upper())
+        algorithm, kind = checksums.upload_checksum(headers)
         owner = writer_id(caller)
+        requested_lock = object_lock.requested_lock(headers, self.clock())
+        tags = tag_rules.parse_tagging_header(headers)
+        context = tag_rules.with_request_tags(context, tags)
 
         def create(conn: Any) -> Upload:
             found = self._bucket(conn, bucket)
             self._require(caller, "s3:PutObject", found, key, context=context)
-            acl = acls.acl_from_headers(headers, owner, found.owner)
-            return self.meta.create_upload(conn, found.id, key, owner, self.clock(), meta.content_type,
-                                           meta.headers, meta.user_meta, acl, algorithm)
+            if tags:  # as PutObject: tags sent with the object need s3:PutObjectTagging too
+                self._require(caller, "s3:PutObjectTagging", found, key, context=context)
+            acl = acls.acl_from_headers(headers, public.object_owner(found, owner, headers), found.owner)
+            public.check_acl_write(found, acl)  # BlockPublicAcls, ACLs disabled
+            upload = self.meta.create_upload(conn, found.id, key, owner, self.clock(), meta.content_type,
+                                             meta.headers, meta.user_meta, acl, algorithm, kind)
+            store_upload_tags(conn, upload.id, tags)
+            if requested_lock:  # given to the completed object (a bucket without Object Lock refuses it now)
+                object_lock.lock_for_new_version(found, requested_lock, self.clock(), lambda action:
+                                                 self._require(caller, action, found, key, context=context))
+                object_lock.record_upload_lock(conn, upload, requested_lock)
+            return upload
         return self._txn(create)
 
     def _upload(self, conn: Any, caller: Optional[str], bucket: str, key: str, upload_id: str, action: str,
@@ -88,7 +100,8 @@ class Multipart(Objects):
         """UploadPart: the part becomes its own blob; uploading a number again replaces the earlier part."""
         try:
             number = check_part_number(part_number, self.limits)
-            self.store.run_sync(self._upload, caller, bucket, key, upload_id, "s3:PutObject", context)
+            _, upload = self.store.run_sync(self._upload, caller, bucket, key, upload_id, "s3:PutObject", context)
+            checksums.check_part(upload.checksum_algorithm, body.algorithms)
         except BaseException:
             body.abort()
             raise
@@ -116,8 +129,10 @@ class Multipart(Objects):
         """UploadPartCopy, with x-amz-copy-source-range and the copy-source conditions."""
         number = check_part_number(part_number, self.limits)
 
+        uploads: list = []
+
         def prepare(conn: Any) -> ObjectVersion:
-            self._upload(conn, caller, bucket, key, upload_id, "s3:PutObject", context)
+            uploads.append(self._upload(conn, caller, bucket, key, upload_id, "s3:PutObject", context)[1])
             return self._readable_source(conn, caller, source_bucket, source_key, source_version_id, headers,
                                          context)
 
@@ -128,8 +143,10 @@ class Multipart(Objects):
         if reader.length > self.limits.max_part_size:
             reader.close()
             raise S3Error("EntityTooLarge", max_size_allowed=self.limits.max_part_size)
-        blob = self._copy_bytes(reader, ())
-        part = Part(number, blob.size, blob.md5, self.clock(), blob.blob_id, {})
+        # The part gets its upload's checksum, computed as the bytes are copied (S3 does the same).
+        algorithm = uploads[-1].checksum_algorithm
+        blob = self._copy_bytes(reader, (algorithm,) if algorithm else ())
+        part = Part(number, blob.size, blob.md5, self.clock(), blob.blob_id, dict(blob.checksums))
         return self._record_part(caller, bucket, key, upload_id, part, context), source
 
     def list_parts(self, caller: Optional[str], bucket: str, key: str, upload_id: str,
@@ -186,10 +203,15 @@ class Multipart(Objects):
 
     def complete_multipart_upload(self, caller: Optional[str], bucket: str, key: str, upload_id: str,
                                   parts: Sequence[tuple[int, str]],
-                                  context: Mapping[str, Any] | None = None) -> ObjectVersion:
-        """CompleteMultipartUpload: PARTS [(number, etag)] ascending, each uploaded with that ETag, all but
-        the last at least the minimum size. The object is a manifest of the part blobs: completing copies
-        nothing, so it is quick and atomic (one transaction) whatever the size."""
+                                  context: Mapping[str, Any] | None = None,
+                                  headers: Mapping[str, str] | None = None,
+                                  part_checksums: Mapping[int, Mapping[str, str]] | None = None) -> ObjectVersion:
+        """CompleteMultipartUpload: PARTS [(number, etag)] ascending, each uploaded with that ETag (and the
+        checksums PART_CHECKSUMS gives it, s3.checksums.complete), all but the last at least the minimum size. The object is a manifest of the part blobs: completing copies
+        nothing, so it is quick and atomic (one transaction) whatever the size. HEADERS' If-Match and
+        If-None-Match are checked in that transaction (s3.conditional)."""
+        headers = headers or {}
+        conditional.check_headers(headers)
         if not parts:
             raise S3Error("MalformedXML")
         numbers = [number for number, _ in parts]
@@ -198,6 +220,7 @@ class Multipart(Objects):
 
         def complete(conn: Any) -> tuple[ObjectVersion, list[str]]:
             found, upload = self._upload(conn, caller, bucket, key, upload_id, "s3:PutObject", context, lock=True)
+            conditional.check_write(self.meta, conn, found, key, headers)
             stored = {part.part_number: part for part in self.meta.list_parts(conn, upload.id)}
             chosen = []
             for number, etag in parts:
@@ -212,15 +235,16 @@ class Multipart(Objects):
             size = sum(part.size for part in chosen)
             if size > self.limits.max_multipart_size:
                 raise S3Error("EntityTooLarge", proposed_size=size, max_size_allowed=self.limits.max_multipart_size)
-            checksums = {}
-            if upload.checksum_algorithm:
-                # S3's composite checksum: the algorithm over the concatenated part digests, then "-N".
-                checksums[upload.checksum_algorithm] = _composite(upload.checksum_algorithm, chosen)
-            new = NewVersion(owner=upload.owner, size=size, etag=multipart_etag(p.etag for p in chosen),
+            sums, part_sums = checksums.complete(upload.checksum_algorithm, upload.checksum_type, chosen,
+                                                 part_checksums or {}, headers, upload_id)
+            new = NewVersion(owner=public.upload_owner(found, upload), size=size, etag=multipart_etag(p.etag for p in chosen),
                              last_modified=self.clock(), content_type=upload.content_type, headers=upload.headers,
-                             user_meta=upload.user_meta, acl=upload.acl, checksums=checksums,
-                             manifest=[[p.blob_id, p.size] for p in chosen])
+                             user_meta=upload.user_meta, acl=upload.acl, checksums=sums,
+                             manifest=[[p.blob_id, p.size] for p in chosen], part_checksums=part_sums,
+                             tags=upload_tags(conn, upload.id))
+            lock = object_lock.lock_for_new_version(found, upload.object_lock, self.clock())
             version, freed = self.meta.put_version(conn, found, key, new)
+            object_lock.record_version_lock(conn, version, lock)
             freed += self.meta.delete_upload(conn, upload, keep=[p.blob_id for p in chosen])
             return version, freed
         version, freed = self._txn(complete)
@@ -234,17 +258,4 @@ class Multipart(Objects):
                                      lock=True)
             return self.meta.delete_upload(conn, upload)
         self._free(self._txn(abort))
-
-
-def _composite(algorithm: str, parts: Sequence[Part]) -> str:
-    from ec2soap.s3.object_store import _new_checksum
-
-    combined = _new_checksum(algorithm)
-    for part in parts:
-        if algorithm not in part.checksums:
-            raise S3Error("InvalidRequest", "The upload was created using a %s checksum. The complete request "
-                          "referenced an uploaded part which did not include a checksum." % algorithm.upper())
-        combined.update(base64.b64decode(part.checksums[algorithm]))  # type: ignore[attr-defined]
-    return "%s-%d" % (base64.b64encode(combined.digest()).decode(), len(parts))  # type: ignore[attr-defined]
-
 

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ec2soap.s3 import acl as acls
+from ec2soap.s3 import public
+from ec2soap.s3 import checksums, conditional, tag_rules
+from ec2soap.s3 import object_lock
+from ec2soap.s3.attributes import part_checksums, part_span
 from ec2soap.s3.errors import S3Error
+from ec2soap.s3.lifecycle import expiration_header
 from ec2soap.s3.metadata import NewVersion, ObjectVersion
 from ec2soap.s3.object_store import SUPPORTED_CHECKSUMS, BlobReader, BlobWriter, CommittedBlob, ObjectStore
 from ec2soap.s3.principal import writer_id
@@ -17,7 +22,6 @@ from ec2soap.s3.rules import (ObjectMeta, check_conditions, check_copy_condition
 from ec2soap.s3.context import OpsContext
 
 __all__ = ["Objects", "IncomingBody", "GetResult", "DeleteOutcome"]
-_CHECKSUM_HEADERS = {f"x-amz-checksum-{name}": name for name in ("crc32", "crc32c", "sha1", "sha256")}
 
 
 @dataclass
@@ -51,6 +55,7 @@ class GetResult:
     body: Optional[BlobReader]
     range: Optional[tuple[int, int]]
     headers: dict
+    part_number: Optional[int] = None  # partNumber read (s3.attributes), its bytes are RANGE
 
     @property
     def status(self) -> int:
@@ -81,14 +86,7 @@ class Objects(OpsContext):
         length = headers.get("x-amz-decoded-content-length") or headers.get("content-length")
         if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
             raise S3Error("EntityTooLarge", proposed_size=length, max_size_allowed=limit)
-        client_sums = {name: headers[h] for h, name in _CHECKSUM_HEADERS.items() if h in headers}
-        algorithm = (headers.get("x-amz-checksum-algorithm") or headers.get("x-amz-sdk-checksum-algorithm") or "")
-        stored = set(client_sums)
-        if algorithm:
-            stored.add(algorithm.lower())
-        for name in stored:
-            if name not in SUPPORTED_CHECKSUMS:
-                raise S3Error("InvalidRequest", "Checksum algorithm %s is not supported" % name.upper())
+        client_sums, stored = checksums.requested(headers)
         sha256 = headers.get("x-amz-content-sha256")
         expected_sha256 = sha256.lower() if sha256 and len(sha256) == 64 else None
         wanted = set(stored) | ({"sha256"} if expected_sha256 else set())
@@ -126,6 +124,10 @@ class Objects(OpsContext):
         validate_key(key, self.limits)
         meta_from_headers(headers, self.limits)
         acls.acl_from_headers(headers, caller or "anonymous")
+        conditional.check_headers(headers)
+        object_lock.requested_lock(headers, self.clock(), body=True)
+        tags = tag_rules.parse_tagging_header(headers)
+        context = tag_rules.with_request_tags(context, tags)  # s3:RequestObjectTag/<key>
         if "content-length" not in headers and "x-amz-decoded-content-length" not in headers \
                 and "chunked" not in headers.get("transfer-encoding", "").lower():
             raise S3Error("MissingContentLength")
@@ -142,13 +144,15 @@ class Objects(OpsContext):
             validate_key(key, self.limits)
             meta = meta_from_headers(headers, self.limits)
             owner = writer_id(caller)
+            tags = tag_rules.parse_tagging_header(headers)
         except BaseException:
             body.abort()
             raise
+        context = tag_rules.with_request_tags(context, tags)
         blob = self._finish_body(body, headers)
         new = NewVersion(owner=owner, size=blob.size, etag=blob.md5, last_modified=self.clock(),
                          content_type=meta.content_type, headers=meta.headers, user_meta=meta.user_meta,
-                         checksums=blob.checksums, blob_id=blob.blob_id)
+                         checksums=blob.checksums, blob_id=blob.blob_id, tags=tags or {})
         return self._record(caller, bucket, key, new, headers, context, [blob.blob_id])
 
     def _record(self, caller: Optional[str], bucket: str, key: str, new: NewVersion, headers: Mapping[str, str],
@@ -157,8 +161,18 @@ class Objects(OpsContext):
         def write(conn: Any) -> tuple[ObjectVersion, list[str]]:
             found = self._bucket(conn, bucket)
             self._require(caller, "s3:PutObject", found, key, context=context)
+            if new.tags:  # S3: writing tags with the object needs s3:PutObjectTagging too
+                self._require(caller, "s3:PutObjectTagging", found, key, context=context)
+            conditional.check_write(self.meta, conn, found, key, headers)
+            now = self.clock()
+            lock = object_lock.lock_for_new_version(found, object_lock.requested_lock(headers, now), now, lambda a:
+                                                    self._require(caller, a, found, key, context=context))
+            new.owner = public.object_owner(found, new.owner, headers)  # ObjectOwnership
             new.acl = acls.acl_from_headers(headers, new.owner, found.owner) if new.acl is None else new.acl
-            return self.meta.put_version(conn, found, key, new)
+            public.check_acl_write(found, new.acl)  # BlockPublicAcls, ACLs disabled
+            version, freed = self.meta.put_version(conn, found, key, new)
+            object_lock.record_version_lock(conn, version, lock)
+            return version, freed
         try:
             version, freed = self._txn(write)
         except BaseException:
@@ -178,6 +192,14 @@ class Objects(OpsContext):
             raise S3Error("InvalidArgument", "Unknown metadata directive.", argument_name="x-amz-metadata-directive",
                           argument_value=directive)
         replaced = meta_from_headers(headers, self.limits) if directive == "REPLACE" else None
+        # The copy keeps the source's algorithms, or the one x-amz-checksum-algorithm names, computed afresh
+        # over the bytes copied: a single object, so a composite source checksum becomes a full-object one.
+        algorithm = headers.get("x-amz-checksum-algorithm")
+        wanted = (checksums.algorithm_of(algorithm),) if algorithm else ()
+        # x-amz-tagging-directive: COPY keeps the source's tags (x-amz-tagging is then ignored, as S3 does).
+        new_tags = (tag_rules.parse_tagging_header(headers) or {}) \
+            if tag_rules.tagging_directive(headers) == "REPLACE" else None
+        context = tag_rules.with_request_tags(context, new_tags)
 
         def prepare(conn: Any) -> ObjectVersion:
             dest = self._bucket(conn, bucket)
@@ -195,14 +217,15 @@ class Objects(OpsContext):
             raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
                           "itself without changing the object's metadata, storage class, website redirect location "
                           "or encryption attributes.")
-        blob = self._copy_bytes(reader, tuple(source.checksums))
+        blob = self._copy_bytes(reader, wanted or tuple(source.checksums))
         if replaced is None:
             replaced = ObjectMeta(source.content_type, dict(source.headers), dict(source.user_meta))
             if "x-amz-storage-class" in headers:
                 replaced.headers["x-amz-storage-class"] = headers["x-amz-storage-class"]
         new = NewVersion(owner=writer_id(caller), size=blob.size, etag=blob.md5, last_modified=self.clock(),
                          content_type=replaced.content_type, headers=replaced.headers,
-                         user_meta=replaced.user_meta, checksums=blob.checksums, blob_id=blob.blob_id)
+                         user_meta=replaced.user_meta, checksums=blob.checksums, blob_id=blob.blob_id,
+                         tags=dict(source.tags) if new_tags is None else new_tags)
         return self._record(caller, bucket, key, new, headers, context, [blob.blob_id]), source
 
     def _readable_source(self, conn: Any, caller: Optional[str], bucket: str, key: str,
@@ -254,10 +277,16 @@ class Objects(OpsContext):
 
     def get_object(self, caller: Optional[str], bucket: str, key: str, version_id: Optional[str] = None,
                    headers: Mapping[str, str] | None = None, context: Mapping[str, Any] | None = None,
-                   head: bool = False) -> GetResult:
-        """GetObject/HeadObject: conditions, then Range; the body is opened (close it) unless HEAD."""
+                   head: bool = False, part_number: Optional[str] = None) -> GetResult:
+        """GetObject/HeadObject: conditions, then Range or PART_NUMBER's bytes; the body is opened (close it)
+        unless HEAD."""
         headers = headers or {}
         found: dict = {}
+
+        def span_of(version: ObjectVersion) -> Optional[tuple[int, int]]:
+            if part_number is not None:
+                return part_span(version, part_number, "range" in headers, self.limits)
+            return parse_range(headers.get("range"), version.size)
 
         def lookup(conn: Any) -> ObjectVersion:
             the_bucket = self._bucket(conn, bucket)
@@ -277,21 +306,24 @@ class Objects(OpsContext):
                           version, context)
             check_conditions(headers, version.etag, version.last_modified, self.clock(),
                              self.object_headers(version, the_bucket.versioning is not None, basic=True))
+            found["expiration"] = expiration_header(conn, the_bucket, version)  # s3.lifecycle
             return version
 
         if head:
             version = self.store.run_sync(lookup)
-            span = parse_range(headers.get("range"), version.size)
-            return GetResult(version, None, span, self.object_headers(version, found["bucket"].versioning
-                                                                      is not None))
+            span = span_of(version)
+            return GetResult(version, None, span, {**self.object_headers(version, found["bucket"].versioning
+                                                                         is not None), **found["expiration"]},
+                             _part(part_number))
         spans: dict = {}
 
-        def span_of(version: ObjectVersion) -> Optional[tuple[int, int]]:
-            spans["range"] = parse_range(headers.get("range"), version.size)  # type: ignore[union-attr]
+        def remember(version: ObjectVersion) -> Optional[tuple[int, int]]:
+            spans["range"] = span_of(version)
             return spans["range"]
-        version, reader = self._open_source(lookup, span_of)
+        version, reader = self._open_source(lookup, remember)
         return GetResult(version, reader, spans["range"],
-                         self.object_headers(version, found["bucket"].versioning is not None))
+                         {**self.object_headers(version, found["bucket"].versioning is not None),
+                          **found["expiration"]}, _part(part_number))
 
     def object_headers(self, version: ObjectVersion, versioned: bool, basic: bool = False) -> dict:
         """The headers S3 answers GET/HEAD with (Content-Length and Content-Range are the resource's)."""
@@ -311,22 +343,34 @@ class Objects(OpsContext):
             out["x-amz-meta-" + name] = value
         if version.manifest:
             out["x-amz-mp-parts-count"] = str(len(version.manifest))
+        out.update(object_lock.response_headers(version))
+        if version.tags:
+            out["x-amz-tagging-count"] = str(len(version.tags))
         return out
 
-    def checksum_headers(self, version: ObjectVersion) -> dict:
-        """x-amz-checksum-* for a GET/HEAD with x-amz-checksum-mode: ENABLED."""
-        return {f"x-amz-checksum-{name}": value for name, value in version.checksums.items()}
+    def checksum_headers(self, version: ObjectVersion, part_number: Optional[int] = None) -> dict:
+        """x-amz-checksum-* (and -type) for a GET/HEAD with x-amz-checksum-mode: ENABLED, of the object or of
+        the part read."""
+        if part_number is not None:
+            return {f"x-amz-checksum-{name}": value for name, value in part_checksums(version, part_number).items()}
+        return checksums.response_headers(version.checksums)
 
     # -- deleting objects -----------------------------------------------------------------------------------
 
     def delete_object(self, caller: Optional[str], bucket: str, key: str, version_id: Optional[str] = None,
-                      context: Mapping[str, Any] | None = None) -> DeleteOutcome:
+                      context: Mapping[str, Any] | None = None, bypass: bool = False) -> DeleteOutcome:
         """DeleteObject: removes the null version, adds a delete marker (versioning on), or removes one
-        version. Deleting what does not exist succeeds, as in S3."""
+        version. Deleting what does not exist succeeds, as in S3. A version under Object Lock stays
+        (s3.object_lock; BYPASS: x-amz-bypass-governance-retention was sent)."""
         def remove(conn: Any) -> tuple[DeleteOutcome, list[str]]:
             found = self._bucket(conn, bucket)
             self._require(caller, "s3:DeleteObjectVersion" if version_id else "s3:DeleteObject", found, key,
                           context=context)
+            if version_id is not None and found.object_lock is not None:
+                target = self.meta.get_object(conn, found.id, key, version_id, lock=True)
+                if target is not None:
+                    object_lock.check_version_delete(target, lambda: bypass and self.decide(
+                        caller, "s3:BypassGovernanceRetention", found, key, None, context), self.clock())
             version, is_marker, freed = self.meta.delete_object(conn, found, key, version_id, writer_id(caller),
                                                                 self.clock())
             outcome = DeleteOutcome(key, version_id=version_id)
@@ -342,7 +386,7 @@ class Objects(OpsContext):
         return outcome
 
     def delete_objects(self, caller: Optional[str], bucket: str, items: Sequence[tuple[str, Optional[str]]],
-                       context: Mapping[str, Any] | None = None) -> list[DeleteOutcome]:
+                       context: Mapping[str, Any] | None = None, bypass: bool = False) -> list[DeleteOutcome]:
         """DeleteObjects: each key on its own; failures are reported per key (outcome.error), as S3 does.
         Quiet mode is the XML layer's business (it drops the successes)."""
         if not items or len(items) > self.limits.max_delete_objects:
@@ -352,7 +396,7 @@ class Objects(OpsContext):
         for key, version_id in items:
             try:
                 validate_key(key, self.limits)
-                outcomes.append(self.delete_object(caller, bucket, key, version_id, context))
+                outcomes.append(self.delete_object(caller, bucket, key, version_id, context, bypass))
             except S3Error as error:
                 outcomes.append(DeleteOutcome(key, version_id=version_id, error=error))
         return outcomes
@@ -381,6 +425,11 @@ class Objects(OpsContext):
                 raise self._missing_key(caller, found, key, context, version_id)
             self._require(caller, "s3:PutObjectVersionAcl" if version_id else "s3:PutObjectAcl", found, key,
                           version, context)
-            self.meta.set_object_acl(conn, version.id, self._acl_for_put(version.owner, found.owner, acl, headers))
+            new_acl = self._acl_for_put(public.effective_owner(found, version.owner), found.owner, acl, headers)
+            public.check_acl_write(found, new_acl)  # BlockPublicAcls, ACLs disabled
+            self.meta.set_object_acl(conn, version.id, new_acl)
         self._txn(write)
 
+
+def _part(value: Optional[str]) -> Optional[int]:
+    return int(value) if value is not None else None  # part_span has checked it

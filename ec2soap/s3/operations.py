@@ -16,16 +16,23 @@ between the steps leaves a temp file or an unreferenced blob, which `cleanup()` 
 """
 from __future__ import annotations
 
+from ec2soap.s3.attributes import ObjectAttributes
+from ec2soap.s3.access import AccessControls
 from ec2soap.s3.buckets import Buckets
 from ec2soap.s3.configuration import BucketConfiguration
+from ec2soap.s3.lifecycle import Lifecycle
+from ec2soap.s3.lifecycle_sweep import LifecycleSweep
 from ec2soap.s3.listing import Listing, ListResult, VersionsResult
+from ec2soap.s3.locking import ObjectLocking
 from ec2soap.s3.multipart import Multipart, PartsResult, UploadsResult
 from ec2soap.s3.objects import DeleteOutcome, GetResult, IncomingBody, Objects
 from ec2soap.s3.rules import Limits, ObjectMeta
+from ec2soap.s3.tagging import Tagging
 
 __all__ = ["S3Operations", "IncomingBody", "GetResult", "ListResult", "VersionsResult", "PartsResult",
            "UploadsResult", "DeleteOutcome", "Limits", "ObjectMeta"]
 
 
-class S3Operations(Buckets, BucketConfiguration, Multipart, Objects, Listing):
+class S3Operations(Buckets, BucketConfiguration, Multipart, Objects, Listing, Lifecycle, LifecycleSweep, Tagging,
+                   ObjectLocking, ObjectAttributes, AccessControls):
     """S3 over OBJECTS (bytes) and the store's metadata (see s3.context.OpsContext for the arguments)."""

@@ -3,7 +3,9 @@
 Pure functions; no Twisted, no SQL, nothing from ec2soap.core. Covers the common subset: Effect Allow/Deny,
 Principal "*" / {"AWS": ...} / {"CanonicalUser": ...}, Action/NotAction and Resource/NotResource with * and ?
 wildcards, and the String*, Numeric*, Date*, Bool, IpAddress/NotIpAddress and Null condition operators (with
-...IfExists). Anything else is refused with MalformedPolicy when the policy is stored, so evaluation never
+...IfExists, and the ForAnyValue:/ForAllValues: set operators for multivalued keys such as
+s3:RequestObjectTagKeys; the object tag keys s3:ExistingObjectTag/<key> and s3:RequestObjectTag/<key> come in
+the context from s3.tag_rules). Anything else is refused with MalformedPolicy when the policy is stored, so evaluation never
 meets a condition it cannot judge (a Deny it silently skipped would open the bucket).
 """
 from __future__ import annotations
@@ -79,7 +81,8 @@ def parse_policy(text: str | bytes, bucket: str) -> dict:
             if not isinstance(resource, str) or not _resource_in_bucket(resource, bucket):
                 raise _malformed("Policy has invalid resource")
         for operator, block in (st.get("Condition") or {}).items():
-            base = operator[:-len("IfExists")] if operator.endswith("IfExists") else operator
+            _, base = _qualifier(operator)
+            base = base[:-len("IfExists")] if base.endswith("IfExists") else base
             if base not in OPERATORS or not isinstance(block, dict):
                 raise _malformed("Invalid Condition type : %s" % operator)
             for values in block.values():
@@ -190,13 +193,38 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
     raise AssertionError(op)
 
 
+_QUALIFIERS = ("ForAnyValue:", "ForAllValues:")
+
+
+def _qualifier(operator: str) -> tuple[Optional[str], str]:
+    """("ForAnyValue:" | "ForAllValues:" | None, the operator without it): IAM's set operators, for
+    multivalued keys such as s3:RequestObjectTagKeys."""
+    for prefix in _QUALIFIERS:
+        if operator.startswith(prefix):
+            return prefix, operator[len(prefix):]
+    return None, operator
+
+
+def _set_holds(qualifier: str, op: str, actual: Any, expected: Any) -> bool:
+    # Each value of the key is tested alone: ForAllValues wants every one to pass (an absent or empty key
+    # passes), ForAnyValue at least one (an absent or empty key fails).
+    values = [] if actual is None else _as_list(actual)
+    passes = [any(_compare(op, value, e) for e in _as_list(expected)) != (op in _NEGATED) for value in values]
+    return all(passes) if qualifier == "ForAllValues:" else any(passes)
+
+
 def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> bool:
     lowered = {k.lower(): v for k, v in context.items()}
     for operator, block in conditions.items():
+        qualifier, operator = _qualifier(operator)
         if_exists = operator.endswith("IfExists")
         op = operator[:-len("IfExists")] if if_exists else operator
         for key, expected in block.items():
             actual = lowered.get(key.lower())
+            if qualifier is not None and op != "Null":
+                if not _set_holds(qualifier, op, actual, expected):
+                    return False
+                continue
             if op == "Null":
                 if (actual is None) != (str(_as_list(expected)[0]).lower() == "true"):
                     return False
@@ -206,7 +234,8 @@ def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mappi
                 if if_exists or op in _NEGATED:
                     continue
                 return False
-            matched = any(_compare(op, actual, value) for value in _as_list(expected))
+            # A multivalued key without a set operator matches when any of its values does.
+            matched = any(_compare(op, one, value) for one in _as_list(actual) for value in _as_list(expected))
             if matched == (op in _NEGATED):
                 return False
     return True

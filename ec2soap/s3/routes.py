@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional
 
 from ec2soap.s3 import handlers as h
+from ec2soap.s3 import handlers_access as acc
 from ec2soap.s3 import handlers_post as post
+from ec2soap.s3 import handlers_lifecycle as lc
+from ec2soap.s3 import handlers_tagging as tg
+from ec2soap.s3 import handlers_object_lock as ol
+from ec2soap.s3 import handlers_checksums as ck
 from ec2soap.s3.answers import S3Answer
 from ec2soap.s3.errors import S3Error
 
@@ -24,11 +29,12 @@ __all__ = ["Route", "ROUTES", "NOT_IMPLEMENTED", "METHODS", "resolve", "target_o
 
 Handler = Callable[[Any, Any], Awaitable[S3Answer]]
 
-# S3 sub-resources we know and do not serve: NotImplemented (GET ?lifecycle of a bucket: none configured).
-NOT_IMPLEMENTED = tuple(sorted("""accelerate analytics attributes encryption intelligent-tiering inventory
-legal-hold lifecycle logging metrics notification object-lock ownershipControls policyStatus publicAccessBlock
-replication requestPayment restore retention select tagging torrent website""".split()))
+# S3 sub-resources we know and do not serve: NotImplemented.
+NOT_IMPLEMENTED = tuple(sorted("""accelerate analytics encryption intelligent-tiering inventory
+logging metrics notification
+replication requestPayment restore select torrent website""".split()))
 _COPY = "x-amz-copy-source"
+_ACCESS = ("publicAccessBlock", "policyStatus", "ownershipControls")  # s3.handlers_access
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,20 @@ def _not_implemented(name: str) -> Handler:
     return refuse
 
 
-async def no_lifecycle_configuration(res: Any, call: Any) -> S3Answer:
-    raise S3Error("NoSuchLifecycleConfiguration", bucket_name=call.bucket)
-
-
 _REFUSALS = {name: _not_implemented(name) for name in NOT_IMPLEMENTED}
+
+# Object lock's sub-resources (s3.handlers_object_lock): where S3 serves them, and MethodNotAllowed on every
+# other method and target, so none is ever taken for a plain request (DELETE ?retention is no DeleteObject).
+_OBJECT_LOCK = {
+    ("bucket", "object-lock"): {"GET": ol.get_object_lock_configuration, "PUT": ol.put_object_lock_configuration},
+    ("object", "retention"): {"GET": ol.get_object_retention, "PUT": ol.put_object_retention},
+    ("object", "legal-hold"): {"GET": ol.get_object_legal_hold, "PUT": ol.put_object_legal_hold},
+}
+
+
+def _object_lock(method: str, target: str) -> list[Route]:
+    return [Route(method, target, served.get(method, ol.not_served) if where == target else ol.not_served, (name,))
+            for (where, name), served in _OBJECT_LOCK.items()]
 
 
 def _unserved(method: str, target: str, **special: Handler) -> list[Route]:
@@ -79,8 +94,14 @@ def _unserved(method: str, target: str, **special: Handler) -> list[Route]:
 ROUTES: tuple[Route, ...] = (
     # GET
     Route("GET", "service", h.list_buckets),
-    *_unserved("GET", "bucket", lifecycle=no_lifecycle_configuration),
+    *_unserved("GET", "bucket"),
+    *_object_lock("GET", "bucket"),
+    Route("GET", "bucket", lc.get_bucket_lifecycle, ("lifecycle",)),
+    Route("GET", "bucket", acc.get_public_access_block, ("publicAccessBlock",)),
+    Route("GET", "bucket", acc.get_bucket_policy_status, ("policyStatus",)),
+    Route("GET", "bucket", acc.get_bucket_ownership_controls, ("ownershipControls",)),
     Route("GET", "bucket", h.get_bucket_acl, ("acl",)),
+    Route("GET", "bucket", tg.get_bucket_tagging, ("tagging",)),
     Route("GET", "bucket", h.get_bucket_versioning, ("versioning",)),
     Route("GET", "bucket", h.get_bucket_location, ("location",)),
     Route("GET", "bucket", h.get_bucket_policy, ("policy",)),
@@ -89,7 +110,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "bucket", h.list_object_versions, ("versions",)),
     Route("GET", "bucket", h.list_objects),
     *_unserved("GET", "object"),
+    *_object_lock("GET", "object"),
     Route("GET", "object", h.get_object_acl, ("acl",)),
+    Route("GET", "object", ck.get_object_attributes, ("attributes",)),
+    Route("GET", "object", tg.get_object_tagging, ("tagging",)),
     Route("GET", "object", h.list_parts, ("uploadId",)),
     Route("GET", "object", h.get_object),
     # HEAD (no sub-resources: S3 answers HEAD ?anything as the plain HEAD)
@@ -97,13 +121,21 @@ ROUTES: tuple[Route, ...] = (
     Route("HEAD", "object", h.get_object),
     # PUT
     *_unserved("PUT", "bucket"),
+    *_object_lock("PUT", "bucket"),
+    Route("PUT", "bucket", acc.put_public_access_block, ("publicAccessBlock",)),
+    Route("PUT", "bucket", acc.put_bucket_ownership_controls, ("ownershipControls",)),
+    Route("PUT", "bucket", method_not_allowed, ("policyStatus",)),
     Route("PUT", "bucket", h.put_bucket_acl, ("acl",)),
+    Route("PUT", "bucket", tg.put_bucket_tagging, ("tagging",)),
     Route("PUT", "bucket", h.put_bucket_versioning, ("versioning",)),
     Route("PUT", "bucket", h.put_bucket_policy, ("policy",)),
     Route("PUT", "bucket", h.put_bucket_cors, ("cors",)),
+    Route("PUT", "bucket", lc.put_bucket_lifecycle, ("lifecycle",)),
     Route("PUT", "bucket", h.create_bucket),
     *_unserved("PUT", "object"),
+    *_object_lock("PUT", "object"),
     Route("PUT", "object", h.put_object_acl, ("acl",)),
+    Route("PUT", "object", tg.put_object_tagging, ("tagging",)),
     Route("PUT", "object", h.upload_part_copy, ("uploadId",), header=_COPY),
     Route("PUT", "object", h.copy_object, header=_COPY),
     Route("PUT", "object", h.put_object, ("uploadId", "partNumber"), upload=True),  # UploadPart
@@ -115,18 +147,29 @@ ROUTES: tuple[Route, ...] = (
     # POST (the served forms first: a sub-resource beside them does not refuse them)
     Route("POST", "bucket", h.delete_objects, ("delete",)),
     *_unserved("POST", "bucket"),
+    *_object_lock("POST", "bucket"),
+    *(Route("POST", "bucket", method_not_allowed, (name,)) for name in _ACCESS),
     Route("POST", "bucket", post.browser_post, upload=True),  # the form is streamed (s3.post_form)
     Route("POST", "object", h.create_multipart_upload, ("uploads",)),
     Route("POST", "object", h.complete_multipart_upload, ("uploadId",)),
     *_unserved("POST", "object"),
+    *_object_lock("POST", "object"),
     Route("POST", "object", method_not_allowed),
     *_unserved("POST", "service"),
     # DELETE
     *_unserved("DELETE", "bucket"),
+    *_object_lock("DELETE", "bucket"),
+    Route("DELETE", "bucket", acc.delete_public_access_block, ("publicAccessBlock",)),
+    Route("DELETE", "bucket", acc.delete_bucket_ownership_controls, ("ownershipControls",)),
+    Route("DELETE", "bucket", method_not_allowed, ("policyStatus",)),
     Route("DELETE", "bucket", h.delete_bucket_policy, ("policy",)),
+    Route("DELETE", "bucket", tg.delete_bucket_tagging, ("tagging",)),
     Route("DELETE", "bucket", h.delete_bucket_cors, ("cors",)),
+    Route("DELETE", "bucket", lc.delete_bucket_lifecycle, ("lifecycle",)),
     Route("DELETE", "bucket", h.delete_bucket),
     *_unserved("DELETE", "object"),
+    *_object_lock("DELETE", "object"),
+    Route("DELETE", "object", tg.delete_object_tagging, ("tagging",)),
     Route("DELETE", "object", h.abort_multipart_upload, ("uploadId",)),
     Route("DELETE", "object", h.delete_object),
     # OPTIONS: a CORS preflight, whatever it names

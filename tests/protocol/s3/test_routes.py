@@ -8,18 +8,10 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-_TAGS = {"TagSet": [{"Key": "k", "Value": "v"}]}
 _UNSERVED = [
-    ("get_bucket_tagging", {}), ("put_bucket_tagging", {"Tagging": _TAGS}), ("delete_bucket_tagging", {}),
     ("get_bucket_website", {}), ("delete_bucket_website", {}), ("get_bucket_encryption", {}),
     ("get_bucket_logging", {}), ("get_bucket_notification_configuration", {}), ("get_bucket_replication", {}),
-    ("get_public_access_block", {}), ("put_bucket_lifecycle_configuration",
-                                     {"LifecycleConfiguration": {"Rules": [{"ID": "r", "Status": "Enabled",
-                                                                            "Filter": {"Prefix": ""},
-                                                                            "Expiration": {"Days": 1}}]}}),
-    ("get_object_tagging", {"Key": "obj"}), ("put_object_tagging", {"Key": "obj", "Tagging": _TAGS}),
-    ("delete_object_tagging", {"Key": "obj"}), ("get_object_retention", {"Key": "obj"}),
-    ("get_object_legal_hold", {"Key": "obj"}),
+    ("get_public_access_block", {}),
 ]
 
 
