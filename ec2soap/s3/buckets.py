@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from ec2soap.s3 import acl as acls
+from ec2soap.s3 import public
+from ec2soap.s3.access import with_ownership
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import Bucket
 from ec2soap.s3.rules import validate_bucket_name
@@ -30,6 +32,7 @@ class Buckets(OpsContext):
         if location is not None and (len(location) > 64 or not all(c.isalnum() or c == "-" for c in location)):
             raise S3Error("InvalidLocationConstraint", location_constraint=location)
         acl = acls.acl_from_headers(headers or {}, owner)
+        ownership = public.requested_ownership(headers or {}, acl)  # x-amz-object-ownership
 
         def create(conn: Any) -> Bucket:
             existing = self.meta.get_bucket(conn, name)
@@ -37,7 +40,7 @@ class Buckets(OpsContext):
                 raise S3Error("BucketAlreadyOwnedByYou" if existing.owner == owner else "BucketAlreadyExists",
                               bucket_name=name)
             return self.meta.insert_bucket(conn, name, owner, self.clock(), location, acl)  # type: ignore[arg-type]
-        return self._txn(create)
+        return self._txn(with_ownership(create, self.meta, ownership))
 
     def head_bucket(self, caller: Optional[str], name: str, context: Mapping[str, Any] | None = None) -> Bucket:
         def head(conn: Any) -> Bucket:
@@ -56,4 +59,3 @@ class Buckets(OpsContext):
                 raise S3Error("BucketNotEmpty", bucket_name=name)
             return self.meta.delete_bucket(conn, bucket.id)
         self._free(self._txn(drop))
-

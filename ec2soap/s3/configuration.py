@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional, Sequence
 
 from ec2soap.s3 import policy as policies
+from ec2soap.s3 import public
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import Bucket
 from ec2soap.s3.context import OpsContext
@@ -44,6 +45,7 @@ class BucketConfiguration(OpsContext):
         """PutBucketAcl from an AccessControlPolicy body (ACL) or x-amz-acl / x-amz-grant-* headers."""
         bucket = self._bucket_config(caller, name, "s3:PutBucketAcl", context)
         new = self._acl_for_put(bucket.owner, None, acl, headers)
+        public.check_acl_write(bucket, new)  # BlockPublicAcls, ACLs disabled
         self._update_bucket(caller, name, "s3:PutBucketAcl", context, acl=new)
 
     def get_bucket_versioning(self, caller: Optional[str], name: str,
@@ -65,7 +67,8 @@ class BucketConfiguration(OpsContext):
 
     def put_bucket_policy(self, caller: Optional[str], name: str, text: str | bytes,
                           context: Mapping[str, Any] | None = None) -> None:
-        policies.parse_policy(text, name)
+        document = policies.parse_policy(text, name)
+        public.check_policy_write(self._bucket_config(caller, name, "s3:PutBucketPolicy", context), document)
         if isinstance(text, bytes):
             text = text.decode("utf-8")
         self._update_bucket(caller, name, "s3:PutBucketPolicy", context, policy=text)
@@ -117,4 +120,3 @@ class BucketConfiguration(OpsContext):
             if all(any(policies._wildcard(p, True).fullmatch(h) for p in allowed) for h in request_headers):
                 return rule
         return None
-

@@ -1,0 +1,99 @@
+"""S3 bucket access controls: Put/Get/DeletePublicAccessBlock, GetBucketPolicyStatus and
+Put/Get/DeleteBucketOwnershipControls. One family of S3Operations over the shared OpsContext; the settings are
+columns of the bucket row (public_access_block, ownership) and s3.public says what they change.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Optional
+
+from ec2soap.s3 import acl as acls
+from ec2soap.s3 import public
+from ec2soap.s3.context import OpsContext, _parsed_policy
+from ec2soap.s3.errors import S3Error
+from ec2soap.s3.metadata import Bucket
+
+__all__ = ["AccessControls", "with_ownership"]
+
+
+class AccessControls(OpsContext):
+    """The public access block and ownership controls of a bucket (the bucket owner's alone, as S3 has it)."""
+
+    def _read_bucket(self, caller: Optional[str], name: str, action: str,
+                     context: Mapping[str, Any] | None) -> Bucket:
+        def read(conn: Any) -> Bucket:
+            bucket = self._bucket(conn, name)
+            self._require(caller, action, bucket, context=context)
+            return bucket
+        return self.store.run_sync(read)
+
+    def _set_bucket(self, caller: Optional[str], name: str, action: str, context: Mapping[str, Any] | None,
+                    check: Any = None, **values: Any) -> None:
+        def write(conn: Any) -> None:
+            bucket = self._bucket(conn, name, lock=True)
+            self._require(caller, action, bucket, context=context)
+            if check is not None:
+                check(bucket)
+            self.meta.update_bucket(conn, bucket.id, **values)
+        self._txn(write)
+
+    # -- public access block ----------------------------------------------------------------------------------
+
+    def get_public_access_block(self, caller: Optional[str], name: str,
+                                context: Mapping[str, Any] | None = None) -> dict:
+        bucket = self._read_bucket(caller, name, "s3:GetBucketPublicAccessBlock", context)
+        if bucket.public_access_block is None:
+            raise S3Error("NoSuchPublicAccessBlockConfiguration", bucket_name=name)
+        return bucket.public_access_block
+
+    def put_public_access_block(self, caller: Optional[str], name: str, flags: dict,
+                                context: Mapping[str, Any] | None = None) -> None:
+        self._set_bucket(caller, name, "s3:PutBucketPublicAccessBlock", context, public_access_block=dict(flags))
+
+    def delete_public_access_block(self, caller: Optional[str], name: str,
+                                   context: Mapping[str, Any] | None = None) -> None:
+        self._set_bucket(caller, name, "s3:PutBucketPublicAccessBlock", context, public_access_block=None)
+
+    def get_bucket_policy_status(self, caller: Optional[str], name: str,
+                                 context: Mapping[str, Any] | None = None) -> bool:
+        """GetBucketPolicyStatus: whether the bucket's policy is public (S3 judges the policy alone)."""
+        bucket = self._read_bucket(caller, name, "s3:GetBucketPolicyStatus", context)
+        if bucket.policy is None:
+            raise S3Error("NoSuchBucketPolicy", bucket_name=name)
+        return public.is_public_policy(_parsed_policy(bucket))
+
+    # -- ownership controls -----------------------------------------------------------------------------------
+
+    def get_bucket_ownership_controls(self, caller: Optional[str], name: str,
+                                      context: Mapping[str, Any] | None = None) -> str:
+        bucket = self._read_bucket(caller, name, "s3:GetBucketOwnershipControls", context)
+        if bucket.ownership is None:
+            raise S3Error("OwnershipControlsNotFoundError", bucket_name=name)
+        return bucket.ownership
+
+    def put_bucket_ownership_controls(self, caller: Optional[str], name: str, ownership: str,
+                                      context: Mapping[str, Any] | None = None) -> None:
+        def check(bucket: Bucket) -> None:
+            # S3 will not turn ACLs off while the bucket's own ACL still grants to others.
+            if ownership == public.ENFORCED and _grants_others(bucket.acl, bucket.owner):
+                raise S3Error("InvalidBucketAclWithObjectOwnership")
+        self._set_bucket(caller, name, "s3:PutBucketOwnershipControls", context, check, ownership=ownership)
+
+    def delete_bucket_ownership_controls(self, caller: Optional[str], name: str,
+                                         context: Mapping[str, Any] | None = None) -> None:
+        self._set_bucket(caller, name, "s3:PutBucketOwnershipControls", context, ownership=None)
+
+
+def _grants_others(acl: Optional[dict], owner: str) -> bool:
+    return any(not (g.get("type") == "CanonicalUser" and g.get("grantee") == owner)
+               for g in (acl or acls.canned_acl("private", owner)).get("grants", []))
+
+
+def with_ownership(create: Callable[[Any], Bucket], meta: Any, ownership: Optional[str]) -> Callable[[Any], Bucket]:
+    """CreateBucket's transaction CREATE, also recording x-amz-object-ownership in it (one transaction)."""
+    def run(conn: Any) -> Bucket:
+        bucket = create(conn)
+        if ownership is not None:
+            meta.update_bucket(conn, bucket.id, ownership=ownership)
+            bucket.ownership = ownership
+        return bucket
+    return run
