@@ -207,6 +207,11 @@ class Objects(OpsContext):
             return self._readable_source(conn, caller, source_bucket, source_key, source_version_id, headers,
                                          context)
         source, reader = self._open_source(prepare, None)
+        if new_tags is None and source.tags and not self.allowed(  # S3: copying tags needs leave to read them
+                caller, "s3:GetObjectVersionTagging" if source_version_id else "s3:GetObjectTagging",
+                source_bucket, source_key, source.version_id, context):
+            reader.close()
+            raise S3Error("AccessDenied")
         if source.size > self.limits.max_object_size:
             reader.close()
             raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size "

@@ -124,8 +124,8 @@ def tagging_directive(headers: Mapping[str, str]) -> str:
 
 
 def dumps(tags: Optional[Mapping[str, str]]) -> Optional[str]:
-    """The stored form: JSON, or NULL for no tags (so an untagged row costs nothing)."""
-    return json.dumps(dict(tags), separators=(",", ":"), sort_keys=True, ensure_ascii=False) if tags else None
+    """The stored form: JSON (ASCII, whatever the column's character set), NULL for no tags."""
+    return json.dumps(dict(tags), separators=(",", ":"), sort_keys=True) if tags else None
 
 
 def loads(text: Optional[str]) -> dict:

@@ -302,6 +302,14 @@ def test_tagging_is_the_owners_unless_a_policy_allows(gateway_server: GatewaySer
         assert (failure.code, failure.status) == ("AccessDenied", 403)
     assert _as_dict(s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]) == {"a": "1"}
     assert _as_dict(s3.get_bucket_tagging(Bucket=bucket)["TagSet"]) == {"b": "2"}
+    # Copying a tagged object keeps its tags only for a caller who may read them (s3:GetObjectTagging).
+    own = _bucket()
+    other.create_bucket(Bucket=own)
+    failure = _fails(lambda: other.copy_object(Bucket=own, Key="c", CopySource={"Bucket": bucket, "Key": "k"}))
+    assert (failure.code, failure.status) == ("AccessDenied", 403)
+    other.copy_object(Bucket=own, Key="c", CopySource={"Bucket": bucket, "Key": "k"}, TaggingDirective="REPLACE",
+                      Tagging="mine=1")
+    assert _as_dict(other.get_object_tagging(Bucket=own, Key="c")["TagSet"]) == {"mine": "1"}
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Statement": [
         {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObjectTagging", "s3:PutObjectTagging"],
          "Resource": f"arn:aws:s3:::{bucket}/*"}]}))

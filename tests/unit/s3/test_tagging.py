@@ -135,3 +135,61 @@ def test_set_operators_on_request_tag_keys() -> None:
     assert _allowed(plain, context("x", "team")) and not _allowed(plain, context("x"))
     with pytest.raises(S3Error):
         _policy({"ForSomeValues:StringEquals": {"s3:RequestObjectTagKeys": "a"}})
+
+
+# -- the operations on every engine (SQLite, PostgreSQL, MariaDB) ----------------------------------------------
+
+def test_tags_stored_per_version_on_every_engine(any_ops) -> None:
+    from tests.unit.s3.conftest import ALICE, put, upload_part
+
+    ops = any_ops
+    ops.create_bucket(ALICE, "tags")
+    ops.put_bucket_versioning(ALICE, "tags", "Enabled")
+    v1 = put(ops, ALICE, "tags", "k", b"one", {"x-amz-tagging": "name=%C3%A9t%C3%A9&n=1"})
+    v2 = put(ops, ALICE, "tags", "k", b"two")
+    assert ops.get_object_tagging(ALICE, "tags", "k", v1.version_id).tags == {"name": "été", "n": "1"}
+    assert ops.get_object_tagging(ALICE, "tags", "k").tags == {}
+    assert ops.get_object(ALICE, "tags", "k", v1.version_id, head=True).headers["x-amz-tagging-count"] == "2"
+    ops.put_object_tagging(ALICE, "tags", "k", {"ключ": "значение"})
+    assert ops.get_object_tagging(ALICE, "tags", "k", v2.version_id).tags == {"ключ": "значение"}
+    copied, _ = ops.copy_object(ALICE, "tags", "c", "tags", "k", v1.version_id, {})
+    assert copied.tags == {"name": "été", "n": "1"}
+    upload = ops.create_multipart_upload(ALICE, "tags", "mp", {"x-amz-tagging": "mp=1"})
+    part = upload_part(ops, ALICE, "tags", "mp", upload.upload_id, 1, b"x" * 10)
+    done = ops.complete_multipart_upload(ALICE, "tags", "mp", upload.upload_id, [(1, part.etag)])
+    assert ops.get_object_tagging(ALICE, "tags", "mp", done.version_id).tags == {"mp": "1"}
+    ops.delete_object(ALICE, "tags", "k", v1.version_id)
+    with pytest.raises(S3Error) as caught:
+        ops.get_object_tagging(ALICE, "tags", "k", v1.version_id)
+    assert caught.value.code == "NoSuchVersion"
+    ops.put_bucket_tagging(ALICE, "tags", {f"k{i}": "é" for i in range(50)})
+    assert ops.get_bucket_tagging(ALICE, "tags") == {f"k{i}": "é" for i in range(50)}
+    ops.delete_bucket_tagging(ALICE, "tags")
+    with pytest.raises(S3Error) as caught:
+        ops.get_bucket_tagging(ALICE, "tags")
+    assert caught.value.code == "NoSuchTagSet"
+
+
+def test_concurrent_put_object_tagging_leaves_one_whole_set(any_ops) -> None:
+    import threading
+
+    from tests.unit.s3.conftest import ALICE, put
+
+    ops = any_ops
+    ops.create_bucket(ALICE, "race")
+    put(ops, ALICE, "race", "k", b"data")
+    sets = [{f"s{i}k{j}": str(i) for j in range(5)} for i in range(6)]
+    errors: list = []
+
+    def tag(i: int) -> None:
+        try:
+            ops.put_object_tagging(ALICE, "race", "k", sets[i])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=tag, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert ops.get_object_tagging(ALICE, "race", "k").tags in sets
