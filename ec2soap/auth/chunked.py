@@ -12,11 +12,11 @@ import base64
 import hashlib
 import hmac
 import re
-import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 from . import sigv4
+from .checksums import ALGORITHMS, new_hasher
 from .errors import AuthError
 
 __all__ = ["ChunkSigning", "AwsChunkedDecoder", "Checksum", "new_checksum", "CHECKSUM_ALGORITHMS"]
@@ -209,22 +209,13 @@ class Checksum:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._crc = 0
-        self._hash = hashlib.new(name) if name in ("sha1", "sha256") else None
-        if name == "crc32c":
-            import crc32c  # optional at import time: only S3 checksums need it
-            self._crc32c = crc32c.crc32c
+        self._hasher = new_hasher(name)
 
     def update(self, data: bytes) -> None:
-        if self._hash is not None:
-            self._hash.update(data)
-        elif self.name == "crc32":
-            self._crc = zlib.crc32(data, self._crc)
-        else:
-            self._crc = self._crc32c(data, self._crc)
+        self._hasher.update(data)
 
     def digest(self) -> bytes:
-        return self._hash.digest() if self._hash is not None else self._crc.to_bytes(4, "big")
+        return self._hasher.digest()
 
     def b64digest(self) -> str:
         return base64.b64encode(self.digest()).decode("ascii")
@@ -233,7 +224,7 @@ class Checksum:
         return hmac.compare_digest(self.b64digest().encode(), b64_value.strip().encode("ascii", "replace"))
 
 
-CHECKSUM_ALGORITHMS = ("crc32", "crc32c", "sha1", "sha256")
+CHECKSUM_ALGORITHMS = ALGORITHMS
 
 
 def new_checksum(name: str) -> Checksum:

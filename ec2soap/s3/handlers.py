@@ -11,7 +11,7 @@ from typing import Any, Optional
 from urllib.parse import quote
 
 from ec2soap.origin import base_url
-from ec2soap.s3 import xml
+from ec2soap.s3 import checksums, xml, xml_checksums
 from ec2soap.s3.answers import S3Answer
 from ec2soap.s3.bodies import Prepared, decoder_for
 from ec2soap.s3.errors import S3Error
@@ -154,10 +154,11 @@ async def get_object(res: Any, call: Any) -> S3Answer:
     head = call.method == "HEAD"
     q = call.query
     result = await res.run(res.ops.get_object, call.caller, call.bucket, call.key, q.get("versionId"),
-                           call.headers, call.context, head)
+                           call.headers, call.context, head, q.get("partNumber"))
     headers = dict(result.headers)
-    if call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and result.range is None:
-        headers.update(res.ops.checksum_headers(result.version))
+    if call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and (
+            result.range is None or result.part_number is not None):  # whole object, or whole part
+        headers.update(res.ops.checksum_headers(result.version, result.part_number))
     for name, header in _OVERRIDES.items():
         if q.get(name):
             headers[header] = q[name]
@@ -197,7 +198,8 @@ async def put_object(res: Any, call: Any) -> S3Answer:
         version = await res.run(res.ops.put_object, call.caller, call.bucket, call.key, body, headers,
                                 call.context)
         out = {"ETag": etag_header(version.etag), **_version_header(version.version_id)}
-        out.update({_CHECKSUM_PREFIX + name: value for name, value in version.checksums.items()})
+        out.update(await res.run(res.ops.expiration_headers, call.bucket, version))  # s3.lifecycle
+        out.update(checksums.response_headers(version.checksums))
     return S3Answer.empty(200, out)
 
 
@@ -247,6 +249,7 @@ async def copy_object(res: Any, call: Any) -> S3Answer:
     version, source = await res.run(res.ops.copy_object, call.caller, call.bucket, call.key, source_bucket,
                                     source_key, source_version, call.headers, call.context)
     headers = _version_header(version.version_id)
+    headers.update(await res.run(res.ops.expiration_headers, call.bucket, version))  # s3.lifecycle
     if source.version_id != NULL_VERSION:
         headers["x-amz-copy-source-version-id"] = source.version_id
     return S3Answer(200, xml.copy_object_result(version), headers)
@@ -254,7 +257,7 @@ async def copy_object(res: Any, call: Any) -> S3Answer:
 
 async def delete_object(res: Any, call: Any) -> S3Answer:
     outcome = await res.run(res.ops.delete_object, call.caller, call.bucket, call.key,
-                            call.query.get("versionId"), call.context)
+                            call.query.get("versionId"), call.context, _bypass_governance(call))
     headers = {}
     if outcome.delete_marker:
         headers["x-amz-delete-marker"] = "true"
@@ -268,8 +271,14 @@ async def delete_objects(res: Any, call: Any) -> S3Answer:
         # S3 quirk: DeleteObjects must carry an integrity header (Content-MD5 or a flexible checksum).
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     items, quiet = xml.parse_delete(call.body)
-    outcomes = await res.run(res.ops.delete_objects, call.caller, call.bucket, items, call.context)
+    outcomes = await res.run(res.ops.delete_objects, call.caller, call.bucket, items, call.context,
+                             _bypass_governance(call))
     return S3Answer(200, xml.delete_result(outcomes, quiet))
+
+
+def _bypass_governance(call: Any) -> bool:
+    """x-amz-bypass-governance-retention: true (s3.object_lock: deleting a GOVERNANCE-locked version)."""
+    return call.headers.get("x-amz-bypass-governance-retention", "").strip().lower() == "true"
 
 
 async def get_object_acl(res: Any, call: Any) -> S3Answer:
@@ -293,6 +302,7 @@ async def create_multipart_upload(res: Any, call: Any) -> S3Answer:
     headers = {}
     if upload.checksum_algorithm:
         headers["x-amz-checksum-algorithm"] = upload.checksum_algorithm.upper()
+        headers["x-amz-checksum-type"] = upload.checksum_type or checksums.COMPOSITE
     return S3Answer(200, xml.initiate_multipart_upload_result(call.bucket, call.key, upload.upload_id), headers)
 
 
@@ -317,15 +327,16 @@ async def list_parts(res: Any, call: Any) -> S3Answer:
 async def complete_multipart_upload(res: Any, call: Any) -> S3Answer:
     parts = xml.parse_complete_multipart_upload(call.body)
     version = await res.run(res.ops.complete_multipart_upload, call.caller, call.bucket, call.key,
-                            call.query["uploadId"], parts, call.context)
+                            call.query["uploadId"], parts, call.context, call.headers,
+                            xml_checksums.parse_part_checksums(call.body))
     # The address the client used (scheme and host: ec2soap.origin), in the addressing style it used.
     base = base_url(call.request)
     key = quote(call.key, safe="/~")
     location = f"{base}/{key}" if call.virtual_bucket else f"{base}/{call.bucket}/{key}"
     headers = _version_header(version.version_id)
-    headers.update({_CHECKSUM_PREFIX + name: value for name, value in version.checksums.items()})
-    return S3Answer(200, xml.complete_multipart_upload_result(location, call.bucket, call.key, version.etag),
-                    headers)
+    headers.update(await res.run(res.ops.expiration_headers, call.bucket, version))  # s3.lifecycle
+    return S3Answer(200, xml.complete_multipart_upload_result(location, call.bucket, call.key, version.etag,
+                                                              version.checksums), headers)
 
 
 async def abort_multipart_upload(res: Any, call: Any) -> S3Answer:

@@ -207,8 +207,9 @@ class Multipart(Objects):
                                   headers: Mapping[str, str] | None = None,
                                   part_checksums: Mapping[int, Mapping[str, str]] | None = None) -> ObjectVersion:
         """CompleteMultipartUpload: PARTS [(number, etag)] ascending, each uploaded with that ETag (and the
-        checksums PART_CHECKSUMS gives it, s3.checksums.complete), all but the last at least the minimum size. The object is a manifest of the part blobs: completing copies
-        nothing, so it is quick and atomic (one transaction) whatever the size. HEADERS' If-Match and
+        checksums PART_CHECKSUMS gives it, s3.checksums.complete), all but the last at least the minimum
+        size. The object is a manifest of the part blobs: completing copies nothing, so it is quick and atomic
+        (one transaction) whatever the size. HEADERS' If-Match and
         If-None-Match are checked in that transaction (s3.conditional)."""
         headers = headers or {}
         conditional.check_headers(headers)

@@ -17,15 +17,11 @@ import hashlib
 import os
 import time
 import uuid
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Collection, Iterator, Sequence, Union
 
-try:  # crc32c is optional: x-amz-checksum-crc32c is offered only when the library is installed.
-    import crc32c as _crc32c
-except ImportError:  # pragma: no cover - depends on the environment
-    _crc32c = None
+from ec2soap.auth.checksums import ALGORITHMS, new_hasher
 
 __all__ = ["ObjectStore", "BlobWriter", "BlobReader", "CommittedBlob", "Layout", "CHUNK_SIZE",
            "SUPPORTED_CHECKSUMS"]
@@ -34,30 +30,11 @@ CHUNK_SIZE = 256 * 1024
 # A layout is the list of (blob id, size) whose concatenation is an object's bytes.
 Layout = Sequence[tuple[str, int]]
 
-SUPPORTED_CHECKSUMS = ("crc32", "sha1", "sha256") + (("crc32c",) if _crc32c is not None else ())
-
-
-class _Crc:
-    """zlib/crc32c running checksums with hashlib's update/digest shape."""
-
-    def __init__(self, fn: Callable[[bytes, int], int]):
-        self._fn, self._value = fn, 0
-
-    def update(self, data: bytes) -> None:
-        self._value = self._fn(data, self._value)
-
-    def digest(self) -> bytes:
-        return self._value.to_bytes(4, "big")
+SUPPORTED_CHECKSUMS = ALGORITHMS
 
 
 def _new_checksum(name: str) -> object:
-    if name == "crc32":
-        return _Crc(zlib.crc32)
-    if name == "crc32c" and _crc32c is not None:
-        return _Crc(lambda data, value: _crc32c.crc32c(data, value))
-    if name in ("sha1", "sha256"):
-        return hashlib.new(name)
-    raise ValueError(f"unsupported checksum {name!r}")
+    return new_hasher(name)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from urllib.parse import quote_plus
 from lxml import etree
 
 from ec2soap.limits import parse_xml
+from ec2soap.s3 import checksums
 from ec2soap.s3.acl import GROUPS
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.principal import display_name_of, public_id
@@ -192,10 +193,21 @@ def versioning_configuration(status: Optional[str]) -> bytes:
     return document(root)
 
 
+def add_checksums(parent: Any, values: Any, with_type: bool = True) -> None:
+    """Checksum<ALG> per value (and ChecksumType) under PARENT, as S3 writes them after the ETag."""
+    for name in checksums.KNOWN:
+        if name in values:
+            _el(parent, checksums.element_name(name), values[name])
+    kind = checksums.checksum_type(values)
+    if with_type and kind is not None:
+        _el(parent, "ChecksumType", kind)
+
+
 def copy_object_result(version: Any) -> bytes:
     root = _root("CopyObjectResult")
     _el(root, "LastModified", iso_date(version.last_modified))
     _el(root, "ETag", etag_header(version.etag))
+    add_checksums(root, version.checksums)
     return document(root)
 
 
@@ -203,6 +215,7 @@ def copy_part_result(part: Any) -> bytes:
     root = _root("CopyPartResult")
     _el(root, "LastModified", iso_date(part.last_modified))
     _el(root, "ETag", etag_header(part.etag))
+    add_checksums(root, part.checksums, with_type=False)
     return document(root)
 
 
@@ -232,8 +245,7 @@ def list_parts_result(result: Any) -> bytes:
         _el(entry, "LastModified", iso_date(part.last_modified))
         _el(entry, "ETag", etag_header(part.etag))
         _el(entry, "Size", part.size)
-        for name, value in sorted(part.checksums.items()):
-            _el(entry, "Checksum" + name.upper(), value)
+        add_checksums(entry, part.checksums, with_type=False)
     return document(root)
 
 
@@ -266,12 +278,14 @@ def list_multipart_uploads_result(result: Any) -> bytes:
     return document(root)
 
 
-def complete_multipart_upload_result(location: str, bucket: str, key: str, etag: str) -> bytes:
+def complete_multipart_upload_result(location: str, bucket: str, key: str, etag: str,
+                                     checksum_values: Any = ()) -> bytes:
     root = _root("CompleteMultipartUploadResult")
     _el(root, "Location", location)
     _el(root, "Bucket", bucket)
     _el(root, "Key", key)
     _el(root, "ETag", etag_header(etag))
+    add_checksums(root, dict(checksum_values))
     return document(root)
 
 

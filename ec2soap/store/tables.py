@@ -177,6 +177,8 @@ s3_object = Table(
     Column("checksums", Text, nullable=True),
     Column("blob_id", String(32), nullable=True),
     Column("manifest", Text, nullable=True),
+    # A multipart object's per-part checksums (JSON list beside manifest; migration 0010).
+    Column("part_checksums", Text, nullable=True),
     # S3 tagging (s3/tagging.py): this version's tag set as JSON ({"key": "value"}), NULL without tags.
     Column("tags", Text, nullable=True),
     UniqueConstraint("bucket_id", "key", "version_id"),
@@ -197,6 +199,7 @@ s3_upload = Table(
     Column("user_meta", Text, nullable=True),
     Column("acl", Text, nullable=True),
     Column("checksum_algorithm", String(16), nullable=True),
+    Column("checksum_type", String(16), nullable=True),  # COMPOSITE or FULL_OBJECT (migration 0010)
     # S3 tagging: the x-amz-tagging of CreateMultipartUpload (JSON), given to the completed object.
     Column("tags", Text, nullable=True),
     UniqueConstraint("upload_id"),
