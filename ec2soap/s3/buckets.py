@@ -6,6 +6,7 @@ from typing import Any, Mapping, Optional
 from ec2soap.s3 import acl as acls
 from ec2soap.s3 import public
 from ec2soap.s3.access import with_ownership
+from ec2soap.s3 import object_lock
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import Bucket
 from ec2soap.s3.rules import validate_bucket_name
@@ -33,13 +34,18 @@ class Buckets(OpsContext):
             raise S3Error("InvalidLocationConstraint", location_constraint=location)
         acl = acls.acl_from_headers(headers or {}, owner)
         ownership = public.requested_ownership(headers or {}, acl)  # x-amz-object-ownership
+        lock = object_lock.enabled_at_creation(headers or {})
 
         def create(conn: Any) -> Bucket:
             existing = self.meta.get_bucket(conn, name)
             if existing is not None:
                 raise S3Error("BucketAlreadyOwnedByYou" if existing.owner == owner else "BucketAlreadyExists",
                               bucket_name=name)
-            return self.meta.insert_bucket(conn, name, owner, self.clock(), location, acl)  # type: ignore[arg-type]
+            made = self.meta.insert_bucket(conn, name, owner, self.clock(), location, acl)  # type: ignore[arg-type]
+            if lock is not None:  # Object Lock needs versioning, which then stays Enabled for good
+                self.meta.update_bucket(conn, made.id, versioning="Enabled", object_lock=lock)
+                made.versioning, made.object_lock = "Enabled", lock
+            return made
         return self._txn(with_ownership(create, self.meta, ownership))
 
     def head_bucket(self, caller: Optional[str], name: str, context: Mapping[str, Any] | None = None) -> Bucket:

@@ -2,7 +2,7 @@
 One family of S3Operations over the shared OpsContext; each sub-resource is a column of the bucket row."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ec2soap.s3 import policy as policies
 from ec2soap.s3 import public
@@ -25,10 +25,13 @@ class BucketConfiguration(OpsContext):
         return self.store.run_sync(read)
 
     def _update_bucket(self, caller: Optional[str], name: str, action: str, context: Mapping[str, Any] | None,
-                       **values: Any) -> None:
+                       check: Callable[[Bucket], None] | None = None, **values: Any) -> None:
+        """Set VALUES on bucket NAME in one transaction, after CHECK(bucket) (under the row lock) if given."""
         def write(conn: Any) -> None:
             bucket = self._bucket(conn, name, lock=True)
             self._require(caller, action, bucket, context=context)
+            if check is not None:
+                check(bucket)
             self.meta.update_bucket(conn, bucket.id, **values)
         self._txn(write)
 
@@ -57,7 +60,8 @@ class BucketConfiguration(OpsContext):
                               context: Mapping[str, Any] | None = None) -> None:
         if status not in ("Enabled", "Suspended"):
             raise S3Error("MalformedXML")
-        self._update_bucket(caller, name, "s3:PutBucketVersioning", context, versioning=status)
+        self._update_bucket(caller, name, "s3:PutBucketVersioning", context, check=_versioning_allowed(status),
+                            versioning=status)
 
     def get_bucket_policy(self, caller: Optional[str], name: str, context: Mapping[str, Any] | None = None) -> str:
         bucket = self._bucket_config(caller, name, "s3:GetBucketPolicy", context)
@@ -120,3 +124,13 @@ class BucketConfiguration(OpsContext):
             if all(any(policies._wildcard(p, True).fullmatch(h) for p in allowed) for h in request_headers):
                 return rule
         return None
+
+
+
+def _versioning_allowed(status: str) -> Callable[[Bucket], None]:
+    def check(bucket: Bucket) -> None:
+        # s3.object_lock: a bucket with Object Lock keeps versioning Enabled for good.
+        if bucket.object_lock is not None and status != "Enabled":
+            raise S3Error("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the "
+                          "versioning state cannot be changed.")
+    return check

@@ -150,6 +150,8 @@ s3_bucket = Table(
     Column("ownership", String(32), nullable=True),
     # S3 tagging (s3/tagging.py): the bucket's tag set as JSON, NULL without one.
     Column("tags", Text, nullable=True),
+    # S3 object lock (s3/object_lock.py): the Object Lock configuration as JSON, NULL: not enabled.
+    Column("object_lock", Text, nullable=True),
     UniqueConstraint("name"),
     Index(None, "owner"),
 )
@@ -181,6 +183,8 @@ s3_object = Table(
     Column("part_checksums", Text, nullable=True),
     # S3 tagging (s3/tagging.py): this version's tag set as JSON ({"key": "value"}), NULL without tags.
     Column("tags", Text, nullable=True),
+    # S3 object lock (s3/object_lock.py): this version's retention and legal hold as JSON, NULL: none.
+    Column("object_lock", Text, nullable=True),
     UniqueConstraint("bucket_id", "key", "version_id"),
     UniqueConstraint("bucket_id", "key", "latest"),
 )
@@ -202,6 +206,8 @@ s3_upload = Table(
     Column("checksum_type", String(16), nullable=True),  # COMPOSITE or FULL_OBJECT (migration 0010)
     # S3 tagging: the x-amz-tagging of CreateMultipartUpload (JSON), given to the completed object.
     Column("tags", Text, nullable=True),
+    # S3 object lock: the x-amz-object-lock-* of CreateMultipartUpload (JSON), given to the completed object.
+    Column("object_lock", Text, nullable=True),
     UniqueConstraint("upload_id"),
     Index(None, "bucket_id", "key"),
 )

@@ -1,0 +1,204 @@
+"""S3 Object Lock through real clients against the real server: boto3 (buckets created with Object Lock,
+the configuration and its default retention, retention and legal hold per version, lock headers on PUT,
+CopyObject and multipart uploads, what deletes are refused) and awscli s3api (put-object-lock-configuration,
+put-object-retention, put-object-legal-hold and their get- calls)."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
+from tests.protocol.s3.conftest import boto3_client, translate
+from tests.protocol.s3.s3api_cli import s3api
+
+
+def _bucket() -> str:
+    return "ol" + uuid.uuid4().hex[:12]
+
+
+def _fails(fn: Callable[[], Any]) -> ClientFailure:
+    try:
+        fn()
+    except ClientFailure as exc:
+        return exc
+    except Exception as exc:
+        return translate(exc)
+    raise AssertionError("the call did not fail")
+
+
+def _later(days: float) -> datetime:
+    return (datetime.now(timezone.utc) + timedelta(days=days)).replace(microsecond=0)
+
+
+@pytest.fixture
+def keys(new_user: Callable[[], Keys]) -> Keys:
+    return new_user()
+
+
+@pytest.fixture
+def s3(gateway_server: GatewayServer, keys: Keys) -> Any:
+    return boto3_client(gateway_server, keys)
+
+
+def test_bucket_with_object_lock_and_its_default_retention(s3: Any) -> None:
+    bucket = _bucket()
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"] == {"ObjectLockEnabled":
+                                                                                           "Enabled"}
+    failure = _fails(lambda: s3.put_bucket_versioning(Bucket=bucket,
+                                                      VersioningConfiguration={"Status": "Suspended"}))
+    assert (failure.code, failure.status) == ("InvalidBucketState", 409)
+    rule = {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}
+    s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled",
+                                                                             "Rule": rule})
+    assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]["Rule"] == rule
+    failure = _fails(lambda: s3.put_object_lock_configuration(
+        Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {
+            "DefaultRetention": {"Mode": "GOVERNANCE", "Days": 0}}}))
+    assert (failure.code, failure.status) == ("InvalidRetentionPeriod", 400)
+    failure = _fails(lambda: s3.put_object_lock_configuration(
+        Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {
+            "DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1, "Years": 1}}}))
+    assert (failure.code, failure.status) == ("MalformedXML", 400)
+    # A new version takes the default; GET and HEAD show it.
+    made = s3.put_object(Bucket=bucket, Key="k", Body=b"locked by default")
+    retention = s3.get_object_retention(Bucket=bucket, Key="k")["Retention"]
+    assert retention["Mode"] == "GOVERNANCE"
+    assert timedelta(hours=23) < retention["RetainUntilDate"] - datetime.now(timezone.utc) < timedelta(hours=25)
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert head["ObjectLockMode"] == "GOVERNANCE" and head["ObjectLockRetainUntilDate"] == \
+        retention["RetainUntilDate"]
+    got = s3.get_object(Bucket=bucket, Key="k", VersionId=made["VersionId"])
+    assert got["ObjectLockMode"] == "GOVERNANCE" and got["Body"].read() == b"locked by default"
+
+
+def test_plain_bucket_has_no_object_lock(s3: Any) -> None:
+    bucket = _bucket()
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    failure = _fails(lambda: s3.get_object_lock_configuration(Bucket=bucket))
+    assert (failure.code, failure.status) == ("ObjectLockConfigurationNotFoundError", 404)
+    failure = _fails(lambda: s3.put_object_lock_configuration(
+        Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}))
+    assert (failure.code, failure.status) == ("InvalidBucketState", 409)
+    failure = _fails(lambda: s3.put_object_retention(Bucket=bucket, Key="k", Retention={
+        "Mode": "GOVERNANCE", "RetainUntilDate": _later(1)}))
+    assert (failure.code, failure.status) == ("InvalidRequest", 400)
+    failure = _fails(lambda: s3.put_object(Bucket=bucket, Key="k2", Body=b"x", ObjectLockMode="GOVERNANCE",
+                                           ObjectLockRetainUntilDate=_later(1)))
+    assert (failure.code, failure.status) == ("InvalidRequest", 400)
+    # The object was not written.
+    assert _fails(lambda: s3.head_object(Bucket=bucket, Key="k2")).status == 404
+
+
+def test_retention_and_legal_hold_guard_versions(s3: Any) -> None:
+    bucket = _bucket()
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    gov = s3.put_object(Bucket=bucket, Key="g", Body=b"g", ObjectLockMode="GOVERNANCE",
+                        ObjectLockRetainUntilDate=_later(2))
+    comp = s3.put_object(Bucket=bucket, Key="c", Body=b"c", ObjectLockMode="COMPLIANCE",
+                         ObjectLockRetainUntilDate=_later(2))
+    held = s3.put_object(Bucket=bucket, Key="h", Body=b"h", ObjectLockLegalHoldStatus="ON")
+    assert s3.get_object_legal_hold(Bucket=bucket, Key="h")["LegalHold"]["Status"] == "ON"
+    assert s3.head_object(Bucket=bucket, Key="h")["ObjectLockLegalHoldStatus"] == "ON"
+    for key, made in (("g", gov), ("c", comp), ("h", held)):
+        failure = _fails(lambda: s3.delete_object(Bucket=bucket, Key=key, VersionId=made["VersionId"]))
+        assert (failure.code, failure.status) == ("AccessDenied", 403)
+    # A delete without a version id only adds a delete marker.
+    marker = s3.delete_object(Bucket=bucket, Key="g")
+    assert marker["DeleteMarker"] is True
+    assert s3.get_object(Bucket=bucket, Key="g", VersionId=gov["VersionId"])["Body"].read() == b"g"
+    # DeleteObjects refuses per key; the bypass header frees GOVERNANCE only.
+    answer = s3.delete_objects(Bucket=bucket, BypassGovernanceRetention=True, Delete={"Objects": [
+        {"Key": "g", "VersionId": gov["VersionId"]}, {"Key": "c", "VersionId": comp["VersionId"]}]})
+    assert [d["Key"] for d in answer.get("Deleted", [])] == ["g"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("c", "AccessDenied")]
+    # COMPLIANCE cannot be shortened, even with the bypass; it can be extended.
+    failure = _fails(lambda: s3.put_object_retention(Bucket=bucket, Key="c", BypassGovernanceRetention=True,
+                                                     Retention={"Mode": "COMPLIANCE",
+                                                                "RetainUntilDate": _later(1)}))
+    assert (failure.code, failure.status) == ("AccessDenied", 403)
+    s3.put_object_retention(Bucket=bucket, Key="c", Retention={"Mode": "COMPLIANCE",
+                                                               "RetainUntilDate": _later(3)})
+    until = s3.get_object_retention(Bucket=bucket, Key="c")["Retention"]["RetainUntilDate"]
+    assert abs((until - _later(3)).total_seconds()) < 60
+    # The legal hold lifted, the version can go.
+    s3.put_object_legal_hold(Bucket=bucket, Key="h", LegalHold={"Status": "OFF"})
+    s3.delete_object(Bucket=bucket, Key="h", VersionId=held["VersionId"])
+    failure = _fails(lambda: s3.delete_bucket(Bucket=bucket))
+    assert (failure.code, failure.status) == ("BucketNotEmpty", 409)
+
+
+def test_governance_retention_is_shortened_only_with_the_bypass(s3: Any) -> None:
+    bucket = _bucket()
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"k")
+    failure = _fails(lambda: s3.get_object_retention(Bucket=bucket, Key="k"))
+    assert (failure.code, failure.status) == ("NoSuchObjectLockConfiguration", 404)
+    s3.put_object_retention(Bucket=bucket, Key="k", Retention={"Mode": "GOVERNANCE",
+                                                               "RetainUntilDate": _later(5)})
+    failure = _fails(lambda: s3.put_object_retention(Bucket=bucket, Key="k", Retention={
+        "Mode": "GOVERNANCE", "RetainUntilDate": _later(1)}))
+    assert (failure.code, failure.status) == ("AccessDenied", 403)
+    s3.put_object_retention(Bucket=bucket, Key="k", BypassGovernanceRetention=True,
+                            Retention={"Mode": "GOVERNANCE", "RetainUntilDate": _later(1)})
+    until = s3.get_object_retention(Bucket=bucket, Key="k")["Retention"]["RetainUntilDate"]
+    assert abs((until - _later(1)).total_seconds()) < 60
+    failure = _fails(lambda: s3.put_object_retention(Bucket=bucket, Key="k", Retention={
+        "Mode": "GOVERNANCE", "RetainUntilDate": datetime(2001, 1, 1, tzinfo=timezone.utc)}))
+    assert (failure.code, failure.status) == ("InvalidArgument", 400)
+
+
+def test_copy_and_multipart_carry_lock_headers(s3: Any) -> None:
+    bucket = _bucket()
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket=bucket, Key="src", Body=b"source")
+    copied = s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"},
+                            ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=_later(1),
+                            ObjectLockLegalHoldStatus="ON")
+    head = s3.head_object(Bucket=bucket, Key="dst", VersionId=copied["VersionId"])
+    assert (head["ObjectLockMode"], head["ObjectLockLegalHoldStatus"]) == ("COMPLIANCE", "ON")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp", ObjectLockMode="GOVERNANCE",
+                                        ObjectLockRetainUntilDate=_later(1))
+    part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"m" * 64)
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert s3.get_object_retention(Bucket=bucket, Key="mp")["Retention"]["Mode"] == "GOVERNANCE"
+    failure = _fails(lambda: s3.delete_object(Bucket=bucket, Key="mp", VersionId=done["VersionId"]))
+    assert (failure.code, failure.status) == ("AccessDenied", 403)
+
+
+def test_awscli_object_lock_calls(gateway_server: GatewayServer, keys: Keys, tmp_path: Path) -> None:
+    bucket = _bucket()
+    s3api(gateway_server, keys, "create-bucket", "--bucket", bucket, "--object-lock-enabled-for-bucket")
+    config = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 1}}}
+    s3api(gateway_server, keys, "put-object-lock-configuration", "--bucket", bucket,
+          "--object-lock-configuration", json.dumps(config))
+    assert s3api(gateway_server, keys, "get-object-lock-configuration", "--bucket", bucket) == \
+        {"ObjectLockConfiguration": config}
+    body = tmp_path / "body"
+    body.write_bytes(b"awscli")
+    made = s3api(gateway_server, keys, "put-object", "--bucket", bucket, "--key", "k", "--body", str(body))
+    retention = s3api(gateway_server, keys, "get-object-retention", "--bucket", bucket, "--key", "k")
+    assert retention["Retention"]["Mode"] == "COMPLIANCE"
+    until = _later(800).strftime("%Y-%m-%dT%H:%M:%SZ")
+    s3api(gateway_server, keys, "put-object-retention", "--bucket", bucket, "--key", "k", "--retention",
+          json.dumps({"Mode": "COMPLIANCE", "RetainUntilDate": until}))
+    retention = s3api(gateway_server, keys, "get-object-retention", "--bucket", bucket, "--key", "k")
+    assert retention["Retention"]["RetainUntilDate"].startswith(until[:19])
+    s3api(gateway_server, keys, "put-object-legal-hold", "--bucket", bucket, "--key", "k", "--legal-hold",
+          "Status=ON")
+    assert s3api(gateway_server, keys, "get-object-legal-hold", "--bucket", bucket, "--key", "k") == \
+        {"LegalHold": {"Status": "ON"}}
+    failure = _fails(lambda: s3api(gateway_server, keys, "delete-object", "--bucket", bucket, "--key", "k",
+                                   "--version-id", made["VersionId"]))
+    assert failure.code == "AccessDenied"
+    failure = _fails(lambda: s3api(gateway_server, keys, "put-object-retention", "--bucket", bucket, "--key", "k",
+                                   "--retention", json.dumps({"Mode": "GOVERNANCE", "RetainUntilDate": until})))
+    assert failure.code == "AccessDenied"
