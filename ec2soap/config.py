@@ -96,6 +96,9 @@ class Settings:
         "doc": "gateway processes sharing the listening port (serve); each opens its own database connections"})
     shutdown_grace: float = field(default=30.0, metadata={
         "doc": "seconds in-flight requests get to finish after SIGTERM; uploads still arriving are cut at once"})
+    s3_lifecycle_interval: float = field(default=3600.0, metadata={
+        "doc": "seconds between S3 lifecycle sweeps in each gateway process (expirations, noncurrent versions, "
+               "expired delete markers, stale multipart uploads); 0 turns the sweeper off"})
     log_level: str = field(default="INFO", metadata={"doc": "DEBUG, INFO, WARNING or ERROR"})
 
     @property
@@ -217,4 +220,6 @@ def load_settings(config_file: str | None = None, environ: Mapping[str, str] | N
         raise SettingsError("workers must be at least 1")
     if settings.shutdown_grace < 0:
         raise SettingsError("shutdown_grace must not be negative")
+    if settings.s3_lifecycle_interval < 0:
+        raise SettingsError("s3_lifecycle_interval must not be negative (0 turns the sweeper off)")
     return settings

@@ -156,6 +156,10 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
                           enabled=running.switches.ec2_enabled, metrics=running.metrics)
     running.gateway, running.credentials = gateway, credentials
     s3 = _s3_resource(settings, running, credentials)
+    from ec2soap.s3.sweeper import Sweeper
+
+    running.sweeper = Sweeper(s3.ops, running.store.defer, settings.s3_lifecycle_interval, reactor)
+    running.sweeper.start()
     from ec2soap.origin import ProxyPolicy, access_log_line
 
     site = server.Site(GatewayRoot(query=query, soap=_soap_resource(settings, running, gateway, credentials), s3=s3,
@@ -247,6 +251,8 @@ class Running:
     switches: Any = None
     # ec2soap.shutdown.InFlight: the gateway's requests in flight, drained on SIGTERM.
     inflight: Any = None
+    # ec2soap.s3.sweeper.Sweeper: the S3 lifecycle sweeps of this process, stopped with it.
+    sweeper: Any = None
 
     def stop(self) -> Any:
         from twisted.internet.defer import gatherResults
@@ -254,6 +260,8 @@ class Running:
         if self.switches is not None:
             self.switches.stop()
         stops = [port.stopListening() for port in self.listeners]
+        if self.sweeper is not None:
+            stops.append(self.sweeper.stop())
         if self.cloud_factory is not None:
             stops.append(self.cloud_factory.close())
         return gatherResults(stops)

@@ -150,6 +150,9 @@ def drain(running: Any, grace: float, reactor: Any) -> Any:
     gateway_ports = {running.ports[name] for name in ("gateway", "gateway_tls") if name in running.ports}
     stops = [maybeDeferred(listener.stopListening) for listener in running.listeners
              if listener.getHost().port in gateway_ports]
+    sweeper = getattr(running, "sweeper", None)  # ec2soap.s3.sweeper: a sweep in progress ends at its next key
+    if sweeper is not None:
+        stops.append(sweeper.stop())
     yield gatherResults(stops)
     if inflight is None:
         return

@@ -226,8 +226,9 @@ s3_part = Table(
 )
 
 # A bucket's lifecycle configuration (s3/lifecycle.py: its rules as JSON) and the sweeper's place in it
-# (s3/lifecycle_sweep.py): `cursor` is the last key the current pass has swept (NULL: the next pass starts at the
-# first key), `swept` when a pass last finished, so every gateway process resumes where any of them stopped.
+# (s3/lifecycle_sweep.py): `cursor` is the last key the current pass has swept (NULL: the next pass starts at
+# the first key), `swept` when a sweep last worked on it (buckets take turns by it); every gateway process
+# resumes where any of them stopped.
 s3_lifecycle = Table(
     "s3_lifecycle", metadata,
     Column("bucket_id", Integer, ForeignKey("s3_bucket.id", name="fk_s3_lifecycle_bucket_id"), primary_key=True,
