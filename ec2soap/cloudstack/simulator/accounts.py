@@ -20,10 +20,11 @@ ROLE_IDS = {ADMIN: "00000000-0000-4000-8000-000000000001", USER: "00000000-0000-
 
 # Resource types of listResourceLimits (Resource.ResourceType ordinals) → (name in account responses, kind counted).
 RESOURCE_TYPES = {0: ("vm", "vm"), 1: ("ip", "ipaddress"), 2: ("volume", "volume"), 3: ("snapshot", "snapshot"),
-                  4: ("template", "template"), 5: ("project", None), 6: ("network", None), 7: ("vpc", None),
+                  4: ("template", "template"), 5: ("project", None), 6: ("network", "network"), 7: ("vpc", "vpc"),
                   8: ("cpu", None), 9: ("memory", None), 10: ("primarystorage", None),
                   11: ("secondarystorage", None)}
-DEFAULT_USER_LIMITS = {"vm": 20, "ip": 20, "volume": 40, "snapshot": 40, "template": 20}
+# max.account.* defaults of CloudStack 4.18 (max.account.networks and max.account.vpcs are 20 too).
+DEFAULT_USER_LIMITS = {"vm": 20, "ip": 20, "volume": 40, "snapshot": 40, "template": 20, "network": 20, "vpc": 20}
 
 
 def new_keys() -> tuple[str, str]:
@@ -349,7 +350,7 @@ ADMIN_ONLY = {"createAccount", "createUser", "getUser", "enableAccount", "disabl
 
 
 _LIMIT_NAMES = {"vm": "user_vm", "ip": "public_ip", "volume": "volume", "snapshot": "snapshot",
-                "template": "template"}
+                "template": "template", "network": "network", "vpc": "vpc"}
 
 
 def check_limit(ctx: Ctx, resource: str, adding: int = 1, account: dict | None = None) -> None:

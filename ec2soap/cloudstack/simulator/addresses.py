@@ -14,7 +14,8 @@ from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, Listing, SimError
                                                  keyword_filter, param_error, permission_denied)
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
 
-__all__ = ["COMMANDS", "JOB_ACTIONS", "PUBLIC_RANGE", "render_ip", "release_static_nat_for_vm"]
+__all__ = ["COMMANDS", "JOB_ACTIONS", "PUBLIC_RANGE", "render_ip", "release_static_nat_for_vm",
+           "allocate_address"]
 
 PUBLIC_RANGE = (ipaddress.IPv4Address("203.0.113.10"), ipaddress.IPv4Address("203.0.113.250"))
 _FIELDS = tuple(spec.commands()["listPublicIpAddresses"]["response"])
@@ -37,9 +38,17 @@ def _in_use(ctx: Ctx, zone_id: str) -> set[str]:
     return {d["ipaddress"] for d in ctx.find("ipaddress", where=lambda d: d["zoneid"] == zone_id)}
 
 
+def _range_of(ctx: Ctx, zone_id: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
+    """The zone's own public range (`_publicrange`, the advanced zone's), else PUBLIC_RANGE."""
+    custom = (ctx.get("zone", zone_id) or {}).get("_publicrange")
+    if custom:
+        return ipaddress.IPv4Address(custom[0]), ipaddress.IPv4Address(custom[1])
+    return PUBLIC_RANGE
+
+
 def _pick_address(ctx: Ctx, zone_id: str, wanted: str | None) -> str:
     used = _in_use(ctx, zone_id)
-    low, high = PUBLIC_RANGE
+    low, high = _range_of(ctx, zone_id)
     if wanted:
         try:
             address = ipaddress.IPv4Address(wanted)
@@ -62,6 +71,31 @@ def _network_for(ctx: Ctx, owner: dict, zone_id: str) -> dict | None:
     own = [n for n in networks if n.get("accountid") == owner["id"]]
     shared = [n for n in networks if not n.get("accountid")]
     return (own or shared or [None])[0]
+
+
+def _new_address(ctx: Ctx, owner: dict, zone: dict, wanted: str | None, p: dict) -> dict:
+    return {"ipaddress": _pick_address(ctx, zone["id"], wanted), "allocated": cs_date(ctx.now),
+            "zoneid": zone["id"], "zonename": zone.get("name", ""), "issourcenat": False,
+            **owner_fields(ctx, owner), "forvirtualnetwork": True, "isstaticnat": False, "issystem": False,
+            "state": "Allocating", "isportable": bool(p.get("isportable", False)),
+            "fordisplay": p.get("fordisplay", True), "vlanname": "vlan://untagged"}
+
+
+def _tie_to_vpc(doc: dict, vpc: dict) -> None:
+    doc["vpcid"], doc["vpcname"] = vpc["id"], vpc["name"]
+
+
+def allocate_address(ctx: Ctx, owner: dict, zone_id: str, *, vpc: dict | None = None,
+                     sourcenat: bool = False) -> dict:
+    """An Allocated address of the zone for OWNER, in VPC (its source NAT address when SOURCENAT), as the VPC
+    router's deployment assigns it (counted against the owner's public_ip limit)."""
+    zone = ctx.get("zone", zone_id) or {"id": zone_id}
+    accounts.check_limit(ctx, "ip", account=owner)
+    doc = _new_address(ctx, owner, zone, None, {})
+    doc.update(state="Allocated", issourcenat=sourcenat)
+    if vpc is not None:
+        _tie_to_vpc(doc, vpc)
+    return ctx.insert("ipaddress", doc, account_id=owner["id"])
 
 
 def _may_operate(ctx: Ctx, doc: dict, what: str) -> None:
@@ -105,12 +139,17 @@ def _list_public_ip_addresses(ctx: Ctx, p: dict) -> Listing:
 
 def _associate_ip_address(ctx: Ctx, p: dict) -> Any:
     """associateIpAddress: create-style — the address exists (Allocating) before the job makes it Allocated."""
-    network = None
-    if p.get("networkid"):
+    network = vpc = None
+    if p.get("vpcid"):
+        # With vpcid the address belongs to the VPC, not to a tier: networkid is ignored (AssociateIPAddrCmd).
+        vpc = ctx.get("vpc", p["vpcid"])
+        if vpc is None:
+            raise invalid_value(ctx.command, "vpcid", p["vpcid"])
+    elif p.get("networkid"):
         network = ctx.get("network", p["networkid"])
         if network is None:
             raise invalid_value(ctx.command, "networkid", p["networkid"])
-    zone_id = p.get("zoneid") or (network or {}).get("zoneid")
+    zone_id = p.get("zoneid") or (vpc or network or {}).get("zoneid")
     if not zone_id:
         raise param_error("Unable to figure out zone to assign IP to. Please specify either zoneId, or networkId, "
                           "or vpcId in the call")
@@ -118,22 +157,34 @@ def _associate_ip_address(ctx: Ctx, p: dict) -> Any:
     if zone is None:
         raise invalid_value(ctx.command, "zoneid", zone_id)
     owner = owner_account(ctx, p)
-    if network is not None and network.get("accountid") not in (None, "", owner["id"]):
-        raise permission_denied(f"Account {owner['name']} does not have permission to operate with resource "
-                                f"{network['id']}")
+    for used in (network, vpc):
+        if used is not None and used.get("accountid") not in (None, "", owner["id"]):
+            raise permission_denied(f"Account {owner['name']} does not have permission to operate with "
+                                    f"resource {used['id']}")
+    if vpc is not None and zone_id != vpc["zoneid"]:
+        raise param_error(f"Can't assign ip to the vpc {vpc['id']} in zone {zone_id}: it is in zone "
+                          f"{vpc['zoneid']}")
     accounts.check_limit(ctx, "ip", account=owner)
-    network = network or _network_for(ctx, owner, zone_id)
-    doc: dict[str, Any] = {
-        "ipaddress": _pick_address(ctx, zone_id, p.get("ipaddress")), "allocated": cs_date(ctx.now),
-        "zoneid": zone_id, "zonename": zone.get("name", ""), "issourcenat": False, **owner_fields(ctx, owner),
-        "forvirtualnetwork": True, "isstaticnat": False, "issystem": False, "state": "Allocating",
-        "isportable": bool(p.get("isportable", False)), "fordisplay": p.get("fordisplay", True),
-        "vlanname": "vlan://untagged",
-    }
+    if vpc is None and network is None:
+        network = _network_for(ctx, owner, zone_id)
+        if zone.get("networktype") == "Advanced":
+            isolated = [n for n in ctx.find("network", account_id=owner["id"], where=lambda n: n.get(
+                "zoneid") == zone_id and n.get("type") == "Isolated" and not n.get("vpcid"))]
+            if len(isolated) != 1:
+                raise param_error("Unable to figure out the network to assign the ip to: the account has "
+                                  f"{len(isolated)} Isolated networks in zone {zone_id}; specify networkId or vpcId")
+            network = isolated[0]
+    doc: dict[str, Any] = _new_address(ctx, owner, zone, p.get("ipaddress"), p)
+    if vpc is not None:
+        _tie_to_vpc(doc, vpc)
+        if not ctx.find("ipaddress", where=lambda d: d.get("vpcid") == vpc["id"] and d.get("issourcenat")):
+            doc["issourcenat"] = True  # VpcManagerImpl.associateIPToVpc: the VPC's first address
     if network is not None:
         doc["associatednetworkid"] = network["id"]
         if network.get("name"):
             doc["associatednetworkname"] = network["name"]
+        if network.get("vpcid"):
+            doc["vpcid"], doc["vpcname"] = network["vpcid"], network.get("vpcname", "")
     doc = ctx.insert("ipaddress", doc, account_id=owner["id"])
     return ctx.start_job("ipaddress_associate", {"id": doc["id"]}, instance_type="IpAddress",
                          instance_id=doc["id"], object_id=doc["id"])
@@ -170,7 +221,9 @@ def _enable_static_nat(ctx: Ctx, p: dict) -> Any:
     if ip.get("isstaticnat") and ip.get("virtualmachineid") not in (None, vm_id):
         raise SimError(537, f"Failed to enable static for the ip address {_java_ip(ip)} and vm id={vm_id} as "
                             f"it's already assigned to antoher vm", 4360)
-    old = ctx.find("ipaddress", where=lambda d: d.get("virtualmachineid") == vm_id and d["id"] != ip_id)
+    guest_ip = _nat_guest_ip(ctx, p, ip, vm)
+    old = ctx.find("ipaddress", where=lambda d: d.get("virtualmachineid") == vm_id and d["id"] != ip_id
+                   and d.get("vmipaddress") == guest_ip)
     if old:
         raise param_error(f"Failed to enable static nat for the ip address id={ip_id} as vm id={vm_id} is "
                           f"already associated with ip id={old[0]['id']}")
@@ -178,10 +231,48 @@ def _enable_static_nat(ctx: Ctx, p: dict) -> Any:
     ip["virtualmachineid"] = vm["id"]
     ip["virtualmachinename"] = vm.get("name", "")
     ip["virtualmachinedisplayname"] = vm.get("displayname") or vm.get("name", "")
-    if vm.get("_ipaddress") or vm.get("ipaddress"):
-        ip["vmipaddress"] = vm.get("_ipaddress") or vm.get("ipaddress")
+    if guest_ip:
+        ip["vmipaddress"] = guest_ip
     ctx.save("ipaddress", ip)
     return SUCCESS
+
+
+def _nat_guest_ip(ctx: Ctx, p: dict, ip: dict, vm: dict) -> str | None:
+    """The VM address the public one maps to (RulesManagerImpl.enableStaticNat): in a VPC the tier comes from
+    `networkid` until the address is tied to one; `vmguestip` picks a secondary address of that NIC."""
+    network_id = ip.get("associatednetworkid")
+    if p.get("networkid"):
+        network = ctx.get("network", p["networkid"])
+        if network is None:
+            raise invalid_value(ctx.command, "networkid", p["networkid"])
+        if ip.get("vpcid") and network.get("vpcid") != ip["vpcid"]:
+            raise param_error(f"Network {network['id']} doesn't belong to the vpc of ip address {ip['id']}")
+        if not ip.get("vpcid") and network_id and network_id != network["id"]:
+            raise param_error(f"Ip address {_java_ip(ip)} is associated with network {network_id}, not with "
+                              f"{network['id']}")
+        network_id = network["id"]
+    elif ip.get("vpcid") and not network_id:
+        raise param_error("Network id is required when the ip address of the VPC is not associated with any "
+                          "tier yet")
+    nics = vm.get("nic", [])
+    nic = next((n for n in nics if n.get("networkid") == network_id), None) if network_id else None
+    if network_id and nic is None and ctx.get("network", network_id) and \
+            (ctx.get("network", network_id) or {}).get("type") != "Shared":
+        raise param_error(f"Virtual machine {vm['id']} is not in network {network_id}")
+    nic = nic or (nics[0] if nics else {})
+    if p.get("vmguestip") and p["vmguestip"] != nic.get("ipaddress"):
+        if p["vmguestip"] not in [s.get("ipaddress") for s in nic.get("secondaryip", [])]:
+            raise param_error(f"Invalid vm ip {p['vmguestip']}: it is not an address of vm {vm['id']} in "
+                              f"network {network_id}")
+        guest = p["vmguestip"]
+    else:
+        guest = nic.get("ipaddress") or vm.get("_ipaddress")
+    if network_id and ip.get("vpcid"):
+        network = ctx.get("network", network_id) or {}
+        ip["associatednetworkid"] = network_id
+        if network.get("name"):
+            ip["associatednetworkname"] = network["name"]
+    return guest
 
 
 def _disable_static_nat(ctx: Ctx, p: dict) -> Any:

@@ -58,6 +58,9 @@ class SimulatorConfig:
     # Per-action durations override job_seconds (e.g. {"deploy": 5.0} for a slow deploy).
     durations: dict[str, float] = field(default_factory=dict)
     deterministic_seed: int | None = None
+    # Seed an Advanced zone (VPCs, isolated networks) next to the Basic one (vpcs.seed). Off by default until
+    # the gateway serves EC2-VPC: with it on, DescribeAvailabilityZones lists both zones.
+    advanced_zone: bool = False
 
 
 @dataclass

@@ -15,6 +15,7 @@ from ec2soap.cloudstack.simulator import accounts, volumes
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
                                                  invalid_value, param_error, permission_denied, public_fields)
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
+from ec2soap.cloudstack.simulator.nics import implement_networks, network_nics
 from ec2soap.cloudstack.simulator.vm_inputs import (checked_userdata, encrypt_password, guest_nic, key_pairs_for,
                                                     security_groups_for, set_password, usable_template,
                                                     usable_zone)
@@ -185,7 +186,7 @@ def _deploy(ctx: Ctx, p: dict) -> JobStarted:
         "rootdeviceid": 0, "rootdevicetype": "ROOT", "hypervisor": template.get("hypervisor") or "Simulator",
         "instancename": _instance_name(ctx, owner, number), "details": {}, "affinitygroup": [],
         "displayvm": p.get("displayvm", True), "isdynamicallyscalable": bool(p.get("dynamicscalingenabled")),
-        "nic": [guest_nic(ctx, zone, vm_id, p.get("ipaddress"))], "_securitygroupids": groups,
+        "nic": _nics(ctx, zone, vm_id, p, owner), "_securitygroupids": groups,
         "_number": number,
     }
     vm["_ipaddress"] = vm["nic"][0]["ipaddress"]
@@ -220,6 +221,15 @@ def _deploy(ctx: Ctx, p: dict) -> JobStarted:
     return _vm_job(ctx, "deploy", vm, {"id": vm_id, "start": start, "password": password}, object_id=vm_id)
 
 
+def _nics(ctx: Ctx, zone: dict, vm_id: str, p: dict, owner: dict) -> list[dict]:
+    """An Advanced zone's VM gets NICs on the networks asked for (nics.py); a Basic zone's, its guest NIC."""
+    if zone.get("networktype") == "Advanced":
+        return network_nics(ctx, zone, vm_id, p, owner)
+    if p.get("networkids") or p.get("iptonetworklist"):
+        raise param_error("Can't specify network Ids in Basic zone")
+    return [guest_nic(ctx, zone, vm_id, p.get("ipaddress"))]
+
+
 def _vm_job(ctx: Ctx, action: str, vm: dict, args: dict, **kwargs: Any) -> JobStarted:
     """Queue a job on VM after any job already pending on it (CloudStack's per-VM work queue)."""
     duration = ctx.config.durations.get(action, ctx.config.job_seconds)
@@ -246,6 +256,7 @@ def _place(ctx: Ctx, vm: dict) -> None:
         if (cores is not None and used_cpu > cores) or (memory is not None and used_mem > memory):
             raise SimError(533, f"Unable to create a deployment for VM[User|{vm.get('instancename')}]", 4335)
     host = uuidlib.uuid5(_HOST_NS, vm["zoneid"])
+    implement_networks(ctx, vm)
     vm.update(state="Running", _hostid=str(host), _hostname=f"SimulatedAgent.{host}")
     vm.pop("_on_fail", None)
     for volume in _volumes_of(ctx, vm["id"]):

@@ -212,11 +212,61 @@ def scenario(call: Recorder, sim: Simulator) -> None:
     call(demo, "deleteSSHKeyPair", name="conf-key")
     call(demo, "deleteSecurityGroup", id=group["id"])
     call(admin, "deleteAccount", id=made["account"]["id"])
+    vpc_scenario(call, sim, template, offering)
+
+
+def vpc_scenario(call: Recorder, sim: Simulator, template: dict, offering: dict) -> None:
+    """The advanced zone's commands: a VPC with a tier, ACLs, a VM with a secondary address and static NAT, a
+    static route on the operator's private gateway, torn down in CloudStack's order."""
+    from tests.unit.cloudstack.simulator.vpc_world import private_gateway
+
+    demo = "demo"
+    zone = next(z for z in call(demo, "listZones")["zone"] if z["networktype"] == "Advanced")
+    vpc_offering = call(demo, "listVPCOfferings")["vpcoffering"][0]
+    offerings = {o["name"]: o for o in call(demo, "listNetworkOfferings", zoneid=zone["id"])["networkoffering"]}
+    vpc = call(demo, "createVPC", name="cv", displaytext="cv", cidr="10.0.0.0/16", zoneid=zone["id"],
+               vpcofferingid=vpc_offering["id"])["vpc"]
+    call(demo, "listVPCs", id=vpc["id"])
+    call(demo, "updateVPC", id=vpc["id"], displaytext="cv2")
+    call(demo, "restartVPC", id=vpc["id"])
+    acl = call(demo, "createNetworkACLList", name="web", vpcid=vpc["id"])["networkacllist"]
+    call(demo, "listNetworkACLLists", vpcid=vpc["id"])
+    item = call(demo, "createNetworkACL", aclid=acl["id"], protocol="tcp", startport="80", endport="80",
+                cidrlist="0.0.0.0/0", action="allow", traffictype="ingress")["networkacl"]
+    call(demo, "updateNetworkACLItem", id=item["id"], endport="81")
+    call(demo, "listNetworkACLs", aclid=acl["id"])
+    tier = call(demo, "createNetwork", name="t1", displaytext="t1", zoneid=zone["id"], vpcid=vpc["id"],
+                networkofferingid=offerings["DefaultIsolatedNetworkOfferingForVpcNetworks"]["id"],
+                gateway="10.0.1.1", netmask="255.255.255.0", aclid=acl["id"])["network"]
+    call(demo, "updateNetwork", id=tier["id"], displaytext="tier one")
+    call(demo, "restartNetwork", id=tier["id"])
+    call(demo, "replaceNetworkACLList", aclid=acl["id"], networkid=tier["id"])
+    vm = call(demo, "deployVirtualMachine", zoneid=zone["id"], serviceofferingid=offering["id"],
+              templateid=template["id"], networkids=tier["id"], ipaddress="10.0.1.20")["virtualmachine"]
+    nic = call(demo, "listNics", virtualmachineid=vm["id"])["nic"][0]
+    secondary = call(demo, "addIpToNic", nicid=nic["id"])["nicsecondaryip"]
+    ip = call(demo, "associateIpAddress", vpcid=vpc["id"])["ipaddress"]
+    call(demo, "enableStaticNat", ipaddressid=ip["id"], virtualmachineid=vm["id"], networkid=tier["id"],
+         vmguestip=secondary["ipaddress"])
+    call(demo, "disableStaticNat", ipaddressid=ip["id"])
+    call(demo, "removeIpFromNic", id=secondary["id"])
+    gateway = private_gateway(sim, vpc)
+    call(demo, "listPrivateGateways", vpcid=vpc["id"])
+    route = call(demo, "createStaticRoute", gatewayid=gateway["id"], cidr="172.16.0.0/16")["staticroute"]
+    call(demo, "listStaticRoutes", vpcid=vpc["id"])
+    call(demo, "deleteStaticRoute", id=route["id"])
+    call(demo, "deleteNetworkACL", id=item["id"])
+    call(demo, "destroyVirtualMachine", id=vm["id"])
+    call("admin", "expungeVirtualMachine", id=vm["id"])
+    call(demo, "deleteNetwork", id=tier["id"])
+    call(demo, "deleteNetworkACLList", id=acl["id"])
+    call(demo, "disassociateIpAddress", id=ip["id"])
+    call(demo, "deleteVPC", id=vpc["id"])
 
 
 @pytest.fixture
 def fast_sim(store: Any) -> Simulator:
-    sim = Simulator(store, SimulatorConfig(job_seconds=0.0, expunge_seconds=0.0))
+    sim = Simulator(store, SimulatorConfig(job_seconds=0.0, expunge_seconds=0.0, advanced_zone=True))
     sim.users = sim.seed()
     return sim
 

@@ -17,11 +17,12 @@ import pytest
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import Simulator, SimulatorConfig
 from tests.unit.cloudstack.simulator.test_conformance import Recorder
+from tests.unit.cloudstack.simulator.vpc_world import private_gateway
 
 
 @pytest.fixture
 def fast_sim(store: Any) -> Simulator:
-    sim = Simulator(store, SimulatorConfig(job_seconds=0.0, expunge_seconds=0.0))
+    sim = Simulator(store, SimulatorConfig(job_seconds=0.0, expunge_seconds=0.0, advanced_zone=True))
     sim.users = sim.seed()
     return sim
 
@@ -42,6 +43,13 @@ def _resources(call: Recorder) -> dict[str, tuple[str, str, dict]]:
     call(demo, "detachVolume", id=volume["id"])
     snapshot = call(demo, "createSnapshot", volumeid=volume["id"])["snapshot"]
     ip = call(demo, "associateIpAddress", zoneid=zone["id"])["ipaddress"]
+    advanced = next(z for z in call(demo, "listZones")["zone"] if z["networktype"] == "Advanced")
+    vpc = call(demo, "createVPC", name="tv", displaytext="tv", cidr="10.0.0.0/16", zoneid=advanced["id"],
+               vpcofferingid=call(demo, "listVPCOfferings")["vpcoffering"][0]["id"])["vpc"]
+    acl = call(demo, "createNetworkACLList", name="tl", vpcid=vpc["id"])["networkacllist"]
+    item = call(demo, "createNetworkACL", aclid=acl["id"], protocol="all")["networkacl"]
+    route = call(demo, "createStaticRoute", gatewayid=private_gateway(call.sim, vpc)["id"],
+                 cidr="172.16.0.0/16")["staticroute"]
     mine = {"listall": "true"}
     return {
         "listZones": ("Zone", zone["id"], {}),
@@ -52,6 +60,9 @@ def _resources(call: Recorder) -> dict[str, tuple[str, str, dict]]:
         "listVolumes": ("Volume", volume["id"], mine),
         "listSnapshots": ("Snapshot", snapshot["id"], mine),
         "listPublicIpAddresses": ("PublicIpAddress", ip["id"], mine),
+        "listVPCs": ("Vpc", vpc["id"], mine),
+        "listNetworkACLs": ("NetworkACL", item["id"], mine),
+        "listStaticRoutes": ("StaticRoute", route["id"], mine),
     }
 
 
