@@ -1,15 +1,16 @@
-"""Join per-family tables (core OPERATIONS, Query BINDINGS, wire shapes) into one, refusing duplicates.
+"""Join per-family tables (core OPERATIONS, wire shapes, the doors' converters) into one, refusing duplicates.
 
 Plain Python with no imports of our own, so core/, query/, soap/ and wire/ can all use it.
 """
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
 from typing import Any, Iterable
 
-__all__ = ["FAMILIES", "collect"]
+__all__ = ["FAMILIES", "collect", "resolve"]
 
-# The EC2 resource families, one module per family in core/, query/bindings/ and wire/types/.
+# The EC2 resource families, one module per family in core/ and wire/types/ (request and response shapes).
 FAMILIES = ("key_pairs", "zones", "instances", "images", "volumes", "snapshots", "security_groups",
             "addresses", "tags")
 
@@ -26,3 +27,11 @@ def collect(package: str, attribute: str | None, families: Iterable[str] = FAMIL
                 raise ValueError(f"{package}: {key} is declared by two families")
             table[key] = value
     return table
+
+
+@lru_cache(maxsize=None)
+def resolve(name: str) -> Any:
+    """The object "package.module:attribute" names: how wire/'s request shapes name the core dataclass a struct
+    builds without importing the core (the layers forbid it); the doors' readers resolve it."""
+    module, _, attribute = name.partition(":")
+    return getattr(importlib.import_module(module), attribute)

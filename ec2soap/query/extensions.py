@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from ec2soap.errors import ERRORS
 from ec2soap.gateway import Caller
+from ec2soap.wire.catalogue import EXTENSIONS
 from ec2soap.xmltext import escape
 
 __all__ = ["QUERY_EXTENSIONS", "QueryExtension"]
@@ -72,3 +73,5 @@ QUERY_EXTENSIONS: dict[str, QueryExtension] = {
         True, _signed(lambda params, caller: {"instance_type": params.get("amazonoffer")}),
         _text("offering mapping deleted successfully")),
 }
+if set(QUERY_EXTENSIONS) != EXTENSIONS:  # the catalogue (wire/catalogue.py) names every action the doors know
+    raise ValueError(f"query extensions {sorted(set(QUERY_EXTENSIONS) ^ EXTENSIONS)} disagree with the catalogue")

@@ -1,7 +1,8 @@
 """QueryResource: EC2 Query over HTTP (GET or POST form) at /, /awsapi and /awsapi/rest/AmazonEC2.
 
-Flow: parameters → signature check (ec2soap.auth) → the caller's secret (Credentials) → binding → Gateway →
-the response document in the namespace of the request's Version. Errors are EC2's error document with the
+Flow: parameters → signature check (ec2soap.auth) → the caller's secret (Credentials) → the action's request
+shape read by query/reader.py (unknown actions: the catalogue, wire/catalogue.py) → Gateway → the response
+document in the namespace of the request's Version. Errors are EC2's error document with the
 code's HTTP status; nothing reaches Twisted's HTML error page. Never imports soap/.
 
 The request id, the service switch, the catch-all, the log line and the metrics are the front door's
@@ -20,37 +21,19 @@ from ec2soap.door import Answer, Exchange, FrontDoor
 from ec2soap.errors import ERRORS, EC2Error
 from ec2soap.gateway import Caller
 from ec2soap.origin import request_origin
-from ec2soap.query.bindings import BINDINGS
+from ec2soap.query import reader
 from ec2soap.query.extensions import QUERY_EXTENSIONS
 from ec2soap.query.params import QueryParams
 from ec2soap.wire import types as _types  # noqa: F401  (registers every response shape)
-from ec2soap.wire.shapes import RESPONSES, render_document
+from ec2soap.wire.catalogue import entry, implemented
+from ec2soap.wire.shapes import render_document
 from ec2soap.xmltext import escape
 
-__all__ = ["QueryResource", "request_info", "request_params", "error_document", "KNOWN_ACTIONS"]
+__all__ = ["QueryResource", "request_info", "request_params", "error_document"]
 
 log = logging.getLogger(__name__)
 _XML = "text/xml; charset=UTF-8"
 
-# EC2 actions of the 2010-11-15 API and later that we recognise but do not implement: UnsupportedOperation.
-# Anything else is InvalidAction, as EC2 answers for names it does not know.
-KNOWN_ACTIONS = frozenset("""
-ActivateLicense AssociateDhcpOptions AttachVpnGateway BundleInstance CancelBundleTask CancelConversionTask
-CancelSpotInstanceRequests ConfirmProductInstance CreateCustomerGateway CreateDhcpOptions CreatePlacementGroup
-CreateSpotDatafeedSubscription CreateSubnet CreateVpc CreateVpnConnection CreateVpnGateway DeactivateLicense
-DeleteCustomerGateway DeleteDhcpOptions DeletePlacementGroup DeleteSpotDatafeedSubscription DeleteSubnet DeleteVpc
-DeleteVpnConnection DeleteVpnGateway DescribeBundleTasks DescribeConversionTasks DescribeCustomerGateways
-DescribeDhcpOptions DescribeLicenses DescribePlacementGroups DescribeReservedInstances
-DescribeReservedInstancesOfferings DescribeSnapshotAttribute DescribeSpotDatafeedSubscription
-DescribeSpotInstanceRequests DescribeSpotPriceHistory DescribeSubnets DescribeVpcs DescribeVpnConnections
-DescribeVpnGateways DetachVpnGateway ImportInstance ImportVolume ModifySnapshotAttribute MonitorInstances
-PurchaseReservedInstancesOffering RequestSpotInstances ResetSnapshotAttribute
-UnmonitorInstances CreateNetworkInterface DescribeNetworkInterfaces CreateInternetGateway DescribeInternetGateways
-CreateRouteTable DescribeRouteTables CreateNetworkAcl DescribeNetworkAcls DescribeVpcAttribute
-DescribeVolumeStatus DescribeVolumeAttribute ModifyVolumeAttribute EnableVolumeIO CopyImage CopySnapshot
-DescribeExportTasks CreateInstanceExportTask DescribeReservedInstancesListings DescribeSecurityGroupRules
-DescribeInstanceTypes DescribeLaunchTemplates CreateLaunchTemplate DescribeKeyPairsV2
-""".split())
 
 
 def request_params(request: Any) -> Ec2Query:
@@ -153,17 +136,17 @@ class QueryResource(FrontDoor):
             return Answer(200, *extension.write(result))
         caller = await self.authenticate(exchange.request, params)
         exchange.caller = caller.access_key
-        if action not in BINDINGS or not self.gateway.supports(action) or action not in RESPONSES:
-            if action in KNOWN_ACTIONS or action in RESPONSES or action in BINDINGS:
+        if not implemented(action) or not self.gateway.supports(action):
+            # The catalogue (wire/catalogue.py) knows it: EC2 has it and we do not. Else it is no EC2 action.
+            if entry(action) is not None:
                 raise ERRORS["UnsupportedOperation"](action=action)
             raise ERRORS["InvalidAction"](action=action)
-        kwargs = BINDINGS[action](QueryParams(params))
+        kwargs = reader.read(action, QueryParams(params))
         result = await self.gateway.call(action, caller, kwargs, exchange.request_id, extras=extras)
         return Answer(200, _XML, render_document(action, result, exchange.request_id, params.get("Version")))
 
     def _known(self, action: str) -> bool:
-        return (action in BINDINGS or action in QUERY_EXTENSIONS or action in KNOWN_ACTIONS
-                or action in RESPONSES)
+        return entry(action) is not None
 
     def action_text(self, exchange: Exchange) -> str:
         # An action we do not know is the caller's free text: quoted, and cut short.

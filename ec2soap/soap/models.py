@@ -1,5 +1,6 @@
-"""Spyne models of the EC2 2010-11-15 SOAP types, built from the wire shapes (wire/shapes.py, wire/types/,
-wire/requests.py), and the conversions between them and plain Python. Never imports query/ or s3/.
+"""Spyne models of the EC2 2010-11-15 SOAP types, built from the wire shapes (wire/shapes.py, wire/types/, the
+SOAP request types of wire/inputs.py's REQUESTS), and the conversions between them and plain Python. Never
+imports query/ or s3/.
 
 One ComplexModel per EC2 type name, in EC2's namespace, with the shape's element order and occurrences.
 Elements added by later EC2 versions (`since` > 2010-11-15) are left out: SOAP speaks 2010-11-15 only.
@@ -12,10 +13,10 @@ from typing import Any
 from spyne import Boolean, ByteArray, ComplexModel, DateTime, Double, Integer32, Integer64, Unicode, XmlAttribute
 
 from ec2soap.wire import types as _types  # noqa: F401  (registers every response shape)
-from ec2soap.wire.requests import REQUESTS
+from ec2soap.wire.inputs import REQUESTS
 from ec2soap.wire.shapes import BASE_VERSION, RESPONSES, Field, ListOf, Shape, Struct, namespace_for
 
-__all__ = ["NAMESPACE", "Models", "base_fields", "soap_actions"]
+__all__ = ["NAMESPACE", "Models", "base_fields"]
 
 NAMESPACE = namespace_for(BASE_VERSION)
 _SCALARS = {"string": Unicode, "int": Integer32, "long": Integer64, "boolean": Boolean, "dateTime": DateTime,
@@ -27,9 +28,11 @@ def base_fields(shape: Struct) -> tuple[Field, ...]:
     return tuple(f for f in shape.fields if f.since <= BASE_VERSION)
 
 
-def soap_actions() -> list[str]:
-    """The actions SOAP exposes: those with a 2010-11-15 request shape and a response shape."""
-    return sorted(set(REQUESTS) & set(RESPONSES))
+def _soap_type(action: str) -> Struct:
+    shape = REQUESTS[action].soap
+    if shape is None:
+        raise KeyError(f"{action} has no 2010-11-15 SOAP request type")
+    return shape
 
 
 def _signature(shape: Shape) -> Any:
@@ -46,7 +49,7 @@ class Models:
     def __init__(self, actions: list[str]):
         self.classes: dict[str, type[ComplexModel]] = {}
         self._signatures: dict[str, Any] = {}
-        self.requests = {a: self.model(REQUESTS[a]) for a in actions}
+        self.requests = {a: self.model(_soap_type(a)) for a in actions}
         self.responses = {a: self.model(RESPONSES[a]) for a in actions}
 
     # -- building -------------------------------------------------------------------------------------------
@@ -77,10 +80,14 @@ class Models:
         return base.customize(min_occurs=min_occurs, max_occurs="unbounded" if max_occurs is None else max_occurs,
                               nillable=False)
 
+    def takes_arguments(self, action: str) -> bool:
+        """Whether ACTION's request type has elements (AllocateAddressType has none)."""
+        return bool(base_fields(_soap_type(action)))
+
     # -- request objects → plain Python -----------------------------------------------------------------------
     def request_value(self, action: str, obj: Any) -> dict[str, Any]:
         """The request object as dicts (structs), lists (sets) and scalars, keyed by element name."""
-        return self._plain(REQUESTS[action], obj) or {}
+        return self._plain(_soap_type(action), obj) or {}
 
     def _plain(self, shape: Shape, obj: Any) -> Any:
         if obj is None or isinstance(shape, str):

@@ -2,8 +2,9 @@
 query/ or s3/.
 
 GET ?wsdl: our WSDL with this server's address in the service port. POST: the hardened parse and the
-WS-Security check (auth.wsse) run first, on the blocking-work pool; only a verified request reaches Spyne, and
-the verified caller travels to the service method in Spyne's method context (`ctx.udc`), never in a global.
+WS-Security check (auth.wsse) run first, on the blocking-work pool; only a verified request is read (Spyne
+decodes the operation element, soap.reader makes the core's kwargs: soap.service), and the verified caller goes
+to the gateway with it, never in a global.
 Every failure is a SOAP fault with HTTP 500 (soap.faults); nothing reaches Twisted's HTML error page. The request
 id, the service switch, the catch-all, the log line and the metrics are the front door's (ec2soap.door).
 """
@@ -14,8 +15,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from ec2soap import compat  # noqa: F401  (before anything Spyne-on-Twisted)
-from spyne import MethodContext
-from spyne.server import ServerBase
 from twisted.internet.defer import Deferred
 
 from ec2soap import __version__
@@ -25,34 +24,18 @@ from ec2soap.gateway import Caller
 from ec2soap.origin import base_url, request_origin
 from ec2soap.soap.faults import fault_document
 from ec2soap.soap.models import NAMESPACE
-from ec2soap.soap.service import SoapCall, build_application
+from ec2soap.soap.service import SoapCall, SoapService
 from ec2soap.soap.wsdl import wsdl_document, with_address
+from ec2soap.wire.catalogue import entry
 from ec2soap.wire.shapes import BASE_VERSION, render_response
 
-__all__ = ["SoapResource", "REFERENCE_ONLY_ACTIONS"]
+__all__ = ["SoapResource"]
 
 log = logging.getLogger(__name__)
 _XML = "text/xml; charset=UTF-8"
 _SOAP_ENVS = ("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")
 PATH = "/awsapi/services/AmazonEC2"
 
-# The 2010-11-15 operations we recognise but do not implement: Client.UnsupportedOperation.
-REFERENCE_ONLY_ACTIONS = frozenset("""
-ActivateLicense AssociateDhcpOptions AttachVpnGateway BundleInstance CancelBundleTask CancelSpotInstanceRequests
-ConfirmProductInstance CreateCustomerGateway CreateDhcpOptions CreatePlacementGroup CreateSpotDatafeedSubscription
-CreateSubnet CreateVpc CreateVpnConnection CreateVpnGateway DeactivateLicense DeleteCustomerGateway
-DeleteDhcpOptions DeletePlacementGroup DeleteSpotDatafeedSubscription DeleteSubnet DeleteVpc DeleteVpnConnection
-DeleteVpnGateway DescribeBundleTasks DescribeCustomerGateways DescribeDhcpOptions DescribeLicenses
-DescribePlacementGroups DescribeReservedInstances DescribeReservedInstancesOfferings DescribeSnapshotAttribute
-DescribeSpotDatafeedSubscription DescribeSpotInstanceRequests DescribeSpotPriceHistory DescribeSubnets DescribeVpcs
-DescribeVpnConnections DescribeVpnGateways DetachVpnGateway ModifySnapshotAttribute MonitorInstances
-PurchaseReservedInstancesOffering RequestSpotInstances ResetSnapshotAttribute
-UnmonitorInstances ConfirmProductInstance
-""".split())
-
-
-class _Server(ServerBase):
-    transport = "http://schemas.xmlsoap.org/soap/http"
 
 
 class SoapResource(FrontDoor):
@@ -74,10 +57,9 @@ class SoapResource(FrontDoor):
         self.clock_skew = timedelta(seconds=clock_skew)
         self.public_host = public_host
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self.app, self.models = build_application()
-        self.server = _Server(self.app)
-        self.actions = frozenset(self.models.requests)
-        self.wsdl = wsdl_document(self.app)
+        self.service = SoapService()
+        self.actions = self.service.actions
+        self.wsdl = wsdl_document(self.service.app)
 
     # -- GET: the WSDL ----------------------------------------------------------------------------------------
     def render_GET(self, request: Any) -> bytes:
@@ -112,11 +94,15 @@ class SoapResource(FrontDoor):
         body = request.content.read()
         root, verified = await self.run(self._verify, body)
         exchange.caller = verified.access_key
-        exchange.action = action = self._operation(root)
+        action, element = self._operation(root)
+        exchange.action = action
         call = SoapCall(gateway=self.gateway, caller=Caller(verified.access_key, verified.secret_key),
-                        request_id=exchange.request_id, extras={"host": request_origin(request).host},
-                        document=root)
-        result = await self._dispatch(call)
+                        request_id=exchange.request_id, extras={"host": request_origin(request).host})
+        # The answer is not serialized by Spyne: its models are built from the same response shapes, and
+        # writing the shape directly as text (wire.shapes.render_response, elements of 2010-11-15 only) costs a
+        # third of building and serializing model objects — DescribeInstances over 50 instances went from about
+        # 130 ms of server time to the Query door's cost.
+        result = await self.service.call(call, action, element)
         return Answer(200, _XML, envelope(render_response(action, result, exchange.request_id, BASE_VERSION)))
 
     def caller_text(self, exchange: Exchange) -> str:
@@ -141,8 +127,9 @@ class SoapResource(FrontDoor):
             raise ERRORS["AuthFailure"](exc.message) from None
         return root, verified
 
-    def _operation(self, root: Any) -> str:
-        """The body's one child names the action (document/literal): ours, EC2's unimplemented, or unknown."""
+    def _operation(self, root: Any) -> tuple[str, Any]:
+        """The body's one child names the action (document/literal): ours, EC2's unimplemented (in the
+        catalogue), or unknown."""
         body = [child for child in root if isinstance(child.tag, str) and child.tag.endswith("}Body")
                 and child.tag[1:].split("}")[0] in _SOAP_ENVS]
         entries = [child for child in body[0] if isinstance(child.tag, str)] if body else []
@@ -150,43 +137,14 @@ class SoapResource(FrontDoor):
             raise ERRORS["InvalidRequest"](detail="the SOAP Body must hold exactly one operation element")
         namespace, _, name = entries[0].tag[1:].partition("}")
         if namespace != NAMESPACE:
-            if name in self.actions or name in REFERENCE_ONLY_ACTIONS:
+            if name in self.actions or _offered(name):
                 raise ERRORS["InvalidRequest"](detail=f"{name} must be in the namespace {NAMESPACE}")
             raise ERRORS["InvalidAction"](action=name)
         if name in self.actions:
-            return name
-        if name in REFERENCE_ONLY_ACTIONS or name.removesuffix("Response") in REFERENCE_ONLY_ACTIONS:
+            return name, entries[0]
+        if _offered(name) or _offered(name.removesuffix("Response")):
             raise ERRORS["UnsupportedOperation"](action=name)
         raise ERRORS["InvalidAction"](action=name)
-
-    async def _dispatch(self, call: SoapCall) -> Any:
-        """Spyne reads the (already parsed and verified) document and calls the method → the core result.
-
-        The answer is not serialized by Spyne: its models are built from the same response shapes, and
-        writing the shape directly as text (wire.shapes.render_response, elements of 2010-11-15 only) costs a
-        third of building and serializing model objects — DescribeInstances over 50 instances went from about
-        130 ms of server time to the Query door's cost."""
-        ctx = MethodContext(self.server, MethodContext.SERVER)
-        ctx.udc = call
-        ctx.in_string = [b""]
-        p_ctx, *others = self.server.generate_contexts(ctx)
-        for other in others:
-            other.close()
-        try:
-            if p_ctx.in_error is not None:
-                raise _client_error(p_ctx.in_error)
-            self.server.get_in_object(p_ctx)
-            if p_ctx.in_error is not None:
-                raise _client_error(p_ctx.in_error)
-            self.server.get_out_object(p_ctx)
-            if p_ctx.out_error is not None:
-                raise ERRORS["InternalError"]()
-            result = p_ctx.out_object[0]
-            if isinstance(result, Deferred):
-                result = await result
-            return result
-        finally:
-            p_ctx.close()
 
     def _fault(self, request: Any, error: EC2Error, request_id: str) -> bytes:
         request.setResponseCode(500)
@@ -194,16 +152,14 @@ class SoapResource(FrontDoor):
         return fault_document(error, request_id)
 
 
+def _offered(name: str) -> bool:
+    """Whether the 2010-11-15 API has NAME (the catalogue, wire/catalogue.py): UnsupportedOperation when we do
+    not implement it."""
+    known = entry(name)
+    return known is not None and known.soap
+
+
 def envelope(body: str) -> bytes:
     """A SOAP 1.1 envelope around one Body element."""
     return (f'<?xml version=\'1.0\' encoding=\'UTF-8\'?>\n<soapenv:Envelope xmlns:soapenv="{_SOAP_ENVS[0]}">'
             f"<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>").encode("utf-8")
-
-
-def _client_error(fault: Any) -> EC2Error:
-    """A request Spyne could not read (wrong types, unknown elements): EC2's InvalidParameterValue, with Spyne's
-    reason when it is a client-side one (it names the value, never our internals)."""
-    code = getattr(fault, "faultcode", "") or ""
-    if code.startswith("Client"):
-        return ERRORS["InvalidParameterValue"](detail=str(getattr(fault, "faultstring", "") or "invalid request"))
-    return ERRORS["InvalidParameterValue"](detail="the request does not match the EC2 2010-11-15 WSDL")

@@ -12,11 +12,7 @@ import base64
 import functools
 import hashlib
 import hmac
-import importlib
-import inspect
-import pkgutil
 import random
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 from urllib.parse import quote
@@ -33,9 +29,6 @@ FILTER_NAMES = ["instance-id", "instance-state-name", "instance-type", "image-id
                 "attachment.instance-id", "availability-zone", "zone-name", "owner-id", "name", "state", "status",
                 "description", "ip-permission.from-port", "public-ip", "snapshot-id", "fingerprint", "architecture",
                 "is-public", "launch-time", "", "*", "tag:", "no-such-filter", "Filter"]
-_NAME_CALL = re.compile(r"""p\.(?:str|int|bool|list|filters|tags|structs)\(\s*f?["']([^"'{]+)""")
-_REQUIRED = re.compile(r"""p\.(?:str|int)\(\s*["']([^"']+)["'][^)]*required=True""")
-_HELPER = re.compile(r"\b(_\w+)\(")
 
 
 @functools.lru_cache(maxsize=8192)  # the same hostile values come back often, and quote() is slow on long ones
@@ -53,32 +46,28 @@ def _model() -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _binding_names() -> dict[str, tuple[list[str], list[str], list[str]]]:
-    """action → (names its binding reads, names its module reads, names it requires): our side of "real
-    parameters", read from the binding's source and the module helpers it calls."""
-    import ec2soap.query.bindings as package
+    """action → (names its request shape reads, names any shape reads, names it requires): our side of "real
+    parameters", read from the request shapes (wire/inputs.py), list indexes as 1."""
+    from ec2soap.wire import types  # noqa: F401  (registers every request shape)
+    from ec2soap.wire.inputs import REQUESTS, query_names
 
-    names: dict[str, tuple[list[str], list[str], list[str]]] = {}
-    for info in pkgutil.iter_modules(package.__path__):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        everything = sorted(set(_NAME_CALL.findall(inspect.getsource(module))))
-        for action, binding in getattr(module, "BINDINGS", {}).items():
-            try:
-                source = inspect.getsource(binding)
-            except (OSError, TypeError):
-                source = ""
-            for helper in set(_HELPER.findall(source)):
-                if inspect.isfunction(getattr(module, helper, None)):
-                    source += inspect.getsource(getattr(module, helper))
-            names[action] = (sorted(set(_NAME_CALL.findall(source))), everything,
-                             sorted(set(_REQUIRED.findall(source))))
-    return names
+    def spelled(name: str) -> list[str]:
+        return sorted({name.replace(".N", ".1"), name.split(".N", 1)[0]})
+
+    own = {action: sorted({n for p in shape.params for q in query_names(p) for n in spelled(q)})
+           for action, shape in REQUESTS.items()}
+    everything = sorted({n for names in own.values() for n in names})
+    return {action: (own[action], everything,
+                     sorted(p.query for p in shape.params if p.query and p.required_in("query")
+                            and p.type not in ("convert", "list")))
+            for action, shape in REQUESTS.items()}
 
 
 @functools.lru_cache(maxsize=1)
 def ec2_actions() -> tuple[list[str], list[str], list[str]]:
     """(bound actions, known-but-unimplemented actions, the original's extensions), sorted."""
-    from ec2soap.query.bindings import BINDINGS
-    from ec2soap.query.resource import KNOWN_ACTIONS
+    from ec2soap.wire.catalogue import UNSUPPORTED as KNOWN_ACTIONS
+    from ec2soap.wire.inputs import REQUESTS as BINDINGS
 
     return (sorted(BINDINGS), sorted(KNOWN_ACTIONS),
             ["CloudEC2Version", "SetUserKeys", "SetCertificate", "DeleteCertificate"])

@@ -48,8 +48,8 @@ def test_adapters_stay_apart(folder: str, forbidden: tuple[str, ...]) -> None:
 
 def test_every_operation_has_a_query_binding_and_a_response_shape() -> None:
     from ec2soap.core.operations import OPERATIONS
-    from ec2soap.query.bindings import BINDINGS
     from ec2soap.wire import types  # noqa: F401
+    from ec2soap.wire.inputs import REQUESTS as BINDINGS
     from ec2soap.wire.shapes import RESPONSES
 
     assert OPERATIONS, "the core implements nothing"

@@ -1,6 +1,7 @@
-"""Query bindings: action → function(QueryParams) → the core function's keyword arguments.
-
-One module per resource family, each exporting BINDINGS; the table is explicit, like ec2stack's _get_action.
+"""The Query door's odd cases: converters a request shape names (`In(type="convert", convert=NAME)`) for
+what the generic reader (query/reader.py) cannot say as data. One module per family that has any (ODD_FAMILIES,
+imported explicitly), each exporting CONVERTERS: NAME → function(QueryParams) → the core keyword arguments it
+fills.
 """
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from typing import Any, Callable
 from ec2soap.query.params import QueryParams
 from ec2soap.registry import collect
 
-__all__ = ["BINDINGS", "bind", "Binding"]
+__all__ = ["CONVERTERS", "Converter", "ODD_FAMILIES"]
 
-Binding = Callable[[QueryParams], dict[str, Any]]
-BINDINGS: dict[str, Binding] = collect("ec2soap.query.bindings", "BINDINGS")
+ODD_FAMILIES = ("instances", "images", "security_groups")
 
-
-def bind(action: str, params: QueryParams) -> dict[str, Any]:
-    return BINDINGS[action](params)
+Converter = Callable[[QueryParams], dict[str, Any]]
+CONVERTERS: dict[str, Converter] = collect("ec2soap.query.bindings", "CONVERTERS", ODD_FAMILIES)

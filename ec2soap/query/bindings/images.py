@@ -1,38 +1,20 @@
-"""Query bindings for images and image attributes."""
+"""Query odd cases for images: ModifyImageAttribute's two forms."""
 from __future__ import annotations
 
 from typing import Any
 
 from ec2soap.core.images import LaunchPermission
 from ec2soap.errors import ERRORS
-from ec2soap.query.bindings.volumes import tag_specifications, tags_by_type
 from ec2soap.query.params import QueryParams
 
-__all__ = ["BINDINGS"]
-
-
-def _describe_images(p: QueryParams) -> dict[str, Any]:
-    return {"image_ids": p.list("ImageId"), "owners": p.list("Owner"), "executable_by": p.list("ExecutableBy"),
-            "filters": p.filters(), "max_results": p.int("MaxResults"), "next_token": p.str("NextToken")}
-
-
-def _create_image(p: QueryParams) -> dict[str, Any]:
-    return {"instance_id": p.str("InstanceId", required=True), "name": p.str("Name", required=True),
-            "description": p.str("Description"), "no_reboot": p.bool("NoReboot", default=False),
-            "tag_specifications": tags_by_type(p)}
-
-
-def _register_image(p: QueryParams) -> dict[str, Any]:
-    return {"name": p.str("Name", required=True), "image_location": p.str("ImageLocation"),
-            "description": p.str("Description"), "architecture": p.str("Architecture"),
-            "tags": tag_specifications(p, "image")}
+__all__ = ["CONVERTERS"]
 
 
 def _permissions(entries: list[QueryParams]) -> list[LaunchPermission]:
     return [LaunchPermission(user_id=e.str("UserId"), group=e.str("Group")) for e in entries]
 
 
-def _modify_image_attribute(p: QueryParams) -> dict[str, Any]:
+def modify_image_attribute(p: QueryParams) -> dict[str, Any]:
     """Two Query forms: the 2010-11-15 one (LaunchPermission.Add.N.UserId|Group, Description.Value, ProductCode.N)
     and the older one boto 2 and boto3 also send (Attribute, OperationType, UserId.N, UserGroup.N, Value)."""
     add = _permissions(p.structs("LaunchPermission.Add"))
@@ -56,18 +38,8 @@ def _modify_image_attribute(p: QueryParams) -> dict[str, Any]:
     elif attribute is not None:
         raise ERRORS["InvalidParameterValue"](
             detail=f"Value ({attribute}) for parameter attribute is invalid. Unknown attribute.")
-    return {"image_id": p.str("ImageId", required=True), "description": description,
+    return {"description": description,
             "launch_permission_add": add, "launch_permission_remove": remove, "product_codes": product_codes}
 
 
-BINDINGS = {
-    "DescribeImages": _describe_images,
-    "CreateImage": _create_image,
-    "RegisterImage": _register_image,
-    "DeregisterImage": lambda p: {"image_id": p.str("ImageId", required=True)},
-    "DescribeImageAttribute": lambda p: {"image_id": p.str("ImageId", required=True),
-                                         "attribute": p.str("Attribute", required=True)},
-    "ModifyImageAttribute": _modify_image_attribute,
-    "ResetImageAttribute": lambda p: {"image_id": p.str("ImageId", required=True),
-                                      "attribute": p.str("Attribute", required=True)},
-}
+CONVERTERS = {"modify_image_attribute": modify_image_attribute}

@@ -1,4 +1,4 @@
-"""Query bindings for security groups: IpPermissions.N.… and the flat form (IpProtocol, CidrIp,
+"""Query odd cases for security groups: IpPermissions.N.… and the flat form (IpProtocol, CidrIp,
 SourceSecurityGroupName, …) that boto 2's deprecated calls and old tools still send."""
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Any
 
 from ec2soap.core.security_groups import IpPermission, IpRange, UserIdGroupPair
 from ec2soap.errors import ERRORS
-from ec2soap.query.bindings.volumes import tag_specifications
 from ec2soap.query.params import QueryParams
 
-__all__ = ["BINDINGS", "ip_permissions"]
+__all__ = ["CONVERTERS", "ip_permissions"]
 
 _FLAT = ("IpProtocol", "FromPort", "ToPort", "CidrIp", "SourceSecurityGroupName", "SourceSecurityGroupOwnerId")
 
@@ -37,30 +36,16 @@ def _flat(p: QueryParams) -> list[IpPermission]:
     return [IpPermission(protocol, p.int("FromPort"), p.int("ToPort"), groups=groups, ip_ranges=ranges)]
 
 
-def ip_permissions(p: QueryParams) -> list[IpPermission]:
+def ip_permissions(p: QueryParams) -> dict[str, Any]:
     structured = _structured(p)
     flat = any(name in p for name in _FLAT)
     if structured and flat:
         raise ERRORS["InvalidParameterCombination"](
             detail="The parameter IpPermissions cannot be used with the flat parameters IpProtocol, FromPort, "
                    "ToPort, CidrIp or SourceSecurityGroupName")
-    return structured or (_flat(p) if flat else [])
+    return {"ip_permissions": structured or (_flat(p) if flat else [])}
 
 
-def _rules(p: QueryParams) -> dict[str, Any]:
-    return {"group_name": p.str("GroupName"), "group_id": p.str("GroupId"), "ip_permissions": ip_permissions(p)}
+CONVERTERS = {"ip_permissions": ip_permissions}
 
 
-BINDINGS = {
-    "DescribeSecurityGroups": lambda p: {
-        "group_names": p.list("GroupName"), "group_ids": p.list("GroupId"), "filters": p.filters(),
-        "max_results": p.int("MaxResults"), "next_token": p.str("NextToken")},
-    "CreateSecurityGroup": lambda p: {"group_name": p.str("GroupName", required=True),
-                                      "group_description": p.str("GroupDescription", required=True),
-                                      "tags": tag_specifications(p, "security-group")},
-    "DeleteSecurityGroup": lambda p: {"group_name": p.str("GroupName"), "group_id": p.str("GroupId")},
-    "AuthorizeSecurityGroupIngress": _rules,
-    "RevokeSecurityGroupIngress": _rules,
-    "AuthorizeSecurityGroupEgress": _rules,
-    "RevokeSecurityGroupEgress": _rules,
-}

@@ -1,7 +1,12 @@
-"""Instance shapes: RunInstances, DescribeInstances, Start/Stop/Reboot/TerminateInstances, instance attributes,
-GetConsoleOutput, GetPasswordData (EC2 2010-11-15) and DescribeInstanceStatus (EC2 2011-07-15 and later)."""
-from ec2soap.wire.shapes import REQUEST_ID, RETURN, ListOf, Struct, field_, register
-from ec2soap.wire.types.common import INSTANCE_STATE, RESOURCE_TAG_SET, STATE_REASON
+"""Instance shapes, responses and requests: RunInstances, DescribeInstances, Start/Stop/Reboot/TerminateInstances,
+instance attributes, GetConsoleOutput, GetPasswordData (EC2 2010-11-15) and DescribeInstanceStatus (EC2
+2011-07-15 and later)."""
+from ec2soap.wire.inputs import In, request, soap_opt, soap_set
+from ec2soap.wire.shapes import REQUEST_ID, RETURN, Field, ListOf, Struct, field_, register
+from ec2soap.wire.types.common import BLOCK_DEVICES as BLOCK_DEVICE_PARAMS
+from ec2soap.wire.types.common import (ATTRIBUTE_BOOLEAN_VALUE, ATTRIBUTE_VALUE, BLOCK_DEVICE_MAPPING, EMPTY,
+                                       FILTERS, INSTANCE_ID_SET, INSTANCE_STATE, PAGES, RESOURCE_TAG_SET,
+                                       SOAP_FILTERS, STATE_REASON, tag_specifications)
 
 # EC2 2011-01-01 gave security groups ids (sg-…); since then groupId is the id and groupName the name.
 GROUP_ITEM = Struct("GroupItemType", (field_("groupId"), field_("groupName", optional=True, since="2011-01-01")))
@@ -104,3 +109,82 @@ STATUS_ITEM = Struct("InstanceStatusItemType", (
 register("DescribeInstanceStatus", Struct("DescribeInstanceStatusResponseType", (
     REQUEST_ID, field_("instanceStatusSet", ListOf("InstanceStatusSetType", STATUS_ITEM), attr="statuses"),
     field_("nextToken", optional=True))))
+
+# -- requests (wire/inputs.py) ------------------------------------------------------------------------------
+# EC2 quirk: in 2010-11-15 groupSet/item/groupId carries the group's *name* (ids came with VPC groups), so
+# SOAP's groupSet fills security_groups, as Query's SecurityGroup.N does.
+request("RunInstances",
+        In("image_id", soap="imageId", required=True), In("client_token", soap="clientToken", blank_none=True),
+        In("disable_api_termination", "bool", soap="disableApiTermination", default=False),
+        In("min_count", "int", soap="minCount", required=True), In("max_count", "int", soap="maxCount", required=True),
+        In("instance_type", soap="instanceType", blank_none=True), In("key_name", soap="keyName"),
+        In("security_groups", "list", query="SecurityGroup", soap="groupSet.groupId"),
+        In("security_group_ids", "list", query="SecurityGroupId", default=[]),
+        In("user_data", query="UserData", soap="userData.data"),
+        In("availability_zone", query="Placement.AvailabilityZone", soap="placement.availabilityZone"),
+        In("private_ip_address", soap="privateIpAddress"), tag_specifications("tag_specifications"),
+        BLOCK_DEVICE_PARAMS,
+        soap=(field_("imageId"), field_("minCount", "int"), field_("maxCount", "int"), soap_opt("keyName"),
+              field_("groupSet", soap_set("GroupSetType", "GroupItemType", field_("groupId"))),
+              soap_opt("additionalInfo"),
+              soap_opt("userData", Struct("UserDataType", (soap_opt("data"), field_("@version"),
+                                                           field_("@encoding")))),
+              soap_opt("addressingType"), field_("instanceType"),
+              soap_opt("placement", Struct("PlacementRequestType", (soap_opt("availabilityZone"),
+                                                                     soap_opt("groupName")))),
+              soap_opt("kernelId"), soap_opt("ramdiskId"), soap_opt("blockDeviceMapping", BLOCK_DEVICE_MAPPING),
+              soap_opt("monitoring", Struct("MonitoringInstanceType", (soap_opt("enabled", "boolean"),))),
+              soap_opt("subnetId"), soap_opt("disableApiTermination", "boolean"),
+              soap_opt("instanceInitiatedShutdownBehavior"),
+              soap_opt("license", Struct("InstanceLicenseRequestType", (field_("pool"),))),
+              soap_opt("privateIpAddress"), soap_opt("clientToken")))
+_IDS = In("instance_ids", "list", soap="instancesSet.instanceId")
+request("DescribeInstances", _IDS, FILTERS, *PAGES, soap=(
+    field_("instancesSet", soap_set("DescribeInstancesInfoType", "DescribeInstancesItemType", field_("instanceId"))),
+    SOAP_FILTERS))
+request("DescribeInstanceStatus", In("instance_ids", "list", query="InstanceId"), FILTERS, *PAGES,
+        In("include_all_instances", "bool", query="IncludeAllInstances", default=False), since="2011-07-15")
+request("TerminateInstances", _IDS, soap=(field_("instancesSet", INSTANCE_ID_SET),))
+request("StartInstances", _IDS, soap=(field_("instancesSet", INSTANCE_ID_SET),))
+request("StopInstances", _IDS, In("force", "bool", soap="force", default=False),
+        soap=(field_("instancesSet", INSTANCE_ID_SET), soap_opt("force", "boolean")))
+# EC2 quirk: RebootInstances' set needs at least one item, unlike every other set.
+request("RebootInstances", In("instance_ids", "list", query="InstanceId", soap="instancesSet.item.instanceId"),
+        soap=(field_("instancesSet", Struct("RebootInstancesInfoType", (
+            Field("item", Struct("RebootInstancesItemType", (field_("instanceId"),)), "item", 1, None),))),))
+
+# One instance id: boto 2 (like the 2008 API) sends it as InstanceId.1 (query/bindings/instances.py).
+_ONE_ID = In("instance_id", "convert", query="InstanceId", soap="instanceId", convert="one_instance_id",
+             aliases=("InstanceId", "InstanceId.N"))
+request("GetConsoleOutput", _ONE_ID, soap=(field_("instanceId"),))
+request("GetPasswordData", _ONE_ID, soap=(field_("instanceId"),))
+
+# Instance attributes: in SOAP the attribute is the name of an empty element (an xs:choice in EC2's group).
+INSTANCE_ATTRIBUTES = ("instanceType", "kernel", "ramdisk", "userData", "disableApiTermination",
+                       "instanceInitiatedShutdownBehavior", "rootDeviceName", "blockDeviceMapping")
+request("DescribeInstanceAttribute", _ONE_ID,
+        In("attribute", "choice", query="Attribute", soap="attribute", required=True, choices=INSTANCE_ATTRIBUTES),
+        soap=(field_("instanceId"), *(soap_opt(name, EMPTY) for name in INSTANCE_ATTRIBUTES)))
+request("ResetInstanceAttribute", _ONE_ID,
+        In("attribute", "choice", query="Attribute", soap="attribute", required=True, choices=("kernel", "ramdisk")),
+        soap=(field_("instanceId"), soap_opt("kernel", EMPTY), soap_opt("ramdisk", EMPTY)))
+INSTANCE_BLOCK_DEVICE_MAPPING = soap_set(
+    "InstanceBlockDeviceMappingType", "InstanceBlockDeviceMappingItemType",
+    field_("deviceName"), soap_opt("virtualName"),
+    soap_opt("ebs", Struct("InstanceEbsBlockDeviceType", (field_("volumeId"),
+                                                          soap_opt("deleteOnTermination", "boolean")))),
+    soap_opt("noDevice", EMPTY))
+# Which attributes change: Attribute/Value or `<Attribute>.Value` (Query), the elements given (SOAP).
+request("ModifyInstanceAttribute",
+        In("changes", "convert", query=None, convert="modify_instance_attribute", aliases=(
+            "Attribute", "Value", "BlockDeviceMapping", *(f"{name}.Value" for name in (
+                "InstanceType", "UserData", "Kernel", "Ramdisk", "DisableApiTermination",
+                "InstanceInitiatedShutdownBehavior", "SourceDestCheck", "EbsOptimized", "SriovNetSupport",
+                "EnaSupport", "DisableApiStop")))),
+        _ONE_ID, In("group_ids", "list", query="GroupId", default=[]),
+        soap=(field_("instanceId"),
+              soap_opt("instanceType", ATTRIBUTE_VALUE), soap_opt("kernel", ATTRIBUTE_VALUE),
+              soap_opt("ramdisk", ATTRIBUTE_VALUE), soap_opt("userData", ATTRIBUTE_VALUE),
+              soap_opt("disableApiTermination", ATTRIBUTE_BOOLEAN_VALUE),
+              soap_opt("instanceInitiatedShutdownBehavior", ATTRIBUTE_VALUE),
+              soap_opt("blockDeviceMapping", INSTANCE_BLOCK_DEVICE_MAPPING)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 def test_every_extension_has_a_query_answer_and_is_no_ec2_action() -> None:
     from ec2soap.core.extensions import EXTENSIONS
     from ec2soap.core.operations import GATEWAY_ACTIONS, OPERATIONS
-    from ec2soap.query.bindings import BINDINGS
+    from ec2soap.wire.inputs import REQUESTS as BINDINGS
     from ec2soap.query.extensions import QUERY_EXTENSIONS
     from ec2soap.wire import types  # noqa: F401  (registers every response shape)
     from ec2soap.wire.shapes import RESPONSES

@@ -6,14 +6,14 @@ import pytest
 from ec2soap.core import security_groups as sg
 from ec2soap.core.security_groups import IpPermission, IpRange, UserIdGroupPair
 from ec2soap.errors import EC2Error
-from ec2soap.query.bindings.security_groups import BINDINGS
 from ec2soap.query.params import QueryParams
+from ec2soap.query.reader import read
 
 ME = {"id": "1f0c7a52-0000-4000-8000-000000000001", "name": "alice"}
 
 
 def bind(action: str, **params: str) -> dict:
-    return BINDINGS[action](QueryParams(params))
+    return read(action, QueryParams(params))
 
 
 def test_structured_permissions() -> None:
