@@ -7,7 +7,8 @@ http.client keep-alive connections, one per thread):
   describe  DescribeInstances over N running instances
   cycle     RunInstances (1 instance) followed by TerminateInstances of it
 Reports req/s, p50 and p99 latency for both servers and the ratio ours/moto. Not a test: run by hand.
-Needs moto's server (`pip install 'moto[server]'`).
+Needs moto's server (`pip install 'moto[server]'`). bench/run.py runs this with everything else in one go;
+its pieces (start_ours, start_simulator, start_moto, launch, measure) are importable.
 """
 from __future__ import annotations
 
@@ -18,40 +19,30 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import closed_loop, free_port, moto_command, wait_port  # noqa: E402
+
+__all__ = ["REGION", "VERSION", "Target", "Client", "start_ours", "start_simulator", "start_moto", "launch",
+           "measure", "describe", "cycle", "free_port", "wait_port"]
+
 REGION = "us-east-1"
 VERSION = "2016-11-15"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
+# Short simulated jobs and polls: the benchmark measures the gateway, not CloudStack's job durations.
+FAST_JOBS = {"EC2SOAP_SIMULATOR_JOB_SECONDS": "0.05", "EC2SOAP_JOB_POLL_INTERVAL": "0.02",
+             "EC2SOAP_LOG_LEVEL": "WARNING"}
 
 
 @dataclass
@@ -63,13 +54,19 @@ class Target:
     image_id: str
     instance_type: str
     process: subprocess.Popen
+    # Processes that serve this target besides `process` (a separate simulator), stopped with it.
+    helpers: list = field(default_factory=list)
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        for process in [self.process, *self.helpers]:
+            if process.poll() is not None:
+                continue
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 class Client:
@@ -77,7 +74,7 @@ class Client:
 
     def __init__(self, target: Target):
         self.target = target
-        self.conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=120)
+        self.conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=300)
         self.creds = Credentials(target.access_key, target.secret_key)
 
     def call(self, action: str, **params: str) -> str:
@@ -93,90 +90,90 @@ class Client:
         return data
 
 
-def start_ours(workdir: str) -> Target:
-    port, sim_port, integration = free_port(), free_port(), free_port()
-    env = {**os.environ, "EC2SOAP_SIMULATOR_JOB_SECONDS": "0.05", "EC2SOAP_JOB_POLL_INTERVAL": "0.02",
-           "EC2SOAP_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "-m", "ec2soap", "serve", "--data-dir", workdir, "--host",
-                                "127.0.0.1", "--port", str(port), "--simulator-port", str(sim_port),
-                                "--integration-port", str(integration)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
-    wait_port(port)
-    # The admin account has no instance limit; its keys come from the integration port.
+def _admin_keys(integration: int) -> tuple[str, str]:
+    """The simulator's admin keys (no instance limit), read from its unauthenticated integration port."""
     base = f"http://127.0.0.1:{integration}/client/api?response=json&"
     users = json.load(urllib.request.urlopen(base + "command=listUsers&listall=true"))["listusersresponse"]["user"]
     apikey = next(u["apikey"] for u in users if u["username"] == "admin")
     secret = json.load(urllib.request.urlopen(base + "command=getUser&userapikey=" + urllib.parse.quote(apikey)))[
         "getuserresponse"]["user"]["secretkey"]
-    target = Target("ec2soap", port, apikey, secret, "", "m1.small", process)
+    return apikey, secret
+
+
+def _first_image(target: Target) -> Target:
     images = Client(target).call("DescribeImages")
     target.image_id = re.findall(r"<imageId>([^<]+)</imageId>", images)[0]
     return target
+
+
+def start_simulator(workdir: str) -> tuple[subprocess.Popen, str, tuple[str, str]]:
+    """`ec2soap simulator` alone, in its own process and data dir → (process, its API URL, admin keys)."""
+    port, integration = free_port(), free_port()
+    process = subprocess.Popen([sys.executable, "-m", "ec2soap", "simulator", "--data-dir",
+                                os.path.join(workdir, "simulator"), "--host", "127.0.0.1", "--simulator-port",
+                                str(port), "--integration-port", str(integration)],
+                               env={**os.environ, **FAST_JOBS}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(integration, process=process)
+    wait_port(port, process=process)
+    return process, f"http://127.0.0.1:{port}/client/api", _admin_keys(integration)
+
+
+def start_ours(workdir: str, *, workers: Optional[int] = None, separate_simulator: bool = False,
+               name: str = "ec2soap") -> Target:
+    """`ec2soap serve` on a free port: the embedded default (its simulator in the same process), or with
+    SEPARATE_SIMULATOR the simulator in its own process (`serve --cloudstack-url`), so the gateway process's
+    CPU and memory are its own; WORKERS runs `serve --workers N`."""
+    port = free_port()
+    command = [sys.executable, "-m", "ec2soap", "serve", "--data-dir", os.path.join(workdir, name), "--host",
+               "127.0.0.1", "--port", str(port)]
+    helpers = []
+    env = {**os.environ, **FAST_JOBS}
+    if separate_simulator:
+        simulator, url, keys = start_simulator(workdir)
+        helpers.append(simulator)
+        command += ["--cloudstack-url", url]
+        # The gateway finds callers' secrets with CloudStack admin keys (getUser), as against a real cloud.
+        env.update(EC2SOAP_CLOUDSTACK_ADMIN_API_KEY=keys[0], EC2SOAP_CLOUDSTACK_ADMIN_SECRET_KEY=keys[1])
+    else:
+        integration = free_port()
+        command += ["--simulator-port", str(free_port()), "--integration-port", str(integration)]
+    if workers:
+        command += ["--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        wait_port(port, process=process)
+        if not separate_simulator:
+            keys = _admin_keys(integration)
+    except Exception:
+        Target(name, port, "", "", "", "", process, helpers).stop()
+        raise
+    return _first_image(Target(name, port, keys[0], keys[1], "", "m1.small", process, helpers))
 
 
 def start_moto() -> Target:
     port = free_port()
-    executable = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
-    process = subprocess.Popen([executable, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    wait_port(port)
-    target = Target("moto", port, "AKIDEXAMPLE", "secret", "", "m1.small", process)
-    images = Client(target).call("DescribeImages")
-    target.image_id = re.findall(r"<imageId>([^<]+)</imageId>", images)[0]
-    return target
+    process = subprocess.Popen(moto_command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, process=process)
+    return _first_image(Target("moto", port, "AKIDEXAMPLE", "secret", "", "m1.small", process))
 
 
-def launch(target: Target, count: int) -> list[str]:
+def launch(target: Target, count: int, batch: int = 10) -> list[str]:
+    """COUNT more instances, then wait until every instance is running, so servers describe the same state."""
     client = Client(target)
     ids: list[str] = []
     while len(ids) < count:
-        batch = min(10, count - len(ids))
-        answer = client.call("RunInstances", ImageId=target.image_id, MinCount=str(batch), MaxCount=str(batch),
+        step = min(batch, count - len(ids))
+        answer = client.call("RunInstances", ImageId=target.image_id, MinCount=str(step), MaxCount=str(step),
                              InstanceType=target.instance_type)
         ids += re.findall(r"<instanceId>([^<]+)</instanceId>", answer)
-    # Wait until every instance is running, so both servers describe the same steady state.
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         states = re.findall(r"<instanceState>\s*<code>(\d+)</code>", client.call("DescribeInstances"))
         if len(states) >= count and all(s == "16" for s in states):
             break
         time.sleep(0.2)
     return ids
-
-
-def measure(target: Target, work: Callable[[Client], None], concurrency: int, seconds: float) -> dict:
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
-
-    def worker() -> None:
-        client = Client(target)
-        mine: list[float] = []
-        while time.monotonic() < stop_at:
-            started = time.perf_counter()
-            try:
-                work(client)
-            except Exception as exc:  # reported, not hidden
-                with lock:
-                    errors.append(str(exc)[:200])
-                return
-            mine.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(mine)
-
-    began = time.monotonic()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - began
-    latencies.sort()
-    pick = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000) if latencies else (
-        lambda q: float("nan"))
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "p50_ms": pick(0.50),
-            "p99_ms": pick(0.99), "errors": errors[:3]}
 
 
 def describe(client: Client) -> None:
@@ -190,6 +187,15 @@ def cycle(client: Client) -> None:
     client.call("TerminateInstances", **{"InstanceId.1": instance})
 
 
+def measure(target: Target, work: Callable[[Client], None], concurrency: int, seconds: float,
+            pid: Optional[int] = None) -> dict:
+    """WORK(client) back to back on CONCURRENCY connections for SECONDS (common.closed_loop)."""
+    def new_call() -> Callable[[], None]:
+        client = Client(target)
+        return lambda: work(client)
+    return closed_loop(new_call, concurrency, seconds, pid)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -198,9 +204,10 @@ def main() -> int:
     parser.add_argument("--workloads", nargs="+", default=["describe", "cycle"])
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="ec2soap-bench-")
-    targets = [start_ours(workdir), start_moto()]
+    targets = []
     results = []
     try:
+        targets = [start_ours(workdir), start_moto()]
         for target in targets:
             launch(target, args.instances)
         for workload in args.workloads:

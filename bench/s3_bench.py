@@ -38,11 +38,10 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ec2_bench import free_port, wait_port  # noqa: E402  (the EC2 benchmark's helpers, shared)
+from common import MB, RssSampler, free_port, moto_command, wait_port  # noqa: E402  (shared with the others)
 
 BUCKET = "bench"
 CHUNK = 1024 * 1024
-MB = 1_000_000
 # botocore signs payloads over plain http unless told not to; this is the documented switch.
 UNSIGNED = Config(s3={"payload_signing_enabled": False})
 
@@ -128,77 +127,6 @@ class Client:
         self.conn.close()
 
 
-def _status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of PID in bytes (empty once the process is gone)."""
-    values = {}
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(("VmRSS:", "VmHWM:")):
-                    name, amount, _unit = line.split()
-                    values[name[:-1]] = int(amount) * 1024
-    except OSError:
-        pass
-    return values
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU time PID has used so far."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class RssSampler:
-    """Samples a process's VmRSS every `interval` seconds while a transfer runs; `peak` is the largest sample,
-    `hwm` the kernel's VmHWM afterwards (since the reset, if the reset was allowed), `cpu` the CPU seconds
-    the process used meanwhile."""
-
-    def __init__(self, pid: Optional[int], interval: float = 0.02):
-        self.pid, self.interval = pid, interval
-        self.start = self.peak = self.hwm = 0
-        self.hwm_reset = False
-        self.cpu = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> "RssSampler":
-        if self.pid is not None:
-            try:  # "5" resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0)
-                with open(f"/proc/{self.pid}/clear_refs", "w") as refs:
-                    refs.write("5")
-                self.hwm_reset = True
-            except OSError:
-                pass
-            self.start = self.peak = _status(self.pid).get("VmRSS", 0)
-            self.cpu = -_cpu_seconds(self.pid)
-            self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, _status(self.pid).get("VmRSS", 0))
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pid is None:
-            return
-        self._stop.set()
-        self._thread.join()
-        status = _status(self.pid)
-        self.peak = max(self.peak, status.get("VmRSS", 0))
-        self.hwm = status.get("VmHWM", 0)
-        self.cpu += _cpu_seconds(self.pid)
-
-    def row(self) -> dict:
-        if self.pid is None:
-            return {}
-        return {"rss_start_mb": self.start / MB, "rss_peak_mb": self.peak / MB, "vmhwm_mb": self.hwm / MB,
-                "vmhwm_reset": self.hwm_reset, "server_cpu_s": self.cpu}
-
-
 def start_ours(workdir: Path) -> Target:
     port = free_port()
     data = workdir / "ec2soap-data"
@@ -226,10 +154,8 @@ def start_ours(workdir: Path) -> Target:
 
 def start_moto() -> Target:
     port = free_port()
-    executable = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
-    process = subprocess.Popen([executable, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    wait_port(port)
+    process = subprocess.Popen(moto_command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, process=process)
     return Target("moto", port, process, "AKIDEXAMPLE", "secret", "us-east-1")
 
 
@@ -364,7 +290,7 @@ def server_alive(target: Target) -> bool:
     return target.process.poll() is None
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=200)
     parser.add_argument("--object-mib", type=float, default=1.0)
@@ -375,8 +301,13 @@ def main() -> int:
     parser.add_argument("--skip-moto-big", action="store_true", help="leave the big object out for moto")
     parser.add_argument("--nginx-workers", default="1", help="worker_processes (ec2soap is one process)")
     parser.add_argument("--tmp-dir", default=None, help="where the files and data dirs go (one disk for all)")
-    args = parser.parse_args()
+    parser.add_argument("--many", type=int, default=0,
+                        help="also GET the big object on this many connections at once (ec2soap and nginx)")
+    return parser
 
+
+def run_s3(args: argparse.Namespace) -> list[dict]:
+    """Every S3 workload ARGS asks for, one JSON row printed per measurement; the rows."""
     workdir = Path(tempfile.mkdtemp(prefix="ec2soap-s3-bench-", dir=args.tmp_dir))
     targets: list[Target] = []
     results: list[dict] = []
@@ -429,12 +360,21 @@ def main() -> int:
                     continue
                 if server_alive(target):
                     record("big", op, target, run_big(target, op, big, args.timeout))
+        if args.many:
+            for target in targets:
+                if target.name != "moto" and server_alive(target):
+                    record("many", "GET", target, run_small(target, "GET", [big] * args.many, args.many,
+                                                            args.timeout))
     finally:
         for target in targets:
             target.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+    return results
 
-    print_table(results, args)
+
+def main() -> int:
+    args = parser().parse_args()
+    print_table(run_s3(args), args)
     return 0
 
 

@@ -26,7 +26,6 @@ import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -43,6 +42,7 @@ from lxml import etree
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ec2_bench import REGION, VERSION, Client as QueryClient, Target, launch, start_ours  # noqa: E402
+from common import closed_loop as measure  # noqa: E402
 
 SOAP_PATH = "/awsapi/services/AmazonEC2"
 INSTANCE_ID = re.compile(rb"<(?:\w+:)?instanceId>")
@@ -131,51 +131,6 @@ def client_only_rate(make: Callable[[], object], seconds: float) -> float:
         make()
         count += 1
     return count / (time.perf_counter() - began)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time PID has used so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def measure(new_client: Callable[[], Callable[[], object]], concurrency: int, seconds: float, pid: int) -> dict:
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
-
-    def worker() -> None:
-        call = new_client()
-        mine: list[float] = []
-        while time.monotonic() < stop_at:
-            started = time.perf_counter()
-            try:
-                call()
-            except Exception as exc:  # reported, not hidden
-                with lock:
-                    errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
-                break
-            mine.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(mine)
-
-    began, cpu_before = time.monotonic(), cpu_seconds(pid)
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed, cpu = time.monotonic() - began, cpu_seconds(pid) - cpu_before
-    latencies.sort()
-
-    def pick(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
-
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "p50_ms": pick(0.50),
-            "p99_ms": pick(0.99), "server_cpu_ms_per_req": cpu * 1000 / len(latencies) if latencies else float("nan"),
-            "errors": errors[:3]}
 
 
 def main() -> int:

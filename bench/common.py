@@ -1,0 +1,179 @@
+"""What every benchmark shares: free ports, waiting for a listener, moto's server, a process's CPU time and
+RSS from /proc, the closed-loop load generator and its percentiles, and the machine's load average.
+
+Not a test and not part of ec2soap: the scripts in bench/ import it (they put bench/ on sys.path).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable, Optional
+
+__all__ = ["free_port", "wait_port", "cpu_seconds", "proc_status", "RssSampler", "closed_loop", "percentile",
+           "load_average", "moto_command", "MB"]
+
+MB = 1_000_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, seconds: float = 60, process: Optional[subprocess.Popen] = None) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server meant for port {port} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def moto_command(port: int) -> list[str]:
+    executable = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
+    return [executable, "-H", "127.0.0.1", "-p", str(port)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time PID has used so far (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of PID in bytes (empty once the process is gone)."""
+    values = {}
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    name, amount, _unit = line.split()
+                    values[name[:-1]] = int(amount) * 1024
+    except OSError:
+        pass
+    return values
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as `uptime` shows them."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+class RssSampler:
+    """Samples a process's VmRSS every `interval` seconds while a measurement runs; `peak` is the largest sample,
+    `hwm` the kernel's VmHWM afterwards (since the reset, if the reset was allowed), `cpu` the CPU seconds
+    the process used meanwhile. PID None samples nothing (a peer whose memory we do not report)."""
+
+    def __init__(self, pid: Optional[int], interval: float = 0.02):
+        self.pid, self.interval = pid, interval
+        self.start = self.peak = self.hwm = 0
+        self.hwm_reset = False
+        self.cpu = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "RssSampler":
+        if self.pid is not None:
+            try:  # "5" resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0)
+                with open(f"/proc/{self.pid}/clear_refs", "w") as refs:
+                    refs.write("5")
+                self.hwm_reset = True
+            except OSError:
+                pass
+            self.start = self.peak = proc_status(self.pid).get("VmRSS", 0)
+            self.cpu = -cpu_seconds(self.pid)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, proc_status(self.pid).get("VmRSS", 0))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pid is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        status = proc_status(self.pid)
+        self.peak = max(self.peak, status.get("VmRSS", 0))
+        self.hwm = status.get("VmHWM", 0)
+        self.cpu += cpu_seconds(self.pid)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.peak, self.hwm) / MB
+
+    def row(self) -> dict:
+        if self.pid is None:
+            return {}
+        return {"rss_start_mb": self.start / MB, "rss_peak_mb": self.peak / MB, "vmhwm_mb": self.hwm / MB,
+                "vmhwm_reset": self.hwm_reset, "server_cpu_s": self.cpu}
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The q-quantile of sorted seconds, in milliseconds (NaN for no samples)."""
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def closed_loop(new_call: Callable[[], Callable[[], object]], concurrency: int, seconds: float,
+                pid: Optional[int] = None) -> dict:
+    """CONCURRENCY threads, each with its own call (new_call() → a callable doing one request on its own
+    connection), issuing requests back to back for SECONDS. The first error of a thread stops that thread and
+    is reported, never hidden. With PID, the server process's CPU milliseconds per request and peak RSS."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def worker() -> None:
+        try:
+            call = new_call()
+        except Exception as exc:  # reported, not hidden
+            with lock:
+                errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+            return
+        mine: list[float] = []
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            try:
+                call()
+            except Exception as exc:  # reported, not hidden
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+                break
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    with RssSampler(pid) as rss:
+        began = time.monotonic()
+        threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - began
+    latencies.sort()
+    row = {"requests": len(latencies), "rps": len(latencies) / elapsed, "p50_ms": percentile(latencies, 0.50),
+           "p99_ms": percentile(latencies, 0.99), "errors": errors[:3]}
+    if pid is not None:
+        row["server_cpu_ms_per_req"] = rss.cpu * 1000 / len(latencies) if latencies else float("nan")
+        row["server_rss_peak_mb"] = rss.peak_mb
+    return row
