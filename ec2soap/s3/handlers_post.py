@@ -6,7 +6,8 @@ as S3 checks it, in S3's order: the form complete with its file and a `key`, the
 condition (s3.post_policy), then the object is written by PutObject's own operation (so the bucket's ACL and
 policy decide whether the caller, or an anonymous form, may write) and the answer is S3's:
 success_action_redirect (303), success_action_status 200, 201 (a PostResponse document) or 204.
-On any failure the file's temp file is dropped; nothing is stored.
+The `tagging` field is the tagging family's (its x-amz-tagging header); x-amz-server-side-encryption fields
+are refused (NotImplemented). On any failure the file's temp file is dropped; nothing is stored.
 
 Nothing from the resource or ec2soap.core; the operations run on the store's pool.
 """

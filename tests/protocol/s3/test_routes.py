@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 _UNSERVED = [
     ("get_bucket_website", {}), ("delete_bucket_website", {}), ("get_bucket_encryption", {}),
     ("get_bucket_logging", {}), ("get_bucket_notification_configuration", {}), ("get_bucket_replication", {}),
-    ("get_public_access_block", {}),
+    ("get_bucket_request_payment", {}),
 ]
 
 
