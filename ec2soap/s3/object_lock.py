@@ -234,8 +234,8 @@ def check_version_delete(version: Any, may_bypass: Callable[[], bool], now: floa
 def check_retention_change(current: Optional[Mapping[str, Any]], mode: Optional[str], until: Optional[float],
                            may_bypass: Callable[[], bool], now: float) -> None:
     """PutObjectRetention replacing CURRENT's retention with MODE/UNTIL (None, None: removing it).
-    COMPLIANCE can only be extended; GOVERNANCE can be extended (or made COMPLIANCE) freely, and shortened
-    or removed only when the caller bypasses it and may."""
+    COMPLIANCE can only be extended; GOVERNANCE can be extended freely, and shortened, removed or changed to
+    COMPLIANCE only when the caller bypasses it and may."""
     if not current or not current.get("mode") or float(current.get("until") or 0) <= now:
         return
     old_mode, old_until = current["mode"], float(current["until"])
@@ -243,6 +243,6 @@ def check_retention_change(current: Optional[Mapping[str, Any]], mode: Optional[
         if mode != "COMPLIANCE" or until is None or until < old_until:
             raise S3Error("AccessDenied", "Access Denied because object protected by object lock.")
         return
-    if mode is None or until is None or until < old_until:
+    if mode != "GOVERNANCE" or until is None or until < old_until:
         if not may_bypass():
             raise S3Error("AccessDenied", "Access Denied because object protected by object lock.")

@@ -175,8 +175,11 @@ def test_retention_rules(lops: S3Operations, clock: Clock) -> None:
                            '"Principal": {"AWS": ["AKBOB"]}, "Action": ["s3:PutObjectRetention"], '
                            '"Resource": "arn:aws:s3:::retb/*"}]}')
     assert _code(lambda: lops.put_object_retention(BOB, "retb", "k", None, None, bypass=True)) == "AccessDenied"
+    # GOVERNANCE turns into COMPLIANCE only with the bypass.
+    assert _code(lambda: lops.put_object_retention(ALICE, "retb", "k", "COMPLIANCE", _iso(NOW + 5 * DAY))) == \
+        "AccessDenied"
     # COMPLIANCE can be extended only, never shortened, removed or turned into GOVERNANCE.
-    lops.put_object_retention(ALICE, "retb", "k", "COMPLIANCE", _iso(NOW + 5 * DAY), v.version_id)
+    lops.put_object_retention(ALICE, "retb", "k", "COMPLIANCE", _iso(NOW + 5 * DAY), v.version_id, bypass=True)
     for mode, until in (("COMPLIANCE", _iso(NOW + 2 * DAY)), ("GOVERNANCE", _iso(NOW + 9 * DAY)), (None, None)):
         assert _code(lambda: lops.put_object_retention(ALICE, "retb", "k", mode, until, bypass=True)) == \
             "AccessDenied"
