@@ -239,6 +239,7 @@ def list_parts_result(result: Any) -> bytes:
     _el(root, "NextPartNumberMarker", result.next_part_number_marker)
     _el(root, "MaxParts", result.max_parts)
     _el(root, "IsTruncated", _bool(result.is_truncated))
+    _upload_checksum(root, result.upload)
     for part in result.parts:
         entry = _el(root, "Part")
         _el(entry, "PartNumber", part.part_number)
@@ -247,6 +248,12 @@ def list_parts_result(result: Any) -> bytes:
         _el(entry, "Size", part.size)
         add_checksums(entry, part.checksums, with_type=False)
     return document(root)
+
+
+def _upload_checksum(parent: Any, upload: Any) -> None:
+    if upload.checksum_algorithm:
+        _el(parent, "ChecksumAlgorithm", upload.checksum_algorithm.upper())
+        _el(parent, "ChecksumType", upload.checksum_type or checksums.COMPOSITE)
 
 
 def list_multipart_uploads_result(result: Any) -> bytes:
@@ -273,6 +280,7 @@ def list_multipart_uploads_result(result: Any) -> bytes:
         _owner(entry, upload.owner)
         _el(entry, "StorageClass", upload.headers.get("x-amz-storage-class", "STANDARD"))
         _el(entry, "Initiated", iso_date(upload.initiated))
+        _upload_checksum(entry, upload)
     for prefix in result.common_prefixes:
         _el(_el(root, "CommonPrefixes"), "Prefix", enc(prefix))
     return document(root)
