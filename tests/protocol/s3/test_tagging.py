@@ -6,6 +6,7 @@ as the second clients. One server per module; each test has its own users and bu
 from __future__ import annotations
 
 import json
+import os
 import uuid
 import warnings
 from typing import Any, Callable
@@ -253,7 +254,7 @@ def test_bucket_and_object_tagging_awscli(gateway_server: GatewayServer, keys: K
           "--tagging", json.dumps(_tags({"c": "3"})))
     assert _as_dict(s3api(gateway_server, keys, "get-object-tagging", "--bucket", bucket,
                           "--key", "obj")["TagSet"]) == {"c": "3"}
-    assert s3api(gateway_server, keys, "head-object", "--bucket", bucket, "--key", "obj").get("TagCount") in (None, 1)
+    assert s3api(gateway_server, keys, "get-object", "--bucket", bucket, "--key", "obj", os.devnull)["TagCount"] == 1
     s3api(gateway_server, keys, "delete-object-tagging", "--bucket", bucket, "--key", "obj")
     assert s3api(gateway_server, keys, "get-object-tagging", "--bucket", bucket, "--key", "obj")["TagSet"] == []
     with pytest.raises(ClientFailure) as failure:
