@@ -3,6 +3,7 @@ x-amz-tagging header (s3.tag_rules), the policy condition keys tags give and the
 (s3.policy), the stored form and version_tags (which the lifecycle sweeper reads)."""
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -98,7 +99,7 @@ def test_stored_form_and_version_tags() -> None:
 def _policy(condition: dict) -> dict:
     return policy.parse_policy('{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", '
                                '"Resource": "arn:aws:s3:::b/*", "Condition": %s}]}'
-                               % __import__("json").dumps(condition), "b")
+                               % json.dumps(condition), "b")
 
 
 def _allowed(doc: dict, context: dict | None) -> bool:
