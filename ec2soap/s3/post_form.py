@@ -4,7 +4,9 @@
 the store's thread pool as bytes arrive): `multipart`'s push parser (a well-kept streaming parser, the one
 treq uses) splits it; the text fields before the file are kept (at most S3's 20 KB of them), the file's bytes
 go straight to an IncomingBody (a temp file, as a PUT's do), so a large file takes constant memory; what
-follows the file is read and ignored, as S3 ignores it. Nothing is stored until the handler has checked
+follows the file is read and ignored, as S3 ignores it. When the file part begins, an anonymous form to a
+bucket that takes no anonymous writes is refused, and a policy's content-length-range caps the file, so no
+stranger's bytes and no oversized file are kept on disk. Nothing is stored until the handler has checked
 the form and committed the file; `abort` drops the temp file (a crash leaves only a temp file, removed at
 start-up). `prepare_post` is what the resource runs before a byte of the body is read.
 
@@ -18,11 +20,14 @@ import multipart
 
 from ec2soap.s3.bodies import Prepared
 from ec2soap.s3.errors import S3Error
+from ec2soap.s3.post_policy import parse_policy
 
 __all__ = ["FormReceiver", "prepare_post", "boundary_of", "MAX_FIELD_BYTES"]
 
 MAX_FIELD_BYTES = 20 * 1024  # S3: "the form fields preceding the upload file" together, names and values
 _MAX_SEGMENTS = 1000
+_SIGNED = frozenset({"policy", "signature", "awsaccesskeyid", "x-amz-signature", "x-amz-credential",
+                     "x-amz-algorithm"})
 
 
 def _malformed() -> S3Error:
@@ -44,12 +49,18 @@ def boundary_of(content_type: str) -> str:
 class FormReceiver:
     """A POST form being received. FIELDS: the text fields before the file (names lower case, as S3 reads
     them); FILENAME and FILE_TYPE: the file part's; BODY: the IncomingBody its bytes went to (None until the
-    file part begins), opened by OPEN_BODY() (on the pool). `finish()` once the body is in."""
+    file part begins), opened by OPEN_BODY() (on the pool). BEFORE_FILE(fields, filename), when the file part
+    begins, may refuse the form before a byte of the file is kept, and returns the most bytes the file may
+    have (None: the object limit alone). `finish()` once the body is in."""
 
-    def __init__(self, boundary: str, open_body: Callable[[], Any]):
+    def __init__(self, boundary: str, open_body: Callable[[], Any],
+                 before_file: Optional[Callable[[dict, str], Optional[int]]] = None):
         self._parser = multipart.PushMultipartParser(boundary, max_header_size=4096, max_header_count=8,
                                                      max_segment_count=_MAX_SEGMENTS)
         self._open_body = open_body
+        self._before_file = before_file
+        self._file_limit: Optional[int] = None
+        self._file_bytes = 0
         self.fields: dict[str, str] = {}
         self.filename: Optional[str] = None
         self.file_type: Optional[str] = None
@@ -95,6 +106,9 @@ class FormReceiver:
         elif event is None:
             self._segment_end()
         elif self._in_file:
+            self._file_bytes += len(event)
+            if self._file_limit is not None and self._file_bytes > self._file_limit:
+                raise S3Error("EntityTooLarge", max_size_allowed=self._file_limit)
             self.body.write(event)
         elif self._field is not None:
             self._count(len(event))
@@ -111,6 +125,8 @@ class FormReceiver:
             self._in_file = True
             self.filename = segment.filename or ""
             self.file_type = segment.content_type
+            if self._before_file is not None:
+                self._file_limit = self._before_file(self.fields, self.filename)
             self.body = self._open_body()
             return
         if name in self.fields:
@@ -143,4 +159,20 @@ async def prepare_post(res: Any, call: Any) -> Prepared:
     await res.run(res.ops.head_bucket_exists, call.bucket)
     headers = dict(call.headers)
     headers.pop("expect", None)
-    return Prepared(None, None, FormReceiver(boundary, lambda: res.ops.receive({})), None, headers)
+
+    def before_file(fields: dict, filename: str) -> Optional[int]:  # on the pool
+        if not _SIGNED.intersection(fields):
+            # An anonymous form: refused now if the bucket takes no anonymous writes, so no stranger's bytes
+            # reach the disk (a signed form is checked once in, when its secret has been looked up).
+            key = fields.get("key", "").replace("${filename}", filename)
+            if key and not res.ops.allowed(None, "s3:PutObject", call.bucket, key, context=call.context):
+                raise S3Error("AccessDenied")
+            return None
+        try:
+            limits = parse_policy(fields.get("policy", "")).length_range
+        except S3Error:
+            return None  # answered in S3's order once the form is in (s3.handlers_post)
+        return limits[1] if limits else None
+
+    form = FormReceiver(boundary, lambda: res.ops.receive({}), before_file)
+    return Prepared(None, None, form, None, headers)

@@ -206,6 +206,9 @@ def test_anonymous_post_to_a_public_write_bucket(user: User) -> None:
     url = f"{user.server.url}/{user.bucket}"
     denied = requests.post(url, data={"key": "anon"}, files={"file": ("a", b"anonymous")})
     assert (denied.status_code, error_of(denied)[0]) == (403, "AccessDenied")
+    # Refused when the file part begins (before its bytes are kept), and the rest of the body is drained.
+    large = requests.post(url, data={"key": "anon"}, files={"file": ("a", b"z" * (8 * MiB))})
+    assert (large.status_code, error_of(large)[0]) == (403, "AccessDenied")
     user.s3.put_bucket_acl(Bucket=user.bucket, ACL="public-read-write")
     allowed = requests.post(url, data={"key": "anon", "acl": "public-read", "Content-Type": "text/x-anon"},
                             files={"file": ("a", b"anonymous")})
@@ -216,6 +219,7 @@ def test_anonymous_post_to_a_public_write_bucket(user: User) -> None:
 
 def test_malformed_bodies(user: User) -> None:
     url = f"{user.server.url}/{user.bucket}"
+    user.s3.put_bucket_acl(Bucket=user.bucket, ACL="public-read-write")  # anonymous forms get past the ACL
     not_a_form = requests.post(url, data="key=x", headers={"Content-Type": "text/plain"})
     assert (not_a_form.status_code, error_of(not_a_form)[0]) == (412, "PreconditionFailed")
     cut = requests.post(url, data=b"--b\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--b\r\n"
