@@ -10,15 +10,15 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterable
 
-from ec2soap.cloudstack.simulator import (accounts, addresses, jobs, key_pairs, network_acls, networks, nics,
-                                          security_groups, static_routes, tags, templates, vms, volumes, vpcs,
-                                          zones)
+from ec2soap.cloudstack.simulator import (accounts, addresses, affinity_groups, jobs, key_pairs, network_acls,
+                                          networks, nics, security_groups, static_routes, tags, templates, vms,
+                                          volumes, vpcs, zones)
 from ec2soap.cloudstack.simulator import seed as seeding
 from ec2soap.cloudstack.simulator.engine import Engine, SimulatorConfig
 
 # vpcs seeds the advanced zone: after zones, before templates (which are made ready in every zone).
 FAMILIES = [accounts, zones, vpcs, templates, security_groups, key_pairs, vms, volumes, addresses, networks,
-            network_acls, static_routes, nics, tags, jobs]
+            network_acls, static_routes, nics, affinity_groups, tags, jobs]
 
 __all__ = ["Simulator", "SimulatorConfig", "FAMILIES"]
 

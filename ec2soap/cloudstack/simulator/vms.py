@@ -16,6 +16,7 @@ from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listi
                                                  invalid_value, param_error, permission_denied, public_fields)
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
 from ec2soap.cloudstack.simulator.nics import implement_networks, network_nics
+from ec2soap.cloudstack.simulator.placement import choose_host, groups_for, render_groups
 from ec2soap.cloudstack.simulator.vm_inputs import (checked_userdata, encrypt_password, guest_nic, key_pairs_for,
                                                     security_groups_for, set_password, usable_template,
                                                     usable_zone)
@@ -54,6 +55,7 @@ def render_vm(ctx: Ctx, vm: dict, *, password: str | None = None, userdata: bool
     groups = [every_group.get(gid) for gid in vm.get("_securitygroupids", ())]
     out["securitygroup"] = [_render_group(ctx, g) for g in groups if g]
     out["tags"] = ctx.tags.of("UserVm", vm["id"])
+    out["affinitygroup"] = render_groups(ctx, vm)
     if ctx.caller.is_admin:
         if vm.get("_hostid"):
             out["hostid"], out["hostname"] = vm["_hostid"], vm["_hostname"]
@@ -161,6 +163,7 @@ def _deploy(ctx: Ctx, p: dict) -> JobStarted:
     accounts.check_limit(ctx, "vm", account=owner)
     accounts.check_limit(ctx, "volume", 2 if disk_offering else 1, account=owner)
     groups = security_groups_for(ctx, p, owner, zone)
+    affinity = groups_for(ctx, p, owner)
     pairs = key_pairs_for(ctx, p, owner)
     userdata = checked_userdata(p.get("userdata"))
     vm_id = ctx.new_uuid()
@@ -187,7 +190,7 @@ def _deploy(ctx: Ctx, p: dict) -> JobStarted:
         "instancename": _instance_name(ctx, owner, number), "details": {}, "affinitygroup": [],
         "displayvm": p.get("displayvm", True), "isdynamicallyscalable": bool(p.get("dynamicscalingenabled")),
         "nic": _nics(ctx, zone, vm_id, p, owner), "_securitygroupids": groups,
-        "_number": number,
+        "_number": number, "_affinitygroupids": affinity,
     }
     vm["_ipaddress"] = vm["nic"][0]["ipaddress"]
     if start:
@@ -255,9 +258,9 @@ def _place(ctx: Ctx, vm: dict) -> None:
         used_mem = sum(v.get("memory", 0) for v in holders) + vm["memory"]
         if (cores is not None and used_cpu > cores) or (memory is not None and used_mem > memory):
             raise SimError(533, f"Unable to create a deployment for VM[User|{vm.get('instancename')}]", 4335)
-    host = uuidlib.uuid5(_HOST_NS, vm["zoneid"])
+    host, hostname = choose_host(ctx, vm)
     implement_networks(ctx, vm)
-    vm.update(state="Running", _hostid=str(host), _hostname=f"SimulatedAgent.{host}")
+    vm.update(state="Running", _hostid=host, _hostname=hostname)
     vm.pop("_on_fail", None)
     for volume in _volumes_of(ctx, vm["id"]):
         if volume["state"] == "Allocated":

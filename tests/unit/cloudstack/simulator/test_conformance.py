@@ -263,6 +263,15 @@ def vpc_scenario(call: Recorder, sim: Simulator, template: dict, offering: dict)
     call(demo, "disassociateIpAddress", id=ip["id"])
     call(demo, "deleteVPC", id=vpc["id"])
 
+    call(demo, "listAffinityGroupTypes")
+    spread = call(demo, "createAffinityGroup", name="spread", type="host anti-affinity")["affinitygroup"]
+    call(demo, "listAffinityGroups", id=spread["id"])
+    placed = call(demo, "deployVirtualMachine", zoneid=zone["id"], serviceofferingid=offering["id"],
+                  templateid=template["id"], affinitygroupids=spread["id"], startvm="false")["virtualmachine"]
+    call(demo, "updateVMAffinityGroup", id=placed["id"], affinitygroupids="")
+    call(demo, "deleteAffinityGroup", id=spread["id"])
+    call(demo, "destroyVirtualMachine", id=placed["id"])
+
 
 @pytest.fixture
 def fast_sim(store: Any) -> Simulator:
