@@ -70,7 +70,8 @@ def decide(rules: Sequence[dict], versions: Sequence[Any], now: float) -> list[t
     """What the rules do now to one key whose versions (every one, newest first) are VERSIONS.
 
     - Expiration by Days/Date: the current version, if it is not a delete marker (EXPIRE_CURRENT).
-    - ExpiredObjectDeleteMarker: a current delete marker that is the key's only version (REMOVE_VERSION).
+    - ExpiredObjectDeleteMarker: a current delete marker that is the key's only version (REMOVE_VERSION); an
+      Expiration by Days removes such a marker too, once it is Days old.
     - NoncurrentVersionExpiration: a noncurrent version (delete markers too) NoncurrentDays after its
       successor was written, beyond the NewerNoncurrentVersions newest noncurrent ones (REMOVE_VERSION).
     A view without a current version (a racing writer between two reads) decides nothing."""
@@ -83,7 +84,12 @@ def decide(rules: Sequence[dict], versions: Sequence[Any], now: float) -> list[t
         actions.append((EXPIRE_CURRENT, current))
     if current.delete_marker and len(versions) == 1:
         for rule in rules:
-            if (rule.get("expiration") or {}).get("delete_marker") and matches(rule, current.key, 0, {}):
+            expiration = rule.get("expiration") or {}
+            # ExpiredObjectDeleteMarker removes it at once; an Expiration by Days once it is that old (S3 does
+            # the same clean-up for Days rules, "when the delete markers are old enough").
+            due = expiration.get("delete_marker") or \
+                ("days" in expiration and now >= due_after(current.last_modified, expiration["days"]))
+            if due and matches(rule, current.key, 0, {}):
                 actions.append((REMOVE_VERSION, current))
                 break
     for rank, version in enumerate(versions[1:]):

@@ -237,6 +237,27 @@ def test_the_servers_sweeper_applies_the_rules(gateway_server, boto3_s3) -> None
 
 
 
+
+def test_tag_and_size_filters_pick_what_the_sweep_expires(gateway_server, boto3_s3) -> None:
+    name = _bucket(boto3_s3)
+    boto3_s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
+        {"ID": "scratch", "Filter": {"And": {"Prefix": "t/", "Tags": [{"Key": "kind", "Value": "scratch"}]}},
+         "Status": "Enabled", "Expiration": {"Days": 1}},
+        {"ID": "big", "Filter": {"ObjectSizeGreaterThan": 100}, "Status": "Enabled", "Expiration": {"Days": 1}}]})
+    boto3_s3.put_object(Bucket=name, Key="t/tagged", Body=b"x", Tagging="kind=scratch")
+    boto3_s3.put_object(Bucket=name, Key="t/other-tag", Body=b"x", Tagging="kind=keep")
+    boto3_s3.put_object(Bucket=name, Key="t/untagged", Body=b"x")
+    boto3_s3.put_object(Bucket=name, Key="u/tagged", Body=b"x", Tagging="kind=scratch")
+    boto3_s3.put_object(Bucket=name, Key="u/large", Body=b"L" * 101)
+    boto3_s3.put_object(Bucket=name, Key="u/exactly", Body=b"L" * 100)
+    assert _expiry(boto3_s3.head_object(Bucket=name, Key="t/tagged")["Expiration"])[1] == "scratch"
+    assert "Expiration" not in boto3_s3.head_object(Bucket=name, Key="t/untagged")
+    boto3_s3.put_object_tagging(Bucket=name, Key="t/untagged", Tagging={"TagSet": [
+        {"Key": "kind", "Value": "scratch"}]})  # tagged later: covered now
+    _sweep(gateway_server, 3)
+    assert [o["Key"] for o in boto3_s3.list_objects_v2(Bucket=name)["Contents"]] == \
+        ["t/other-tag", "u/exactly", "u/tagged"]
+
 def test_a_sweeper_sweeps_on_its_own_interval_and_stops(gateway_server, boto3_s3, reactor, in_reactor) -> None:
     """A Sweeper every 0.2 s over the server's own operations and thread pool (as server.start makes one with
     s3_lifecycle_interval): a rule whose Date has passed expires the object with no call and the real clock;

@@ -152,6 +152,11 @@ def test_an_expired_delete_marker_is_removed_only_when_alone() -> None:
     assert decide(rules, [marker], 1) == [(REMOVE_VERSION, marker)]
     assert decide(rules, [marker, _v("k", "v1", 0)], 1) == []
     assert decide(rules, [_v("k", "m", 0, marker=True)], 1) == []  # no current version in view: nothing
+    by_days = _rules("<Expiration><Days>2</Days></Expiration>")
+    marker = _v("k", "m", 10 * DAY + 5, latest=True, marker=True)
+    assert decide(by_days, [marker], 13 * DAY - 1) == []  # a Days rule: once the marker itself is that old
+    assert decide(by_days, [marker], 13 * DAY) == [(REMOVE_VERSION, marker)]
+    assert decide(by_days, [marker, _v("k", "v1", 0)], 13 * DAY) == []
 
 
 # -- sweeps over a store -----------------------------------------------------------------------------------
@@ -250,3 +255,17 @@ def test_two_sweepers_at_once_expire_each_version_once(any_ops: S3Operations) ->
     for i in range(3):
         with pytest.raises(S3Error):
             get(any_ops, ALICE, "both", "k%02d" % i)
+
+
+def test_on_a_suspended_bucket_expiry_replaces_the_null_version_with_a_null_marker(ops: S3Operations) -> None:
+    ops.create_bucket(ALICE, "susp")
+    ops.put_bucket_versioning(ALICE, "susp", "Enabled")
+    kept = put(ops, ALICE, "susp", "k", b"versioned")
+    ops.put_bucket_versioning(ALICE, "susp", "Suspended")
+    put(ops, ALICE, "susp", "k", b"null version")
+    configure(ops, "susp", rule(DAYS1))
+    assert ops.sweep_lifecycle(now=time.time() + 3 * DAY).expired == 1
+    versions = ops.list_object_versions(ALICE, "susp").versions
+    assert [(v.version_id, v.delete_marker) for v in versions] == [("null", True), (kept.version_id, False)]
+    assert get(ops, ALICE, "susp", "k", version_id=kept.version_id) == b"versioned"
+    assert referenced(ops) == {kept.blob_id}  # the null version's bytes went with it
