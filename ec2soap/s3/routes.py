@@ -111,6 +111,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "bucket", h.list_objects),
     *_unserved("GET", "object"),
     *_object_lock("GET", "object"),
+    Route("GET", "object", method_not_allowed, ("lifecycle",)),  # a bucket's sub-resource only
     Route("GET", "object", h.get_object_acl, ("acl",)),
     Route("GET", "object", ck.get_object_attributes, ("attributes",)),
     Route("GET", "object", tg.get_object_tagging, ("tagging",)),
@@ -134,6 +135,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "bucket", h.create_bucket),
     *_unserved("PUT", "object"),
     *_object_lock("PUT", "object"),
+    Route("PUT", "object", method_not_allowed, ("lifecycle",)),
     Route("PUT", "object", h.put_object_acl, ("acl",)),
     Route("PUT", "object", tg.put_object_tagging, ("tagging",)),
     Route("PUT", "object", h.upload_part_copy, ("uploadId",), header=_COPY),
@@ -149,6 +151,7 @@ ROUTES: tuple[Route, ...] = (
     *_unserved("POST", "bucket"),
     *_object_lock("POST", "bucket"),
     *(Route("POST", "bucket", method_not_allowed, (name,)) for name in _ACCESS),
+    Route("POST", "bucket", method_not_allowed, ("lifecycle",)),
     Route("POST", "bucket", post.browser_post, upload=True),  # the form is streamed (s3.post_form)
     Route("POST", "object", h.create_multipart_upload, ("uploads",)),
     Route("POST", "object", h.complete_multipart_upload, ("uploadId",)),
@@ -169,6 +172,7 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "bucket", h.delete_bucket),
     *_unserved("DELETE", "object"),
     *_object_lock("DELETE", "object"),
+    Route("DELETE", "object", method_not_allowed, ("lifecycle",)),
     Route("DELETE", "object", tg.delete_object_tagging, ("tagging",)),
     Route("DELETE", "object", h.abort_multipart_upload, ("uploadId",)),
     Route("DELETE", "object", h.delete_object),

@@ -269,3 +269,23 @@ def test_on_a_suspended_bucket_expiry_replaces_the_null_version_with_a_null_mark
     assert [(v.version_id, v.delete_marker) for v in versions] == [("null", True), (kept.version_id, False)]
     assert get(ops, ALICE, "susp", "k", version_id=kept.version_id) == b"versioned"
     assert referenced(ops) == {kept.blob_id}  # the null version's bytes went with it
+
+
+@pytest.mark.parametrize("method,key", [("GET", "k"), ("PUT", "k"), ("DELETE", "k"), ("POST", "k"),
+                                        ("POST", None)])
+def test_lifecycle_is_a_bucket_sub_resource_only(method: str, key) -> None:
+    """?lifecycle on an object (or POSTed to a bucket) is MethodNotAllowed: never taken for a plain PUT, GET
+    or DELETE of the object it names."""
+    import asyncio
+
+    from ec2soap.s3 import routes
+
+    route = routes.resolve(method, "b", key, {"lifecycle": ""}, {})
+    call = SimpleNamespace(method=method, bucket="b", key=key, query={"lifecycle": ""}, headers={})
+    with pytest.raises(S3Error) as caught:
+        asyncio.run(route.handler(None, call))
+    assert caught.value.code == "MethodNotAllowed"
+    assert not routes.is_upload(method, "b", key, {"lifecycle": ""}, {})
+    assert {m for m in ("GET", "PUT", "DELETE")
+            if routes.resolve(m, "b", None, {"lifecycle": ""}, {}).handler.__module__.endswith("lifecycle")} == \
+        {"GET", "PUT", "DELETE"}
