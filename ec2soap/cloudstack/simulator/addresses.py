@@ -168,11 +168,15 @@ def _associate_ip_address(ctx: Ctx, p: dict) -> Any:
     if vpc is None and network is None:
         network = _network_for(ctx, owner, zone_id)
         if zone.get("networktype") == "Advanced":
+            # AssociateIPAddrCmd.getNetworkId: the owner's one Isolated network of the zone (tiers count).
             isolated = [n for n in ctx.find("network", account_id=owner["id"], where=lambda n: n.get(
-                "zoneid") == zone_id and n.get("type") == "Isolated" and not n.get("vpcid"))]
-            if len(isolated) != 1:
-                raise param_error("Unable to figure out the network to assign the ip to: the account has "
-                                  f"{len(isolated)} Isolated networks in zone {zone_id}; specify networkId or vpcId")
+                "zoneid") == zone_id and n.get("type") == "Isolated")]
+            if not isolated:
+                # CloudStack quirk: the message names the `account` parameter, "null" when it was not given.
+                raise param_error(f"Account name={p.get('account') or 'null'} domain=ROOT doesn't have virtual "
+                                  f"networks in zone={zone.get('name')}")
+            if len(isolated) > 1:
+                raise param_error("Account has more than one isolated network in the zone")
             network = isolated[0]
     doc: dict[str, Any] = _new_address(ctx, owner, zone, p.get("ipaddress"), p)
     if vpc is not None:

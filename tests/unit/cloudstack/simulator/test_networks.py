@@ -145,6 +145,9 @@ def test_iptonetworklist_and_two_tiers(asim, c, vpc) -> None:
 
 
 def test_deploy_without_networks_makes_the_default_isolated_network(asim, c) -> None:
+    status, body = cs(asim, "demo", "associateIpAddress", zoneid=c["zone"]["id"])
+    assert (status, body["errortext"]) == (431, "Account name=null domain=ROOT doesn't have virtual networks in "
+                                                "zone=zone2")
     vm = deploy(asim, c)
     (net,) = cs(asim, "demo", "listNetworks", zoneid=c["zone"]["id"])[1]["network"]
     assert net["name"] == "demo-network" and net["state"] == "Implemented"
@@ -154,8 +157,13 @@ def test_deploy_without_networks_makes_the_default_isolated_network(asim, c) -> 
     assert nat["issourcenat"] is True
     again = deploy(asim, c)
     assert again["nic"][0]["networkid"] == net["id"]
+    # Without networkid or vpcid an address goes to the account's one isolated network.
+    assert ok(asim, "demo", "associateIpAddress", zoneid=c["zone"]["id"])["ipaddress"]["associatednetworkid"] == \
+        net["id"]
     ok(asim, "demo", "createNetwork", name="second", zoneid=c["zone"]["id"],
        networkofferingid=c["offerings"][ISOLATED_OFFERING]["id"])
+    status, body = cs(asim, "demo", "associateIpAddress", zoneid=c["zone"]["id"])
+    assert (status, body["errortext"]) == (431, "Account has more than one isolated network in the zone")
     status, body = cs(asim, "demo", "deployVirtualMachine", zoneid=c["zone"]["id"],
                       serviceofferingid=c["small"]["id"], templateid=c["template"]["id"])
     assert status == 431 and body["errortext"].startswith("More than 1 default Isolated networks")
