@@ -5,6 +5,7 @@ s3.lifecycle_rules, and the sweeper that applies them in s3.lifecycle_sweep."""
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional
+from urllib.parse import quote
 
 from ec2soap.s3 import lifecycle_store as store
 from ec2soap.s3.context import OpsContext
@@ -26,8 +27,9 @@ def expiration_header(conn: Any, bucket: Bucket, version: Optional[ObjectVersion
     if found is None:
         return {}
     at, rule_id = found
-    escaped = rule_id.replace("\\", "\\\\").replace('"', '\\"')
-    return {"x-amz-expiration": f'expiry-date="{http_date(at)}", rule-id="{escaped}"'}
+    # A rule ID may hold any character; a header value may not (no CR/LF, ASCII only): the rest is %-encoded.
+    shown = "".join(c if " " <= c <= "~" and c not in '"\\%' else quote(c, safe="") for c in rule_id)
+    return {"x-amz-expiration": f'expiry-date="{http_date(at)}", rule-id="{shown}"'}
 
 
 class Lifecycle(OpsContext):

@@ -205,6 +205,18 @@ def test_x_amz_expiration_on_put_head_get_copy_and_complete(boto3_s3) -> None:
     assert "Expiration" not in boto3_s3.head_object(Bucket=name, Key="logs/a")
 
 
+
+def test_a_rule_id_no_header_can_carry_is_encoded(boto3_s3) -> None:
+    name = _bucket(boto3_s3)
+    rule_id = 'line\nbreak "quoted" é%'
+    boto3_s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
+        {"ID": rule_id, "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 1}}]})
+    assert boto3_s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"][0]["ID"] == rule_id
+    put = boto3_s3.put_object(Bucket=name, Key="k", Body=b"x")
+    shown = "line%0Abreak %22quoted%22 %C3%A9%25"  # no CR/LF, quote or non-ASCII byte in the header
+    assert _expiry(put["Expiration"])[1] == shown
+    assert _expiry(boto3_s3.get_object(Bucket=name, Key="k")["Expiration"])[1] == shown
+
 def _sweep(gateway_server, days: float):
     ops = gateway_server.running.sweeper.ops
     return ops.sweep_lifecycle(now=time.time() + days * DAY)
