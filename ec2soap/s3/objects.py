@@ -135,6 +135,8 @@ class Objects(OpsContext):
         def check(conn: Any) -> None:
             found = self._bucket(conn, bucket)
             self._require(caller, "s3:PutObject", found, key, context=context)
+            writer = public.object_owner(found, writer_id(caller), headers)  # a public ACL: refused now
+            public.check_acl_write(found, acls.acl_from_headers(headers, writer, found.owner))
         self.store.run_sync(check)
 
     def put_object(self, caller: Optional[str], bucket: str, key: str, body: IncomingBody,
@@ -417,7 +419,7 @@ class Objects(OpsContext):
                 raise self._missing_key(caller, found, key, context, version_id)
             self._require(caller, "s3:GetObjectVersionAcl" if version_id else "s3:GetObjectAcl", found, key,
                           version, context)
-            return version.acl or acls.canned_acl("private", version.owner)
+            return public.shown_acl(found, version.acl or acls.canned_acl("private", version.owner))
         return self.store.run_sync(read)
 
     def put_object_acl(self, caller: Optional[str], bucket: str, key: str, acl: dict | None = None,

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Optional
 from ec2soap.s3 import acl as acls
 from ec2soap.s3.errors import S3Error
 
-__all__ = ["is_public_acl", "is_public_policy", "effective_acl", "effective_owner", "policy_counts",
+__all__ = ["is_public_acl", "is_public_policy", "effective_acl", "shown_acl", "effective_owner", "policy_counts",
            "check_acl_write", "check_policy_write", "object_owner", "requested_ownership", "upload_owner",
            "ENFORCED", "PREFERRED"]
 
@@ -103,6 +103,12 @@ def effective_acl(bucket: Any, acl: Optional[dict]) -> Optional[dict]:
         return {**acl, "grants": [g for g in acl.get("grants", [])
                                   if not (g.get("type") == "Group" and g.get("grantee") in _PUBLIC_GROUPS)]}
     return acl
+
+
+def shown_acl(bucket: Any, acl: dict) -> dict:
+    """An object's ACL as GetObjectAcl shows it: the bucket owner's full control alone while ACLs are disabled
+    (objects written before BucketOwnerEnforced included)."""
+    return acls.canned_acl("private", bucket.owner) if bucket.ownership == ENFORCED else acl
 
 
 def effective_owner(bucket: Any, owner: str) -> str:

@@ -253,3 +253,15 @@ def test_bucket_owner_preferred_takes_bucket_owner_full_control_objects(owner: O
         "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
     owners = {o["Key"]: o["Owner"]["ID"] for o in owner.s3.list_objects_v2(Bucket=bucket, FetchOwner=True)["Contents"]}
     assert owners == {"given": owner.id, "kept": other.id, "multi": owner.id}
+
+
+def test_objects_written_before_enforcement_belong_to_the_bucket_owner(owner: Owner, other: Owner) -> None:
+    bucket = owner.make()
+    _let_write(owner, other)
+    other.s3.put_object(Bucket=bucket, Key="earlier", Body=b"x", ACL="bucket-owner-full-control")
+    assert owner.s3.get_object_acl(Bucket=bucket, Key="earlier")["Owner"]["ID"] == other.id
+    owner.s3.put_bucket_ownership_controls(Bucket=bucket,
+                                           OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    acl = owner.s3.get_object_acl(Bucket=bucket, Key="earlier")
+    assert acl["Owner"]["ID"] == owner.id
+    assert [(g["Grantee"]["ID"], g["Permission"]) for g in acl["Grants"]] == [(owner.id, "FULL_CONTROL")]
