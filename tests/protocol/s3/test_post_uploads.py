@@ -321,3 +321,15 @@ def test_kill_9_mid_post_leaves_nothing(tmp_path: Path) -> None:
         assert [p for p in (data / "objects" / "blobs").rglob("*") if p.is_file()] == []
     finally:
         second.stop()
+
+
+def test_virtual_host_post(user: User) -> None:
+    vhost = boto3_client(user.server, user.keys, virtual=True)
+    form = vhost.generate_presigned_post(user.bucket, "virtual", Fields={"success_action_status": "201"},
+                                         Conditions=[{"success_action_status": "201"}])
+    assert urlsplit(form["url"]).hostname == f"{user.bucket}.localhost"
+    response = requests.post(form["url"], data=form["fields"], files={"file": ("v", b"virtual host")})
+    assert response.status_code == 201, response.text
+    location = etree.fromstring(response.content).findtext("Location")
+    assert urlsplit(location).hostname == f"{user.bucket}.localhost" and location.endswith("/virtual")
+    assert user.s3.get_object(Bucket=user.bucket, Key="virtual")["Body"].read() == b"virtual host"
