@@ -19,7 +19,7 @@ from ec2soap.cloudstack.simulator.errors import SimError, invalid_value, param_e
 from ec2soap.cloudstack.simulator.vpcs import ISOLATED_OFFERING
 
 __all__ = ["COMMANDS", "JOB_ACTIONS", "TAG_RESOLVERS", "network_nics", "implement_networks", "taken_in",
-           "MAX_SECONDARY"]
+           "forget_secondary_ips", "MAX_SECONDARY"]
 
 MAX_SECONDARY = 10  # vm.network.nic.max.secondary.ipaddresses
 
@@ -168,6 +168,14 @@ def implement_networks(ctx: Ctx, vm: dict) -> None:
             ctx.save("ipaddress", ip)
         net["state"] = "Implemented"
         ctx.save("network", net)
+
+
+def forget_secondary_ips(ctx: Ctx, vm: dict) -> None:
+    """An expunged VM's secondary addresses go with its NICs."""
+    for nic in vm.get("nic", []):
+        for secondary in nic.get("secondaryip", []):
+            if ctx.get("nicsecondaryip", secondary.get("id")) is not None:
+                ctx.remove("nicsecondaryip", secondary["id"])
 
 
 # -- commands ------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from ec2soap.cloudstack.simulator import accounts, volumes
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
                                                  invalid_value, param_error, permission_denied, public_fields)
 from ec2soap.cloudstack.simulator.accounts import owner_account, owner_fields
-from ec2soap.cloudstack.simulator.nics import implement_networks, network_nics
+from ec2soap.cloudstack.simulator.nics import forget_secondary_ips, implement_networks, network_nics
 from ec2soap.cloudstack.simulator.placement import choose_host, groups_for, render_groups
 from ec2soap.cloudstack.simulator.vm_inputs import (checked_userdata, encrypt_password, guest_nic, key_pairs_for,
                                                     security_groups_for, set_password, usable_template,
@@ -418,6 +418,7 @@ def _expunge(ctx: Ctx, vm: dict) -> None:
         else:
             volumes.detach(ctx, volume)
     ctx.tags.drop("UserVm", vm["id"])
+    forget_secondary_ips(ctx, vm)
     vm["state"] = "Expunging"
     vm.pop("_expunge_at", None)
     vm.pop("_remove_at", None)

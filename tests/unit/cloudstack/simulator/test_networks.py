@@ -223,6 +223,11 @@ def test_nics_and_secondary_addresses(asim, c, vpc) -> None:
     shown = cs(asim, "demo", "listNics", virtualmachineid=vm["id"])[1]["nic"][0]
     assert [s["ipaddress"] for s in shown["secondaryip"]] == ["10.0.1.2"]
     assert ok(asim, "demo", "disassociateIpAddress", id=ip["id"]) == {"success": True}
+    # Expunging the VM takes its secondary addresses along.
+    ok(asim, "demo", "destroyVirtualMachine", id=vm["id"])
+    ok(asim, "admin", "expungeVirtualMachine", id=vm["id"])
+    status, body = cs(asim, "demo", "removeIpFromNic", id=auto["id"])
+    assert (status, body["errortext"]) == (431, "Unable to find secondary ip address by id")
     # The VPC's source NAT address cannot be released.
     (source,) = cs(asim, "demo", "listPublicIpAddresses", issourcenat="true")[1]["publicipaddress"]
     status, result = fails(asim, "demo", "disassociateIpAddress", id=source["id"])
