@@ -1,6 +1,8 @@
 """S3 buckets: list, create, head, delete. One family of S3Operations over the shared OpsContext."""
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, Mapping, Optional
 
 from ec2soap.s3 import acl as acls
@@ -23,6 +25,23 @@ class Buckets(OpsContext):
         owner = owner_or_denied(caller)
         return self.store.run_sync(self.meta.list_buckets, owner)
 
+    def list_bucket_page(self, caller: Optional[str], max_buckets: Optional[str] = None,
+                         continuation_token: Optional[str] = None, prefix: Optional[str] = None,
+                         bucket_region: Optional[str] = None) -> tuple[list[Bucket], Optional[str]]:
+        """ListBuckets with the current API's max-buckets, continuation-token, prefix and bucket-region:
+        → (one page of the caller's buckets by name, the token of the next page or None). The token is
+        opaque to clients: base64url of the last name returned. S3 pages by 10,000 when max-buckets is not
+        sent; an account here holds far fewer, so the filter runs over its one list."""
+        limit = _max_buckets(max_buckets)
+        after = _bucket_token(continuation_token)
+        page = [b for b in self.list_buckets(caller)
+                if (after is None or b.name > after) and (not prefix or b.name.startswith(prefix))
+                and (not bucket_region or (b.location or "us-east-1") == bucket_region)]
+        if len(page) <= limit:
+            return page, None
+        page = page[:limit]
+        return page, base64.urlsafe_b64encode(page[-1].name.encode("utf-8")).decode("ascii")
+
     def create_bucket(self, caller: Optional[str], name: str, location: Optional[str] = None,
                       headers: Mapping[str, str] | None = None) -> Bucket:
         """CreateBucket with an optional LocationConstraint and canned/grant ACL headers."""
@@ -38,6 +57,14 @@ class Buckets(OpsContext):
 
         def create(conn: Any) -> Bucket:
             existing = self.meta.get_bucket(conn, name)
+            if existing is not None and existing.owner == owner and existing.location is None \
+                    and location is None and ownership is None and lock is None:
+                # S3 in us-east-1 (where a bucket with no LocationConstraint is, as HeadBucket reports):
+                # re-creating your own bucket is 200 and resets its ACL, for legacy compatibility.
+                public.check_acl_write(existing, acl)  # BlockPublicAcls, ACLs disabled: as PutBucketAcl
+                self.meta.update_bucket(conn, existing.id, acl=acl)
+                existing.acl = acl
+                return existing
             if existing is not None:
                 raise S3Error("BucketAlreadyOwnedByYou" if existing.owner == owner else "BucketAlreadyExists",
                               bucket_name=name)
@@ -65,3 +92,31 @@ class Buckets(OpsContext):
                 raise S3Error("BucketNotEmpty", bucket_name=name)
             return self.meta.delete_bucket(conn, bucket.id)
         self._free(self._txn(drop))
+
+
+def _max_buckets(value: Optional[str]) -> int:
+    """max-buckets: S3's valid range is 1..10000 (its default page when the parameter is absent)."""
+    if value is None:
+        return 10000
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 10000:
+        raise S3Error("InvalidArgument", "Argument max-buckets must be an integer between 1 and 10000.",
+                      argument_name="max-buckets", argument_value=value)
+    return number
+
+
+def _bucket_token(token: Optional[str]) -> Optional[str]:
+    # S3 allows an empty token (length 0..1024): the listing starts from the first bucket.
+    if not token:
+        return None
+    try:
+        name = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
+    except (ValueError, UnicodeError, binascii.Error):
+        name = ""
+    if not name:
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect",
+                      argument_name="continuation-token", argument_value=token)
+    return name

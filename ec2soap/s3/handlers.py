@@ -38,8 +38,10 @@ def _version_header(version_id: Optional[str]) -> dict:
 async def list_buckets(res: Any, call: Any) -> S3Answer:
     if call.caller is None:
         raise S3Error("AccessDenied")
-    buckets = await res.run(res.ops.list_buckets, call.caller)
-    return S3Answer(200, xml.list_all_my_buckets(call.caller, buckets))
+    q = call.query
+    buckets, token = await res.run(res.ops.list_bucket_page, call.caller, q.get("max-buckets"),
+                                   q.get("continuation-token"), q.get("prefix"), q.get("bucket-region"))
+    return S3Answer(200, xml.list_all_my_buckets(call.caller, buckets, token, q.get("prefix")))
 
 
 async def head_bucket(res: Any, call: Any) -> S3Answer:

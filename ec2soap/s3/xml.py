@@ -75,7 +75,9 @@ def _canonical_user(element: Any, stored: str) -> None:
         _el(element, "DisplayName", name)
 
 
-def list_all_my_buckets(owner: str, buckets: Iterable[Any]) -> bytes:
+def list_all_my_buckets(owner: str, buckets: Iterable[Any], continuation_token: Optional[str] = None,
+                        prefix: Optional[str] = None) -> bytes:
+    """ListAllMyBucketsResult; CONTINUATION_TOKEN names the next page, PREFIX echoes the request's."""
     root = _root("ListAllMyBucketsResult")
     _owner(root, owner)
     listing = _el(root, "Buckets")
@@ -83,6 +85,11 @@ def list_all_my_buckets(owner: str, buckets: Iterable[Any]) -> bytes:
         entry = _el(listing, "Bucket")
         _el(entry, "Name", bucket.name)
         _el(entry, "CreationDate", iso_date(bucket.created))
+        _el(entry, "BucketRegion", bucket.location or "us-east-1")
+    if continuation_token:
+        _el(root, "ContinuationToken", continuation_token)
+    if prefix:
+        _el(root, "Prefix", prefix)
     return document(root)
 
 

@@ -66,8 +66,7 @@ def test_errors(s3: S3Client) -> None:
     # s3cmd asks with HEAD first, whose 404 carries no code.
     assert missing.code == "NoSuchBucket" or s3.kind.startswith("s3cmd") and missing.status == 404
     s3.make_bucket(bucket)
-    if not s3.kind.startswith("s3cmd"):  # s3cmd treats an existing bucket of your own as success
-        assert fails(s3.make_bucket, bucket).code == "BucketAlreadyOwnedByYou"
+    s3.make_bucket(bucket)  # S3 in us-east-1, where this bucket is: re-creating your own is 200
     assert fails(s3.get, bucket, "missing").code == "NoSuchKey"
     s3.put(bucket, "k", b"v")
     assert fails(s3.delete_bucket, bucket).code == "BucketNotEmpty"
