@@ -344,6 +344,8 @@ class S3Resource(FrontDoor):
             lowered[name] = lowered[name] + "," + value if name in lowered else value
         host = lowered.get("host", "")
         verb = method.decode("ascii")
+        if verb == "POST" and not lowered.get("content-type", "").lower().lstrip().startswith("multipart/form-data"):
+            return None  # only a form streams (GatewayRoot gives a urlencoded one to EC2 Query; others: refused)
         probe = Call(None, "", verb, raw_path, raw_query, None, None, None, S3Query(), lowered, pairs, host)
         try:
             probe.bucket, probe.key, probe.virtual_bucket, probe.query = self._target(

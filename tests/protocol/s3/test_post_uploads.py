@@ -333,3 +333,12 @@ def test_virtual_host_post(user: User) -> None:
     location = etree.fromstring(response.content).findtext("Location")
     assert urlsplit(location).hostname == f"{user.bucket}.localhost" and location.endswith("/virtual")
     assert user.s3.get_object(Bucket=user.bucket, Key="virtual")["Body"].read() == b"virtual host"
+
+
+def test_a_urlencoded_post_to_a_bucket_path_is_still_ec2_query(user: User) -> None:
+    # GatewayRoot gives a urlencoded form to EC2 Query wherever it is posted: its body must reach that door.
+    response = requests.post(f"{user.server.url}/{user.bucket}", data={"Action": "DescribeRegions",
+                                                                      "Version": "2010-11-15"})
+    root = etree.fromstring(response.content)
+    assert (root.tag, root.findtext("Errors/Error/Code")) == ("Response", "MissingParameter")
+    assert "AWSAccessKeyId" in root.findtext("Errors/Error/Message")
