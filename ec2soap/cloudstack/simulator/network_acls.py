@@ -70,8 +70,10 @@ def _job_create_list(ctx: Ctx, args: dict) -> dict:
 
 def _list_lists(ctx: Ctx, p: dict) -> Listing:
     """The scope's VPCs' lists and, with or without vpcid, the two defaults (their vpc id is 0)."""
+    # ACL lists and items are deleted outright (their tables keep no `removed`), so a deleted one's uuid names
+    # nothing; VPCs and networks are only marked removed.
     for name, kind in (("id", "networkacllist"), ("vpcid", "vpc"), ("networkid", "network")):
-        if p.get(name) and ctx.get(kind, p[name], removed=True) is None:
+        if p.get(name) and ctx.get(kind, p[name], removed=kind in ("vpc", "network")) is None:
             raise invalid_value(ctx.command, name, p[name])
     scope = ctx.scope_accounts(p)
     rows = [a for a in ctx.find("networkacllist") if a.get("_default") or scope is None
@@ -356,7 +358,7 @@ def _job_delete_item(ctx: Ctx, args: dict) -> Any:
 
 def _list_items(ctx: Ctx, p: dict) -> Listing:
     for name, kind in (("id", "networkacl"), ("aclid", "networkacllist"), ("networkid", "network")):
-        if p.get(name) and ctx.get(kind, p[name], removed=True) is None:
+        if p.get(name) and ctx.get(kind, p[name], removed=kind == "network") is None:
             raise invalid_value(ctx.command, name, p[name])
     scope = ctx.scope_accounts(p)
     defaults = {a["id"] for a in ctx.find("networkacllist", where=lambda a: a.get("_default"))}

@@ -219,3 +219,35 @@ def test_vpc_network_and_ip_limits(asim, c) -> None:
     assert (limits["vpc"], limits["network"], limits["public_ip"]) == (1, 1, 1)
     account = cs(asim, "admin", "listAccounts", name="limited")[1]["account"][0]
     assert (account["vpctotal"], account["networktotal"], account["iptotal"]) == (1, 1, 1)
+
+
+def test_a_vpc_round_trip_on_every_database(any_store_url, reactor, request) -> None:
+    """Seed, VPC, tier, a VM with a fixed address, an ACL item and the teardown on SQLite, PostgreSQL and
+    MariaDB (the state is JSON documents in cs_object: nothing here may depend on one engine)."""
+    from tests.conftest import make_store
+
+    if any_store_url.startswith("mysql"):
+        # A known store defect, not a VPC one: tables.py declares the simulator's times (cs_job.due, ...) as
+        # Float, which MariaDB makes a 4-byte FLOAT, so epoch seconds are rounded to 128 s and a job falls due
+        # up to two minutes late. Strict: once the columns are made double precision this must pass.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="MariaDB FLOAT rounds cs_job.due to 128 s"))
+
+    store = make_store(any_store_url, reactor)
+    try:
+        asim = advanced_sim(store, job_seconds=0.0)
+        c = catalog(asim)
+        vpc = make_vpc(asim, "demo", c)
+        tier = make_tier(asim, "demo", c, vpc, aclid=c["acls"]["default_allow"]["id"])
+        vm = ok(asim, "demo", "deployVirtualMachine", zoneid=c["zone"]["id"], serviceofferingid=c["small"]["id"],
+                templateid=c["template"]["id"], networkids=tier["id"], ipaddress="10.0.1.9")["virtualmachine"]
+        assert vm["nic"][0]["ipaddress"] == "10.0.1.9"
+        acl = ok(asim, "demo", "createNetworkACLList", name="l", vpcid=vpc["id"])["networkacllist"]
+        ok(asim, "demo", "createNetworkACL", aclid=acl["id"], protocol="tcp", startport="22")
+        ok(asim, "demo", "destroyVirtualMachine", id=vm["id"])
+        ok(asim, "admin", "expungeVirtualMachine", id=vm["id"])
+        ok(asim, "demo", "deleteNetwork", id=tier["id"])
+        assert ok(asim, "demo", "deleteVPC", id=vpc["id"]) == {"success": True}
+        assert cs(asim, "demo", "listVPCs")[1] == {}
+        assert cs(asim, "demo", "listNetworkACLLists", id=acl["id"])[0] == 431
+    finally:
+        store.close()
