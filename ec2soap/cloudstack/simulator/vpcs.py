@@ -169,11 +169,13 @@ def _list_vpcs(ctx: Ctx, p: dict) -> Listing:
         if p.get(name) and ctx.get(kind, p[name], removed=True) is None:
             raise invalid_value(ctx.command, name, p[name])
     rows = ctx.find("vpc", account_id=ctx.scope_accounts(p))
-    for name in ("id", "zoneid", "vpcofferingid", "restartrequired", "displaytext", "cidr"):
+    for name in ("id", "zoneid", "vpcofferingid", "restartrequired", "cidr"):
         if p.get(name) is not None:
             rows = [v for v in rows if v.get(name) == p[name]]
-    if p.get("name"):
-        rows = [v for v in rows if v["name"] == p["name"]]
+    # CloudStack quirk: name and displaytext are matched with LIKE %value% (VpcManagerImpl.listVpcs).
+    for name in ("name", "displaytext"):
+        if p.get(name):
+            rows = [v for v in rows if p[name].lower() in str(v.get(name, "")).lower()]
     if p.get("state"):
         rows = [v for v in rows if v["state"].lower() == p["state"].lower()]
     if "fordisplay" in p and ctx.caller.is_admin:

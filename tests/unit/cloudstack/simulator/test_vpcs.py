@@ -121,6 +121,7 @@ def test_list_vpcs_filters_tags_pages(asim, c) -> None:
     assert names() == ["alpha", "beta"]
     assert names(id=second["id"]) == ["beta"]
     assert names(name="alpha") == ["alpha"]
+    assert names(name="ET") == ["beta"] and names(displaytext="alp") == ["alpha"]  # LIKE %value%
     assert names(cidr="192.168.0.0/16") == ["beta"]
     assert names(zoneid=c["zone"]["id"], state="enabled") == ["alpha", "beta"]
     assert names(keyword="alp") == ["alpha"]
