@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -263,15 +263,22 @@ class MetadataStore:
             tags=_dumps(new.tags or None)))
         return self.get_object(conn, bucket_id, key, version_id)  # type: ignore[return-value]
 
-    def _make_room(self, conn: Connection, bucket: Bucket, key: str, new_version: str) -> list[str]:
+    def _make_room(self, conn: Connection, bucket: Bucket, key: str, new_version: str,
+                   check: Callable[[ObjectVersion | None], None] | None = None) -> list[str]:
         """Before a new current version: demote the current one and, when the new one is the null version,
-        drop the old null version. → blob ids that no row references any more."""
+        drop the old null version. → blob ids that no row references any more. CHECK(current) may refuse the
+        write on the very rows this transaction locks (s3.conditional)."""
         current = self.get_object(conn, bucket.id, key, lock=True)
+        if check is not None:
+            check(current)
         freed: list[str] = []
         old_null = None
         if new_version == NULL_VERSION:
             old_null = current if current and current.version_id == NULL_VERSION else \
                 self.get_object(conn, bucket.id, key, NULL_VERSION, lock=True)
+            if check is not None and current is None and old_null is not None and old_null.is_latest:
+                # PostgreSQL's first locked read skipped a row replaced meanwhile; this one sees its successor.
+                check(old_null)
         if current is not None and current is not old_null:
             conn.execute(update(s3_object).where(s3_object.c.id == current.id).values(latest=None))
         if old_null is not None:
@@ -279,13 +286,14 @@ class MetadataStore:
             freed.extend(old_null.blob_ids)
         return freed
 
-    def put_version(self, conn: Connection, bucket: Bucket, key: str, new: NewVersion) -> tuple[ObjectVersion,
-                                                                                                list[str]]:
+    def put_version(self, conn: Connection, bucket: Bucket, key: str, new: NewVersion,
+                    check: Callable[[ObjectVersion | None], None] | None = None) -> tuple[ObjectVersion, list[str]]:
         """Make NEW the current version of KEY, atomically; → (the version, blob ids now unreferenced).
 
-        Unversioned and Suspended buckets replace the null version; Enabled ones add a version."""
+        Unversioned and Suspended buckets replace the null version; Enabled ones add a version. CHECK
+        (current version or None) runs on the locked current version first and may raise to refuse."""
         version_id = new_version_id() if bucket.versioning == "Enabled" else NULL_VERSION
-        freed = self._make_room(conn, bucket, key, version_id)
+        freed = self._make_room(conn, bucket, key, version_id, check)
         return self._insert_version(conn, bucket.id, key, version_id, new), freed
 
     def delete_object(self, conn: Connection, bucket: Bucket, key: str, version_id: str | None, owner: str,

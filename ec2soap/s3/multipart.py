@@ -221,7 +221,6 @@ class Multipart(Objects):
 
         def complete(conn: Any) -> tuple[ObjectVersion, list[str]]:
             found, upload = self._upload(conn, caller, bucket, key, upload_id, "s3:PutObject", context, lock=True)
-            conditional.check_write(self.meta, conn, found, key, headers)
             stored = {part.part_number: part for part in self.meta.list_parts(conn, upload.id)}
             chosen = []
             for number, etag in parts:
@@ -244,7 +243,8 @@ class Multipart(Objects):
                              manifest=[[p.blob_id, p.size] for p in chosen], part_checksums=part_sums,
                              tags=upload_tags(conn, upload.id))
             lock = object_lock.lock_for_new_version(found, upload.object_lock, self.clock())
-            version, freed = self.meta.put_version(conn, found, key, new)
+            version, freed = self.meta.put_version(conn, found, key, new, conditional.checker(
+                self.meta, conn, found, key, headers))
             object_lock.record_version_lock(conn, version, lock)
             freed += self.meta.delete_upload(conn, upload, keep=[p.blob_id for p in chosen])
             return version, freed

@@ -165,14 +165,14 @@ class Objects(OpsContext):
             self._require(caller, "s3:PutObject", found, key, context=context)
             if new.tags:  # S3: writing tags with the object needs s3:PutObjectTagging too
                 self._require(caller, "s3:PutObjectTagging", found, key, context=context)
-            conditional.check_write(self.meta, conn, found, key, headers)
             now = self.clock()
             lock = object_lock.lock_for_new_version(found, object_lock.requested_lock(headers, now), now, lambda a:
                                                     self._require(caller, a, found, key, context=context))
             new.owner = public.object_owner(found, new.owner, headers)  # ObjectOwnership
             new.acl = acls.acl_from_headers(headers, new.owner, found.owner) if new.acl is None else new.acl
             public.check_acl_write(found, new.acl)  # BlockPublicAcls, ACLs disabled
-            version, freed = self.meta.put_version(conn, found, key, new)
+            version, freed = self.meta.put_version(conn, found, key, new, conditional.checker(
+                self.meta, conn, found, key, headers))
             object_lock.record_version_lock(conn, version, lock)
             return version, freed
         try:
