@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ec2soap.s3 import lifecycle_store as store
+from ec2soap.s3 import object_lock
 from ec2soap.s3.context import OpsContext
 from ec2soap.s3.lifecycle_rules import DAY, EXPIRE_CURRENT, decide, upload_due
 from ec2soap.s3.rules import key_successor
@@ -105,6 +106,8 @@ class LifecycleSweep(OpsContext):
                     _, _, blobs = self.meta.delete_object(conn, bucket, text, None, bucket.owner, now)
                     expired += 1
                 else:
+                    if object_lock.is_locked(version, now):
+                        continue  # S3 never expires a version under a retention or a legal hold
                     _, _, blobs = self.meta.delete_object(conn, bucket, text, version.version_id, bucket.owner,
                                                           now)
                     removed += 1

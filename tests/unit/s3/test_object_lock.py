@@ -258,3 +258,25 @@ def test_lock_headers_need_their_own_permissions(lops: S3Operations) -> None:
                                                                "x-amz-sdk-checksum-algorithm": "CRC32"})) == \
         "AccessDenied"
     assert _code(lambda: lops.get_object(BOB, "permb", "k", head=True)) in ("NoSuchKey", "AccessDenied")
+
+
+def test_lifecycle_never_removes_a_locked_version(lops: S3Operations, clock: Clock) -> None:
+    from ec2soap.s3.xml_lifecycle import parse_lifecycle
+
+    lops.create_bucket(ALICE, "lclock", headers=LOCKED)
+    lops.put_bucket_lifecycle(ALICE, "lclock", parse_lifecycle(
+        b"<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+        b"<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration>"
+        b"</Rule></LifecycleConfiguration>"))
+    held = put(lops, ALICE, "lclock", "k", b"held", {"x-amz-object-lock-legal-hold": "ON",
+                                                      "x-amz-sdk-checksum-algorithm": "CRC32"})
+    kept = put(lops, ALICE, "lclock", "k", b"kept", _lock_headers("COMPLIANCE", NOW + 30 * DAY))
+    put(lops, ALICE, "lclock", "k", b"free")
+    put(lops, ALICE, "lclock", "k", b"current")
+    lops.sweep_lifecycle(now=NOW + 10 * DAY)
+    left = {v.version_id for v in lops.list_object_versions(ALICE, "lclock").versions}
+    # The noncurrent "free" version went; the held and retained ones stay until their lock ends.
+    assert held.version_id in left and kept.version_id in left and len(left) == 3
+    lops.put_object_legal_hold(ALICE, "lclock", "k", "OFF", held.version_id)
+    lops.sweep_lifecycle(now=NOW + 40 * DAY)
+    assert len(lops.list_object_versions(ALICE, "lclock").versions) == 1
