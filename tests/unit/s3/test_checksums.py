@@ -16,6 +16,7 @@ from ec2soap.s3.attributes import parse_attributes, part_checksums, part_span
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import ObjectVersion
 from ec2soap.s3.rules import Limits
+from tests.unit.s3.conftest import ALICE
 
 
 def reference_crc(data: bytes, poly: int, width: int) -> int:
@@ -141,3 +142,28 @@ def test_attribute_names() -> None:
     assert parse_attributes("ETag, ObjectSize") == {"ETag", "ObjectSize"}
     for value in (None, "", "ETag,Size", "etag"):
         assert refusal(parse_attributes, value).code == "InvalidArgument"
+
+
+def test_full_object_upload_is_stored_and_read_back_on_every_database(any_ops) -> None:
+    """The upload's checksum type and the object's per-part checksums (migration 0010) round-trip through
+    SQLite, PostgreSQL and MariaDB; GetObjectAttributes pages them."""
+    any_ops.create_bucket(ALICE, "ckdb")
+    upload = any_ops.create_multipart_upload(ALICE, "ckdb", "k", {"x-amz-checksum-algorithm": "CRC32C",
+                                                                  "x-amz-checksum-type": "FULL_OBJECT"})
+    assert any_ops.list_parts(ALICE, "ckdb", "k", upload.upload_id).upload.checksum_type == "FULL_OBJECT"
+    pieces = [b"a" * 2000, b"b" * 10]
+    for number, data in enumerate(pieces, start=1):
+        headers = {"content-length": str(len(data)), "x-amz-sdk-checksum-algorithm": "CRC32C"}
+        body = any_ops.receive(headers, part=True)
+        body.write(data)
+        any_ops.upload_part(ALICE, "ckdb", "k", upload.upload_id, number, body, headers)
+    parts = any_ops.list_parts(ALICE, "ckdb", "k", upload.upload_id).parts
+    version = any_ops.complete_multipart_upload(ALICE, "ckdb", "k", upload.upload_id,
+                                                [(p.part_number, p.etag) for p in parts])
+    whole = base64.b64encode(new_digest("crc32c", b"".join(pieces))).decode()
+    assert version.checksums == {"crc32c": whole}
+    result = any_ops.get_object_attributes(ALICE, "ckdb", "k", None, {"x-amz-object-attributes": "ObjectParts",
+                                                                     "x-amz-max-parts": "1"})
+    assert result.is_truncated and result.parts == [
+        (1, 2000, {"crc32c": base64.b64encode(new_digest("crc32c", pieces[0])).decode()})]
+    assert result.version.part_checksums == [p.checksums for p in parts]
