@@ -113,9 +113,11 @@ class Ctx:
             return None
         key = ("row", kind, uuid)
         if key not in self._memo:
-            # The stored text is kept, not the dict: every caller gets its own copy to change.
-            self._memo[key] = self.conn.execute(select(cs_object.c.data, cs_object.c.removed).where(
-                cs_object.c.uuid == uuid, cs_object.c.kind == kind)).first()
+            # The stored text is kept, not the dict: every caller gets its own copy to change. Read-only
+            # requests share it across requests until the next write (listings.py).
+            self._memo[key] = self.sim.listings.fetch(key, lambda: self.conn.execute(
+                select(cs_object.c.data, cs_object.c.removed).where(
+                    cs_object.c.uuid == uuid, cs_object.c.kind == kind)).first())
         row = self._memo[key]
         if row is None or (row.removed is not None and not removed):
             return None
@@ -131,13 +133,16 @@ class Ctx:
             query = query.where(cs_object.c.name == name)
         if not removed:
             query = query.where(cs_object.c.removed.is_(None))
-        items = [orjson.loads(r.data) for r in self.conn.execute(query)]
+        texts = self.sim.listings.fetch(("find", kind, account_id, name, removed),
+                                        lambda: tuple(r.data for r in self.conn.execute(query)))
+        items = [orjson.loads(text) for text in texts]
         return [i for i in items if where(i)] if where else items
 
     def insert(self, kind: str, data: dict, *, account_id: str | None = None) -> dict:
         """Store a new entity. data["id"] is set to a fresh uuid unless given; data is returned."""
         data.setdefault("id", self.new_uuid())
         self._memo.clear()
+        self.sim.listings.changed()
         if kind == "user":
             self.sim._key_index = None
         self.sim._next_advance = 0.0
@@ -148,6 +153,7 @@ class Ctx:
 
     def save(self, kind: str, data: dict) -> dict:
         self._memo.clear()
+        self.sim.listings.changed()
         if kind == "user":
             self.sim._key_index = None
         self.sim._next_advance = 0.0
@@ -158,6 +164,7 @@ class Ctx:
     def remove(self, kind: str, uuid: str) -> None:
         """Mark removed: gone from lists, still known to uuid lookups that ask for removed rows."""
         self._memo.clear()
+        self.sim.listings.changed()
         if kind == "user":
             self.sim._key_index = None
         self.sim._next_advance = 0.0
@@ -244,6 +251,7 @@ class Ctx:
             duration = self.config.durations.get(action, self.config.job_seconds)
         cmd_name = self.command[0].upper() + self.command[1:]
         self._memo.clear()
+        self.sim.listings.changed()
         self.conn.execute(insert(cs_job).values(
             uuid=jobid, account_id=self.caller.account_id, user_id=self.caller.user_id, command=self.command,
             cmd=f"{_CMD_PACKAGE}{cmd_name}Cmd", status=0, result_code=0, result=None,

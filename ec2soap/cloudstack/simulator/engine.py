@@ -17,7 +17,7 @@ import time
 import uuid as uuidlib
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from ec2soap.cloudstack import signing, spec
@@ -25,6 +25,7 @@ from ec2soap.cloudstack.simulator.context import (ADMIN, DOMAIN_ADMIN, SUCCESS, 
                                                   Listing, SimulatorConfig, cs_date, keyword_filter,
                                                   public_fields)
 from ec2soap.cloudstack.simulator.errors import SimError, invalid_value, param_error, permission_denied
+from ec2soap.cloudstack.simulator.listings import ReadCache
 from ec2soap.cloudstack.simulator.params import NOT_PARAMS, check_params, lower_params, page_of, parse_date
 from ec2soap.store.db import READONLY
 from ec2soap.store.tables import cs_counter, cs_job
@@ -59,6 +60,9 @@ class Engine:
         self._uuid_counter = 0
         self._next_advance = 0.0
         self._key_index: dict[str, str] | None = None
+        # Rows read by read-only requests, kept until the next write (listings.py), shared with any other
+        # Simulator on this store.
+        self.listings = ReadCache.of(store)
         self.families = list(families)
         self.commands: dict[str, Callable] = {}
         self.job_actions: dict[str, Callable] = {}
@@ -90,10 +94,12 @@ class Engine:
         entry = spec.commands().get(raw.get("command") or "")
         if entry is not None and _read_only(raw["command"], entry):
             try:
-                return self.store.run_sync(self._handle, dict(raw), integration, readonly=True)
+                with self.listings.reading():
+                    return self.store.run_sync(self._handle, dict(raw), integration, readonly=True)
             except _WriteNeeded:
                 pass
-        return self.store.run_sync(self._handle, dict(raw), integration)
+        with self.listings.writing():
+            return self.store.run_sync(self._handle, dict(raw), integration)
 
     def handle_deferred(self, raw: Mapping[str, str], *, integration: bool = False) -> Any:
         """The same on the store's thread pool → Deferred of (status, body)."""
@@ -220,12 +226,16 @@ class Engine:
 
     def _advance_jobs(self, conn: Connection, now: float) -> None:
         """Finish every job whose time has come, oldest first (lazy: no timers, survives restarts)."""
-        if conn.execute(select(cs_job.c.id).where(cs_job.c.status == 0, cs_job.c.due <= now).limit(1)).first():
+        # When the next job comes due is kept between read-only requests (listings.py): jobs are only started
+        # and finished by writing requests, so reads skip scanning every job ever run.
+        first_due = self.listings.fetch(("first-due-job",), lambda: conn.execute(
+            select(func.min(cs_job.c.due)).where(cs_job.c.status == 0)).scalar())
+        if first_due is not None and first_due <= now:
             self._lock(conn)
-        due = conn.execute(select(cs_job).where(cs_job.c.status == 0, cs_job.c.due <= now)
-                           .order_by(cs_job.c.due, cs_job.c.id)).fetchall()
-        for job in due:
-            self._finish_job(conn, job, job.due)
+            due = conn.execute(select(cs_job).where(cs_job.c.status == 0, cs_job.c.due <= now)
+                               .order_by(cs_job.c.due, cs_job.c.id)).fetchall()
+            for job in due:
+                self._finish_job(conn, job, job.due)
         # Families' time-driven changes (expunging, downloads) are looked at again only when one is due, or
         # after this process changed anything (a write may start a new timer). The simulator's state is
         # changed by the process that serves it; another Simulator object on the same database starts fresh.

@@ -1,0 +1,99 @@
+"""The simulator's read cache: the stored text of the rows Ctx.find and Ctx.get read, kept between requests.
+
+Every list command used to read and decode every row of its kind from the database (DescribeInstances over 50
+instances: all VMs, then all volumes, then each VM's template, offering and zone), which was half the CPU of
+the embedded default. The rows only change through Ctx.insert/save/remove, so the text read by one read-only
+request is good for the next until something is written.
+
+Correctness rests on a generation number, bumped at every write and again after every writing request has
+committed (or rolled back). A read-only request takes the generation before its first read; what it reads is
+stored only if the generation is still the same afterwards, so nothing read from a snapshot older than a
+committed write is kept, and an entry written before the latest write is never served. Writing requests
+bypass the cache (they must see their own uncommitted rows). A write made outside Engine.handle (a test
+writing the database through a Ctx of its own) cannot be followed to its commit: once requests are being
+served, it switches the cache off for good for that Simulator (seeding, before the first request, is fine). Another process writing the same database is not supported by the simulator
+anyway (its state belongs to the process that serves it); Simulators in one process on one Store share one
+cache (ReadCache.of), so a job one queues is seen by the other.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from contextlib import contextmanager
+from typing import Any, Callable, Hashable, Iterator
+
+__all__ = ["ReadCache"]
+
+# Enough for every (kind, account, name) listing and uuid row of a busy simulator; cleared at every write.
+_MAX_ENTRIES = 20000
+
+
+_BY_STORE: "weakref.WeakKeyDictionary[Any, ReadCache]" = weakref.WeakKeyDictionary()
+_BY_STORE_LOCK = threading.Lock()
+
+
+class ReadCache:
+    @classmethod
+    def of(cls, store: Any) -> "ReadCache":
+        """The one cache of every Simulator on STORE in this process."""
+        with _BY_STORE_LOCK:
+            cache = _BY_STORE.get(store)
+            if cache is None:
+                cache = _BY_STORE[store] = cls()
+            return cache
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._generation = 0
+        self._entries: dict[Hashable, Any] = {}
+        self.enabled = True
+        self._serving = False
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """A read-only request on this thread: it may use and fill the cache."""
+        with self._lock:
+            self._serving = True
+            self._local.token = self._generation if self.enabled else None
+        try:
+            yield
+        finally:
+            self._local.token = None
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A writing request on this thread: no cache; the generation moves once it has ended."""
+        self._serving = True
+        self._local.writing = True
+        try:
+            yield
+        finally:
+            self._local.writing = False
+            self._bump()
+
+    def changed(self) -> None:
+        """A row was written (Ctx.insert/save/remove)."""
+        if self._serving and not getattr(self._local, "writing", False):
+            with self._lock:
+                self.enabled = False
+        self._bump()
+
+    def _bump(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+    def fetch(self, key: Hashable, read: Callable[[], Any]) -> Any:
+        """The cached value of KEY, or READ()'s (stored when still valid)."""
+        token = getattr(self._local, "token", None)
+        if token is None:
+            return read()
+        with self._lock:
+            if token == self._generation and key in self._entries:
+                return self._entries[key]
+        value = read()
+        with self._lock:
+            if token == self._generation and self.enabled and len(self._entries) < _MAX_ENTRIES:
+                self._entries[key] = value
+        return value
