@@ -183,7 +183,9 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
     and the waiters then see terminated. Termination protection (our record) refuses the whole call, as EC2."""
     if not instance_ids:
         raise ERRORS["MissingParameter"](name="InstanceId")
-    vms, instances = await visible_instances(ctx, instance_ids, need_volumes=True)
+    # One listVolumes serves both the answer's block devices and the volumes that go or stay with the VMs.
+    volumes = await ctx.cloud.list_volumes()
+    vms, instances = await visible_instances(ctx, instance_ids, volumes=volumes)
     live = {v["id"]: v for v in vms}
     if ctx.records is not None:
         protected = await ctx.records.protected(live)
@@ -198,7 +200,7 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
     # Data volumes RunInstances made with DeleteOnTermination (launch_devices.py) go with the instance.
     deleted_volumes: dict[str, list[str]] = {}
     if doomed:
-        for volume in await ctx.cloud.list_volumes():
+        for volume in volumes:
             if volume.get("virtualmachineid") in live and volume.get("type") != "ROOT":
                 target = deleted_volumes if delete_on_termination(volume) else data_volumes
                 target.setdefault(volume["virtualmachineid"], []).append(volume["id"])
