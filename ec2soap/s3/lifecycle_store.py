@@ -59,12 +59,14 @@ def keys_after(conn: Connection, bucket_id: int, after: Optional[bytes], limit: 
     return [bytes(row.key) for row in conn.execute(stmt.order_by(s3_object.c.key).limit(limit))]
 
 
-def versions_between(conn: Connection, bucket_id: int, first: bytes, last: bytes) -> list[ObjectVersion]:
-    """Every version of the keys FIRST..LAST (inclusive), by key, newest first."""
-    rows = conn.execute(select(s3_object).where(s3_object.c.bucket_id == bucket_id, s3_object.c.key >= first,
-                                                s3_object.c.key <= last)
-                        .order_by(s3_object.c.key, s3_object.c.id.desc()))
-    return [ObjectVersion.from_row(row) for row in rows]
+def versions_between(conn: Connection, bucket_id: int, first: bytes, last: bytes,
+                     limit: Optional[int] = None) -> list[ObjectVersion]:
+    """The versions of the keys FIRST..LAST (inclusive), by key, newest first: every one, or the first LIMIT."""
+    stmt = select(s3_object).where(s3_object.c.bucket_id == bucket_id, s3_object.c.key >= first,
+                                   s3_object.c.key <= last).order_by(s3_object.c.key, s3_object.c.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [ObjectVersion.from_row(row) for row in conn.execute(stmt)]
 
 
 def versions_of(conn: Connection, bucket_id: int, key: bytes) -> list[ObjectVersion]:

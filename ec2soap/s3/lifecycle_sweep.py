@@ -2,8 +2,9 @@
 multipart uploads. One family of S3Operations; `sweep_lifecycle` blocks (run it on the store's pool), and
 s3.sweeper runs it periodically in every gateway process.
 
-Bounded: a sweep judges at most BUDGET versions and uploads, resuming each bucket at the key its last sweep
-reached (s3_lifecycle.cursor, so a restart loses no progress). Safe with every process sweeping at once: the
+Bounded: a sweep judges about BUDGET versions and uploads, reading at most 100 keys and 5000 versions a step
+(a key with more versions is read alone), resuming each bucket at the key its last sweep reached
+(s3_lifecycle.cursor, so a restart loses no progress). Safe with every process sweeping at once: the
 scan only reads; each key with something due is then changed in one metadata transaction that locks all its
 versions and decides again on what it sees there, so two sweepers never delete twice (the second finds nothing
 left to do) and a client write in between is never lost (the decision is on the state it left). Blobs the
@@ -26,6 +27,7 @@ __all__ = ["LifecycleSweep", "SweepReport"]
 
 log = logging.getLogger(__name__)
 _PAGE = 100  # keys read per scan step
+_MAX_VERSIONS = 5000  # versions read per scan step (fewer keys when they have many versions)
 
 
 @dataclass
@@ -61,12 +63,21 @@ class LifecycleSweep(OpsContext):
     def _sweep_bucket(self, bucket_id: int, name: str, cursor: Optional[bytes], now: float, budget: int,
                       report: SweepReport, stop: Callable[[], bool]) -> None:
         while report.judged < budget and not stop():
-            def scan(conn: Any) -> tuple[Optional[list], list[bytes], list]:
+            def scan(conn: Any) -> tuple[Optional[list], list[bytes], list, bool]:
                 rules = store.get_rules(conn, bucket_id)
                 keys = store.keys_after(conn, bucket_id, cursor, _PAGE)
-                versions = store.versions_between(conn, bucket_id, keys[0], keys[-1]) if keys else []
-                return rules, keys, versions
-            rules, keys, versions = self.store.run_sync(scan, readonly=True)
+                if not keys:
+                    return rules, keys, [], True
+                versions = store.versions_between(conn, bucket_id, keys[0], keys[-1], _MAX_VERSIONS + 1)
+                if len(versions) <= _MAX_VERSIONS:
+                    return rules, keys, versions, len(keys) < _PAGE
+                # Keys with many versions: judge only those read whole (at least the first, read alone).
+                partial = versions[-1].key.encode("utf-8")
+                whole = [key for key in keys if key < partial]
+                if not whole:
+                    return rules, keys[:1], store.versions_between(conn, bucket_id, keys[0], keys[0]), False
+                return rules, whole, [v for v in versions if v.key.encode("utf-8") < partial], False
+            rules, keys, versions, complete = self.store.run_sync(scan, readonly=True)
             if not rules:
                 return  # the configuration was deleted meanwhile
             by_key: dict[str, list] = {}
@@ -79,7 +90,7 @@ class LifecycleSweep(OpsContext):
                 report.judged += len(found)
                 if decide(rules, found, now):
                     self._apply(bucket_id, name, key, now, report)
-            done = len(keys) < _PAGE
+            done = complete
             moved = self._txn(store.move_cursor, bucket_id, cursor, None if done else keys[-1], now)
             if done:
                 report.passes += 1 if moved else 0

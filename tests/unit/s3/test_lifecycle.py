@@ -289,3 +289,26 @@ def test_lifecycle_is_a_bucket_sub_resource_only(method: str, key) -> None:
     assert {m for m in ("GET", "PUT", "DELETE")
             if routes.resolve(m, "b", None, {"lifecycle": ""}, {}).handler.__module__.endswith("lifecycle")} == \
         {"GET", "PUT", "DELETE"}
+
+
+def test_a_scan_reads_fewer_keys_when_they_have_many_versions(ops: S3Operations, monkeypatch) -> None:
+    """The versions a scan step reads are bounded too: keys read only in part wait for the next step, and a
+    key with more versions than the bound is read alone; every key is still judged once per pass."""
+    from ec2soap.s3 import lifecycle_sweep
+
+    monkeypatch.setattr(lifecycle_sweep, "_MAX_VERSIONS", 5)
+    ops.create_bucket(ALICE, "deep")
+    ops.put_bucket_versioning(ALICE, "deep", "Enabled")
+    # Keeping the 2 newest noncurrent versions: a key judged on part of its versions would keep the wrong ones.
+    configure(ops, "deep", rule("<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+                                "<NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration>"))
+    for key, count in (("a", 2), ("b", 2), ("c", 7), ("d", 1), ("e", 4)):
+        for i in range(count):
+            put(ops, ALICE, "deep", key, b"%s%d" % (key.encode(), i))
+    report = ops.sweep_lifecycle(now=time.time() + 3 * DAY)
+    assert (report.removed, report.passes, report.judged) == (4 + 1, 1, 16)
+    left = [(v.key, v.user_meta, v.is_latest) for v in ops.list_object_versions(ALICE, "deep").versions]
+    assert [key for key, _, _ in left] == ["a", "a", "b", "b", "c", "c", "c", "d", "e", "e", "e"]
+    assert [get(ops, ALICE, "deep", k) for k in "abcde"] == [b"a1", b"b1", b"c6", b"d0", b"e3"]
+    c_versions = [v for v in ops.list_object_versions(ALICE, "deep").versions if v.key == "c"]
+    assert [get(ops, ALICE, "deep", "c", version_id=v.version_id) for v in c_versions] == [b"c6", b"c5", b"c4"]
