@@ -1,7 +1,7 @@
 """Every table, once. Alembic revisions under migrations/versions/ create them; a test checks they agree."""
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData,
+from sqlalchemy import (BigInteger, Boolean, Column, Double, ForeignKey, Index, Integer, LargeBinary, MetaData,
                         String, Table, Text, UniqueConstraint)
 from sqlalchemy.dialects.mysql import VARBINARY
 
@@ -12,6 +12,10 @@ metadata = MetaData(naming_convention={
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "pk": "pk_%(table_name)s",
 })
+
+# Times are epoch seconds as 8-byte floats (Double: DOUBLE on MariaDB/MySQL, DOUBLE PRECISION on PostgreSQL,
+# REAL affinity on SQLite), never a plain Float: MariaDB makes that a 4-byte FLOAT, whose 24-bit mantissa
+# rounds today's epoch seconds to 128 s (migration 0011 widened the columns created before).
 
 # The CloudStack simulator's state. Each CloudStack entity (zone, account, user, VM, volume, ...) is one row:
 # its kind, its uuid, the account that owns it, and its CloudStack fields as a JSON document. Rows are kept
@@ -24,8 +28,8 @@ cs_object = Table(
     Column("account_id", String(36), nullable=True),
     Column("name", String(255), nullable=True),
     Column("data", Text, nullable=False),
-    Column("created", Float, nullable=False),
-    Column("removed", Float, nullable=True),
+    Column("created", Double, nullable=False),
+    Column("removed", Double, nullable=True),
     UniqueConstraint("uuid"),
     Index(None, "kind", "account_id"),
 )
@@ -45,9 +49,9 @@ cs_job = Table(
     Column("instance_type", String(32), nullable=True),
     Column("instance_id", String(36), nullable=True),
     Column("action", Text, nullable=False),
-    Column("created", Float, nullable=False),
-    Column("due", Float, nullable=False),
-    Column("completed", Float, nullable=True),
+    Column("created", Double, nullable=False),
+    Column("due", Double, nullable=False),
+    Column("completed", Double, nullable=True),
     UniqueConstraint("uuid"),
     Index(None, "status", "due"),
 )
@@ -69,7 +73,7 @@ ec2_credential = Table(
     Column("secret_enc", Text, nullable=False),
     Column("cert_unique_id", String(768), nullable=True),
     Column("cert_pem", Text, nullable=True),
-    Column("created", Float, nullable=False),
+    Column("created", Double, nullable=False),
     Index(None, "cert_unique_id"),
 )
 
@@ -80,7 +84,7 @@ ec2_id = Table(
     Column("kind", String(16), nullable=False),
     Column("ec2_id", String(32), nullable=False),
     Column("cs_id", String(64), nullable=False),
-    Column("created", Float, nullable=False),
+    Column("created", Double, nullable=False),
     UniqueConstraint("ec2_id"),
     UniqueConstraint("kind", "cs_id"),
 )
@@ -102,7 +106,7 @@ ec2_instance = Table(
     Column("instance_id", String(32), nullable=False),
     Column("account", String(64), nullable=False),
     Column("disable_api_termination", Boolean, nullable=False),
-    Column("terminated", Float, nullable=True),
+    Column("terminated", Double, nullable=True),
     Column("facts", Text, nullable=True),
     Index(None, "account", "terminated"),
 )
@@ -117,7 +121,7 @@ ec2_client_token = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("reservation_id", String(32), nullable=False),
     Column("instances", Text, nullable=True),
-    Column("created", Float, nullable=False),
+    Column("created", Double, nullable=False),
     UniqueConstraint("account", "token"),
 )
 
@@ -139,7 +143,7 @@ s3_bucket = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(63), nullable=False),
     Column("owner", String(255), nullable=False),
-    Column("created", Float, nullable=False),
+    Column("created", Double, nullable=False),
     Column("location", String(64), nullable=True),
     Column("acl", Text, nullable=False),
     Column("versioning", String(16), nullable=True),
@@ -171,7 +175,7 @@ s3_object = Table(
     Column("owner", String(255), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("etag", String(64), nullable=False),
-    Column("last_modified", Float, nullable=False),
+    Column("last_modified", Double, nullable=False),
     Column("content_type", String(1024), nullable=True),
     Column("headers", Text, nullable=True),
     Column("user_meta", Text, nullable=True),
@@ -197,7 +201,7 @@ s3_upload = Table(
     Column("bucket_id", Integer, ForeignKey("s3_bucket.id", name="fk_s3_upload_bucket_id"), nullable=False),
     Column("key", S3_KEY, nullable=False),
     Column("owner", String(255), nullable=False),
-    Column("initiated", Float, nullable=False),
+    Column("initiated", Double, nullable=False),
     Column("content_type", String(1024), nullable=True),
     Column("headers", Text, nullable=True),
     Column("user_meta", Text, nullable=True),
@@ -219,7 +223,7 @@ s3_part = Table(
     Column("part_number", Integer, nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("etag", String(64), nullable=False),
-    Column("last_modified", Float, nullable=False),
+    Column("last_modified", Double, nullable=False),
     Column("checksums", Text, nullable=True),
     Column("blob_id", String(32), nullable=False),
     UniqueConstraint("upload_pk", "part_number"),
@@ -235,7 +239,7 @@ s3_lifecycle = Table(
            autoincrement=False),
     Column("rules", Text, nullable=False),
     Column("cursor", S3_KEY, nullable=True),
-    Column("swept", Float, nullable=True),
+    Column("swept", Double, nullable=True),
 )
 
 __all__ += ["s3_bucket", "s3_object", "s3_upload", "s3_part", "s3_lifecycle"]
@@ -252,7 +256,7 @@ ec2_zero_snapshot = Table(
     Column("size", Integer, nullable=False),
     Column("description", Text, nullable=True),
     Column("tags", Text, nullable=True),
-    Column("created", Float, nullable=False),
+    Column("created", Double, nullable=False),
     Index(None, "account"),
 )
 
