@@ -30,6 +30,7 @@ __all__ = [
 
 DEFAULT_MAX_SKEW = timedelta(minutes=15)
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SERVICE = "s3"
 
 # Query parameters that are part of the SigV2 canonical resource (all others are left out).
@@ -152,6 +153,8 @@ def parse_s3(request: HttpRequestInfo, now: datetime | None = None, *,
         query = S3Query.parse(request.query)
     names = set(query)
     authorization = request.header("authorization")
+    if authorization is not None and not authorization.strip():
+        authorization = None  # S3 quirk: an empty Authorization header is an anonymous request
     in_query_v4 = "X-Amz-Algorithm" in names
     in_query_v2 = "AWSAccessKeyId" in names or ("Signature" in names and "Expires" in names)
     if sum((authorization is not None, in_query_v4, in_query_v2)) > 1:
@@ -239,6 +242,8 @@ def _parse_v2_header(request: HttpRequestInfo, authorization: str, query: S3Quer
         when = _http_date(stamp)
     except ValueError:
         raise AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
+    if when < _EPOCH:  # S3 quirk: a date before the epoch is no valid date at all, not a skewed one
+        raise AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
     if abs(now - when) > max_skew:
         raise AuthError("RequestTimeTooSkewed",
                         "The difference between the request time and the current time is too large.")
@@ -371,6 +376,8 @@ def _parse_v4_query(request: HttpRequestInfo, query: S3Query, now: datetime,
     except ValueError as exc:
         raise AuthError(code, f"Error parsing the X-Amz-* parameters: {exc}") from None
     expires = values["X-Amz-Expires"]
+    if expires.startswith("-") and _is_number(expires[1:]):
+        raise AuthError(code, "X-Amz-Expires must be non-negative")
     if not _is_number(expires):
         raise AuthError(code, "X-Amz-Expires should be a number")
     if int(expires) > MAX_PRESIGN_EXPIRES:

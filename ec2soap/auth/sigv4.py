@@ -219,8 +219,17 @@ def build_canonical_requests(method: str, uris: Sequence[str], queries: Sequence
                              headers: str, signed: Sequence[str], payload: str) -> tuple[str, ...]:
     """Every (uri, query) combination as a canonical request, first the most standard one."""
     signed_list = ";".join(signed)
+    readings = [headers]
+    if not headers.isascii():
+        # Header values are the wire's bytes read as latin-1; a client signs those very bytes (botocore sends
+        # and signs non-ASCII metadata as UTF-8), so its canonical request is their UTF-8 reading.
+        try:
+            readings.append(headers.encode("latin-1").decode("utf-8"))
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
     out = []
-    for uri in dict.fromkeys(uris):
-        for query in queries:
-            out.append(f"{method}\n{uri}\n{query}\n{headers}\n{signed_list}\n{payload}")
+    for reading in readings:
+        for uri in dict.fromkeys(uris):
+            for query in queries:
+                out.append(f"{method}\n{uri}\n{query}\n{reading}\n{signed_list}\n{payload}")
     return tuple(out)

@@ -30,6 +30,7 @@ from ec2soap.s3 import routes
 from ec2soap.s3.answers import S3Answer, UploadPlan, as_s3_error, from_query, last_resort
 from ec2soap.s3.bodies import CHECKSUM_PREFIX, Prepared, check_small_body, decoder_for, read_small, trailers
 from ec2soap.s3.owners import Owners
+from ec2soap.s3.request_checks import before_route
 from ec2soap.s3.post_form import prepare_post
 from ec2soap.s3.errors import S3Error, render_error
 from ec2soap.s3.rules import check_part_number, http_date
@@ -177,6 +178,8 @@ class S3Resource(FrontDoor):
         await self._when_ready()
         if getattr(call.request, "s3_upload", None) is None:
             await self._authenticate_buffered(call)
+        if call.prepared is None:  # a streamed upload passed them before its body was read
+            await before_route(self, call)  # expected bucket owners, grantees that exist
         route = routes.resolve(call.method, call.bucket, call.key, call.query, call.headers)
         await self._write(call, await route.handler(self, call))
         return None  # written by _write (documents and streamed downloads alike)
@@ -366,6 +369,7 @@ class S3Resource(FrontDoor):
         if call.method == "POST":  # a browser upload: its credentials are form fields (s3.handlers_post)
             return await prepare_post(self, call)
         caller, auth = await self._identify(call, None)
+        await before_route(self, call, caller)
         part = "uploadId" in call.query
         headers = dict(call.headers)
         headers.pop("expect", None)

@@ -86,8 +86,20 @@ class ObjectMeta:
     user_meta: dict = field(default_factory=dict)
 
 
+def wire_text(value: str) -> str:
+    """A header value as its sender meant it: headers arrive as their bytes read as latin-1, and a client that
+    sends non-ASCII metadata (botocore, SigV4) sends UTF-8, which answers send back as UTF-8. Bytes that are
+    no UTF-8 stay as they came."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def meta_from_headers(headers: Mapping[str, str], limits: Limits) -> ObjectMeta:
-    user_meta = {name[len("x-amz-meta-"):]: value for name, value in headers.items()
+    user_meta = {name[len("x-amz-meta-"):]: wire_text(value) for name, value in headers.items()
                  if name.startswith("x-amz-meta-")}
     # S3 counts the UTF-8 bytes of each name (without x-amz-meta-) and value.
     size = sum(len(k.encode()) + len(v.encode()) for k, v in user_meta.items())
