@@ -62,7 +62,8 @@ def db_upgrade(settings: Settings) -> int:
 
 def simulator_config(settings: Settings) -> SimulatorConfig:
     return SimulatorConfig(job_seconds=settings.simulator_job_seconds,
-                           expunge_seconds=settings.simulator_expunge_seconds)
+                           expunge_seconds=settings.simulator_expunge_seconds,
+                           advanced_zone=settings.simulator_advanced_zone)
 
 
 class GatewayRoot(resource.Resource):
