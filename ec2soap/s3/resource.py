@@ -28,6 +28,7 @@ from ec2soap.auth.credentials import CredentialsUnavailable
 from ec2soap.door import Exchange, FrontDoor
 from ec2soap.s3 import routes
 from ec2soap.s3.answers import S3Answer, UploadPlan, as_s3_error, from_query, last_resort
+from ec2soap.s3.cors import actual_request_headers
 from ec2soap.s3.bodies import CHECKSUM_PREFIX, Prepared, check_small_body, decoder_for, read_small, trailers
 from ec2soap.s3.owners import Owners
 from ec2soap.s3.request_checks import before_route
@@ -181,7 +182,10 @@ class S3Resource(FrontDoor):
         if call.prepared is None:  # a streamed upload passed them before its body was read
             await before_route(self, call)  # expected bucket owners, grantees that exist
         route = routes.resolve(call.method, call.bucket, call.key, call.query, call.headers)
-        await self._write(call, await route.handler(self, call))
+        answer = await route.handler(self, call)
+        caller = call.caller if call.caller is not None else getattr(call.prepared, "caller", None)
+        answer.headers.update(await actual_request_headers(self, call, caller))  # s3.cors
+        await self._write(call, answer)
         return None  # written by _write (documents and streamed downloads alike)
 
     def refusal(self, exc: BaseException, exchange: Exchange) -> S3Error:

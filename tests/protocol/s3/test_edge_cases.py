@@ -532,3 +532,71 @@ def test_non_ascii_user_metadata_round_trips_with_sigv2_and_sigv4(s3: Any, gatew
     s3.put_object(Bucket=bucket, Key="v4", Body=b"x")
     got = s3.head_object(Bucket=bucket, Key="v4")["Metadata"]["name"]
     assert got.encode("latin-1").decode("utf-8") == "héllo 日本"
+
+
+# -- 4. CORS on actual requests ----------------------------------------------------------------------------------
+
+def _with_origin(client: Any, origin: str) -> list[dict]:
+    """Send Origin: ORIGIN on every request of CLIENT (as a browser does); → the answers' headers, in order."""
+    seen: list[dict] = []
+
+    def add(request: Any, **_: Any) -> None:
+        request.headers["Origin"] = origin
+
+    def keep(http_response: Any, **_: Any) -> None:
+        seen.append({k.lower(): v for k, v in http_response.headers.items()})
+    client.meta.events.register("before-sign.s3.*", add)
+    client.meta.events.register("after-call.s3.*", lambda **kw: keep(kw["http_response"]))
+    return seen
+
+
+def test_cors_headers_on_actual_requests(s3: Any, gateway_server: GatewayServer, keys: Keys) -> None:
+    import requests
+
+    bucket = _bucket()
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": ["http://*.example.com"], "AllowedMethods": ["GET", "PUT", "HEAD"],
+         "ExposeHeaders": ["ETag", "x-amz-meta-colour"], "MaxAgeSeconds": 300},
+        {"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]})
+    s3.put_object(Bucket=bucket, Key="open", Body=b"o", ACL="public-read")
+
+    browser = boto3_client(gateway_server, keys)
+    answers = _with_origin(browser, "http://app.example.com")
+    browser.put_object(Bucket=bucket, Key="k", Body=b"x", Metadata={"colour": "blue"})
+    browser.get_object(Bucket=bucket, Key="k")["Body"].read()
+    browser.head_object(Bucket=bucket, Key="k")
+    assert len(answers) == 3
+    for headers in answers:  # PUT, GET, HEAD: the first rule, the origin echoed (a signed request)
+        assert headers["access-control-allow-origin"] == "http://app.example.com"
+        assert headers["access-control-allow-methods"] == "GET, PUT, HEAD"
+        assert headers["access-control-expose-headers"] == "ETag, x-amz-meta-colour"
+        assert headers["access-control-max-age"] == "300"
+        assert headers["access-control-allow-credentials"] == "true"
+        assert "Origin" in headers["vary"]
+
+    # An origin only the "*" rule allows, for GET only: anonymous gets "*", and a PUT gets no CORS headers.
+    other = boto3_client(gateway_server, keys)
+    elsewhere = _with_origin(other, "https://elsewhere.test")
+    other.put_object(Bucket=bucket, Key="k2", Body=b"y")
+    other.get_object(Bucket=bucket, Key="k2")["Body"].read()
+    assert "access-control-allow-origin" not in elsewhere[0]
+    assert elsewhere[1]["access-control-allow-origin"] == "https://elsewhere.test"
+    assert elsewhere[1]["access-control-allow-methods"] == "GET" and "access-control-max-age" not in elsewhere[1]
+    anonymous = requests.get(f"{gateway_server.url}/{bucket}/open", headers={"Origin": "https://elsewhere.test"},
+                             timeout=30)
+    assert anonymous.status_code == 200 and anonymous.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in anonymous.headers
+    # The wildcard matches one label or more, not another domain; no Origin: no CORS headers.
+    evil = requests.head(f"{gateway_server.url}/{bucket}/open", headers={"Origin": "http://example.com.evil"},
+                         timeout=30)
+    assert evil.status_code == 200 and "Access-Control-Allow-Origin" not in evil.headers
+    assert "Access-Control-Allow-Origin" not in requests.get(f"{gateway_server.url}/{bucket}/open", timeout=30).headers
+
+    # boto 2 (SigV2) with an Origin header, on a bucket listing.
+    conn = boto2_connection(gateway_server, keys)
+    response = conn.make_request("GET", bucket, headers={"Origin": "http://a.b.example.com"})
+    response.read()
+    assert response.status == 200
+    assert response.getheader("Access-Control-Allow-Origin") == "http://a.b.example.com"
+    assert response.getheader("Access-Control-Expose-Headers") == "ETag, x-amz-meta-colour"
