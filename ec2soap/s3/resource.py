@@ -371,6 +371,7 @@ class S3Resource(FrontDoor):
             raise call.problem
         await self._when_ready()
         if call.method == "POST":  # a browser upload: its credentials are form fields (s3.handlers_post)
+            await before_route(self, call)  # x-amz-expected-bucket-owner (its grants are no headers)
             return await prepare_post(self, call)
         caller, auth = await self._identify(call, None)
         await before_route(self, call, caller)

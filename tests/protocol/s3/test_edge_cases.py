@@ -7,7 +7,6 @@ test has its own users and buckets."""
 from __future__ import annotations
 
 import uuid
-import warnings
 from typing import Any, Callable
 from urllib.parse import unquote_plus
 
@@ -365,6 +364,15 @@ def test_expected_bucket_owner_on_every_call(s3: Any, gateway_server: GatewaySer
                    ExpectedSourceBucketOwner=mine)
     missing = _fails(lambda: s3.list_objects_v2(Bucket=_bucket(), ExpectedBucketOwner=mine))
     assert missing.code == "NoSuchBucket"
+
+    # A browser upload (POST Object) carries the header too.
+    import requests
+    form = s3.generate_presigned_post(bucket, "posted")
+    for owner, status in ((stranger, 403), (mine, 204)):
+        posted = requests.post(form["url"], data=form["fields"], files={"file": ("f", b"form")},
+                               headers={"x-amz-expected-bucket-owner": owner}, timeout=30)
+        assert posted.status_code == status
+    assert s3.get_object(Bucket=bucket, Key="posted")["Body"].read() == b"form"
 
     cli = _fails(lambda: s3api(gateway_server, keys, "get-bucket-acl", "--bucket", bucket,
                                "--expected-bucket-owner", stranger))
