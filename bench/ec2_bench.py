@@ -144,6 +144,8 @@ def start_ours(workdir: str, *, workers: Optional[int] = None, separate_simulato
     try:
         wait_port(port, process=process)
         if not separate_simulator:
+            # With --workers the supervisor listens for the gateway before its simulator is up.
+            wait_port(integration, process=process)
             keys = _admin_keys(integration)
     except Exception:
         Target(name, port, "", "", "", "", process, helpers).stop()
