@@ -1,4 +1,7 @@
 """Checks every S3 request passes before its route runs, which need more than the operation's own rows:
+server-side encryption, which this gateway does not offer, refused on every call (NotImplemented: an
+x-amz-server-side-encryption* or x-amz-copy-source-server-side-encryption* header, SSE-S3, SSE-KMS or SSE-C,
+would otherwise be dropped and the object kept unencrypted as if it had been honoured);
 x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner on copies) on every call, and that the
 grantees an ACL names exist (S3: InvalidArgument "Invalid id", UnresolvableGrantByEmailAddress), which only
 CloudStack can tell. Nothing from Twisted here; RES is the S3 resource (run, ops, credentials).
@@ -36,8 +39,21 @@ _SOURCE_EXPECTED = "x-amz-source-expected-bucket-owner"
 async def before_route(res: Any, call: Any, caller: Optional[str] = None) -> None:
     """Raise the S3Error S3 answers when CALL (made by CALLER, else call.caller) fails a check; before a
     streamed upload's body is read, and before any other request's route."""
+    _no_encryption(call)
     await _expected_owners(res, call)
     await _grantees(res, call, caller if caller is not None else call.caller)
+
+
+# -- server-side encryption -----------------------------------------------------------------------------------
+
+_ENCRYPTION = ("x-amz-server-side-encryption", "x-amz-copy-source-server-side-encryption")
+
+
+def _no_encryption(call: Any) -> None:
+    for name in call.headers:
+        if name.lower().startswith(_ENCRYPTION):
+            raise S3Error("NotImplemented", "Server-side encryption is not implemented by this gateway.",
+                          header=name)
 
 
 # -- x-amz-expected-bucket-owner -------------------------------------------------------------------------------
