@@ -12,7 +12,7 @@ __all__ = ["FAMILIES", "collect", "resolve"]
 
 # The EC2 resource families, one module per family in core/ and wire/types/ (request and response shapes).
 FAMILIES = ("key_pairs", "zones", "instances", "images", "volumes", "snapshots", "security_groups",
-            "addresses", "tags")
+            "addresses", "tags", "vpcs")
 
 
 def collect(package: str, attribute: str | None, families: Iterable[str] = FAMILIES) -> dict[str, Any]:

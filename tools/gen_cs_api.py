@@ -27,7 +27,8 @@ OUT = ROOT / "ec2soap" / "cloudstack" / "api.py"
 
 # Every CloudStack command the gateway (core, auth, ops, switches, admin CLI) calls by name.
 CALLED = sorted([
-    "associateIpAddress", "attachVolume", "changeServiceForVirtualMachine", "createSSHKeyPair",
+    "associateIpAddress", "attachVolume", "createNetwork", "createVPC", "deleteNetwork", "deleteVPC",
+    "listNetworkACLLists", "listNetworkOfferings", "listNetworks", "listVPCOfferings", "listVPCs", "changeServiceForVirtualMachine", "createSSHKeyPair",
     "createSecurityGroup", "createSnapshot", "createTags", "createTemplate", "createVolume", "deleteSSHKeyPair",
     "deleteSecurityGroup", "deleteSnapshot", "deleteTags", "deleteTemplate", "deleteVolume",
     "deployVirtualMachine", "destroyVirtualMachine", "detachVolume", "disableStaticNat", "disassociateIpAddress",

@@ -57,6 +57,22 @@ class CloudStackApi:
         shrinkok: bool | None = None) -> Awaitable[Obj]:
         return self._command('changeServiceForVirtualMachine', _given(locals()))
 
+    def create_network(self, *, name: str, networkofferingid: str, zoneid: str, account: str | None = None,
+        aclid: str | None = None, acltype: str | None = None, associatednetworkid: str | None = None,
+        bypassvlanoverlapcheck: bool | None = None, displaynetwork: bool | None = None,
+        displaytext: str | None = None, dns1: str | None = None, dns2: str | None = None,
+        domainid: str | None = None, endip: str | None = None, endipv6: str | None = None,
+        externalid: str | None = None, gateway: str | None = None, hideipaddressusage: bool | None = None,
+        ip6cidr: str | None = None, ip6dns1: str | None = None, ip6dns2: str | None = None,
+        ip6gateway: str | None = None, isolatedpvlan: str | None = None, isolatedpvlantype: str | None = None,
+        netmask: str | None = None, networkdomain: str | None = None, physicalnetworkid: str | None = None,
+        privatemtu: int | None = None, projectid: str | None = None, publicmtu: int | None = None,
+        routerip: str | None = None, routeripv6: str | None = None, startip: str | None = None,
+        startipv6: str | None = None, subdomainaccess: bool | None = None,
+        tungstenvirtualrouteruuid: str | None = None, vlan: str | None = None, vpcid: str | None = None,
+    ) -> Awaitable[Obj]:
+        return self._command('createNetwork', _given(locals()))
+
     def create_ssh_key_pair(self, *, name: str, account: str | None = None, domainid: str | None = None,
         projectid: str | None = None) -> Awaitable[Obj]:
         return self._command('createSSHKeyPair', _given(locals()))
@@ -99,6 +115,20 @@ class CloudStackApi:
         volumeid: str | None = None) -> Awaitable[Obj]:
         return self._begin('createTemplate', _given(locals()))
 
+    def create_vpc(self, *, cidr: str, displaytext: str, name: str, vpcofferingid: str, zoneid: str,
+        account: str | None = None, dns1: str | None = None, dns2: str | None = None, domainid: str | None = None,
+        fordisplay: bool | None = None, ip6dns1: str | None = None, ip6dns2: str | None = None,
+        networkdomain: str | None = None, projectid: str | None = None, publicmtu: int | None = None,
+        start: bool | None = None) -> Awaitable[Obj]:
+        return self._command('createVPC', _given(locals()))
+
+    def begin_create_vpc(self, *, cidr: str, displaytext: str, name: str, vpcofferingid: str, zoneid: str,
+        account: str | None = None, dns1: str | None = None, dns2: str | None = None, domainid: str | None = None,
+        fordisplay: bool | None = None, ip6dns1: str | None = None, ip6dns2: str | None = None,
+        networkdomain: str | None = None, projectid: str | None = None, publicmtu: int | None = None,
+        start: bool | None = None) -> Awaitable[Obj]:
+        return self._begin('createVPC', _given(locals()))
+
     def create_volume(self, *, account: str | None = None, customid: str | None = None,
         diskofferingid: str | None = None, displayvolume: bool | None = None, domainid: str | None = None,
         maxiops: int | None = None, miniops: int | None = None, name: str | None = None,
@@ -112,6 +142,12 @@ class CloudStackApi:
         projectid: str | None = None, size: int | None = None, snapshotid: str | None = None,
         virtualmachineid: str | None = None, zoneid: str | None = None) -> Awaitable[Obj]:
         return self._begin('createVolume', _given(locals()))
+
+    def delete_network(self, *, id: str, forced: bool | None = None) -> Awaitable[bool]:
+        return self._command('deleteNetwork', _given(locals()))
+
+    def begin_delete_network(self, *, id: str, forced: bool | None = None) -> Awaitable[Obj]:
+        return self._begin('deleteNetwork', _given(locals()))
 
     def delete_ssh_key_pair(self, *, name: str, account: str | None = None, domainid: str | None = None,
         projectid: str | None = None) -> Awaitable[bool]:
@@ -141,6 +177,12 @@ class CloudStackApi:
     def begin_delete_template(self, *, id: str, forced: bool | None = None, zoneid: str | None = None,
     ) -> Awaitable[Obj]:
         return self._begin('deleteTemplate', _given(locals()))
+
+    def delete_vpc(self, *, id: str) -> Awaitable[bool]:
+        return self._command('deleteVPC', _given(locals()))
+
+    def begin_delete_vpc(self, *, id: str) -> Awaitable[Obj]:
+        return self._begin('deleteVPC', _given(locals()))
 
     def delete_volume(self, *, id: str) -> Awaitable[bool]:
         return self._command('deleteVolume', _given(locals()))
@@ -249,6 +291,36 @@ class CloudStackApi:
     def list_hypervisors(self, *, zoneid: str | None = None) -> Awaitable[Items]:
         return self._command('listHypervisors', _given(locals()))
 
+    def list_network_acl_lists(self, *, account: str | None = None, domainid: str | None = None,
+        fordisplay: bool | None = None, id: str | None = None, isrecursive: bool | None = None,
+        keyword: str | None = None, listall: bool | None = None, name: str | None = None,
+        networkid: str | None = None, page: int | None = None, pagesize: int | None = None,
+        projectid: str | None = None, vpcid: str | None = None) -> Awaitable[Items]:
+        return self._command('listNetworkACLLists', _given(locals()))
+
+    def list_network_offerings(self, *, availability: str | None = None, displaytext: str | None = None,
+        domainid: str | None = None, forvpc: bool | None = None, guestiptype: str | None = None,
+        id: str | None = None, isdefault: bool | None = None, istagged: bool | None = None,
+        keyword: str | None = None, name: str | None = None, networkid: str | None = None, page: int | None = None,
+        pagesize: int | None = None, sourcenatsupported: bool | None = None, specifyipranges: bool | None = None,
+        specifyvlan: bool | None = None, state: str | None = None,
+        supportedservices: Sequence[str] | str | None = None, tags: str | None = None,
+        traffictype: str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
+        return self._command('listNetworkOfferings', _given(locals()))
+
+    def list_networks(self, *, account: str | None = None, acltype: str | None = None,
+        associatednetworkid: str | None = None, canusefordeploy: bool | None = None,
+        displaynetwork: bool | None = None, domainid: str | None = None, forvpc: bool | None = None,
+        id: str | None = None, isrecursive: bool | None = None, issystem: bool | None = None,
+        keyword: str | None = None, listall: bool | None = None, networkfilter: str | None = None,
+        networkofferingid: str | None = None, page: int | None = None, pagesize: int | None = None,
+        physicalnetworkid: str | None = None, projectid: str | None = None, restartrequired: bool | None = None,
+        showicon: bool | None = None, specifyipranges: bool | None = None,
+        supportedservices: Sequence[str] | str | None = None, tags: Map | None = None,
+        traffictype: str | None = None, type: str | None = None, vlan: str | None = None, vpcid: str | None = None,
+        zoneid: str | None = None) -> Awaitable[Items]:
+        return self._command('listNetworks', _given(locals()))
+
     def list_os_types(self, *, description: str | None = None, id: str | None = None, keyword: str | None = None,
         oscategoryid: str | None = None, page: int | None = None, pagesize: int | None = None) -> Awaitable[Items]:
         return self._command('listOsTypes', _given(locals()))
@@ -322,6 +394,21 @@ class CloudStackApi:
         listall: bool | None = None, page: int | None = None, pagesize: int | None = None,
         showicon: bool | None = None, state: str | None = None, username: str | None = None) -> Awaitable[Items]:
         return self._command('listUsers', _given(locals()))
+
+    def list_vpc_offerings(self, *, displaytext: str | None = None, domainid: str | None = None,
+        id: str | None = None, isdefault: bool | None = None, keyword: str | None = None, name: str | None = None,
+        page: int | None = None, pagesize: int | None = None, state: str | None = None,
+        supportedservices: Sequence[str] | str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
+        return self._command('listVPCOfferings', _given(locals()))
+
+    def list_vp_cs(self, *, account: str | None = None, cidr: str | None = None, displaytext: str | None = None,
+        domainid: str | None = None, fordisplay: bool | None = None, id: str | None = None,
+        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
+        name: str | None = None, page: int | None = None, pagesize: int | None = None, projectid: str | None = None,
+        restartrequired: bool | None = None, showicon: bool | None = None, state: str | None = None,
+        supportedservices: Sequence[str] | str | None = None, tags: Map | None = None,
+        vpcofferingid: str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
+        return self._command('listVPCs', _given(locals()))
 
     def list_virtual_machines(self, *, account: str | None = None, accumulate: bool | None = None,
         affinitygroupid: str | None = None, autoscalevmgroupid: str | None = None,
@@ -423,17 +510,21 @@ COMMANDS: dict[str, str] = {
     'associateIpAddress': 'associate_ip_address',
     'attachVolume': 'attach_volume',
     'changeServiceForVirtualMachine': 'change_service_for_virtual_machine',
+    'createNetwork': 'create_network',
     'createSSHKeyPair': 'create_ssh_key_pair',
     'createSecurityGroup': 'create_security_group',
     'createSnapshot': 'create_snapshot',
     'createTags': 'create_tags',
     'createTemplate': 'create_template',
+    'createVPC': 'create_vpc',
     'createVolume': 'create_volume',
+    'deleteNetwork': 'delete_network',
     'deleteSSHKeyPair': 'delete_ssh_key_pair',
     'deleteSecurityGroup': 'delete_security_group',
     'deleteSnapshot': 'delete_snapshot',
     'deleteTags': 'delete_tags',
     'deleteTemplate': 'delete_template',
+    'deleteVPC': 'delete_vpc',
     'deleteVolume': 'delete_volume',
     'deployVirtualMachine': 'deploy_virtual_machine',
     'destroyVirtualMachine': 'destroy_virtual_machine',
@@ -448,6 +539,9 @@ COMMANDS: dict[str, str] = {
     'listConfigurations': 'list_configurations',
     'listDiskOfferings': 'list_disk_offerings',
     'listHypervisors': 'list_hypervisors',
+    'listNetworkACLLists': 'list_network_acl_lists',
+    'listNetworkOfferings': 'list_network_offerings',
+    'listNetworks': 'list_networks',
     'listOsTypes': 'list_os_types',
     'listPublicIpAddresses': 'list_public_ip_addresses',
     'listResourceLimits': 'list_resource_limits',
@@ -459,6 +553,8 @@ COMMANDS: dict[str, str] = {
     'listTemplatePermissions': 'list_template_permissions',
     'listTemplates': 'list_templates',
     'listUsers': 'list_users',
+    'listVPCOfferings': 'list_vpc_offerings',
+    'listVPCs': 'list_vp_cs',
     'listVirtualMachines': 'list_virtual_machines',
     'listVolumes': 'list_volumes',
     'listZones': 'list_zones',

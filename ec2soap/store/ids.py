@@ -28,6 +28,8 @@ ID_PREFIXES = {
     "allocation": "eipalloc",
     "association": "eipassoc",
     "reservation": "r",
+    "vpc": "vpc",
+    "subnet": "subnet",
 }
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _EC2 = re.compile(r"^([a-z]+)-([0-9a-f]{8}|[0-9a-f]{17})$")

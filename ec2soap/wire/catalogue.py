@@ -23,13 +23,13 @@ _UNSUPPORTED_BY_VERSION = {
     BASE_VERSION: """
         ActivateLicense AssociateDhcpOptions AttachVpnGateway BundleInstance CancelBundleTask CancelConversionTask
         CancelSpotInstanceRequests ConfirmProductInstance CreateCustomerGateway CreateDhcpOptions
-        CreatePlacementGroup CreateSpotDatafeedSubscription CreateSubnet CreateVpc CreateVpnConnection
+        CreatePlacementGroup CreateSpotDatafeedSubscription CreateVpnConnection
         CreateVpnGateway DeactivateLicense DeleteCustomerGateway DeleteDhcpOptions DeletePlacementGroup
-        DeleteSpotDatafeedSubscription DeleteSubnet DeleteVpc DeleteVpnConnection DeleteVpnGateway
+        DeleteSpotDatafeedSubscription DeleteVpnConnection DeleteVpnGateway
         DescribeBundleTasks DescribeConversionTasks DescribeCustomerGateways DescribeDhcpOptions DescribeLicenses
         DescribePlacementGroups DescribeReservedInstances DescribeReservedInstancesOfferings
         DescribeSnapshotAttribute DescribeSpotDatafeedSubscription DescribeSpotInstanceRequests
-        DescribeSpotPriceHistory DescribeSubnets DescribeVpcs DescribeVpnConnections DescribeVpnGateways
+        DescribeSpotPriceHistory DescribeVpnConnections DescribeVpnGateways
         DetachVpnGateway ImportInstance ImportVolume ModifySnapshotAttribute MonitorInstances
         PurchaseReservedInstancesOffering RequestSpotInstances ResetSnapshotAttribute UnmonitorInstances""",
     "2011-01-01": "CreateInternetGateway DescribeInternetGateways CreateRouteTable DescribeRouteTables "

@@ -1,0 +1,354 @@
+"""EC2-VPC: CreateVpc, DeleteVpc, DescribeVpcs, CreateSubnet, DeleteSubnet, DescribeSubnets.
+
+An EC2 VPC is a CloudStack VPC and a subnet one of its tiers (an isolated guest network with vpcid). VPCs live
+only in an Advanced zone, so a cloud without one refuses these actions with UnsupportedOperation saying so
+rather than pretending; with several advanced zones the first one listed is the VPCs' zone. A tier is created
+with the VPC's default_allow ACL, as EC2's default network ACL allows all traffic. Core: no Twisted, Spyne,
+lxml or SQL here.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ec2soap.cloudstack.errors import CloudStackApiError
+from ec2soap.core.context import RequestContext
+from ec2soap.core.filters import Filter, apply_filters, paginate
+from ec2soap.core.model import Tag, owner_id, tags_of
+from ec2soap.core.volumes import check_new_tags, tag_new
+from ec2soap.errors import ERRORS
+
+__all__ = ["Vpc", "Subnet", "VpcPage", "SubnetPage", "VPC_FILTERS", "SUBNET_FILTERS", "OPERATIONS"]
+
+# The VPC offering and the tier network offering asked for by name (CloudStack's defaults).
+_VPC_OFFERING = "Default VPC offering"
+_DEFAULT_ALLOW = "default_allow"
+
+
+@dataclass
+class CidrState:
+    state: str = "associated"
+
+
+@dataclass
+class CidrAssociation:
+    association_id: str
+    cidr_block: str
+    cidr_block_state: CidrState = field(default_factory=CidrState)
+
+
+@dataclass
+class Vpc:
+    vpc_id: str
+    state: str
+    cidr_block: str
+    dhcp_options_id: str = "default"
+    instance_tenancy: str = "default"
+    is_default: bool = False
+    owner_id: str = ""
+    tags: list[Tag] = field(default_factory=list)
+    cs_id: str = ""
+
+    @property
+    def tag_set(self) -> list[Tag]:
+        return self.tags
+
+    @property
+    def cidr_block_associations(self) -> list[CidrAssociation]:
+        # One block per VPC here; its association id is derived from the VPC's, so it never changes.
+        return [CidrAssociation(f"vpc-cidr-assoc-{self.vpc_id.split('-', 1)[-1]}", self.cidr_block)]
+
+
+@dataclass
+class Subnet:
+    subnet_id: str
+    state: str
+    vpc_id: str
+    cidr_block: str
+    available_ip_address_count: int
+    availability_zone: str
+    default_for_az: bool = False
+    map_public_ip_on_launch: bool = False
+    owner_id: str = ""
+    tags: list[Tag] = field(default_factory=list)
+    cs_id: str = ""
+
+    @property
+    def tag_set(self) -> list[Tag]:
+        return self.tags
+
+
+@dataclass
+class VpcPage:
+    vpcs: list[Vpc]
+    next_token: str | None = None
+
+
+@dataclass
+class SubnetPage:
+    subnets: list[Subnet]
+    next_token: str | None = None
+
+
+VPC_FILTERS = {
+    "vpc-id": lambda v: v.vpc_id,
+    "cidr": lambda v: v.cidr_block,
+    "cidr-block": lambda v: v.cidr_block,
+    "cidr-block-association.cidr-block": lambda v: v.cidr_block,
+    "state": lambda v: v.state,
+    "is-default": lambda v: "true" if v.is_default else "false",
+    "dhcp-options-id": lambda v: v.dhcp_options_id,
+    "instance-tenancy": lambda v: v.instance_tenancy,
+    "owner-id": lambda v: v.owner_id,
+}
+SUBNET_FILTERS = {
+    "subnet-id": lambda s: s.subnet_id,
+    "vpc-id": lambda s: s.vpc_id,
+    "cidr": lambda s: s.cidr_block,
+    "cidr-block": lambda s: s.cidr_block,
+    "cidrBlock": lambda s: s.cidr_block,
+    "state": lambda s: s.state,
+    "availability-zone": lambda s: s.availability_zone,
+    "availabilityZone": lambda s: s.availability_zone,
+    "available-ip-address-count": lambda s: str(s.available_ip_address_count),
+    "default-for-az": lambda s: "true" if s.default_for_az else "false",
+    "defaultForAz": lambda s: "true" if s.default_for_az else "false",
+    "map-public-ip-on-launch": lambda s: "true" if s.map_public_ip_on_launch else "false",
+    "owner-id": lambda s: s.owner_id,
+}
+
+
+async def advanced_zone(ctx: RequestContext) -> dict:
+    """The zone VPCs live in: the first Advanced zone, else UnsupportedOperation naming the need."""
+    for zone in await ctx.cloud.list_zones(available=True):
+        if str(zone.get("networktype", "")).lower() == "advanced":
+            return zone
+    raise ERRORS["UnsupportedOperation"](
+        action=f"{ctx.action} (this cloud has no Advanced zone, and VPCs need one)")
+
+
+def _cidr(text: str, error: str, *, smallest: int = 28, largest: int = 16) -> ipaddress.IPv4Network:
+    """An EC2 CIDR block: IPv4, prefix /16../28, exactly on its boundary; else ERROR (InvalidVpc.Range ...)."""
+    try:
+        net = ipaddress.IPv4Network(text or "", strict=True)
+    except ValueError:
+        raise ERRORS["InvalidParameterValue"](detail=f"Value ({text}) for parameter cidrBlock is invalid. "
+                                              f"This is not a valid CIDR block.") from None
+    if not largest <= net.prefixlen <= smallest:
+        raise ERRORS[error](cidr=text)
+    return net
+
+
+def _vpc_state(cs: dict) -> str:
+    # CloudStack's VPC is Enabled as soon as createVPC answers; its router job still runs then, which is when
+    # EC2 says pending (the job's id and status are on the row while it runs).
+    if cs.get("jobid") and str(cs.get("jobstatus", "0")) == "0":
+        return "pending"
+    return "available" if cs.get("state") == "Enabled" else "pending"
+
+
+async def _to_vpcs(ctx: RequestContext, cs_vpcs: list[dict]) -> list[Vpc]:
+    ids = await ctx.ids.to_ec2_many("vpc", [c["id"] for c in cs_vpcs])
+    return [Vpc(vpc_id=ids[c["id"]], state=_vpc_state(c), cidr_block=c.get("cidr", ""),
+                owner_id=owner_id(c),
+                tags=tags_of(c), cs_id=c["id"]) for c in cs_vpcs]
+
+
+async def _vpc_cs_id(ctx: RequestContext, vpc_id: str) -> str:
+    cs_id = await ctx.ids.to_cloudstack("vpc", vpc_id) if vpc_id else None
+    if cs_id is None:
+        raise ERRORS["InvalidVpcID.NotFound"](vpc_id=vpc_id)
+    return cs_id
+
+
+async def _cs_vpc(ctx: RequestContext, vpc_id: str) -> dict:
+    cs_id = await _vpc_cs_id(ctx, vpc_id)
+    found = [v for v in await ctx.cloud.list_vp_cs(listall=True) if v["id"] == cs_id]
+    if not found:
+        raise ERRORS["InvalidVpcID.NotFound"](vpc_id=vpc_id)
+    return found[0]
+
+
+async def create_vpc(ctx: RequestContext, cidr_block: str = "", instance_tenancy: str | None = None,
+                     amazon_provided_ipv6: bool = False, tags: Sequence[tuple[str, str | None]] = ()) -> Vpc:
+    """CreateVpc → createVPC in the advanced zone (its router job begun, not awaited: the VPC is pending until
+    it ends). Only the default tenancy exists here; an IPv6 block is refused, never dropped."""
+    if not cidr_block:
+        raise ERRORS["MissingParameter"](name="CidrBlock")
+    if instance_tenancy not in (None, "", "default"):
+        if instance_tenancy in ("dedicated", "host"):
+            raise ERRORS["InvalidParameterValue"](
+                detail=f"Instance tenancy '{instance_tenancy}' is not supported on this cloud: only 'default'")
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"Value ({instance_tenancy}) for parameter instanceTenancy is invalid.")
+    if amazon_provided_ipv6:
+        raise ERRORS["InvalidParameterValue"](detail="IPv6 CIDR blocks are not supported on this cloud")
+    cidr = _cidr(cidr_block, "InvalidVpc.Range")
+    new_tags = check_new_tags(tags)
+    zone = await advanced_zone(ctx)
+    offerings = [o for o in await ctx.cloud.list_vpc_offerings(zoneid=zone["id"], state="Enabled")]
+    offering = next((o for o in offerings if o.get("isdefault")), offerings[0] if offerings else None)
+    if offering is None:
+        raise ERRORS["InternalError"]("No enabled VPC offering in the advanced zone; ask the operator")
+    try:
+        started = await ctx.cloud.begin_create_vpc(cidr=str(cidr), name=f"vpc-{cidr}", displaytext=str(cidr),
+                                                   vpcofferingid=offering["id"], zoneid=zone["id"])
+    except CloudStackApiError as exc:
+        if "RFC1918" in str(exc):
+            raise ERRORS["InvalidVpc.Range"](cidr=cidr_block) from None
+        raise
+    cs_id = started["id"]
+    vpc_id = await ctx.ids.to_ec2("vpc", cs_id)
+    await tag_new(ctx, cs_id, "Vpc", new_tags)
+    return Vpc(vpc_id=vpc_id, state="pending", cidr_block=str(cidr),
+               tags=[Tag(t["key"], t.get("value", "")) for t in new_tags], cs_id=cs_id)
+
+
+async def delete_vpc(ctx: RequestContext, vpc_id: str = "") -> bool:
+    """DeleteVpc → deleteVPC; a VPC with subnets is DependencyViolation, as EC2 answers."""
+    cs = await _cs_vpc(ctx, vpc_id)
+    if await ctx.cloud.list_networks(vpcid=cs["id"], listall=True):
+        raise ERRORS["DependencyViolation"](
+            detail=f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
+    await ctx.cloud.delete_vpc(id=cs["id"])
+    return True
+
+
+async def describe_vpcs(ctx: RequestContext, vpc_ids: Sequence[str] = (), filters: Sequence[Filter] = (),
+                        max_results: int | None = None, next_token: str | None = None) -> VpcPage:
+    """DescribeVpcs → listVPCs (the caller's own; ids, filters and pages applied here)."""
+    wanted = await ctx.ids.to_cloudstack_many("vpc", vpc_ids) if vpc_ids else {}
+    for given, cs_id in wanted.items():
+        if cs_id is None:
+            raise ERRORS["InvalidVpcID.NotFound"](vpc_id=given)
+    cs_vpcs = await ctx.cloud.list_vp_cs(listall=True)
+    if vpc_ids:
+        present = {v["id"] for v in cs_vpcs}
+        for given, cs_id in wanted.items():
+            if cs_id not in present:
+                raise ERRORS["InvalidVpcID.NotFound"](vpc_id=given)
+        cs_vpcs = [v for v in cs_vpcs if v["id"] in set(wanted.values())]
+    vpcs = apply_filters(VPC_FILTERS, filters, await _to_vpcs(ctx, cs_vpcs))
+    vpcs.sort(key=lambda v: v.vpc_id)
+    page, token = paginate(vpcs, max_results, next_token, minimum=5, maximum=1000)
+    return VpcPage(page, token)
+
+
+# -- subnets -------------------------------------------------------------------------------------------------------
+# EC2 keeps five addresses of every subnet (network, router, DNS, reserved, broadcast).
+_RESERVED = 5
+
+
+def _subnet_state(cs: dict) -> str:
+    # Allocated (no VM yet), Implemented and Setup are all usable tiers; anything else is on its way in or out.
+    return "available" if cs.get("state") in ("Allocated", "Implemented", "Setup") else "pending"
+
+
+async def _vms_by_network(ctx: RequestContext) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for vm in await ctx.cloud.list_virtual_machines(listall=True):
+        if vm.get("state") in ("Expunging", "Expunged", "Destroyed"):
+            continue
+        for nic in vm.get("nic") or ():
+            counts[nic.get("networkid", "")] = counts.get(nic.get("networkid", ""), 0) + 1
+    return counts
+
+
+async def _to_subnets(ctx: RequestContext, tiers: list[dict]) -> list[Subnet]:
+    ids = await ctx.ids.to_ec2_many("subnet", [t["id"] for t in tiers])
+    vpc_ids = await ctx.ids.to_ec2_many("vpc", [t["vpcid"] for t in tiers])
+    used = await _vms_by_network(ctx) if tiers else {}
+    out = []
+    for t in tiers:
+        size = ipaddress.IPv4Network(t.get("cidr") or "0.0.0.0/32").num_addresses
+        out.append(Subnet(subnet_id=ids[t["id"]], state=_subnet_state(t), vpc_id=vpc_ids[t["vpcid"]],
+                          cidr_block=t.get("cidr", ""), availability_zone=t.get("zonename", ""),
+                          available_ip_address_count=max(size - _RESERVED - used.get(t["id"], 0), 0),
+                          owner_id=owner_id(t), tags=tags_of(t), cs_id=t["id"]))
+    return out
+
+
+async def _cs_subnet(ctx: RequestContext, subnet_id: str) -> dict:
+    cs_id = await ctx.ids.to_cloudstack("subnet", subnet_id) if subnet_id else None
+    found = [n for n in await ctx.cloud.list_networks(id=cs_id, listall=True) if n.get("vpcid")] if cs_id else []
+    if not found:
+        raise ERRORS["InvalidSubnetID.NotFound"](subnet_id=subnet_id)
+    return found[0]
+
+
+async def create_subnet(ctx: RequestContext, vpc_id: str = "", cidr_block: str = "",
+                        availability_zone: str | None = None,
+                        tags: Sequence[tuple[str, str | None]] = ()) -> Subnet:
+    """CreateSubnet → createNetwork: a tier of the VPC in its zone, with the default_allow ACL (EC2's default
+    network ACL allows everything). The CIDR checks are EC2's, made before CloudStack is asked."""
+    if not cidr_block:
+        raise ERRORS["MissingParameter"](name="CidrBlock")
+    vpc = await _cs_vpc(ctx, vpc_id)
+    cidr = _cidr(cidr_block, "InvalidSubnet.Range")
+    if not cidr.subnet_of(ipaddress.IPv4Network(vpc["cidr"])):
+        raise ERRORS["InvalidSubnet.Range"](cidr=cidr_block)
+    if availability_zone and availability_zone.lower() != str(vpc.get("zonename", "")).lower():
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"Value ({availability_zone}) for parameter availabilityZone is invalid. Subnets of "
+                   f"{vpc_id} can only be created in its zone {vpc.get('zonename')}")
+    tiers = await ctx.cloud.list_networks(vpcid=vpc["id"], listall=True)
+    if any(cidr.overlaps(ipaddress.IPv4Network(t["cidr"])) for t in tiers if t.get("cidr")):
+        raise ERRORS["InvalidSubnet.Conflict"](cidr=cidr_block)
+    new_tags = check_new_tags(tags)
+    offerings = await ctx.cloud.list_network_offerings(forvpc=True, state="Enabled", guestiptype="Isolated",
+                                                       zoneid=vpc["zoneid"])
+    offerings = [o for o in offerings if not o.get("conservemode")]
+    if not offerings:
+        raise ERRORS["InternalError"]("No enabled network offering for VPC tiers; ask the operator")
+    acls = await ctx.cloud.list_network_acl_lists(vpcid=vpc["id"], name=_DEFAULT_ALLOW)
+    acl = next((a for a in acls if a.get("name") == _DEFAULT_ALLOW), None)
+    if acl is None:
+        raise ERRORS["InternalError"]("CloudStack has no default_allow network ACL list; ask the operator")
+    cs = await ctx.cloud.create_network(
+        name=f"subnet-{cidr}", displaytext=str(cidr), networkofferingid=offerings[0]["id"], zoneid=vpc["zoneid"],
+        vpcid=vpc["id"], gateway=str(cidr.network_address + 1), netmask=str(cidr.netmask), aclid=acl["id"])
+    await tag_new(ctx, cs["id"], "Network", new_tags)
+    subnet = (await _to_subnets(ctx, [cs]))[0]
+    subnet.tags = [Tag(t["key"], t.get("value", "")) for t in new_tags]
+    return subnet
+
+
+async def delete_subnet(ctx: RequestContext, subnet_id: str = "") -> bool:
+    """DeleteSubnet → deleteNetwork; a subnet with instances is DependencyViolation, as EC2 answers."""
+    cs = await _cs_subnet(ctx, subnet_id)
+    if (await _vms_by_network(ctx)).get(cs["id"]):
+        raise ERRORS["DependencyViolation"](
+            detail=f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
+    await ctx.cloud.delete_network(id=cs["id"])
+    return True
+
+
+async def describe_subnets(ctx: RequestContext, subnet_ids: Sequence[str] = (), filters: Sequence[Filter] = (),
+                           max_results: int | None = None, next_token: str | None = None) -> SubnetPage:
+    """DescribeSubnets → listNetworks (the caller's VPC tiers; ids, filters and pages applied here)."""
+    wanted = await ctx.ids.to_cloudstack_many("subnet", subnet_ids) if subnet_ids else {}
+    for given, cs_id in wanted.items():
+        if cs_id is None:
+            raise ERRORS["InvalidSubnetID.NotFound"](subnet_id=given)
+    tiers = [n for n in await ctx.cloud.list_networks(listall=True) if n.get("vpcid")]
+    if subnet_ids:
+        present = {t["id"] for t in tiers}
+        for given, cs_id in wanted.items():
+            if cs_id not in present:
+                raise ERRORS["InvalidSubnetID.NotFound"](subnet_id=given)
+        tiers = [t for t in tiers if t["id"] in set(wanted.values())]
+    subnets = apply_filters(SUBNET_FILTERS, filters, await _to_subnets(ctx, tiers))
+    subnets.sort(key=lambda s: s.subnet_id)
+    page, token = paginate(subnets, max_results, next_token, minimum=5, maximum=1000)
+    return SubnetPage(page, token)
+
+
+OPERATIONS: dict[str, Any] = {
+    "CreateVpc": create_vpc,
+    "DeleteVpc": delete_vpc,
+    "DescribeVpcs": describe_vpcs,
+    "CreateSubnet": create_subnet,
+    "DeleteSubnet": delete_subnet,
+    "DescribeSubnets": describe_subnets,
+}

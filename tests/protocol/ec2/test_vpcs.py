@@ -1,0 +1,203 @@
+"""EC2-VPC over the simulator's advanced zone: VPCs and subnets through boto3 and awscli (boto 2's VPC calls
+speak the 2010-11-15 shapes, which we do not publish yet)."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from ec2soap.config import Settings
+from tests.protocol.conftest import EC2Client, GatewayServer, Keys
+
+
+@pytest.fixture(scope="module")
+def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Iterator[GatewayServer]:
+    """The module's server, its simulator with the advanced zone (zone2) next to the basic one."""
+    from ec2soap import server
+
+    settings = Settings(host="127.0.0.1", port=0, simulator_port=0, integration_port=-1,
+                        data_dir=str(tmp_path_factory.mktemp("vpcs")), simulator_job_seconds=0.2,
+                        simulator_expunge_seconds=2.0, job_poll_interval=0.05, job_wait=20.0, db_threads=4,
+                        simulator_advanced_zone=True)
+    running = in_reactor(server.start, settings, reactor)
+    yield GatewayServer(running, f"http://127.0.0.1:{running.ports['gateway']}",
+                        f"http://127.0.0.1:{running.ports['simulator']}/client/api")
+    in_reactor(running.stop)
+    running.store.close()
+
+
+@pytest.fixture
+def boto3_ec2(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> EC2Client:
+    return EC2Client("boto3", gateway_server, new_user())
+
+
+def _waiter(client: Any, name: str) -> Any:
+    waiter = client.get_waiter(name)
+    waiter.config.delay = 0.2
+    waiter.config.max_attempts = 100
+    return waiter
+
+
+def test_vpc_round_trip_boto3(boto3_ec2: EC2Client) -> None:
+    client = boto3_ec2.client
+    made = client.create_vpc(CidrBlock="10.20.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "blue"}]}])["Vpc"]
+    vpc_id = made["VpcId"]
+    assert vpc_id.startswith("vpc-") and made["State"] == "pending" and made["CidrBlock"] == "10.20.0.0/16"
+    assert made["Tags"] == [{"Key": "Name", "Value": "blue"}]
+    _waiter(client, "vpc_available").wait(VpcIds=[vpc_id])
+    [vpc] = client.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+    assert vpc["State"] == "available" and vpc["IsDefault"] is False and vpc["InstanceTenancy"] == "default"
+    assert vpc["Tags"] == [{"Key": "Name", "Value": "blue"}]
+    assert [a["CidrBlock"] for a in vpc["CidrBlockAssociationSet"]] == ["10.20.0.0/16"]
+    assert vpc["CidrBlockAssociationSet"][0]["CidrBlockState"]["State"] == "associated"
+    for name, values in (("cidr", ["10.20.0.0/16"]), ("cidr-block-association.cidr-block", ["10.20.0.0/16"]),
+                         ("state", ["available"]), ("is-default", ["false"]), ("tag:Name", ["blue"]),
+                         ("tag-key", ["Name"]), ("vpc-id", [vpc_id])):
+        found = client.describe_vpcs(Filters=[{"Name": name, "Values": values}])["Vpcs"]
+        assert [v["VpcId"] for v in found] == [vpc_id], name
+    assert client.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["red"]}])["Vpcs"] == []
+    assert client.delete_vpc(VpcId=vpc_id)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    _waiter(client, "vpc_exists")  # the waiter model is there; the VPC is gone now:
+    with boto3_ec2.failure() as failure:
+        client.describe_vpcs(VpcIds=[vpc_id])
+    assert failure.value.code == "InvalidVpcID.NotFound"
+
+
+def test_vpc_pages_and_second_user(boto3_ec2: EC2Client, gateway_server: GatewayServer,
+                                   new_user: Callable[[], Keys]) -> None:
+    client = boto3_ec2.client
+    made = [client.create_vpc(CidrBlock=f"10.{30 + i}.0.0/16")["Vpc"]["VpcId"] for i in range(6)]
+    first = client.describe_vpcs(MaxResults=5)
+    assert len(first["Vpcs"]) == 5 and first["NextToken"]
+    rest = client.describe_vpcs(MaxResults=5, NextToken=first["NextToken"])
+    assert "NextToken" not in rest
+    assert sorted(v["VpcId"] for v in first["Vpcs"] + rest["Vpcs"]) == sorted(made)
+    other = EC2Client("boto3", gateway_server, new_user())
+    assert other.client.describe_vpcs()["Vpcs"] == []
+    with other.failure() as failure:
+        other.client.describe_vpcs(VpcIds=[made[0]])
+    assert failure.value.code == "InvalidVpcID.NotFound"
+    with other.failure() as failure:
+        other.client.delete_vpc(VpcId=made[0])
+    assert failure.value.code == "InvalidVpcID.NotFound"
+    _waiter(client, "vpc_available").wait(VpcIds=made)
+    for vpc_id in made:
+        client.delete_vpc(VpcId=vpc_id)
+
+
+@pytest.mark.parametrize(("kw", "code"), [
+    ({"CidrBlock": "10.0.0.0/8"}, "InvalidVpc.Range"),
+    ({"CidrBlock": "10.0.0.0/29"}, "InvalidVpc.Range"),
+    ({"CidrBlock": "10.0.0.1/16"}, "InvalidParameterValue"),
+    ({"CidrBlock": "not-a-cidr"}, "InvalidParameterValue"),
+    ({"CidrBlock": "10.1.0.0/16", "InstanceTenancy": "dedicated"}, "InvalidParameterValue"),
+])
+def test_create_vpc_errors(boto3_ec2: EC2Client, kw: dict, code: str) -> None:
+    with boto3_ec2.failure() as failure:
+        boto3_ec2.client.create_vpc(**kw)
+    assert failure.value.code == code
+    assert boto3_ec2.client.describe_vpcs()["Vpcs"] == []
+
+
+def test_vpc_through_awscli(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
+    cli = EC2Client("awscli", gateway_server, new_user())
+    vpc = cli.cli("create-vpc", "--cidr-block", "172.16.0.0/16")["Vpc"]
+    assert vpc["CidrBlock"] == "172.16.0.0/16"
+    cli.cli("wait", "vpc-available", "--vpc-ids", vpc["VpcId"])
+    found = cli.cli("describe-vpcs", "--filters", "Name=cidr,Values=172.16.0.0/16")["Vpcs"]
+    assert [(v["VpcId"], v["State"]) for v in found] == [(vpc["VpcId"], "available")]
+    cli.cli("delete-vpc", "--vpc-id", vpc["VpcId"])
+    assert cli.cli("describe-vpcs")["Vpcs"] == []
+    with cli.failure() as failure:
+        cli.cli("delete-vpc", "--vpc-id", vpc["VpcId"])
+    assert failure.value.code == "InvalidVpcID.NotFound"
+
+
+@pytest.fixture
+def vpc(boto3_ec2: EC2Client) -> Iterator[str]:
+    """An available VPC 10.50.0.0/16 of the test's boto3 user."""
+    vpc_id = boto3_ec2.client.create_vpc(CidrBlock="10.50.0.0/16")["Vpc"]["VpcId"]
+    _waiter(boto3_ec2.client, "vpc_available").wait(VpcIds=[vpc_id])
+    yield vpc_id
+
+
+def test_subnet_round_trip_boto3(boto3_ec2: EC2Client, vpc: str) -> None:
+    client = boto3_ec2.client
+    made = client.create_subnet(VpcId=vpc, CidrBlock="10.50.1.0/24", AvailabilityZone="zone2",
+                                TagSpecifications=[{"ResourceType": "subnet",
+                                                    "Tags": [{"Key": "tier", "Value": "web"}]}])["Subnet"]
+    subnet_id = made["SubnetId"]
+    assert subnet_id.startswith("subnet-") and made["VpcId"] == vpc and made["CidrBlock"] == "10.50.1.0/24"
+    assert made["AvailabilityZone"] == "zone2" and made["AvailableIpAddressCount"] == 251
+    assert made["Tags"] == [{"Key": "tier", "Value": "web"}]
+    _waiter(client, "subnet_available").wait(SubnetIds=[subnet_id])
+    [subnet] = client.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
+    assert subnet["State"] == "available" and subnet["MapPublicIpOnLaunch"] is False
+    assert subnet["DefaultForAz"] is False and subnet["Tags"] == [{"Key": "tier", "Value": "web"}]
+    # The tier has the VPC's default_allow ACL (EC2's default network ACL allows everything).
+    [tier] = [n for n in boto3_ec2.server.cloudstack("admin", "listNetworks", listall=True)[1]["network"]
+              if n["cidr"] == "10.50.1.0/24" and n.get("vpcid")]
+    lists = boto3_ec2.server.cloudstack("admin", "listNetworkACLLists", id=tier["aclid"])[1]["networkacllist"]
+    assert [acl["name"] for acl in lists] == ["default_allow"]
+    second = client.create_subnet(VpcId=vpc, CidrBlock="10.50.2.0/28")["Subnet"]
+    assert second["AvailabilityZone"] == "zone2" and second["AvailableIpAddressCount"] == 11
+    for name, values, wanted in (("vpc-id", [vpc], {subnet_id, second["SubnetId"]}),
+                                 ("cidr-block", ["10.50.2.0/28"], {second["SubnetId"]}),
+                                 ("tag:tier", ["web"], {subnet_id}), ("availability-zone", ["zone2"],
+                                                                      {subnet_id, second["SubnetId"]}),
+                                 ("state", ["pending"], set()), ("default-for-az", ["false"],
+                                                                 {subnet_id, second["SubnetId"]})):
+        found = client.describe_subnets(Filters=[{"Name": name, "Values": values}])["Subnets"]
+        assert {s["SubnetId"] for s in found} == wanted, name
+    with boto3_ec2.failure() as failure:
+        client.delete_vpc(VpcId=vpc)
+    assert failure.value.code == "DependencyViolation"
+    client.delete_subnet(SubnetId=second["SubnetId"])
+    client.delete_subnet(SubnetId=subnet_id)
+    assert client.describe_subnets()["Subnets"] == []
+    with boto3_ec2.failure() as failure:
+        client.delete_subnet(SubnetId=subnet_id)
+    assert failure.value.code == "InvalidSubnetID.NotFound"
+    client.delete_vpc(VpcId=vpc)
+
+
+@pytest.mark.parametrize(("kw", "code", "named"), [
+    ({"CidrBlock": "10.51.0.0/24"}, "InvalidSubnet.Range", "10.51.0.0/24"),  # outside the VPC
+    ({"CidrBlock": "10.50.0.0/29"}, "InvalidSubnet.Range", "10.50.0.0/29"),  # smaller than /28
+    ({"CidrBlock": "10.50.0.0/24", "AvailabilityZone": "zone1"}, "InvalidParameterValue", "zone2"),
+    ({"CidrBlock": "10.50.9.128/25"}, "InvalidSubnet.Conflict", "10.50.9.128/25"),  # overlaps 10.50.9.0/24
+])
+def test_create_subnet_errors(boto3_ec2: EC2Client, vpc: str, kw: dict, code: str, named: str) -> None:
+    boto3_ec2.client.create_subnet(VpcId=vpc, CidrBlock="10.50.9.0/24")
+    with boto3_ec2.failure() as failure:
+        boto3_ec2.client.create_subnet(VpcId=vpc, **kw)
+    assert failure.value.code == code and named in failure.value.message
+    assert len(boto3_ec2.client.describe_subnets()["Subnets"]) == 1
+
+
+def test_subnet_of_unknown_vpc(boto3_ec2: EC2Client) -> None:
+    with boto3_ec2.failure() as failure:
+        boto3_ec2.client.create_subnet(VpcId="vpc-0123456789abcdef0", CidrBlock="10.0.0.0/24")
+    assert failure.value.code == "InvalidVpcID.NotFound"
+    with boto3_ec2.failure() as failure:
+        boto3_ec2.client.describe_subnets(SubnetIds=["subnet-0123456789abcdef0"])
+    assert failure.value.code == "InvalidSubnetID.NotFound"
+
+
+def test_subnets_through_awscli(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
+    cli = EC2Client("awscli", gateway_server, new_user())
+    vpc_id = cli.cli("create-vpc", "--cidr-block", "192.168.0.0/16")["Vpc"]["VpcId"]
+    cli.cli("wait", "vpc-available", "--vpc-ids", vpc_id)
+    subnet = cli.cli("create-subnet", "--vpc-id", vpc_id, "--cidr-block", "192.168.10.0/24")["Subnet"]
+    cli.cli("wait", "subnet-available", "--subnet-ids", subnet["SubnetId"])
+    found = cli.cli("describe-subnets", "--filters", f"Name=vpc-id,Values={vpc_id}")["Subnets"]
+    assert [(s["SubnetId"], s["CidrBlock"], s["State"]) for s in found] == [
+        (subnet["SubnetId"], "192.168.10.0/24", "available")]
+    other = EC2Client("awscli", gateway_server, new_user())
+    assert other.cli("describe-subnets")["Subnets"] == []
+    with other.failure() as failure:
+        other.cli("delete-subnet", "--subnet-id", subnet["SubnetId"])
+    assert failure.value.code == "InvalidSubnetID.NotFound"
+    cli.cli("delete-subnet", "--subnet-id", subnet["SubnetId"])
+    cli.cli("delete-vpc", "--vpc-id", vpc_id)
