@@ -27,8 +27,7 @@ OUT = ROOT / "ec2soap" / "cloudstack" / "api.py"
 
 # Every CloudStack command the gateway (core, auth, ops, switches, admin CLI) calls by name.
 CALLED = sorted([
-    "associateIpAddress", "attachVolume", "createNetwork", "createVPC", "deleteNetwork", "deleteVPC",
-    "listNetworkACLLists", "listNetworkOfferings", "listNetworks", "listVPCOfferings", "listVPCs", "changeServiceForVirtualMachine", "createSSHKeyPair",
+    "associateIpAddress", "attachVolume", "changeServiceForVirtualMachine", "createSSHKeyPair",
     "createSecurityGroup", "createSnapshot", "createTags", "createTemplate", "createVolume", "deleteSSHKeyPair",
     "deleteSecurityGroup", "deleteSnapshot", "deleteTags", "deleteTemplate", "deleteVolume",
     "deployVirtualMachine", "destroyVirtualMachine", "detachVolume", "disableStaticNat", "disassociateIpAddress",
@@ -39,6 +38,9 @@ CALLED = sorted([
     "queryAsyncJobResult", "rebootVirtualMachine", "registerSSHKeyPair", "registerTemplate",
     "startVirtualMachine", "stopVirtualMachine", "updateTemplate", "updateTemplatePermissions",
     "updateVirtualMachine",
+    # EC2-VPC (core/vpcs.py)
+    "createNetwork", "createVPC", "deleteNetwork", "deleteVPC", "listNetworkACLLists", "listNetworkOfferings",
+    "listNetworks", "listVPCOfferings", "listVPCs",
 ])
 
 # Generic (by command name) methods of CloudStackClient and where their command name is.

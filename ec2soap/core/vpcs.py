@@ -119,13 +119,13 @@ SUBNET_FILTERS = {
 }
 
 
-async def advanced_zone(ctx: RequestContext) -> dict:
+async def advanced_zone(ctx: RequestContext, action: str) -> dict:
     """The zone VPCs live in: the first Advanced zone, else UnsupportedOperation naming the need."""
     for zone in await ctx.cloud.list_zones(available=True):
         if str(zone.get("networktype", "")).lower() == "advanced":
             return zone
     raise ERRORS["UnsupportedOperation"](
-        action=f"{ctx.action} (this cloud has no Advanced zone, and VPCs need one)")
+        action=f"{action} (this cloud has no Advanced zone, and VPCs need one)")
 
 
 def _cidr(text: str, error: str, *, smallest: int = 28, largest: int = 16) -> ipaddress.IPv4Network:
@@ -186,7 +186,7 @@ async def create_vpc(ctx: RequestContext, cidr_block: str = "", instance_tenancy
         raise ERRORS["InvalidParameterValue"](detail="IPv6 CIDR blocks are not supported on this cloud")
     cidr = _cidr(cidr_block, "InvalidVpc.Range")
     new_tags = check_new_tags(tags)
-    zone = await advanced_zone(ctx)
+    zone = await advanced_zone(ctx, "CreateVpc")
     offerings = [o for o in await ctx.cloud.list_vpc_offerings(zoneid=zone["id"], state="Enabled")]
     offering = next((o for o in offerings if o.get("isdefault")), offerings[0] if offerings else None)
     if offering is None:

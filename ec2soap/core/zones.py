@@ -95,7 +95,8 @@ async def _limit(ctx: RequestContext, resource_type: int) -> str:
 async def describe_account_attributes(ctx: RequestContext, attribute_names: Sequence[str] = ()
                                       ) -> list[AccountAttribute]:
     """DescribeAccountAttributes (a later API) → listResourceLimits for max-instances (type 0) and max-elastic-ips
-    (type 1). The cloud is EC2-Classic-like: platform EC2, no default VPC, no VPC addresses."""
+    (type 1). supported-platforms: EC2 where a Basic zone exists, VPC where an Advanced one does (listZones). No
+    default VPC is made yet, so default-vpc is "none"; VPC addresses and per-interface groups do not apply."""
     unknown = [n for n in attribute_names if n not in ACCOUNT_ATTRIBUTES]
     if unknown:
         raise ERRORS["InvalidParameterValue"](detail=f"Invalid attribute name: {unknown[0]}")
@@ -103,7 +104,8 @@ async def describe_account_attributes(ctx: RequestContext, attribute_names: Sequ
     out = []
     for name in wanted:
         if name == "supported-platforms":
-            values = ["EC2"]
+            kinds = {str(z.get("networktype", "")).lower() for z in await ctx.cloud.list_zones(available=True)}
+            values = [p for p, kind in (("EC2", "basic"), ("VPC", "advanced")) if kind in kinds]
         elif name == "default-vpc":
             values = ["none"]
         elif name == "max-instances":

@@ -201,3 +201,11 @@ def test_subnets_through_awscli(gateway_server: GatewayServer, new_user: Callabl
     assert failure.value.code == "InvalidSubnetID.NotFound"
     cli.cli("delete-subnet", "--subnet-id", subnet["SubnetId"])
     cli.cli("delete-vpc", "--vpc-id", vpc_id)
+
+
+def test_account_attributes_name_both_platforms(boto3_ec2: EC2Client) -> None:
+    found = boto3_ec2.client.describe_account_attributes(AttributeNames=["supported-platforms", "default-vpc"])
+    values = {a["AttributeName"]: [v["AttributeValue"] for v in a["AttributeValues"]]
+              for a in found["AccountAttributes"]}
+    # No default VPC is made (yet): "none", as EC2 answers an account without one.
+    assert values == {"supported-platforms": ["EC2", "VPC"], "default-vpc": ["none"]}
