@@ -69,11 +69,14 @@ EC2_TO_CS_RESOURCE = {
     "snapshot": "Snapshot",
     "security-group": "SecurityGroup",
     "elastic-ip": "PublicIpAddress",
+    "vpc": "Vpc",
+    "subnet": "Network",  # a subnet is a VPC tier (core/vpcs.py)
 }
 CS_TO_EC2_RESOURCE = {v.lower(): k for k, v in EC2_TO_CS_RESOURCE.items()}
 # The IdMap kind of each EC2 resource type.
 ID_KIND_OF_RESOURCE = {"instance": "instance", "image": "image", "volume": "volume", "snapshot": "snapshot",
-                       "security-group": "security-group", "elastic-ip": "allocation"}
+                       "security-group": "security-group", "elastic-ip": "allocation", "vpc": "vpc",
+                       "subnet": "subnet"}
 
 
 def first(items: Iterable[Any], default: Any = None) -> Any:

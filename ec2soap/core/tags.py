@@ -21,7 +21,7 @@ __all__ = ["ResourceTag", "TagPage", "TAG_FILTERS", "OPERATIONS", "resolve_resou
 
 # The EC2 prefix of each resource type (the IdMap's prefixes; the store itself is not imported by the core).
 _PREFIXES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot", "sg": "security-group",
-             "eipalloc": "elastic-ip"}
+             "eipalloc": "elastic-ip", "vpc": "vpc", "subnet": "subnet"}
 _EC2_ID = re.compile(r"^([a-z]+)-([0-9a-f]{8}|[0-9a-f]{17})$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # The original's type names (and CloudStack's own) in "<type>:<uuid>" ids.
@@ -34,6 +34,8 @@ _NOT_FOUND = {
     "snapshot": lambda v: ERRORS["InvalidSnapshot.NotFound"](snapshot_id=v),
     "security-group": lambda v: ERRORS["InvalidGroup.NotFound"](group=v),
     "elastic-ip": lambda v: ERRORS["InvalidAllocationID.NotFound"](allocation_id=v),
+    "vpc": lambda v: ERRORS["InvalidVpcID.NotFound"](vpc_id=v),
+    "subnet": lambda v: ERRORS["InvalidSubnetID.NotFound"](subnet_id=v),
 }
 MAX_TAGS = 50
 
@@ -116,6 +118,8 @@ _VISIBLE_BY: dict[str, tuple[str, dict[str, str], frozenset[str]]] = {
     "snapshot": ("list_snapshots", {}, frozenset({"destroying", "destroyed", "hidden"})),
     "security-group": ("list_security_groups", {}, frozenset()),
     "elastic-ip": ("list_public_ip_addresses", {}, frozenset({"releasing"})),
+    "vpc": ("list_vp_cs", {}, frozenset({"inactive"})),
+    "subnet": ("list_networks", {}, frozenset({"destroy"})),
 }
 
 

@@ -209,3 +209,24 @@ def test_account_attributes_name_both_platforms(boto3_ec2: EC2Client) -> None:
               for a in found["AccountAttributes"]}
     # No default VPC is made (yet): "none", as EC2 answers an account without one.
     assert values == {"supported-platforms": ["EC2", "VPC"], "default-vpc": ["none"]}
+
+
+def test_tags_on_vpcs_and_subnets(boto3_ec2: EC2Client, vpc: str, gateway_server: GatewayServer,
+                                  new_user: Callable[[], Keys]) -> None:
+    client = boto3_ec2.client
+    subnet_id = client.create_subnet(VpcId=vpc, CidrBlock="10.50.3.0/24")["Subnet"]["SubnetId"]
+    client.create_tags(Resources=[vpc, subnet_id], Tags=[{"Key": "env", "Value": "prod"}])
+    assert client.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["Tags"] == [{"Key": "env", "Value": "prod"}]
+    assert client.describe_subnets(Filters=[{"Name": "tag:env", "Values": ["prod"]}])["Subnets"][0][
+        "SubnetId"] == subnet_id
+    found = client.describe_tags(Filters=[{"Name": "key", "Values": ["env"]}])["Tags"]
+    assert sorted((t["ResourceId"], t["ResourceType"]) for t in found) == sorted(
+        [(vpc, "vpc"), (subnet_id, "subnet")])
+    other = EC2Client("boto3", gateway_server, new_user())
+    with other.failure() as failure:
+        other.client.create_tags(Resources=[vpc], Tags=[{"Key": "env", "Value": "x"}])
+    assert failure.value.code == "InvalidVpcID.NotFound"
+    client.delete_tags(Resources=[subnet_id], Tags=[{"Key": "env"}])
+    assert client.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0].get("Tags", []) == []
+    client.delete_subnet(SubnetId=subnet_id)
+    client.delete_vpc(VpcId=vpc)
