@@ -47,13 +47,20 @@ async def before_route(res: Any, call: Any, caller: Optional[str] = None) -> Non
 # -- server-side encryption -----------------------------------------------------------------------------------
 
 _ENCRYPTION = ("x-amz-server-side-encryption", "x-amz-copy-source-server-side-encryption")
+_CUSTOMER = ("x-amz-server-side-encryption-customer-", "x-amz-copy-source-server-side-encryption-customer-")
 
 
 def _no_encryption(call: Any) -> None:
     for name in call.headers:
-        if name.lower().startswith(_ENCRYPTION):
-            raise S3Error("NotImplemented", "Server-side encryption is not implemented by this gateway.",
-                          header=name)
+        lower = name.lower()
+        if not lower.startswith(_ENCRYPTION):
+            continue
+        if call.method not in ("PUT", "POST") and not lower.startswith(_CUSTOMER):
+            # S3 itself refuses SSE-S3/SSE-KMS headers on a read (they belong to writes): 400, not 501.
+            raise S3Error("InvalidArgument", "%s header is not supported for this operation." % lower,
+                          argument_name=lower, argument_value=call.headers[name])
+        raise S3Error("NotImplemented", "Server-side encryption is not implemented by this gateway.",
+                      header=name)
 
 
 # -- x-amz-expected-bucket-owner -------------------------------------------------------------------------------

@@ -55,6 +55,14 @@ def test_sse_s3_and_kms_are_refused_on_every_write(owner: tuple[Keys, Any, str],
     _refused(_fails(lambda: s3.create_multipart_upload(Bucket=bucket, Key="mpu", **sse)))
     assert _keys_in(s3, bucket) == ["plain"]
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    # on a read S3 itself refuses them (they belong to writes): 400 InvalidArgument
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["x-amz-server-side-encryption"] = sse["ServerSideEncryption"]
+    s3.meta.events.register("before-sign.s3.GetObject", add_header)
+    read = _fails(lambda: s3.get_object(Bucket=bucket, Key="plain"))
+    s3.meta.events.unregister("before-sign.s3.GetObject", add_header)
+    assert (read.code, read.status) == ("InvalidArgument", 400), read
+    assert "not supported for this operation" in read.message, read
     # a plain write still works, and says nothing of encryption
     answer = s3.put_object(Bucket=bucket, Key="after", Body=b"y")
     assert "ServerSideEncryption" not in answer
