@@ -1,7 +1,8 @@
 """Checks every S3 request passes before its route runs, which need more than the operation's own rows:
-server-side encryption, which this gateway does not offer, refused on every call (NotImplemented: an
-x-amz-server-side-encryption* or x-amz-copy-source-server-side-encryption* header, SSE-S3, SSE-KMS or SSE-C,
-would otherwise be dropped and the object kept unencrypted as if it had been honoured);
+server-side encryption, which this gateway does not offer, refused on every call (NotImplemented on a write
+and for SSE-C anywhere, S3's InvalidArgument for an SSE-S3/SSE-KMS header on a read: an
+x-amz-server-side-encryption* or x-amz-copy-source-server-side-encryption* header would otherwise be dropped
+and the object kept unencrypted as if it had been honoured);
 x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner on copies) on every call, and that the
 grantees an ACL names exist (S3: InvalidArgument "Invalid id", UnresolvableGrantByEmailAddress), which only
 CloudStack can tell. Nothing from Twisted here; RES is the S3 resource (run, ops, credentials).
