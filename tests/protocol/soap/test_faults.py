@@ -77,7 +77,7 @@ def test_signed_unimplemented_operation_is_unsupported(gateway_server: Any, regi
     client = zeep.Client(str(REFERENCE_WSDL), wsse=signature(key_file, cert_file))
     service = client.create_service(BINDING, gateway_server.url + SOAP_PATH)
     with pytest.raises(Fault) as caught:
-        service.DescribeVpcs(vpcSet={"item": []})
+        service.DescribeDhcpOptions(dhcpOptionsSet={"item": []})  # DescribeVpcs is implemented now
     assert caught.value.code.split(":", 1)[1] == "Client.UnsupportedOperation"
 
 
