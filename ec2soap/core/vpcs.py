@@ -141,8 +141,9 @@ def _cidr(text: str, error: str, *, smallest: int = 28, largest: int = 16) -> ip
 
 
 def _vpc_state(cs: dict) -> str:
-    # CloudStack's VPC is Enabled as soon as createVPC answers; its router job still runs then, which is when
-    # EC2 says pending (the job's id and status are on the row while it runs).
+    # CloudStack's VPC is Enabled as soon as createVPC answers while its router job still runs: CreateVpc itself
+    # answers pending; a listing says pending only where CloudStack puts the running job on the row (jobid,
+    # jobstatus 0), which the simulator's listVPCs does not, so DescribeVpcs says available at once there.
     if cs.get("jobid") and str(cs.get("jobstatus", "0")) == "0":
         return "pending"
     return "available" if cs.get("state") == "Enabled" else "pending"
