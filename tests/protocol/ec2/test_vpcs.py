@@ -58,7 +58,6 @@ def test_vpc_round_trip_boto3(boto3_ec2: EC2Client) -> None:
         assert [v["VpcId"] for v in found] == [vpc_id], name
     assert client.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["red"]}])["Vpcs"] == []
     assert client.delete_vpc(VpcId=vpc_id)["ResponseMetadata"]["HTTPStatusCode"] == 200
-    _waiter(client, "vpc_exists")  # the waiter model is there; the VPC is gone now:
     with boto3_ec2.failure() as failure:
         client.describe_vpcs(VpcIds=[vpc_id])
     assert failure.value.code == "InvalidVpcID.NotFound"
