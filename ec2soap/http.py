@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
+from twisted.internet.interfaces import ISSLTransport
 from twisted.web import http
 
 from ec2soap import __version__
@@ -224,11 +225,17 @@ class GatewayChannel(http.HTTPChannel):
         producer = getattr(self, "_networkProducer", None)
         if producer is not None:
             producer.resumeProducing()  # reading may have been paused for a body; what comes is dropped now
-        try:
-            transport.loseWriteConnection()
-        except Exception:  # a transport that cannot half-close: close it, the answer is written first
-            self.loseConnection()
-            return
+        # Over TLS there is no half-close: Twisted's TLS wrapper has no loseWriteConnection of its own (the name
+        # reaches the TCP socket under it, ending the stream without TLS's close), and its loseConnection closes
+        # the socket under unread input, which resets it before the client has read the answer. So a TLS
+        # connection stays open while what comes is dropped: the client closes it once it has the answer
+        # (Connection: close), or it is cut below.
+        if not ISSLTransport.providedBy(transport):
+            try:
+                transport.loseWriteConnection()
+            except Exception:  # a transport that cannot half-close: close it, the answer is written first
+                self.loseConnection()
+                return
         later = getattr(self, "callLater", None)
         if later is None:
             from twisted.internet import reactor
