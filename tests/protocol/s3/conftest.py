@@ -69,6 +69,18 @@ def translate(exc: Exception) -> ClientFailure:
     raise exc
 
 
+def failure_of(fn: Callable[[], Any]) -> ClientFailure:
+    """What calling FN failed with, as a ClientFailure (from any client's exception); AssertionError if it
+    did not fail."""
+    try:
+        fn()
+    except ClientFailure as exc:
+        return exc
+    except Exception as exc:
+        return translate(exc)
+    raise AssertionError("the call did not fail")
+
+
 class S3Client:
     """One client of KIND with one user's keys; methods take and return plain Python values."""
 

@@ -3,12 +3,7 @@ boto3 and awscli's `s3api` (run in-process through its own driver): stored, read
 policies, anonymous reads and the owner of objects others write."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
-import re
-import threading
 import uuid
 from typing import Any, Callable
 
@@ -18,36 +13,10 @@ from botocore.exceptions import ClientError
 
 from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
 from tests.protocol.s3.conftest import boto3_client
+from tests.protocol.s3.s3api_cli import s3api
 
-_cli_lock = threading.Lock()
 ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
                "RestrictPublicBuckets": True}
-
-
-def s3api(server: GatewayServer, keys: Keys, *args: str) -> Any:
-    """`aws s3api ARGS` as KEYS → its parsed JSON output, or ClientFailure with the code it printed."""
-    from awscli.clidriver import create_clidriver
-
-    env = {"AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key,
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1", "AWS_CONFIG_FILE": os.devnull,
-           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    with _cli_lock:
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        out, err = io.StringIO(), io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                rc = create_clidriver().main(["s3api", *args, "--endpoint-url", server.url, "--output", "json"])
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-    if rc != 0:
-        found = re.search(r"\((\w+)\)", err.getvalue())
-        raise ClientFailure(found.group(1) if found else "Unknown", err.getvalue())
-    return json.loads(out.getvalue()) if out.getvalue().strip() else {}
 
 
 def code_of(call: Callable[[], Any]) -> str:

@@ -11,23 +11,13 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
-from tests.protocol.s3.conftest import boto3_client, translate
+from tests.protocol.conftest import GatewayServer, Keys
+from tests.protocol.s3.conftest import boto3_client, failure_of, translate
 from tests.protocol.s3.s3api_cli import s3api
 
 
 def _bucket() -> str:
     return "cw" + uuid.uuid4().hex[:12]
-
-
-def _fails(fn: Callable[[], Any]) -> ClientFailure:
-    try:
-        fn()
-    except ClientFailure as exc:
-        return exc
-    except Exception as exc:
-        return translate(exc)
-    raise AssertionError("the call did not fail")
 
 
 @pytest.fixture
@@ -40,13 +30,13 @@ def test_boto3_put_if_none_match_and_if_match(gateway_server: GatewayServer, key
     bucket = _bucket()
     s3.create_bucket(Bucket=bucket)
     first = s3.put_object(Bucket=bucket, Key="k", Body=b"first", IfNoneMatch="*")
-    failure = _fails(lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"second", IfNoneMatch="*"))
+    failure = failure_of(lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"second", IfNoneMatch="*"))
     assert (failure.code, failure.status) == ("PreconditionFailed", 412)
-    failure = _fails(lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", IfMatch='"0000"'))
+    failure = failure_of(lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", IfMatch='"0000"'))
     assert (failure.code, failure.status) == ("PreconditionFailed", 412)
-    failure = _fails(lambda: s3.put_object(Bucket=bucket, Key="absent", Body=b"x", IfMatch=first["ETag"]))
+    failure = failure_of(lambda: s3.put_object(Bucket=bucket, Key="absent", Body=b"x", IfMatch=first["ETag"]))
     assert (failure.code, failure.status) == ("NoSuchKey", 404)
-    failure = _fails(lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", IfNoneMatch=first["ETag"]))
+    failure = failure_of(lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", IfNoneMatch=first["ETag"]))
     assert (failure.code, failure.status) == ("NotImplemented", 501)
     second = s3.put_object(Bucket=bucket, Key="k", Body=b"second", IfMatch=first["ETag"])
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"second"
@@ -60,7 +50,7 @@ def test_boto3_complete_multipart_upload_conditions(gateway_server: GatewayServe
     uid = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
     part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=uid, PartNumber=1, Body=b"p" * 100)
     parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
-    failure = _fails(lambda: s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=uid,
+    failure = failure_of(lambda: s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=uid,
                                                           MultipartUpload=parts, IfMatch='"abc"'))
     assert (failure.code, failure.status) == ("NoSuchKey", 404)
     s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=uid, MultipartUpload=parts, IfNoneMatch="*")
@@ -68,7 +58,7 @@ def test_boto3_complete_multipart_upload_conditions(gateway_server: GatewayServe
     uid = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
     part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=uid, PartNumber=1, Body=b"q" * 100)
     parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
-    failure = _fails(lambda: s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=uid,
+    failure = failure_of(lambda: s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=uid,
                                                           MultipartUpload=parts, IfNoneMatch="*"))
     assert (failure.code, failure.status) == ("PreconditionFailed", 412)
     assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"p" * 100
@@ -110,10 +100,10 @@ def test_awscli_put_object_if_none_match_and_if_match(gateway_server: GatewaySer
     body.write_bytes(b"from awscli")
     made = s3api(gateway_server, keys, "put-object", "--bucket", bucket, "--key", "k", "--body", str(body),
                  "--if-none-match", "*")
-    failure = _fails(lambda: s3api(gateway_server, keys, "put-object", "--bucket", bucket, "--key", "k",
+    failure = failure_of(lambda: s3api(gateway_server, keys, "put-object", "--bucket", bucket, "--key", "k",
                                    "--body", str(body), "--if-none-match", "*"))
     assert failure.code == "PreconditionFailed"
-    failure = _fails(lambda: s3api(gateway_server, keys, "put-object", "--bucket", bucket, "--key", "k",
+    failure = failure_of(lambda: s3api(gateway_server, keys, "put-object", "--bucket", bucket, "--key", "k",
                                    "--body", str(body), "--if-match", '"ffff"'))
     assert failure.code == "PreconditionFailed"
     body.write_bytes(b"swapped")

@@ -13,8 +13,8 @@ from urllib.parse import unquote_plus
 import pytest
 from lxml import etree
 
-from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
-from tests.protocol.s3.conftest import boto2_connection, boto3_client, translate
+from tests.protocol.conftest import GatewayServer, Keys
+from tests.protocol.s3.conftest import boto2_connection, boto3_client, failure_of
 from tests.protocol.s3.s3api_cli import s3api
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -22,16 +22,6 @@ NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 def _bucket() -> str:
     return "ec" + uuid.uuid4().hex[:12]
-
-
-def _fails(fn: Callable[[], Any]) -> ClientFailure:
-    try:
-        fn()
-    except ClientFailure as exc:
-        return exc
-    except Exception as exc:
-        return translate(exc)
-    raise AssertionError("the call did not fail")
 
 
 @pytest.fixture
@@ -114,12 +104,12 @@ def test_list_object_versions_refusals(s3: Any) -> None:
     bucket = _bucket()
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    alone = _fails(lambda: s3.list_object_versions(Bucket=bucket, VersionIdMarker="null"))
+    alone = failure_of(lambda: s3.list_object_versions(Bucket=bucket, VersionIdMarker="null"))
     assert (alone.code, alone.status) == ("InvalidArgument", 400)
     assert "without a key marker" in alone.message
-    unknown = _fails(lambda: s3.list_object_versions(Bucket=bucket, KeyMarker="k", VersionIdMarker="nosuchid"))
+    unknown = failure_of(lambda: s3.list_object_versions(Bucket=bucket, KeyMarker="k", VersionIdMarker="nosuchid"))
     assert (unknown.code, unknown.status) == ("InvalidArgument", 400)
-    bad = _fails(lambda: s3.list_object_versions(Bucket=bucket, EncodingType="base64"))
+    bad = failure_of(lambda: s3.list_object_versions(Bucket=bucket, EncodingType="base64"))
     assert (bad.code, bad.status) == ("InvalidArgument", 400)
 
 
@@ -171,17 +161,17 @@ def test_encoding_type_url_on_v1_v2_and_versions(s3: Any) -> None:
 
     for call in (lambda: s3.list_objects(Bucket=bucket, EncodingType="URL"),
                  lambda: s3.list_objects_v2(Bucket=bucket, EncodingType="gzip")):
-        bad = _fails(call)
+        bad = failure_of(call)
         assert (bad.code, bad.status) == ("InvalidArgument", 400)
 
 
 def test_empty_continuation_token_is_incorrect(s3: Any, gateway_server: GatewayServer, keys: Keys) -> None:
     bucket = _bucket()
     s3.create_bucket(Bucket=bucket)
-    bad = _fails(lambda: s3.list_objects_v2(Bucket=bucket, ContinuationToken=""))
+    bad = failure_of(lambda: s3.list_objects_v2(Bucket=bucket, ContinuationToken=""))
     assert (bad.code, bad.status) == ("InvalidArgument", 400)
     assert bad.message == "The continuation token provided is incorrect"
-    cli = _fails(lambda: s3api(gateway_server, keys, "list-objects-v2", "--bucket", bucket,
+    cli = failure_of(lambda: s3api(gateway_server, keys, "list-objects-v2", "--bucket", bucket,
                                 "--continuation-token", "", "--no-paginate"))
     assert cli.code == "InvalidArgument"
 
@@ -219,9 +209,9 @@ def test_list_buckets_pages_with_max_buckets_prefix_and_region(s3: Any, gateway_
 
     unchecked = boto3_client(gateway_server, keys, parameter_validation=False)  # botocore refuses 0 itself
     for bad in (0, 10001, -1):
-        failure = _fails(lambda: unchecked.list_buckets(MaxBuckets=bad))
+        failure = failure_of(lambda: unchecked.list_buckets(MaxBuckets=bad))
         assert (failure.code, failure.status) == ("InvalidArgument", 400)
-    garbled = _fails(lambda: s3.list_buckets(MaxBuckets=1, ContinuationToken="!!!"))
+    garbled = failure_of(lambda: s3.list_buckets(MaxBuckets=1, ContinuationToken="!!!"))
     assert (garbled.code, garbled.status) == ("InvalidArgument", 400)
 
 
@@ -245,15 +235,15 @@ def test_recreating_your_bucket_in_us_east_1_is_200_and_resets_its_acl(s3: Any, 
     # A bucket outside us-east-1: BucketAlreadyOwnedByYou, 409.
     elsewhere = _bucket()
     s3.create_bucket(Bucket=elsewhere, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    owned = _fails(lambda: s3.create_bucket(Bucket=elsewhere,
+    owned = failure_of(lambda: s3.create_bucket(Bucket=elsewhere,
                                             CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}))
     assert (owned.code, owned.status) == ("BucketAlreadyOwnedByYou", 409)
 
     # Someone else's name: BucketAlreadyExists, 409, in every region.
     other = boto3_client(gateway_server, new_user())
-    taken = _fails(lambda: other.create_bucket(Bucket=bucket))
+    taken = failure_of(lambda: other.create_bucket(Bucket=bucket))
     assert (taken.code, taken.status) == ("BucketAlreadyExists", 409)
-    cli = _fails(lambda: s3api(gateway_server, keys, "create-bucket", "--bucket", elsewhere,
+    cli = failure_of(lambda: s3api(gateway_server, keys, "create-bucket", "--bucket", elsewhere,
                                "--create-bucket-configuration", "LocationConstraint=eu-west-1"))
     assert cli.code == "BucketAlreadyOwnedByYou"
 
@@ -280,20 +270,20 @@ def test_grants_to_unknown_emails_and_ids_are_refused(s3: Any, gateway_server: G
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     me = _canonical(s3)
 
-    email = _fails(lambda: s3.put_bucket_acl(Bucket=bucket, GrantRead='emailAddress="nobody@nowhere.invalid"'))
+    email = failure_of(lambda: s3.put_bucket_acl(Bucket=bucket, GrantRead='emailAddress="nobody@nowhere.invalid"'))
     assert (email.code, email.status) == ("UnresolvableGrantByEmailAddress", 400)
     unknown_id = "0" * 64
-    by_id = _fails(lambda: s3.put_object_acl(Bucket=bucket, Key="k", GrantRead=f'id="{unknown_id}"'))
+    by_id = failure_of(lambda: s3.put_object_acl(Bucket=bucket, Key="k", GrantRead=f'id="{unknown_id}"'))
     assert (by_id.code, by_id.status, by_id.message) == ("InvalidArgument", 400, "Invalid id")
     policy = {"Owner": {"ID": me}, "Grants": [
         {"Grantee": {"Type": "CanonicalUser", "ID": me}, "Permission": "FULL_CONTROL"},
         {"Grantee": {"Type": "CanonicalUser", "ID": unknown_id}, "Permission": "READ"}]}
-    body = _fails(lambda: s3.put_object_acl(Bucket=bucket, Key="k", AccessControlPolicy=policy))
+    body = failure_of(lambda: s3.put_object_acl(Bucket=bucket, Key="k", AccessControlPolicy=policy))
     assert (body.code, body.message) == ("InvalidArgument", "Invalid id")
-    at_put = _fails(lambda: s3.put_object(Bucket=bucket, Key="new", Body=b"x",
+    at_put = failure_of(lambda: s3.put_object(Bucket=bucket, Key="new", Body=b"x",
                                           GrantRead='emailAddress="nobody@nowhere.invalid"'))
     assert at_put.code == "UnresolvableGrantByEmailAddress"
-    assert _fails(lambda: s3.head_object(Bucket=bucket, Key="new")).status == 404  # nothing was written
+    assert failure_of(lambda: s3.head_object(Bucket=bucket, Key="new")).status == 404  # nothing was written
     # Nothing changed on the refusals: the ACL is still the owner's alone.
     assert [g["Grantee"]["ID"] for g in s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]] == [me]
 
@@ -307,7 +297,7 @@ def test_grants_to_unknown_emails_and_ids_are_refused(s3: Any, gateway_server: G
     # boto 2 (SigV2) adds an email grant through the ACL document.
     conn = boto2_connection(gateway_server, keys)
     key = conn.get_bucket(bucket, validate=False).get_key("k")
-    refused = _fails(lambda: key.add_email_grant("READ", "ghost@nowhere.invalid"))
+    refused = failure_of(lambda: key.add_email_grant("READ", "ghost@nowhere.invalid"))
     assert (refused.code, refused.status) == ("UnresolvableGrantByEmailAddress", 400)
     key.add_email_grant("READ", f"{other_keys.account}@example.com")
 
@@ -330,11 +320,11 @@ def test_bucket_owner_canned_acls_on_objects_grant_the_bucket_owner(s3: Any, gat
     grants = {(g["Grantee"]["ID"], g["Permission"]) for g in writer.get_object_acl(Bucket=bucket, Key="read")["Grants"]}
     assert grants == {(writer_id, "FULL_CONTROL"), (owner_id, "READ")}
     assert s3.get_object(Bucket=bucket, Key="read")["Body"].read() == b"r"
-    assert _fails(lambda: s3.get_object_acl(Bucket=bucket, Key="read")).code == "AccessDenied"  # READ only
+    assert failure_of(lambda: s3.get_object_acl(Bucket=bucket, Key="read")).code == "AccessDenied"  # READ only
 
     private = writer.put_object(Bucket=bucket, Key="private", Body=b"p")
     assert private["ResponseMetadata"]["HTTPStatusCode"] == 200
-    assert _fails(lambda: s3.get_object(Bucket=bucket, Key="private")).code == "AccessDenied"
+    assert failure_of(lambda: s3.get_object(Bucket=bucket, Key="private")).code == "AccessDenied"
 
 
 def test_expected_bucket_owner_on_every_call(s3: Any, gateway_server: GatewayServer, keys: Keys,
@@ -356,13 +346,13 @@ def test_expected_bucket_owner_on_every_call(s3: Any, gateway_server: GatewaySer
                  lambda: s3.get_bucket_versioning(Bucket=bucket, ExpectedBucketOwner=stranger),
                  lambda: s3.copy_object(Bucket=bucket, Key="c", CopySource={"Bucket": bucket, "Key": "k"},
                                         ExpectedSourceBucketOwner=stranger)):
-        failure = _fails(call)
+        failure = failure_of(call)
         assert (failure.code, failure.status) == ("AccessDenied", 403)
-    assert _fails(lambda: s3.head_object(Bucket=bucket, Key="k2")).status == 404  # the refused PUT wrote nothing
+    assert failure_of(lambda: s3.head_object(Bucket=bucket, Key="k2")).status == 404  # the refused PUT wrote nothing
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"        # nor was anything deleted
     s3.copy_object(Bucket=bucket, Key="c", CopySource={"Bucket": bucket, "Key": "k"}, ExpectedBucketOwner=mine,
                    ExpectedSourceBucketOwner=mine)
-    missing = _fails(lambda: s3.list_objects_v2(Bucket=_bucket(), ExpectedBucketOwner=mine))
+    missing = failure_of(lambda: s3.list_objects_v2(Bucket=_bucket(), ExpectedBucketOwner=mine))
     assert missing.code == "NoSuchBucket"
 
     # A browser upload (POST Object) carries the header too.
@@ -374,7 +364,7 @@ def test_expected_bucket_owner_on_every_call(s3: Any, gateway_server: GatewaySer
         assert posted.status_code == status
     assert s3.get_object(Bucket=bucket, Key="posted")["Body"].read() == b"form"
 
-    cli = _fails(lambda: s3api(gateway_server, keys, "get-bucket-acl", "--bucket", bucket,
+    cli = failure_of(lambda: s3api(gateway_server, keys, "get-bucket-acl", "--bucket", bucket,
                                "--expected-bucket-owner", stranger))
     assert cli.code == "AccessDenied"
     assert s3api(gateway_server, keys, "get-object-acl", "--bucket", bucket, "--key", "k",
@@ -429,9 +419,9 @@ def test_empty_or_missing_authorization_is_anonymous(s3: Any, gateway_server: Ga
     empty.meta.events.register("before-send.s3.*", blank_authorization)
 
     for client in (anonymous, empty):
-        denied = _fails(lambda: client.get_object(Bucket=bucket, Key="private"))
+        denied = failure_of(lambda: client.get_object(Bucket=bucket, Key="private"))
         assert (denied.code, denied.status) == ("AccessDenied", 403)
-        assert _fails(lambda: client.list_objects_v2(Bucket=bucket)).code == "AccessDenied"
+        assert failure_of(lambda: client.list_objects_v2(Bucket=bucket)).code == "AccessDenied"
         assert client.get_object(Bucket=bucket, Key="public")["Body"].read() == b"open"
 
 

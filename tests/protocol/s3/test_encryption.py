@@ -12,18 +12,8 @@ from typing import Any, Callable
 import pytest
 
 from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
-from tests.protocol.s3.conftest import boto3_client, translate
+from tests.protocol.s3.conftest import boto3_client, failure_of
 from tests.protocol.s3.s3api_cli import s3api
-
-
-def _fails(fn: Callable[[], Any]) -> ClientFailure:
-    try:
-        fn()
-    except ClientFailure as exc:
-        return exc
-    except Exception as exc:
-        return translate(exc)
-    raise AssertionError("the call did not fail")
 
 
 @pytest.fixture
@@ -49,17 +39,17 @@ def _keys_in(s3: Any, bucket: str) -> list[str]:
                                  {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/anything"}])
 def test_sse_s3_and_kms_are_refused_on_every_write(owner: tuple[Keys, Any, str], sse: dict) -> None:
     _, s3, bucket = owner
-    _refused(_fails(lambda: s3.put_object(Bucket=bucket, Key="put", Body=b"x" * 1000, **sse)))
-    _refused(_fails(lambda: s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "plain"},
+    _refused(failure_of(lambda: s3.put_object(Bucket=bucket, Key="put", Body=b"x" * 1000, **sse)))
+    _refused(failure_of(lambda: s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "plain"},
                                            **sse)))
-    _refused(_fails(lambda: s3.create_multipart_upload(Bucket=bucket, Key="mpu", **sse)))
+    _refused(failure_of(lambda: s3.create_multipart_upload(Bucket=bucket, Key="mpu", **sse)))
     assert _keys_in(s3, bucket) == ["plain"]
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     # on a read S3 itself refuses them (they belong to writes): 400 InvalidArgument
     def add_header(request: Any, **_: Any) -> None:
         request.headers["x-amz-server-side-encryption"] = sse["ServerSideEncryption"]
     s3.meta.events.register("before-sign.s3.GetObject", add_header)
-    read = _fails(lambda: s3.get_object(Bucket=bucket, Key="plain"))
+    read = failure_of(lambda: s3.get_object(Bucket=bucket, Key="plain"))
     s3.meta.events.unregister("before-sign.s3.GetObject", add_header)
     assert (read.code, read.status) == ("InvalidArgument", 400), read
     assert "not supported for this operation" in read.message, read
@@ -72,9 +62,9 @@ def test_sse_c_is_refused_on_writes_reads_and_copy_sources(owner: tuple[Keys, An
     _, s3, bucket = owner
     key = base64.b64encode(os.urandom(32)).decode()  # botocore base64s and MD5s it itself when given raw bytes
     customer = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": base64.b64decode(key)}
-    _refused(_fails(lambda: s3.put_object(Bucket=bucket, Key="sse-c", Body=b"secret", **customer)))
-    _refused(_fails(lambda: s3.get_object(Bucket=bucket, Key="plain", **customer)))
-    _refused(_fails(lambda: s3.copy_object(
+    _refused(failure_of(lambda: s3.put_object(Bucket=bucket, Key="sse-c", Body=b"secret", **customer)))
+    _refused(failure_of(lambda: s3.get_object(Bucket=bucket, Key="plain", **customer)))
+    _refused(failure_of(lambda: s3.copy_object(
         Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "plain"},
         CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=base64.b64decode(key))))
     assert _keys_in(s3, bucket) == ["plain"]
@@ -85,7 +75,7 @@ def test_awscli_sse_is_refused(gateway_server: GatewayServer, owner: tuple[Keys,
     keys, s3, bucket = owner
     body = tmp_path / "body.txt"
     body.write_bytes(b"from awscli")
-    failure = _fails(lambda: s3api(gateway_server, keys, "put-object", "--bucket", bucket, "--key", "cli",
+    failure = failure_of(lambda: s3api(gateway_server, keys, "put-object", "--bucket", bucket, "--key", "cli",
                                    "--body", str(body), "--server-side-encryption", "AES256"))
     # awscli prints the code and message, not the status
     assert failure.code == "NotImplemented" and "Server-side encryption is not implemented" in failure.message, \

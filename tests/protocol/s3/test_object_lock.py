@@ -12,23 +12,13 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
-from tests.protocol.s3.conftest import boto3_client, translate
+from tests.protocol.conftest import GatewayServer, Keys
+from tests.protocol.s3.conftest import boto3_client, failure_of
 from tests.protocol.s3.s3api_cli import s3api
 
 
 def _bucket() -> str:
     return "ol" + uuid.uuid4().hex[:12]
-
-
-def _fails(fn: Callable[[], Any]) -> ClientFailure:
-    try:
-        fn()
-    except ClientFailure as exc:
-        return exc
-    except Exception as exc:
-        return translate(exc)
-    raise AssertionError("the call did not fail")
 
 
 def _later(days: float) -> datetime:
@@ -51,18 +41,18 @@ def test_bucket_with_object_lock_and_its_default_retention(s3: Any) -> None:
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"] == {"ObjectLockEnabled":
                                                                                            "Enabled"}
-    failure = _fails(lambda: s3.put_bucket_versioning(Bucket=bucket,
+    failure = failure_of(lambda: s3.put_bucket_versioning(Bucket=bucket,
                                                       VersioningConfiguration={"Status": "Suspended"}))
     assert (failure.code, failure.status) == ("InvalidBucketState", 409)
     rule = {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}
     s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled",
                                                                              "Rule": rule})
     assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]["Rule"] == rule
-    failure = _fails(lambda: s3.put_object_lock_configuration(
+    failure = failure_of(lambda: s3.put_object_lock_configuration(
         Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {
             "DefaultRetention": {"Mode": "GOVERNANCE", "Days": 0}}}))
     assert (failure.code, failure.status) == ("InvalidRetentionPeriod", 400)
-    failure = _fails(lambda: s3.put_object_lock_configuration(
+    failure = failure_of(lambda: s3.put_object_lock_configuration(
         Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {
             "DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1, "Years": 1}}}))
     assert (failure.code, failure.status) == ("MalformedXML", 400)
@@ -82,19 +72,19 @@ def test_plain_bucket_has_no_object_lock(s3: Any) -> None:
     bucket = _bucket()
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    failure = _fails(lambda: s3.get_object_lock_configuration(Bucket=bucket))
+    failure = failure_of(lambda: s3.get_object_lock_configuration(Bucket=bucket))
     assert (failure.code, failure.status) == ("ObjectLockConfigurationNotFoundError", 404)
-    failure = _fails(lambda: s3.put_object_lock_configuration(
+    failure = failure_of(lambda: s3.put_object_lock_configuration(
         Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}))
     assert (failure.code, failure.status) == ("InvalidBucketState", 409)
-    failure = _fails(lambda: s3.put_object_retention(Bucket=bucket, Key="k", Retention={
+    failure = failure_of(lambda: s3.put_object_retention(Bucket=bucket, Key="k", Retention={
         "Mode": "GOVERNANCE", "RetainUntilDate": _later(1)}))
     assert (failure.code, failure.status) == ("InvalidRequest", 400)
-    failure = _fails(lambda: s3.put_object(Bucket=bucket, Key="k2", Body=b"x", ObjectLockMode="GOVERNANCE",
+    failure = failure_of(lambda: s3.put_object(Bucket=bucket, Key="k2", Body=b"x", ObjectLockMode="GOVERNANCE",
                                            ObjectLockRetainUntilDate=_later(1)))
     assert (failure.code, failure.status) == ("InvalidRequest", 400)
     # The object was not written.
-    assert _fails(lambda: s3.head_object(Bucket=bucket, Key="k2")).status == 404
+    assert failure_of(lambda: s3.head_object(Bucket=bucket, Key="k2")).status == 404
 
 
 def test_retention_and_legal_hold_guard_versions(s3: Any) -> None:
@@ -108,7 +98,7 @@ def test_retention_and_legal_hold_guard_versions(s3: Any) -> None:
     assert s3.get_object_legal_hold(Bucket=bucket, Key="h")["LegalHold"]["Status"] == "ON"
     assert s3.head_object(Bucket=bucket, Key="h")["ObjectLockLegalHoldStatus"] == "ON"
     for key, made in (("g", gov), ("c", comp), ("h", held)):
-        failure = _fails(lambda: s3.delete_object(Bucket=bucket, Key=key, VersionId=made["VersionId"]))
+        failure = failure_of(lambda: s3.delete_object(Bucket=bucket, Key=key, VersionId=made["VersionId"]))
         assert (failure.code, failure.status) == ("AccessDenied", 403)
     # A delete without a version id only adds a delete marker.
     marker = s3.delete_object(Bucket=bucket, Key="g")
@@ -120,7 +110,7 @@ def test_retention_and_legal_hold_guard_versions(s3: Any) -> None:
     assert [d["Key"] for d in answer.get("Deleted", [])] == ["g"]
     assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("c", "AccessDenied")]
     # COMPLIANCE cannot be shortened, even with the bypass; it can be extended.
-    failure = _fails(lambda: s3.put_object_retention(Bucket=bucket, Key="c", BypassGovernanceRetention=True,
+    failure = failure_of(lambda: s3.put_object_retention(Bucket=bucket, Key="c", BypassGovernanceRetention=True,
                                                      Retention={"Mode": "COMPLIANCE",
                                                                 "RetainUntilDate": _later(1)}))
     assert (failure.code, failure.status) == ("AccessDenied", 403)
@@ -131,7 +121,7 @@ def test_retention_and_legal_hold_guard_versions(s3: Any) -> None:
     # The legal hold lifted, the version can go.
     s3.put_object_legal_hold(Bucket=bucket, Key="h", LegalHold={"Status": "OFF"})
     s3.delete_object(Bucket=bucket, Key="h", VersionId=held["VersionId"])
-    failure = _fails(lambda: s3.delete_bucket(Bucket=bucket))
+    failure = failure_of(lambda: s3.delete_bucket(Bucket=bucket))
     assert (failure.code, failure.status) == ("BucketNotEmpty", 409)
 
 
@@ -139,18 +129,18 @@ def test_governance_retention_is_shortened_only_with_the_bypass(s3: Any) -> None
     bucket = _bucket()
     s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
     s3.put_object(Bucket=bucket, Key="k", Body=b"k")
-    failure = _fails(lambda: s3.get_object_retention(Bucket=bucket, Key="k"))
+    failure = failure_of(lambda: s3.get_object_retention(Bucket=bucket, Key="k"))
     assert (failure.code, failure.status) == ("NoSuchObjectLockConfiguration", 404)
     s3.put_object_retention(Bucket=bucket, Key="k", Retention={"Mode": "GOVERNANCE",
                                                                "RetainUntilDate": _later(5)})
-    failure = _fails(lambda: s3.put_object_retention(Bucket=bucket, Key="k", Retention={
+    failure = failure_of(lambda: s3.put_object_retention(Bucket=bucket, Key="k", Retention={
         "Mode": "GOVERNANCE", "RetainUntilDate": _later(1)}))
     assert (failure.code, failure.status) == ("AccessDenied", 403)
     s3.put_object_retention(Bucket=bucket, Key="k", BypassGovernanceRetention=True,
                             Retention={"Mode": "GOVERNANCE", "RetainUntilDate": _later(1)})
     until = s3.get_object_retention(Bucket=bucket, Key="k")["Retention"]["RetainUntilDate"]
     assert abs((until - _later(1)).total_seconds()) < 60
-    failure = _fails(lambda: s3.put_object_retention(Bucket=bucket, Key="k", Retention={
+    failure = failure_of(lambda: s3.put_object_retention(Bucket=bucket, Key="k", Retention={
         "Mode": "GOVERNANCE", "RetainUntilDate": datetime(2001, 1, 1, tzinfo=timezone.utc)}))
     assert (failure.code, failure.status) == ("InvalidArgument", 400)
 
@@ -170,7 +160,7 @@ def test_copy_and_multipart_carry_lock_headers(s3: Any) -> None:
     done = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload["UploadId"], MultipartUpload={
         "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
     assert s3.get_object_retention(Bucket=bucket, Key="mp")["Retention"]["Mode"] == "GOVERNANCE"
-    failure = _fails(lambda: s3.delete_object(Bucket=bucket, Key="mp", VersionId=done["VersionId"]))
+    failure = failure_of(lambda: s3.delete_object(Bucket=bucket, Key="mp", VersionId=done["VersionId"]))
     assert (failure.code, failure.status) == ("AccessDenied", 403)
 
 
@@ -196,9 +186,9 @@ def test_awscli_object_lock_calls(gateway_server: GatewayServer, keys: Keys, tmp
           "Status=ON")
     assert s3api(gateway_server, keys, "get-object-legal-hold", "--bucket", bucket, "--key", "k") == \
         {"LegalHold": {"Status": "ON"}}
-    failure = _fails(lambda: s3api(gateway_server, keys, "delete-object", "--bucket", bucket, "--key", "k",
+    failure = failure_of(lambda: s3api(gateway_server, keys, "delete-object", "--bucket", bucket, "--key", "k",
                                    "--version-id", made["VersionId"]))
     assert failure.code == "AccessDenied"
-    failure = _fails(lambda: s3api(gateway_server, keys, "put-object-retention", "--bucket", bucket, "--key", "k",
+    failure = failure_of(lambda: s3api(gateway_server, keys, "put-object-retention", "--bucket", bucket, "--key", "k",
                                    "--retention", json.dumps({"Mode": "GOVERNANCE", "RetainUntilDate": until})))
     assert failure.code == "AccessDenied"

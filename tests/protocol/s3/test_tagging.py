@@ -14,22 +14,12 @@ from typing import Any, Callable
 import pytest
 
 from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
-from tests.protocol.s3.conftest import boto2_connection, boto3_client, translate
+from tests.protocol.s3.conftest import boto2_connection, boto3_client, failure_of, translate
 from tests.protocol.s3.s3api_cli import s3api
 
 
 def _bucket() -> str:
     return "tg" + uuid.uuid4().hex[:12]
-
-
-def _fails(fn: Callable[[], Any]) -> ClientFailure:
-    try:
-        fn()
-    except ClientFailure as exc:
-        return exc
-    except Exception as exc:
-        return translate(exc)
-    raise AssertionError("the call did not fail")
 
 
 def _tags(pairs: dict) -> dict:
@@ -102,16 +92,16 @@ def test_tags_are_per_version_and_go_with_the_version(s3: Any) -> None:
 
     # A delete marker has no tag set: NoSuchKey for the key, 405 when named by its version id.
     marker = s3.delete_object(Bucket=bucket, Key="k")["VersionId"]
-    failure = _fails(lambda: s3.get_object_tagging(Bucket=bucket, Key="k"))
+    failure = failure_of(lambda: s3.get_object_tagging(Bucket=bucket, Key="k"))
     assert (failure.code, failure.status) == ("NoSuchKey", 404)
-    failure = _fails(lambda: s3.put_object_tagging(Bucket=bucket, Key="k", VersionId=marker,
+    failure = failure_of(lambda: s3.put_object_tagging(Bucket=bucket, Key="k", VersionId=marker,
                                                    Tagging=_tags({"a": "b"})))
     assert (failure.code, failure.status) == ("MethodNotAllowed", 405)
     # Deleting a version deletes its tags with it.
     s3.delete_object(Bucket=bucket, Key="k", VersionId=v2)
-    failure = _fails(lambda: s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v2))
+    failure = failure_of(lambda: s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=v2))
     assert (failure.code, failure.status) == ("NoSuchVersion", 404)
-    failure = _fails(lambda: s3.get_object_tagging(Bucket=bucket, Key="absent"))
+    failure = failure_of(lambda: s3.get_object_tagging(Bucket=bucket, Key="absent"))
     assert (failure.code, failure.status) == ("NoSuchKey", 404)
 
 
@@ -130,10 +120,10 @@ def test_copy_object_tagging_directive(s3: Any) -> None:
     assert _as_dict(s3.get_object_tagging(Bucket=bucket, Key="replaced")["TagSet"]) == {"new": "tag"}
     s3.copy_object(Bucket=bucket, Key="bare", CopySource=source, TaggingDirective="REPLACE")
     assert s3.get_object_tagging(Bucket=bucket, Key="bare")["TagSet"] == []
-    failure = _fails(lambda: s3.copy_object(Bucket=bucket, Key="bad", CopySource=source,
+    failure = failure_of(lambda: s3.copy_object(Bucket=bucket, Key="bad", CopySource=source,
                                             TaggingDirective="MERGE"))
     assert (failure.code, failure.status) == ("InvalidArgument", 400)
-    failure = _fails(lambda: s3.copy_object(Bucket=bucket, Key="bad", CopySource=source,
+    failure = failure_of(lambda: s3.copy_object(Bucket=bucket, Key="bad", CopySource=source,
                                             TaggingDirective="REPLACE", Tagging="a=1&a=2"))
     assert (failure.code, failure.status) == ("InvalidArgument", 400)
     assert "bad" not in [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
@@ -148,7 +138,7 @@ def test_multipart_upload_carries_its_tagging_to_the_object(s3: Any) -> None:
                                  MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
     assert _as_dict(s3.get_object_tagging(Bucket=bucket, Key="mp")["TagSet"]) == {"mp": "yes", "size": "small"}
     assert s3.get_object(Bucket=bucket, Key="mp")["TagCount"] == 2
-    failure = _fails(lambda: s3.create_multipart_upload(Bucket=bucket, Key="mp2", Tagging="aws:x=1"))
+    failure = failure_of(lambda: s3.create_multipart_upload(Bucket=bucket, Key="mp2", Tagging="aws:x=1"))
     assert (failure.code, failure.status) == ("InvalidTag", 400)
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
@@ -166,20 +156,20 @@ def test_limits_and_error_codes(s3: Any) -> None:
         ({"k": "semi;colon"}, "InvalidTag", "The TagValue you have provided is invalid"),
     ]
     for tags, code, message in cases:
-        failure = _fails(lambda: s3.put_object_tagging(Bucket=bucket, Key="k", Tagging=_tags(tags)))
+        failure = failure_of(lambda: s3.put_object_tagging(Bucket=bucket, Key="k", Tagging=_tags(tags)))
         assert (failure.code, failure.status, failure.message) == (code, 400, message), tags
     ten = {f"k{i}": "v" * 256 for i in range(10)}
     ten["k" * 128] = ten.pop("k0")
     s3.put_object_tagging(Bucket=bucket, Key="k", Tagging=_tags(ten))
     assert _as_dict(s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]) == ten
-    failure = _fails(lambda: s3.put_object_tagging(
+    failure = failure_of(lambda: s3.put_object_tagging(
         Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "d", "Value": "1"}, {"Key": "d", "Value": "2"}]}))
     assert (failure.code, failure.message) == ("InvalidTag", "Cannot provide multiple Tags with the same key")
 
     # x-amz-tagging on PutObject: duplicates and bad encoding are InvalidArgument; the limits as above.
     for header, code in (("a=1&a=2", "InvalidArgument"), ("a=%zz", "InvalidArgument"), ("a=%ff", "InvalidArgument"),
                          ("&".join(f"k{i}=v" for i in range(11)), "BadRequest"), ("aws:k=v", "InvalidTag")):
-        failure = _fails(lambda: s3.put_object(Bucket=bucket, Key="refused", Body=b"x", Tagging=header))
+        failure = failure_of(lambda: s3.put_object(Bucket=bucket, Key="refused", Body=b"x", Tagging=header))
         assert (failure.code, failure.status) == (code, 400), header
     assert "refused" not in [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]  # untouched by the refusals
@@ -202,7 +192,7 @@ def test_malformed_tagging_xml(s3: Any) -> None:
         s3.meta.events.register("before-sign.s3.PutObjectTagging", swap)
         s3.meta.events.register("before-sign.s3.PutBucketTagging", swap)
         try:
-            failure = _fails(lambda: s3.put_object_tagging(Bucket=bucket, Key="k", Tagging=_tags({"a": "b"})))
+            failure = failure_of(lambda: s3.put_object_tagging(Bucket=bucket, Key="k", Tagging=_tags({"a": "b"})))
             assert (failure.code, failure.status) == ("MalformedXML", 400), body
         finally:
             s3.meta.events.unregister("before-sign.s3.PutObjectTagging", swap)
@@ -215,7 +205,7 @@ def test_malformed_tagging_xml(s3: Any) -> None:
 def test_bucket_tagging_boto3(s3: Any) -> None:
     bucket = _bucket()
     s3.create_bucket(Bucket=bucket)
-    failure = _fails(lambda: s3.get_bucket_tagging(Bucket=bucket))
+    failure = failure_of(lambda: s3.get_bucket_tagging(Bucket=bucket))
     assert (failure.code, failure.status) == ("NoSuchTagSet", 404)
     put = s3.put_bucket_tagging(Bucket=bucket, Tagging=_tags({"project": "ec2soap", "cost": "centre 9"}))
     assert put["ResponseMetadata"]["HTTPStatusCode"] == 204
@@ -225,13 +215,13 @@ def test_bucket_tagging_boto3(s3: Any) -> None:
     assert _as_dict(s3.get_bucket_tagging(Bucket=bucket)["TagSet"]) == fifty
     for tags, code in (({f"k{i}": "v" for i in range(51)}, "InvalidTag"), ({"aws:x": "v"}, "InvalidTag"),
                        ({"k" * 129: "v"}, "InvalidTag"), ({"k": "v" * 257}, "InvalidTag")):
-        failure = _fails(lambda: s3.put_bucket_tagging(Bucket=bucket, Tagging=_tags(tags)))
+        failure = failure_of(lambda: s3.put_bucket_tagging(Bucket=bucket, Tagging=_tags(tags)))
         assert (failure.code, failure.status) == (code, 400)
     assert _as_dict(s3.get_bucket_tagging(Bucket=bucket)["TagSet"]) == fifty
     assert s3.delete_bucket_tagging(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 204
-    failure = _fails(lambda: s3.get_bucket_tagging(Bucket=bucket))
+    failure = failure_of(lambda: s3.get_bucket_tagging(Bucket=bucket))
     assert (failure.code, failure.status) == ("NoSuchTagSet", 404)
-    failure = _fails(lambda: s3.get_bucket_tagging(Bucket=_bucket()))
+    failure = failure_of(lambda: s3.get_bucket_tagging(Bucket=_bucket()))
     assert (failure.code, failure.status) == ("NoSuchBucket", 404)
 
 
@@ -299,14 +289,14 @@ def test_tagging_is_the_owners_unless_a_policy_allows(gateway_server: GatewaySer
                  lambda: other.get_bucket_tagging(Bucket=bucket),
                  lambda: other.put_bucket_tagging(Bucket=bucket, Tagging=_tags({"x": "y"})),
                  lambda: other.delete_bucket_tagging(Bucket=bucket)):
-        failure = _fails(call)
+        failure = failure_of(call)
         assert (failure.code, failure.status) == ("AccessDenied", 403)
     assert _as_dict(s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]) == {"a": "1"}
     assert _as_dict(s3.get_bucket_tagging(Bucket=bucket)["TagSet"]) == {"b": "2"}
     # Copying a tagged object keeps its tags only for a caller who may read them (s3:GetObjectTagging).
     own = _bucket()
     other.create_bucket(Bucket=own)
-    failure = _fails(lambda: other.copy_object(Bucket=own, Key="c", CopySource={"Bucket": bucket, "Key": "k"}))
+    failure = failure_of(lambda: other.copy_object(Bucket=own, Key="c", CopySource={"Bucket": bucket, "Key": "k"}))
     assert (failure.code, failure.status) == ("AccessDenied", 403)
     other.copy_object(Bucket=own, Key="c", CopySource={"Bucket": bucket, "Key": "k"}, TaggingDirective="REPLACE",
                       Tagging="mine=1")
@@ -316,7 +306,7 @@ def test_tagging_is_the_owners_unless_a_policy_allows(gateway_server: GatewaySer
          "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
     other.put_object_tagging(Bucket=bucket, Key="k", Tagging=_tags({"by": "other"}))
     assert _as_dict(other.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]) == {"by": "other"}
-    failure = _fails(lambda: other.delete_object_tagging(Bucket=bucket, Key="k"))
+    failure = failure_of(lambda: other.delete_object_tagging(Bucket=bucket, Key="k"))
     assert failure.code == "AccessDenied"
 
 
@@ -333,13 +323,13 @@ def test_policy_allows_get_object_only_with_existing_tag(gateway_server: Gateway
     other = boto3_client(gateway_server, new_user())
     assert other.get_object(Bucket=bucket, Key="public")["Body"].read() == b"open"
     for key in ("private", "untagged"):
-        failure = _fails(lambda: other.get_object(Bucket=bucket, Key=key))
+        failure = failure_of(lambda: other.get_object(Bucket=bucket, Key=key))
         assert (failure.code, failure.status) == ("AccessDenied", 403), key
     # Retagging changes the verdict at once: the condition reads the stored tags of the version acted on.
     s3.put_object_tagging(Bucket=bucket, Key="private", Tagging=_tags({"public": "yes"}))
     assert other.get_object(Bucket=bucket, Key="private")["Body"].read() == b"closed"
     s3.delete_object_tagging(Bucket=bucket, Key="public")
-    assert _fails(lambda: other.get_object(Bucket=bucket, Key="public")).code == "AccessDenied"
+    assert failure_of(lambda: other.get_object(Bucket=bucket, Key="public")).code == "AccessDenied"
 
 
 def test_policy_on_request_tags(gateway_server: GatewayServer, s3: Any, new_user: Callable[[], Keys]) -> None:
@@ -356,14 +346,14 @@ def test_policy_on_request_tags(gateway_server: GatewayServer, s3: Any, new_user
     other = boto3_client(gateway_server, new_user())
     other.put_object(Bucket=bucket, Key="ok", Body=b"x", Tagging="team=blue")
     for tagging in ("team=red", "team=blue&extra=1", ""):
-        failure = _fails(lambda: other.put_object(Bucket=bucket, Key="no", Body=b"x", Tagging=tagging))
+        failure = failure_of(lambda: other.put_object(Bucket=bucket, Key="no", Body=b"x", Tagging=tagging))
         assert (failure.code, failure.status) == ("AccessDenied", 403), tagging
-    failure = _fails(lambda: s3.put_object(Bucket=bucket, Key="owner-untagged", Body=b"x"))
+    failure = failure_of(lambda: s3.put_object(Bucket=bucket, Key="owner-untagged", Body=b"x"))
     assert failure.code == "AccessDenied"  # the explicit Deny holds for the owner too
     s3.put_object(Bucket=bucket, Key="owner-tagged", Body=b"x", Tagging="team=green")
     # PutObjectTagging of another's object is judged on the tags it sends.
     other.put_object_tagging(Bucket=bucket, Key="owner-tagged", Tagging=_tags({"team": "blue"}))
-    failure = _fails(lambda: other.put_object_tagging(Bucket=bucket, Key="owner-tagged",
+    failure = failure_of(lambda: other.put_object_tagging(Bucket=bucket, Key="owner-tagged",
                                                       Tagging=_tags({"team": "red"})))
     assert failure.code == "AccessDenied"
     assert _as_dict(s3.get_object_tagging(Bucket=bucket, Key="owner-tagged")["TagSet"]) == {"team": "blue"}
