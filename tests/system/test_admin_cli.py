@@ -48,11 +48,12 @@ def new_account_keys(service: Service, accounttype: int) -> tuple[str, str]:
 def test_user_register_list_remove(served: tuple[Service, Path]) -> None:
     service, data = served
     d = ["--data-dir", str(data)]
-    wrong = ec2soap("user", "register", "--access-key", service.access_key, "--secret-key", "nope", *d)
+    wrong = ec2soap("user", "register", f"--access-key={service.access_key}", "--secret-key", "nope", *d)
     assert wrong.returncode == 1 and "did not accept" in wrong.stderr
     assert service.access_key not in ec2soap("user", "list", *d).stdout
 
-    done = ec2soap("user", "register", "--access-key", service.access_key, "--secret-key", service.secret_key, *d)
+    done = ec2soap("user", "register", f"--access-key={service.access_key}",
+                   f"--secret-key={service.secret_key}", *d)
     assert done.returncode == 0, done.stderr
     listed = ec2soap("user", "list", *d)
     assert listed.returncode == 0
@@ -63,8 +64,8 @@ def test_user_register_list_remove(served: tuple[Service, Path]) -> None:
     # Stored encrypted: the secret is nowhere in the database file.
     assert service.secret_key.encode() not in (data / "ec2soap.db").read_bytes()
 
-    assert ec2soap("user", "remove", "--access-key", service.access_key, *d).returncode == 0
-    again = ec2soap("user", "remove", "--access-key", service.access_key, *d)
+    assert ec2soap("user", "remove", f"--access-key={service.access_key}", *d).returncode == 0
+    again = ec2soap("user", "remove", f"--access-key={service.access_key}", *d)
     assert again.returncode == 1 and "not registered" in again.stderr
 
 
@@ -141,7 +142,7 @@ def test_user_register_against_a_cloudstack_url(served: tuple[Service, Path], tm
     url = f"http://127.0.0.1:{service.ports['simulator']}/client/api"
     key, secret = new_account_keys(service, 0)
     other = ["--data-dir", str(tmp_path / "other"), "--cloudstack-url", url]
-    done = ec2soap("user", "register", "--access-key", key, "--secret-key", secret, *other)
+    done = ec2soap("user", "register", f"--access-key={key}", f"--secret-key={secret}", *other)
     assert done.returncode == 0, done.stderr
     assert key in ec2soap("user", "list", "--data-dir", str(tmp_path / "other")).stdout
     assert sys.executable  # the same interpreter runs every command

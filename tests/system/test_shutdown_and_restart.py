@@ -156,8 +156,9 @@ def test_restart_keeps_users_mappings_ids_and_objects(gateways: Any, tmp_path: P
     data = tmp_path / "data"
     first = gateways()
     ec2, s3 = clients(first)
-    _cli("user", "register", "--data-dir", str(data), "--access-key", first.access_key,
-         "--secret-key", first.secret_key)
+    # --name=value: CloudStack keys are base64url and may begin with "-", which argparse takes for an option.
+    _cli("user", "register", "--data-dir", str(data), f"--access-key={first.access_key}",
+         f"--secret-key={first.secret_key}")
     _cli("offering", "map", "m1.tiny", "t1.micro", "--data-dir", str(data))
     image = ec2.describe_images()["Images"][0]["ImageId"]
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1,

@@ -148,22 +148,22 @@ def test_cloudstack_aws_api_register_with_wrong_keys(gateway_server: GatewayServ
 def test_ec2soap_cert_add_and_remove(gateway_server: GatewayServer, new_user: Any, certs: Any) -> None:
     keys, identity = new_user(), certs("operator")
     database = ["--database-url", gateway_server.running.settings.effective_database_url]
-    unregistered = run("-m", "ec2soap", "cert", "add", "--access-key", keys.access_key, "--cert",
+    unregistered = run("-m", "ec2soap", "cert", "add", f"--access-key={keys.access_key}", "--cert",
                        identity.cert_file, *database)
     assert unregistered.returncode == 1 and "not registered" in unregistered.stderr
 
     assert query(gateway_server, keys, "SetUserKeys", sign=False, accesskey=keys.access_key,
                  secretkey=keys.secret_key).status_code == 200
-    added = run("-m", "ec2soap", "cert", "add", "--access-key", keys.access_key, "--cert", identity.cert_file,
+    added = run("-m", "ec2soap", "cert", "add", f"--access-key={keys.access_key}", "--cert", identity.cert_file,
                 *database)
     assert added.returncode == 0, added.stderr
     assert soap_caller(gateway_server, identity).access_key == keys.access_key
 
-    removed = run("-m", "ec2soap", "cert", "remove", "--access-key", keys.access_key, *database)
+    removed = run("-m", "ec2soap", "cert", "remove", f"--access-key={keys.access_key}", *database)
     assert removed.returncode == 0, removed.stderr
     with pytest.raises(WsseError):
         soap_caller(gateway_server, identity)
-    again = run("-m", "ec2soap", "cert", "remove", "--access-key", keys.access_key, *database)
+    again = run("-m", "ec2soap", "cert", "remove", f"--access-key={keys.access_key}", *database)
     assert again.returncode == 1 and "no certificate" in again.stderr
 
 
@@ -172,7 +172,7 @@ def test_ec2soap_cert_add_refuses_a_key_file(gateway_server: GatewayServer, new_
     keys, identity = new_user(), certs("keyonly")
     assert query(gateway_server, keys, "SetUserKeys", sign=False, accesskey=keys.access_key,
                  secretkey=keys.secret_key).status_code == 200
-    done = run("-m", "ec2soap", "cert", "add", "--access-key", keys.access_key, "--cert", identity.key_file,
+    done = run("-m", "ec2soap", "cert", "add", f"--access-key={keys.access_key}", "--cert", identity.key_file,
                "--database-url", gateway_server.running.settings.effective_database_url)
     assert done.returncode == 1 and "invalid certificate" in done.stderr
     assert "PRIVATE" not in done.stdout + done.stderr
