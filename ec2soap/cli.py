@@ -10,6 +10,7 @@ import sys
 from typing import Sequence
 
 from ec2soap import __version__, admin
+from ec2soap.argv import glue_values
 from ec2soap.config import SECRET_SETTINGS, SETTINGS_DOC, Settings, SettingsError, load_settings
 
 __all__ = ["main", "build_parser"]
@@ -124,7 +125,7 @@ def _cert(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(glue_values(sys.argv[1:] if argv is None else argv))
     if args.command == "config" and args.config_command == "keys":
         return _config_keys()
     if args.command == "config" and args.config_command == "check":

@@ -15,7 +15,9 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
-__all__ = ["cert_add", "cert_remove", "register_main", "signed_params"]
+from ec2soap.argv import glue_values
+
+__all__ = ["build_register_parser", "cert_add", "cert_remove", "register_main", "signed_params"]
 
 # The API version the original's script sent (after CLOUDSTACK-1444).
 REGISTER_VERSION = "2012-08-15"
@@ -88,12 +90,8 @@ def signed_params(method: str, url: str, access_key: str, secret_key: str, param
     return {**signed, "Signature": base64.b64encode(digest).decode("ascii")}
 
 
-def register_main(argv: Sequence[str] | None = None) -> int:
-    """`cloudstack-aws-api-register --apikey K --secretkey S --cert FILE --url URL`: SetUserKeys, then
-    SetCertificate, each a signed request. Unlike the original it POSTs, so the secret key never appears in a
-    URL (and so in no access log)."""
-    import requests
-
+def build_register_parser() -> argparse.ArgumentParser:
+    """The arguments of `cloudstack-aws-api-register`, the original script's names."""
     parser = argparse.ArgumentParser(prog="cloudstack-aws-api-register",
                                      description="Register a user's CloudStack API keys and X.509 certificate "
                                                  "with the EC2 gateway (for SOAP requests)")
@@ -101,7 +99,16 @@ def register_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--secretkey", required=True, help="the user's CloudStack secret key")
     parser.add_argument("--cert", required=True, metavar="FILE", help="the user's X.509 certificate (PEM)")
     parser.add_argument("--url", required=True, help="the gateway's EC2 URL, e.g. http://host:7080/awsapi")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def register_main(argv: Sequence[str] | None = None) -> int:
+    """`cloudstack-aws-api-register --apikey K --secretkey S --cert FILE --url URL`: SetUserKeys, then
+    SetCertificate, each a signed request. Unlike the original it POSTs, so the secret key never appears in a
+    URL (and so in no access log)."""
+    import requests
+
+    args = build_register_parser().parse_args(glue_values(sys.argv[1:] if argv is None else argv))
     try:
         with open(args.cert, encoding="utf-8", errors="replace") as handle:
             pem = handle.read()
