@@ -7,10 +7,7 @@ driver, so its argument parsing and output are the real ones). Assert on what th
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import os
-import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -92,8 +89,6 @@ class EC2Client:
     """One real client with one user's keys. `kind` is boto3, boto2 or awscli; families write small facades
     in their test modules that call `client` (boto3), `conn` (boto 2) or `cli(...)` (awscli → parsed JSON)."""
 
-    _cli_lock = threading.Lock()
-
     def __init__(self, kind: str, server: GatewayServer, keys: Keys):
         self.kind, self.server, self.keys = kind, server, keys
         self.client = self.conn = None
@@ -119,32 +114,14 @@ class EC2Client:
 
     def cli(self, *args: str) -> Any:
         """Run `aws ec2 ARGS --output json` with awscli's own driver; parsed JSON, or ClientFailure."""
-        from awscli.clidriver import create_clidriver
+        from tests.awscli_run import run_aws
 
-        env = {"AWS_ACCESS_KEY_ID": self.keys.access_key, "AWS_SECRET_ACCESS_KEY": self.keys.secret_key,
-               "AWS_DEFAULT_REGION": REGION, "AWS_MAX_ATTEMPTS": "1", "AWS_CONFIG_FILE": os.devnull,
-               "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-        with self._cli_lock:
-            saved = {k: os.environ.get(k) for k in env}
-            os.environ.update(env)
-            out, err = io.StringIO(), io.StringIO()
-            try:
-                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                    # A fresh driver per call: awscli's customizations keep per-command state in the driver
-                    # (a reused one broke modify-instance-attribute).
-                    rc = create_clidriver().main(["ec2", *args, "--endpoint-url", self.server.url,
-                                                  "--output", "json"])
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
+        rc, stdout, stderr = run_aws(self.keys.access_key, self.keys.secret_key,
+                                     ["ec2", *args, "--endpoint-url", self.server.url, "--output", "json"], REGION)
         if rc != 0:
-            text = err.getvalue()
-            code = text.split("(", 1)[1].split(")", 1)[0] if "(" in text else "Unknown"
-            raise ClientFailure(code, text.strip())
-        return json.loads(out.getvalue()) if out.getvalue().strip() else {}
+            code = stderr.split("(", 1)[1].split(")", 1)[0] if "(" in stderr else "Unknown"
+            raise ClientFailure(code, stderr.strip())
+        return json.loads(stdout) if stdout.strip() else {}
 
     @contextlib.contextmanager
     def failure(self) -> Iterator[Any]:

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from tests.protocol.conftest import ClientFailure
 from tests.protocol.s3.conftest import boto3_client
+from tests.protocol.s3.s3api_cli import s3api
 
 DAY = 86400
 RULES = [
@@ -125,32 +126,6 @@ def test_content_md5_is_required_and_checked(gateway_server, new_user) -> None:
         "NoSuchLifecycleConfiguration"
     assert _raw_put(gateway_server, keys, name, body, {"Content-MD5": good}).status_code == 200
     assert client.get_bucket_lifecycle_configuration(Bucket=name)["Rules"][0]["Filter"] == {"Prefix": "a/"}
-
-
-def s3api(server, keys, *args: str):
-    """`aws s3api ARGS` with awscli's own driver, in-process; → parsed JSON, or ClientFailure(code)."""
-    import contextlib
-    import io
-    import os
-
-    from awscli.clidriver import create_clidriver
-
-    env = {"AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key,
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1", "AWS_CONFIG_FILE": os.devnull,
-           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = create_clidriver().main(["s3api", *args, "--endpoint-url", server.url, "--output", "json"])
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    if rc != 0:
-        found = re.search(r"\((\w+)\)", err.getvalue())
-        raise ClientFailure(found.group(1) if found else "Unknown", err.getvalue())
-    return json.loads(out.getvalue()) if out.getvalue().strip() else {}
 
 
 def test_awscli_s3api(gateway_server, new_user, tmp_path) -> None:

@@ -1,40 +1,19 @@
 """`aws s3 sync` (awscli's own driver, in-process) of a directory tree up to a bucket and back down."""
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import threading
 import uuid
 from pathlib import Path
 
+from tests.awscli_run import run_aws
 from tests.protocol.conftest import Keys
 from tests.protocol.s3.conftest import boto3_client
 
-_lock = threading.Lock()
-
 
 def aws(server_url: str, keys: Keys, *args: str) -> str:
-    from awscli.clidriver import create_clidriver
-
-    env = {"AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key,
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1", "AWS_CONFIG_FILE": os.devnull,
-           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    with _lock:
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        out, err = io.StringIO(), io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                rc = create_clidriver().main(["s3", *args, "--endpoint-url", server_url])
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-    assert rc == 0, err.getvalue()
-    return out.getvalue()
+    rc, stdout, stderr = run_aws(keys.access_key, keys.secret_key, ["s3", *args, "--endpoint-url", server_url])
+    assert rc == 0, stderr
+    return stdout
 
 
 def tree(root: Path) -> dict[str, bytes]:
