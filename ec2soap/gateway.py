@@ -44,8 +44,10 @@ class Caller:
 class Gateway:
     def __init__(self, *, cloud_for: Callable[[str, str], Any], ids: Any, offerings: Any,
                  settings: CoreSettings | None = None, operations: dict | None = None, records: Any = None,
-                 admin: Any = None, snapshots: Any = None, tags: Any = None, credentials: Any = None):
+                 admin: Any = None, snapshots: Any = None, tags: Any = None, credentials: Any = None,
+                 objects: Any = None):
         self.records, self.admin, self.snapshots, self.tags = records, admin, snapshots, tags
+        self.objects = objects  # store.ec2_objects.ObjectRecords
         self.credentials = credentials  # core.context.CredentialStore: SetUserKeys, SetCertificate
         self.cloud_for = cloud_for
         self.ids = ids
@@ -66,7 +68,7 @@ class Gateway:
                              cloud=self.cloud_for(caller.access_key, caller.secret_key), ids=self.ids,
                              offerings=self.offerings, settings=self.settings, extras=dict(extras or {}),
                              records=self.records, admin=self.admin, snapshots=self.snapshots,
-                             tags=self.tags, credentials=self.credentials)
+                             tags=self.tags, credentials=self.credentials, objects=self.objects)
         started = time.monotonic()
 
         async def run() -> Any:

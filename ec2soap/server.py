@@ -145,6 +145,7 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     running.switches = _switches(settings, admin, reactor)
     credentials = Credentials(running.store, load_secret_box(settings.encryption_key, settings.data_dir), admin,
                               cloud_for=factory.client)
+    from ec2soap.store.ec2_objects import ObjectRecords
     from ec2soap.store.instance_records import InstanceRecords
     from ec2soap.store.snapshot_records import SnapshotRecords
     from ec2soap.store.tag_records import TagRecords
@@ -152,7 +153,7 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     gateway = Gateway(cloud_for=factory.client, ids=IdMap(running.store), offerings=OfferingMap(running.store),
                       settings=CoreSettings(region=settings.region), records=InstanceRecords(running.store),
                       snapshots=SnapshotRecords(running.store), tags=TagRecords(running.store),
-                      admin=admin, credentials=credentials)
+                      objects=ObjectRecords(running.store), admin=admin, credentials=credentials)
     query = QueryResource(gateway=gateway, credentials=credentials, clock_skew=settings.clock_skew,
                           enabled=running.switches.ec2_enabled, metrics=running.metrics)
     running.gateway, running.credentials = gateway, credentials

@@ -68,6 +68,9 @@ class RequestContext:
     # ec2soap.store.tag_records.TagRecords: tags a caller put on resources CloudStack does not let them tag
     # (another account's public image). None: such tagging is refused as CloudStack refuses it.
     tags: Any = None
+    # ec2soap.store.ec2_objects.ObjectRecords: EC2 objects CloudStack has no counterpart for (internet gateways,
+    # route tables, VPC security groups). None: those actions answer UnsupportedOperation.
+    objects: Any = None
     # A CloudStack client with the gateway's admin keys (None when it has none): expunges terminated VMs.
     admin: CloudStackApi | None = None
     # CredentialStore: the keys and certificates SetUserKeys / SetCertificate register. None: not kept.

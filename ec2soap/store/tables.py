@@ -276,3 +276,23 @@ ec2_tag = Table(
 )
 
 __all__ += ["ec2_tag"]
+
+
+# EC2 objects CloudStack has no counterpart for, kept by the gateway: internet gateways (a CloudStack VPC reaches
+# the internet through its virtual router), route tables and their associations, security groups of a VPC
+# (4.18 tiers have no security groups). `cs_id` is a uuid minted here, so the IdMap gives each its EC2 id like
+# any other resource; `vpc` the CloudStack uuid of the VPC it belongs to (NULL: none yet, e.g. a detached
+# gateway); `data` the kind's own fields as JSON; `version` is bumped by every update, which names the version
+# it read, so two requests changing one object cannot both win.
+ec2_object = Table(
+    "ec2_object", metadata,
+    Column("cs_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("vpc", String(64), nullable=True),
+    Column("data", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created", Double, nullable=False),
+    Index(None, "account", "kind"),
+    Index(None, "vpc"),
+)

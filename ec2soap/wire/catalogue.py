@@ -17,9 +17,11 @@ from ec2soap.wire.shapes import BASE_VERSION, RESPONSES
 
 __all__ = ["Entry", "CATALOGUE", "UNSUPPORTED", "EXTENSIONS", "entry", "implemented", "soap_actions"]
 
-# Known, not implemented: by the API version each first appeared in (2010-11-15: the operations of the WSDL
-# we serve; later ones from EC2's release notes, roughly: the month's API version).
-_UNSUPPORTED_BY_VERSION = {
+# Known actions by the API version each first appeared in (2010-11-15: the operations of the WSDL we serve;
+# later ones from EC2's release notes, roughly: the month's API version). An action listed here that has a
+# request shape is implemented (its shape's `since` must agree); the rest are UnsupportedOperation. So a family
+# that implements an action adds its shapes and never edits this table.
+_KNOWN_BY_VERSION = {
     BASE_VERSION: """
         ActivateLicense AssociateDhcpOptions AttachVpnGateway BundleInstance CancelBundleTask CancelConversionTask
         CancelSpotInstanceRequests ConfirmProductInstance CreateCustomerGateway CreateDhcpOptions
@@ -32,18 +34,26 @@ _UNSUPPORTED_BY_VERSION = {
         DescribeSpotPriceHistory DescribeVpnConnections DescribeVpnGateways
         DetachVpnGateway ImportInstance ImportVolume ModifySnapshotAttribute MonitorInstances
         PurchaseReservedInstancesOffering RequestSpotInstances ResetSnapshotAttribute UnmonitorInstances""",
-    "2011-01-01": "CreateInternetGateway DescribeInternetGateways CreateRouteTable DescribeRouteTables "
-                  "CreateNetworkAcl DescribeNetworkAcls",
-    "2011-12-15": "CreateNetworkInterface DescribeNetworkInterfaces DescribeVolumeStatus DescribeVolumeAttribute "
-                  "ModifyVolumeAttribute EnableVolumeIO",
+    "2011-01-01": """
+        CreateInternetGateway DeleteInternetGateway AttachInternetGateway DetachInternetGateway
+        DescribeInternetGateways CreateRouteTable DeleteRouteTable DescribeRouteTables CreateRoute ReplaceRoute
+        DeleteRoute AssociateRouteTable DisassociateRouteTable ReplaceRouteTableAssociation CreateNetworkAcl
+        DeleteNetworkAcl DescribeNetworkAcls CreateNetworkAclEntry ReplaceNetworkAclEntry DeleteNetworkAclEntry
+        ReplaceNetworkAclAssociation""",
+    "2011-12-15": """
+        CreateNetworkInterface DeleteNetworkInterface DescribeNetworkInterfaces AttachNetworkInterface
+        DetachNetworkInterface DescribeNetworkInterfaceAttribute ModifyNetworkInterfaceAttribute
+        DescribeVolumeStatus DescribeVolumeAttribute ModifyVolumeAttribute EnableVolumeIO""",
+    "2012-07-20": "AssignPrivateIpAddresses UnassignPrivateIpAddresses",
     "2012-05-01": "CreateInstanceExportTask DescribeExportTasks",
     "2012-08-15": "DescribeReservedInstancesListings",
-    "2012-12-01": "CopySnapshot DescribeVpcAttribute",
+    "2012-12-01": "CopySnapshot DescribeVpcAttribute ModifyVpcAttribute",
     "2013-02-01": "CopyImage",
     "2016-11-15": "DescribeSecurityGroupRules DescribeInstanceTypes DescribeLaunchTemplates CreateLaunchTemplate",
 }
-UNSUPPORTED: dict[str, str] = {action: version for version, names in _UNSUPPORTED_BY_VERSION.items()
-                               for action in names.split()}
+_KNOWN: dict[str, str] = {action: version for version, names in _KNOWN_BY_VERSION.items() for action in names.split()}
+# Known, not implemented.
+UNSUPPORTED: dict[str, str] = {action: version for action, version in _KNOWN.items() if action not in REQUESTS}
 
 # The original awsapi's own actions (core/extensions.py; Query only, none of them an EC2 action).
 EXTENSIONS = frozenset({"CloudEC2Version", "SetUserKeys", "SetCertificate", "DeleteCertificate", "SetOfferMapping",
@@ -69,9 +79,11 @@ def _build() -> dict[str, Entry]:
         if action not in RESPONSES:
             raise ValueError(f"{action} has a request shape and no response shape")
         table[action] = Entry(action, "implemented", shape.since)
-    for action, since in UNSUPPORTED.items():
+    for action, since in _KNOWN.items():
         if action in table:
-            raise ValueError(f"{action} is both implemented and listed as unsupported")
+            if table[action].since != since:
+                raise ValueError(f"{action}: its request shape says {table[action].since}, the catalogue {since}")
+            continue
         table[action] = Entry(action, "unsupported", since)
     for action in EXTENSIONS:
         if action in table:
