@@ -12,7 +12,8 @@ __all__ = ["FAMILIES", "collect", "resolve"]
 
 # The EC2 resource families, one module per family in core/ and wire/types/ (request and response shapes).
 FAMILIES = ("key_pairs", "zones", "instances", "images", "volumes", "snapshots", "security_groups",
-            "addresses", "tags", "vpcs")
+            "addresses", "tags", "vpcs", "placement_groups", "network_interfaces", "internet_gateways",
+            "route_tables", "network_acls")
 
 
 def collect(package: str, attribute: str | None, families: Iterable[str] = FAMILIES) -> dict[str, Any]:
