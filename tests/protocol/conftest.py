@@ -39,19 +39,26 @@ class GatewayServer:
         return cs(sim, user, command, **params)
 
 
-@pytest.fixture(scope="module")
-def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Iterator[GatewayServer]:
+def serve_gateway(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any], name: str = "gateway",
+                  **overrides: Any) -> Iterator[GatewayServer]:
+    """A real server (Query, SOAP, S3) with its built-in simulator on 127.0.0.1, fast jobs; OVERRIDES are Settings
+    (e.g. simulator_advanced_zone=True). A module-scoped `gateway_server` fixture yields from it."""
     from ec2soap import server
 
-    data = tmp_path_factory.mktemp("gateway")
-    settings = Settings(host="127.0.0.1", port=0, simulator_port=0, integration_port=-1, data_dir=str(data),
-                        simulator_job_seconds=0.2, simulator_expunge_seconds=2.0, job_poll_interval=0.05,
-                        job_wait=20.0, db_threads=4)
-    running = in_reactor(server.start, settings, reactor)
+    values: dict[str, Any] = dict(host="127.0.0.1", port=0, simulator_port=0, integration_port=-1,
+                                  data_dir=str(tmp_path_factory.mktemp(name)), simulator_job_seconds=0.2,
+                                  simulator_expunge_seconds=2.0, job_poll_interval=0.05, job_wait=20.0, db_threads=4)
+    values.update(overrides)
+    running = in_reactor(server.start, Settings(**values), reactor)
     yield GatewayServer(running, f"http://127.0.0.1:{running.ports['gateway']}",
                         f"http://127.0.0.1:{running.ports['simulator']}/client/api")
     in_reactor(running.stop)
     running.store.close()
+
+
+@pytest.fixture(scope="module")
+def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Iterator[GatewayServer]:
+    yield from serve_gateway(tmp_path_factory, reactor, in_reactor)
 
 
 @dataclass

@@ -7,25 +7,15 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from ec2soap.config import Settings
-from tests.protocol.conftest import GatewayServer
+from tests.protocol.conftest import GatewayServer, serve_gateway
 from tests.protocol.soap.conftest import SoapClient
 from tests.protocol.soap.test_families import items
 
 
 @pytest.fixture(scope="module")
 def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Iterator[GatewayServer]:
-    from ec2soap import server
-
-    settings = Settings(host="127.0.0.1", port=0, simulator_port=0, integration_port=-1,
-                        data_dir=str(tmp_path_factory.mktemp("soap-vpcs")), simulator_job_seconds=0.2,
-                        simulator_expunge_seconds=2.0, job_poll_interval=0.05, job_wait=20.0, db_threads=4,
-                        simulator_advanced_zone=True)
-    running = in_reactor(server.start, settings, reactor)
-    yield GatewayServer(running, f"http://127.0.0.1:{running.ports['gateway']}",
-                        f"http://127.0.0.1:{running.ports['simulator']}/client/api")
-    in_reactor(running.stop)
-    running.store.close()
+    """The module's server, its simulator with the advanced zone (zone2) next to the basic one."""
+    yield from serve_gateway(tmp_path_factory, reactor, in_reactor, "soap-vpcs", simulator_advanced_zone=True)
 
 
 def _vpc_state(soap: SoapClient, vpc_id: str) -> str:
