@@ -30,6 +30,13 @@ ID_PREFIXES = {
     "reservation": "r",
     "vpc": "vpc",
     "subnet": "subnet",
+    "internet-gateway": "igw",
+    "route-table": "rtb",
+    "route-table-association": "rtbassoc",
+    "network-acl": "acl",
+    "network-acl-association": "aclassoc",
+    "network-interface": "eni",
+    "placement-group": "pg",
 }
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _EC2 = re.compile(r"^([a-z]+)-([0-9a-f]{8}|[0-9a-f]{17})$")
