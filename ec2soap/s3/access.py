@@ -18,24 +18,6 @@ __all__ = ["AccessControls", "with_ownership"]
 class AccessControls(OpsContext):
     """The public access block and ownership controls of a bucket (the bucket owner's alone, as S3 has it)."""
 
-    def _read_bucket(self, caller: Optional[str], name: str, action: str,
-                     context: Mapping[str, Any] | None) -> Bucket:
-        def read(conn: Any) -> Bucket:
-            bucket = self._bucket(conn, name)
-            self._require(caller, action, bucket, context=context)
-            return bucket
-        return self.store.run_sync(read)
-
-    def _set_bucket(self, caller: Optional[str], name: str, action: str, context: Mapping[str, Any] | None,
-                    check: Any = None, **values: Any) -> None:
-        def write(conn: Any) -> None:
-            bucket = self._bucket(conn, name, lock=True)
-            self._require(caller, action, bucket, context=context)
-            if check is not None:
-                check(bucket)
-            self.meta.update_bucket(conn, bucket.id, **values)
-        self._txn(write)
-
     # -- public access block ----------------------------------------------------------------------------------
 
     def get_public_access_block(self, caller: Optional[str], name: str,

@@ -16,55 +16,36 @@ __all__ = ["BucketConfiguration"]
 class BucketConfiguration(OpsContext):
     """Get/put/delete of a bucket's sub-resources."""
 
-    def _bucket_config(self, caller: Optional[str], name: str, action: str,
-                       context: Mapping[str, Any] | None) -> Bucket:
-        def read(conn: Any) -> Bucket:
-            bucket = self._bucket(conn, name)
-            self._require(caller, action, bucket, context=context)
-            return bucket
-        return self.store.run_sync(read)
-
-    def _update_bucket(self, caller: Optional[str], name: str, action: str, context: Mapping[str, Any] | None,
-                       check: Callable[[Bucket], None] | None = None, **values: Any) -> None:
-        """Set VALUES on bucket NAME in one transaction, after CHECK(bucket) (under the row lock) if given."""
-        def write(conn: Any) -> None:
-            bucket = self._bucket(conn, name, lock=True)
-            self._require(caller, action, bucket, context=context)
-            if check is not None:
-                check(bucket)
-            self.meta.update_bucket(conn, bucket.id, **values)
-        self._txn(write)
-
     def get_bucket_location(self, caller: Optional[str], name: str,
                             context: Mapping[str, Any] | None = None) -> Optional[str]:
         """GetBucketLocation: the constraint given at creation (None = us-east-1, an empty element)."""
-        return self._bucket_config(caller, name, "s3:GetBucketLocation", context).location
+        return self._read_bucket(caller, name, "s3:GetBucketLocation", context).location
 
     def get_bucket_acl(self, caller: Optional[str], name: str, context: Mapping[str, Any] | None = None) -> dict:
-        return self._bucket_config(caller, name, "s3:GetBucketAcl", context).acl
+        return self._read_bucket(caller, name, "s3:GetBucketAcl", context).acl
 
     def put_bucket_acl(self, caller: Optional[str], name: str, acl: dict | None = None,
                        headers: Mapping[str, str] | None = None, context: Mapping[str, Any] | None = None) -> None:
         """PutBucketAcl from an AccessControlPolicy body (ACL) or x-amz-acl / x-amz-grant-* headers."""
-        bucket = self._bucket_config(caller, name, "s3:PutBucketAcl", context)
+        bucket = self._read_bucket(caller, name, "s3:PutBucketAcl", context)
         new = self._acl_for_put(bucket.owner, None, acl, headers)
         public.check_acl_write(bucket, new)  # BlockPublicAcls, ACLs disabled
-        self._update_bucket(caller, name, "s3:PutBucketAcl", context, acl=new)
+        self._set_bucket(caller, name, "s3:PutBucketAcl", context, acl=new)
 
     def get_bucket_versioning(self, caller: Optional[str], name: str,
                               context: Mapping[str, Any] | None = None) -> Optional[str]:
         """GetBucketVersioning: "Enabled", "Suspended", or None (never enabled: an empty configuration)."""
-        return self._bucket_config(caller, name, "s3:GetBucketVersioning", context).versioning
+        return self._read_bucket(caller, name, "s3:GetBucketVersioning", context).versioning
 
     def put_bucket_versioning(self, caller: Optional[str], name: str, status: str,
                               context: Mapping[str, Any] | None = None) -> None:
         if status not in ("Enabled", "Suspended"):
             raise S3Error("MalformedXML")
-        self._update_bucket(caller, name, "s3:PutBucketVersioning", context, check=_versioning_allowed(status),
+        self._set_bucket(caller, name, "s3:PutBucketVersioning", context, check=_versioning_allowed(status),
                             versioning=status)
 
     def get_bucket_policy(self, caller: Optional[str], name: str, context: Mapping[str, Any] | None = None) -> str:
-        bucket = self._bucket_config(caller, name, "s3:GetBucketPolicy", context)
+        bucket = self._read_bucket(caller, name, "s3:GetBucketPolicy", context)
         if bucket.policy is None:
             raise S3Error("NoSuchBucketPolicy", bucket_name=name)
         return bucket.policy
@@ -72,17 +53,17 @@ class BucketConfiguration(OpsContext):
     def put_bucket_policy(self, caller: Optional[str], name: str, text: str | bytes,
                           context: Mapping[str, Any] | None = None) -> None:
         document = policies.parse_policy(text, name)
-        public.check_policy_write(self._bucket_config(caller, name, "s3:PutBucketPolicy", context), document)
+        public.check_policy_write(self._read_bucket(caller, name, "s3:PutBucketPolicy", context), document)
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        self._update_bucket(caller, name, "s3:PutBucketPolicy", context, policy=text)
+        self._set_bucket(caller, name, "s3:PutBucketPolicy", context, policy=text)
 
     def delete_bucket_policy(self, caller: Optional[str], name: str,
                              context: Mapping[str, Any] | None = None) -> None:
-        self._update_bucket(caller, name, "s3:DeleteBucketPolicy", context, policy=None)
+        self._set_bucket(caller, name, "s3:DeleteBucketPolicy", context, policy=None)
 
     def get_bucket_cors(self, caller: Optional[str], name: str, context: Mapping[str, Any] | None = None) -> list:
-        bucket = self._bucket_config(caller, name, "s3:GetBucketCORS", context)
+        bucket = self._read_bucket(caller, name, "s3:GetBucketCORS", context)
         if not bucket.cors:
             raise S3Error("NoSuchCORSConfiguration", bucket_name=name)
         return bucket.cors
@@ -103,11 +84,11 @@ class BucketConfiguration(OpsContext):
                 if origin.count("*") > 1:
                     raise S3Error("InvalidRequest", 'AllowedOrigin "%s" can not have more than one wildcard.'
                                   % origin)
-        self._update_bucket(caller, name, "s3:PutBucketCORS", context, cors=rules)
+        self._set_bucket(caller, name, "s3:PutBucketCORS", context, cors=rules)
 
     def delete_bucket_cors(self, caller: Optional[str], name: str,
                            context: Mapping[str, Any] | None = None) -> None:
-        self._update_bucket(caller, name, "s3:PutBucketCORS", context, cors=None)
+        self._set_bucket(caller, name, "s3:PutBucketCORS", context, cors=None)
 
     def cors_rule(self, name: str, origin: str, method: str, request_headers: Sequence[str] = ()) -> dict | None:
         """The first CORS rule of bucket NAME matching ORIGIN, METHOD and the requested headers (preflight

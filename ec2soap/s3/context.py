@@ -131,6 +131,27 @@ class OpsContext:
         if not self.decide(caller, action, bucket, key, obj, context):
             raise S3Error("AccessDenied")
 
+    def _read_bucket(self, caller: Optional[str], name: str, action: str,
+                     context: Mapping[str, Any] | None) -> Bucket:
+        """Bucket NAME, once CALLER may do ACTION on it (a bucket sub-resource's get)."""
+        def read(conn: Any) -> Bucket:
+            bucket = self._bucket(conn, name)
+            self._require(caller, action, bucket, context=context)
+            return bucket
+        return self.store.run_sync(read)
+
+    def _set_bucket(self, caller: Optional[str], name: str, action: str, context: Mapping[str, Any] | None,
+                    check: Callable[[Bucket], None] | None = None, **values: Any) -> None:
+        """Set VALUES (bucket columns) on bucket NAME in one transaction, after CALLER's permission for ACTION and
+        CHECK(bucket) (under the row lock) if given: a bucket sub-resource's put or delete."""
+        def write(conn: Any) -> None:
+            bucket = self._bucket(conn, name, lock=True)
+            self._require(caller, action, bucket, context=context)
+            if check is not None:
+                check(bucket)
+            self.meta.update_bucket(conn, bucket.id, **values)
+        self._txn(write)
+
     def allowed(self, caller: Optional[str], action: str, bucket: str, key: Optional[str] = None,
                 version_id: Optional[str] = None, context: Mapping[str, Any] | None = None) -> bool:
         """decide() by name, loading the bucket and object; an unknown bucket is never allowed."""
