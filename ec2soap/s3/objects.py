@@ -15,7 +15,7 @@ from ec2soap.s3.attributes import part_checksums, part_span
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.lifecycle import expiration_header
 from ec2soap.s3.metadata import NewVersion, ObjectVersion
-from ec2soap.s3.object_store import SUPPORTED_CHECKSUMS, BlobReader, BlobWriter, CommittedBlob, ObjectStore
+from ec2soap.s3.object_store import SUPPORTED_CHECKSUMS, BlobReader, BlobWriter, CommittedBlob
 from ec2soap.s3.principal import writer_id
 from ec2soap.s3.rules import (ObjectMeta, check_conditions, check_copy_conditions, decode_content_md5, etag_header,
                               http_date, meta_from_headers, parse_range, validate_key)
