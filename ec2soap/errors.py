@@ -155,6 +155,7 @@ _CLIENT = [
     ("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '{eni_id}' does not exist"),
     ("PrivateIpAddressLimitExceeded", "{detail}"),
     ("InsufficientFreeAddressesInSubnet", "{detail}"),
+    ("InvalidInstanceID", "{detail}"),
     ("InvalidPlacementGroup.Unknown", "The Placement Group '{name}' is unknown."),
     ("InvalidPlacementGroup.Duplicate", "The Placement Group '{name}' already exists."),
     ("InvalidPlacementGroup.InUse", "The Placement Group '{name}' is in use and cannot be deleted."),
