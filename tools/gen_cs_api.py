@@ -41,6 +41,8 @@ CALLED = sorted([
     # EC2-VPC (core/vpcs.py)
     "createNetwork", "createVPC", "deleteNetwork", "deleteVPC", "listNetworkACLLists", "listNetworkOfferings",
     "listNetworks", "listVPCOfferings", "listVPCs",
+    # EC2-VPC placement groups (core/placement_groups.py)
+    "createAffinityGroup", "deleteAffinityGroup", "listAffinityGroups",
 ])
 
 # Generic (by command name) methods of CloudStackClient and where their command name is.

@@ -57,6 +57,14 @@ class CloudStackApi:
         shrinkok: bool | None = None) -> Awaitable[Obj]:
         return self._command('changeServiceForVirtualMachine', _given(locals()))
 
+    def create_affinity_group(self, *, name: str, type: str, account: str | None = None,
+        description: str | None = None, domainid: str | None = None, projectid: str | None = None) -> Awaitable[Obj]:
+        return self._command('createAffinityGroup', _given(locals()))
+
+    def begin_create_affinity_group(self, *, name: str, type: str, account: str | None = None,
+        description: str | None = None, domainid: str | None = None, projectid: str | None = None) -> Awaitable[Obj]:
+        return self._begin('createAffinityGroup', _given(locals()))
+
     def create_network(self, *, name: str, networkofferingid: str, zoneid: str, account: str | None = None,
         aclid: str | None = None, acltype: str | None = None, associatednetworkid: str | None = None,
         bypassvlanoverlapcheck: bool | None = None, displaynetwork: bool | None = None,
@@ -142,6 +150,14 @@ class CloudStackApi:
         projectid: str | None = None, size: int | None = None, snapshotid: str | None = None,
         virtualmachineid: str | None = None, zoneid: str | None = None) -> Awaitable[Obj]:
         return self._begin('createVolume', _given(locals()))
+
+    def delete_affinity_group(self, *, account: str | None = None, domainid: str | None = None,
+        id: str | None = None, name: str | None = None, projectid: str | None = None) -> Awaitable[bool]:
+        return self._command('deleteAffinityGroup', _given(locals()))
+
+    def begin_delete_affinity_group(self, *, account: str | None = None, domainid: str | None = None,
+        id: str | None = None, name: str | None = None, projectid: str | None = None) -> Awaitable[Obj]:
+        return self._begin('deleteAffinityGroup', _given(locals()))
 
     def delete_network(self, *, id: str, forced: bool | None = None) -> Awaitable[bool]:
         return self._command('deleteNetwork', _given(locals()))
@@ -271,6 +287,12 @@ class CloudStackApi:
         name: str | None = None, page: int | None = None, pagesize: int | None = None, showicon: bool | None = None,
         state: str | None = None) -> Awaitable[Items]:
         return self._command('listAccounts', _given(locals()))
+
+    def list_affinity_groups(self, *, account: str | None = None, domainid: str | None = None, id: str | None = None,
+        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
+        name: str | None = None, page: int | None = None, pagesize: int | None = None, projectid: str | None = None,
+        type: str | None = None, virtualmachineid: str | None = None) -> Awaitable[Items]:
+        return self._command('listAffinityGroups', _given(locals()))
 
     def list_capabilities(self) -> Awaitable[Obj]:
         return self._command('listCapabilities', _given(locals()))
@@ -510,6 +532,7 @@ COMMANDS: dict[str, str] = {
     'associateIpAddress': 'associate_ip_address',
     'attachVolume': 'attach_volume',
     'changeServiceForVirtualMachine': 'change_service_for_virtual_machine',
+    'createAffinityGroup': 'create_affinity_group',
     'createNetwork': 'create_network',
     'createSSHKeyPair': 'create_ssh_key_pair',
     'createSecurityGroup': 'create_security_group',
@@ -518,6 +541,7 @@ COMMANDS: dict[str, str] = {
     'createTemplate': 'create_template',
     'createVPC': 'create_vpc',
     'createVolume': 'create_volume',
+    'deleteAffinityGroup': 'delete_affinity_group',
     'deleteNetwork': 'delete_network',
     'deleteSSHKeyPair': 'delete_ssh_key_pair',
     'deleteSecurityGroup': 'delete_security_group',
@@ -535,6 +559,7 @@ COMMANDS: dict[str, str] = {
     'getUser': 'get_user',
     'getVMPassword': 'get_vm_password',
     'listAccounts': 'list_accounts',
+    'listAffinityGroups': 'list_affinity_groups',
     'listCapabilities': 'list_capabilities',
     'listConfigurations': 'list_configurations',
     'listDiskOfferings': 'list_disk_offerings',
