@@ -21,6 +21,6 @@ request("CreatePlacementGroup", In("group_name", soap="groupName", required=True
         tag_specifications("tags", "placement-group"), soap=(field_("groupName"), field_("strategy")))
 request("DeletePlacementGroup", In("group_name", soap="groupName", required=True), soap=(field_("groupName"),))
 request("DescribePlacementGroups", In("group_names", "list", query="GroupName", soap="placementGroupSet.groupName"),
-        In("group_ids", "list", query="GroupId", soap=None), FILTERS, soap=(
+        In("group_ids", "list", query="GroupId", soap=None, default=[]), FILTERS, soap=(
             field_("placementGroupSet", soap_set("DescribePlacementGroupsInfoType", "DescribePlacementGroupItemType",
                                                  field_("groupName"))), SOAP_FILTERS))
