@@ -43,6 +43,11 @@ CALLED = sorted([
     "listNetworks", "listVPCOfferings", "listVPCs",
     # EC2-VPC placement groups (core/placement_groups.py)
     "createAffinityGroup", "deleteAffinityGroup", "listAffinityGroups",
+    # EC2-VPC network interfaces (core/network_interfaces.py)
+    "addIpToNic", "removeIpFromNic",
+    # EC2-VPC network ACLs (core/network_acls.py)
+    "createNetworkACL", "createNetworkACLList", "deleteNetworkACL", "deleteNetworkACLList", "listNetworkACLs",
+    "replaceNetworkACLList", "updateNetworkACLItem",
 ])
 
 # Generic (by command name) methods of CloudStackClient and where their command name is.

@@ -34,6 +34,12 @@ class CloudStackApi:
         """Wait for a job begun with begin_<command> → its result as COMMAND answers it."""
         raise NotImplementedError
 
+    def add_ip_to_nic(self, *, nicid: str, ipaddress: str | None = None) -> Awaitable[Obj]:
+        return self._command('addIpToNic', _given(locals()))
+
+    def begin_add_ip_to_nic(self, *, nicid: str, ipaddress: str | None = None) -> Awaitable[Obj]:
+        return self._begin('addIpToNic', _given(locals()))
+
     def associate_ip_address(self, *, account: str | None = None, domainid: str | None = None,
         fordisplay: bool | None = None, ipaddress: str | None = None, isportable: bool | None = None,
         networkid: str | None = None, projectid: str | None = None, regionid: int | None = None,
@@ -80,6 +86,28 @@ class CloudStackApi:
         tungstenvirtualrouteruuid: str | None = None, vlan: str | None = None, vpcid: str | None = None,
     ) -> Awaitable[Obj]:
         return self._command('createNetwork', _given(locals()))
+
+    def create_network_acl(self, *, protocol: str, aclid: str | None = None, action: str | None = None,
+        cidrlist: Sequence[str] | str | None = None, endport: int | None = None, fordisplay: bool | None = None,
+        icmpcode: int | None = None, icmptype: int | None = None, networkid: str | None = None,
+        number: int | None = None, reason: str | None = None, startport: int | None = None,
+        traffictype: str | None = None) -> Awaitable[Obj]:
+        return self._command('createNetworkACL', _given(locals()))
+
+    def begin_create_network_acl(self, *, protocol: str, aclid: str | None = None, action: str | None = None,
+        cidrlist: Sequence[str] | str | None = None, endport: int | None = None, fordisplay: bool | None = None,
+        icmpcode: int | None = None, icmptype: int | None = None, networkid: str | None = None,
+        number: int | None = None, reason: str | None = None, startport: int | None = None,
+        traffictype: str | None = None) -> Awaitable[Obj]:
+        return self._begin('createNetworkACL', _given(locals()))
+
+    def create_network_acl_list(self, *, name: str, vpcid: str, description: str | None = None,
+        fordisplay: bool | None = None) -> Awaitable[Obj]:
+        return self._command('createNetworkACLList', _given(locals()))
+
+    def begin_create_network_acl_list(self, *, name: str, vpcid: str, description: str | None = None,
+        fordisplay: bool | None = None) -> Awaitable[Obj]:
+        return self._begin('createNetworkACLList', _given(locals()))
 
     def create_ssh_key_pair(self, *, name: str, account: str | None = None, domainid: str | None = None,
         projectid: str | None = None) -> Awaitable[Obj]:
@@ -164,6 +192,18 @@ class CloudStackApi:
 
     def begin_delete_network(self, *, id: str, forced: bool | None = None) -> Awaitable[Obj]:
         return self._begin('deleteNetwork', _given(locals()))
+
+    def delete_network_acl(self, *, id: str) -> Awaitable[bool]:
+        return self._command('deleteNetworkACL', _given(locals()))
+
+    def begin_delete_network_acl(self, *, id: str) -> Awaitable[Obj]:
+        return self._begin('deleteNetworkACL', _given(locals()))
+
+    def delete_network_acl_list(self, *, id: str) -> Awaitable[bool]:
+        return self._command('deleteNetworkACLList', _given(locals()))
+
+    def begin_delete_network_acl_list(self, *, id: str) -> Awaitable[Obj]:
+        return self._begin('deleteNetworkACLList', _given(locals()))
 
     def delete_ssh_key_pair(self, *, name: str, account: str | None = None, domainid: str | None = None,
         projectid: str | None = None) -> Awaitable[bool]:
@@ -319,6 +359,14 @@ class CloudStackApi:
         networkid: str | None = None, page: int | None = None, pagesize: int | None = None,
         projectid: str | None = None, vpcid: str | None = None) -> Awaitable[Items]:
         return self._command('listNetworkACLLists', _given(locals()))
+
+    def list_network_ac_ls(self, *, account: str | None = None, aclid: str | None = None, action: str | None = None,
+        domainid: str | None = None, fordisplay: bool | None = None, id: str | None = None,
+        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
+        networkid: str | None = None, page: int | None = None, pagesize: int | None = None,
+        projectid: str | None = None, protocol: str | None = None, tags: Map | None = None,
+        traffictype: str | None = None) -> Awaitable[Items]:
+        return self._command('listNetworkACLs', _given(locals()))
 
     def list_network_offerings(self, *, availability: str | None = None, displaytext: str | None = None,
         domainid: str | None = None, forvpc: bool | None = None, guestiptype: str | None = None,
@@ -488,6 +536,20 @@ class CloudStackApi:
         zoneid: str | None = None, zoneids: Sequence[str] | str | None = None) -> Awaitable[Items]:
         return self._command('registerTemplate', _given(locals()))
 
+    def remove_ip_from_nic(self, *, id: str) -> Awaitable[bool]:
+        return self._command('removeIpFromNic', _given(locals()))
+
+    def begin_remove_ip_from_nic(self, *, id: str) -> Awaitable[Obj]:
+        return self._begin('removeIpFromNic', _given(locals()))
+
+    def replace_network_acl_list(self, *, aclid: str, gatewayid: str | None = None, networkid: str | None = None,
+    ) -> Awaitable[bool]:
+        return self._command('replaceNetworkACLList', _given(locals()))
+
+    def begin_replace_network_acl_list(self, *, aclid: str, gatewayid: str | None = None,
+        networkid: str | None = None) -> Awaitable[Obj]:
+        return self._begin('replaceNetworkACLList', _given(locals()))
+
     def start_virtual_machine(self, *, id: str, bootintosetup: bool | None = None, clusterid: str | None = None,
         considerlasthost: bool | None = None, deploymentplanner: str | None = None, hostid: str | None = None,
         podid: str | None = None) -> Awaitable[Obj]:
@@ -503,6 +565,20 @@ class CloudStackApi:
 
     def begin_stop_virtual_machine(self, *, id: str, forced: bool | None = None) -> Awaitable[Obj]:
         return self._begin('stopVirtualMachine', _given(locals()))
+
+    def update_network_acl_item(self, *, id: str, action: str | None = None,
+        cidrlist: Sequence[str] | str | None = None, customid: str | None = None, endport: int | None = None,
+        fordisplay: bool | None = None, icmpcode: int | None = None, icmptype: int | None = None,
+        number: int | None = None, partialupgrade: bool | None = None, protocol: str | None = None,
+        reason: str | None = None, startport: int | None = None, traffictype: str | None = None) -> Awaitable[Obj]:
+        return self._command('updateNetworkACLItem', _given(locals()))
+
+    def begin_update_network_acl_item(self, *, id: str, action: str | None = None,
+        cidrlist: Sequence[str] | str | None = None, customid: str | None = None, endport: int | None = None,
+        fordisplay: bool | None = None, icmpcode: int | None = None, icmptype: int | None = None,
+        number: int | None = None, partialupgrade: bool | None = None, protocol: str | None = None,
+        reason: str | None = None, startport: int | None = None, traffictype: str | None = None) -> Awaitable[Obj]:
+        return self._begin('updateNetworkACLItem', _given(locals()))
 
     def update_template(self, *, id: str, bootable: bool | None = None, cleanupdetails: bool | None = None,
         details: Map | None = None, displaytext: str | None = None, format: str | None = None,
@@ -529,11 +605,14 @@ class CloudStackApi:
 
 # command name → its method's name, for the tests and tools
 COMMANDS: dict[str, str] = {
+    'addIpToNic': 'add_ip_to_nic',
     'associateIpAddress': 'associate_ip_address',
     'attachVolume': 'attach_volume',
     'changeServiceForVirtualMachine': 'change_service_for_virtual_machine',
     'createAffinityGroup': 'create_affinity_group',
     'createNetwork': 'create_network',
+    'createNetworkACL': 'create_network_acl',
+    'createNetworkACLList': 'create_network_acl_list',
     'createSSHKeyPair': 'create_ssh_key_pair',
     'createSecurityGroup': 'create_security_group',
     'createSnapshot': 'create_snapshot',
@@ -543,6 +622,8 @@ COMMANDS: dict[str, str] = {
     'createVolume': 'create_volume',
     'deleteAffinityGroup': 'delete_affinity_group',
     'deleteNetwork': 'delete_network',
+    'deleteNetworkACL': 'delete_network_acl',
+    'deleteNetworkACLList': 'delete_network_acl_list',
     'deleteSSHKeyPair': 'delete_ssh_key_pair',
     'deleteSecurityGroup': 'delete_security_group',
     'deleteSnapshot': 'delete_snapshot',
@@ -565,6 +646,7 @@ COMMANDS: dict[str, str] = {
     'listDiskOfferings': 'list_disk_offerings',
     'listHypervisors': 'list_hypervisors',
     'listNetworkACLLists': 'list_network_acl_lists',
+    'listNetworkACLs': 'list_network_ac_ls',
     'listNetworkOfferings': 'list_network_offerings',
     'listNetworks': 'list_networks',
     'listOsTypes': 'list_os_types',
@@ -587,8 +669,11 @@ COMMANDS: dict[str, str] = {
     'rebootVirtualMachine': 'reboot_virtual_machine',
     'registerSSHKeyPair': 'register_ssh_key_pair',
     'registerTemplate': 'register_template',
+    'removeIpFromNic': 'remove_ip_from_nic',
+    'replaceNetworkACLList': 'replace_network_acl_list',
     'startVirtualMachine': 'start_virtual_machine',
     'stopVirtualMachine': 'stop_virtual_machine',
+    'updateNetworkACLItem': 'update_network_acl_item',
     'updateTemplate': 'update_template',
     'updateTemplatePermissions': 'update_template_permissions',
     'updateVirtualMachine': 'update_virtual_machine',
