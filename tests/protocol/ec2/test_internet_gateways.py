@@ -1,0 +1,115 @@
+"""EC2-VPC internet gateways over the simulator's advanced zone: boto3 and awscli for the round trip, boto3 for
+the errors, a second user who sees nothing."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
+from tests.unit.cloudstack.simulator.compute_world import put, read
+
+
+@pytest.fixture(scope="module")
+def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Iterator[GatewayServer]:
+    yield from serve_gateway(tmp_path_factory, reactor, in_reactor, "igws", simulator_advanced_zone=True)
+
+
+@pytest.fixture
+def boto3_ec2(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> EC2Client:
+    return EC2Client("boto3", gateway_server, new_user())
+
+
+def _vpc(client: Any, cidr: str) -> str:
+    vpc_id = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    waiter = client.get_waiter("vpc_available")
+    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
+    waiter.wait(VpcIds=[vpc_id])
+    return vpc_id
+
+
+def _names(found: dict) -> list[str]:
+    return [g["InternetGatewayId"] for g in found["InternetGateways"]]
+
+
+def test_internet_gateway_round_trip_boto3(boto3_ec2: EC2Client, gateway_server: GatewayServer,
+                                           new_user: Callable[[], Keys]) -> None:
+    client = boto3_ec2.client
+    vpc_id = _vpc(client, "10.60.0.0/16")
+    made = client.create_internet_gateway(TagSpecifications=[
+        {"ResourceType": "internet-gateway", "Tags": [{"Key": "Name", "Value": "edge"}]}])["InternetGateway"]
+    igw = made["InternetGatewayId"]
+    assert igw.startswith("igw-") and made["Attachments"] == [] and made["Tags"] == [{"Key": "Name", "Value": "edge"}]
+    second = client.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    client.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    [shown] = client.describe_internet_gateways(InternetGatewayIds=[igw])["InternetGateways"]
+    assert shown["Attachments"] == [{"VpcId": vpc_id, "State": "available"}] and shown["OwnerId"]
+    for name, values, wanted in (("attachment.vpc-id", [vpc_id], [igw]), ("attachment.state", ["available"], [igw]),
+                                 ("internet-gateway-id", [second], [second]), ("tag:Name", ["edge"], [igw]),
+                                 ("tag:Name", ["other"], [])):
+        assert _names(client.describe_internet_gateways(Filters=[{"Name": name, "Values": values}])) == wanted, name
+    assert sorted(_names(client.describe_internet_gateways())) == sorted([igw, second])
+    first = client.describe_internet_gateways(MaxResults=5)
+    assert "NextToken" not in first and len(first["InternetGateways"]) == 2
+    # One gateway per VPC, one VPC per gateway; an attached gateway is not deleted; the VPC waits for it.
+    for other_igw in (igw, second):
+        with boto3_ec2.failure() as failure:
+            client.attach_internet_gateway(InternetGatewayId=other_igw, VpcId=vpc_id)
+        assert failure.value.code == "Resource.AlreadyAssociated"
+    with boto3_ec2.failure() as failure:
+        client.delete_internet_gateway(InternetGatewayId=igw)
+    assert failure.value.code == "DependencyViolation"
+    with boto3_ec2.failure() as failure:
+        client.detach_internet_gateway(InternetGatewayId=second, VpcId=vpc_id)
+    assert failure.value.code == "Gateway.NotAttached"
+    other = EC2Client("boto3", gateway_server, new_user())
+    assert other.client.describe_internet_gateways()["InternetGateways"] == []
+    with other.failure() as failure:
+        other.client.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    assert failure.value.code == "InvalidInternetGatewayID.NotFound"
+    client.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    assert client.describe_internet_gateways(InternetGatewayIds=[igw])["InternetGateways"][0]["Attachments"] == []
+    client.delete_internet_gateway(InternetGatewayId=igw)
+    client.delete_internet_gateway(InternetGatewayId=second)
+    with boto3_ec2.failure() as failure:
+        client.describe_internet_gateways(InternetGatewayIds=[igw])
+    assert failure.value.code == "InvalidInternetGatewayID.NotFound"
+    client.delete_vpc(VpcId=vpc_id)
+
+
+def test_internet_gateway_through_awscli(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
+    cli = EC2Client("awscli", gateway_server, new_user())
+    vpc_id = cli.cli("create-vpc", "--cidr-block", "10.61.0.0/16")["Vpc"]["VpcId"]
+    cli.cli("wait", "vpc-available", "--vpc-ids", vpc_id)
+    igw = cli.cli("create-internet-gateway")["InternetGateway"]["InternetGatewayId"]
+    cli.cli("attach-internet-gateway", "--internet-gateway-id", igw, "--vpc-id", vpc_id)
+    found = cli.cli("describe-internet-gateways", "--filters", f"Name=attachment.vpc-id,Values={vpc_id}")
+    assert [(g["InternetGatewayId"], g["Attachments"]) for g in found["InternetGateways"]] == [
+        (igw, [{"State": "available", "VpcId": vpc_id}])]
+    cli.cli("detach-internet-gateway", "--internet-gateway-id", igw, "--vpc-id", vpc_id)
+    cli.cli("delete-internet-gateway", "--internet-gateway-id", igw)
+    assert cli.cli("describe-internet-gateways")["InternetGateways"] == []
+    cli.cli("delete-vpc", "--vpc-id", vpc_id)
+
+
+def test_detach_refused_while_the_vpc_has_mapped_addresses(boto3_ec2: EC2Client,
+                                                           gateway_server: GatewayServer) -> None:
+    client = boto3_ec2.client
+    vpc_id = _vpc(client, "10.62.0.0/16")
+    igw = client.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    with boto3_ec2.failure() as failure:
+        client.attach_internet_gateway(InternetGatewayId=igw, VpcId="vpc-0123456789abcdef0")
+    assert failure.value.code == "InvalidVpcID.NotFound"
+    client.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    # The VPC's Elastic IP mapped to an instance (static NAT), as CloudStack lists it.
+    [listed] = [v for v in gateway_server.cloudstack("admin", "listVPCs", listall=True)[1]["vpc"]
+                if v["cidr"] == "10.62.0.0/16" and v["account"] == boto3_ec2.keys.account]
+    vpc = read(gateway_server.simulator, "vpc", listed["id"])
+    put(gateway_server.simulator, "ipaddress", {
+        "ipaddress": "203.0.113.62", "vpcid": vpc["id"], "zoneid": vpc["zoneid"], "isstaticnat": True,
+        "issourcenat": False, "state": "Allocated", "accountid": vpc["accountid"], "account": vpc["account"],
+        "domainid": vpc["domainid"], "domain": vpc["domain"]}, account_id=vpc["accountid"])
+    with boto3_ec2.failure() as failure:
+        client.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    assert failure.value.code == "DependencyViolation" and "mapped public address" in failure.value.message
+    assert client.describe_internet_gateways()["InternetGateways"][0]["Attachments"][0]["VpcId"] == vpc_id
