@@ -48,6 +48,8 @@ CALLED = sorted([
     # EC2-VPC network ACLs (core/network_acls.py)
     "createNetworkACL", "createNetworkACLList", "deleteNetworkACL", "deleteNetworkACLList", "listNetworkACLs",
     "replaceNetworkACLList", "updateNetworkACLItem",
+    # EC2-VPC route tables (core/route_tables.py): static routes to the VPC's private gateways
+    "createStaticRoute", "deleteStaticRoute", "listPrivateGateways", "listStaticRoutes",
 ])
 
 # Generic (by command name) methods of CloudStackClient and where their command name is.

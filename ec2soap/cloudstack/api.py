@@ -127,6 +127,12 @@ class CloudStackApi:
         policyid: str | None = None, quiescevm: bool | None = None, tags: Map | None = None) -> Awaitable[Obj]:
         return self._begin('createSnapshot', _given(locals()))
 
+    def create_static_route(self, *, cidr: str, gatewayid: str) -> Awaitable[Obj]:
+        return self._command('createStaticRoute', _given(locals()))
+
+    def begin_create_static_route(self, *, cidr: str, gatewayid: str) -> Awaitable[Obj]:
+        return self._begin('createStaticRoute', _given(locals()))
+
     def create_tags(self, *, resourceids: Sequence[str] | str, resourcetype: str, tags: Map,
         customer: str | None = None) -> Awaitable[bool]:
         return self._command('createTags', _given(locals()))
@@ -218,6 +224,12 @@ class CloudStackApi:
 
     def begin_delete_snapshot(self, *, id: str) -> Awaitable[Obj]:
         return self._begin('deleteSnapshot', _given(locals()))
+
+    def delete_static_route(self, *, id: str) -> Awaitable[bool]:
+        return self._command('deleteStaticRoute', _given(locals()))
+
+    def begin_delete_static_route(self, *, id: str) -> Awaitable[Obj]:
+        return self._begin('deleteStaticRoute', _given(locals()))
 
     def delete_tags(self, *, resourceids: Sequence[str] | str, resourcetype: str, tags: Map | None = None,
     ) -> Awaitable[bool]:
@@ -395,6 +407,13 @@ class CloudStackApi:
         oscategoryid: str | None = None, page: int | None = None, pagesize: int | None = None) -> Awaitable[Items]:
         return self._command('listOsTypes', _given(locals()))
 
+    def list_private_gateways(self, *, account: str | None = None, domainid: str | None = None,
+        id: str | None = None, ipaddress: str | None = None, isrecursive: bool | None = None,
+        keyword: str | None = None, listall: bool | None = None, page: int | None = None,
+        pagesize: int | None = None, projectid: str | None = None, state: str | None = None, vlan: str | None = None,
+        vpcid: str | None = None) -> Awaitable[Items]:
+        return self._command('listPrivateGateways', _given(locals()))
+
     def list_public_ip_addresses(self, *, account: str | None = None, allocatedonly: bool | None = None,
         associatednetworkid: str | None = None, domainid: str | None = None, fordisplay: bool | None = None,
         forloadbalancing: bool | None = None, forvirtualnetwork: bool | None = None, id: str | None = None,
@@ -439,6 +458,13 @@ class CloudStackApi:
         pagesize: int | None = None, projectid: str | None = None, snapshottype: str | None = None,
         tags: Map | None = None, volumeid: str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
         return self._command('listSnapshots', _given(locals()))
+
+    def list_static_routes(self, *, account: str | None = None, domainid: str | None = None,
+        gatewayid: str | None = None, id: str | None = None, isrecursive: bool | None = None,
+        keyword: str | None = None, listall: bool | None = None, page: int | None = None,
+        pagesize: int | None = None, projectid: str | None = None, state: str | None = None, tags: Map | None = None,
+        vpcid: str | None = None) -> Awaitable[Items]:
+        return self._command('listStaticRoutes', _given(locals()))
 
     def list_tags(self, *, account: str | None = None, customer: str | None = None, domainid: str | None = None,
         isrecursive: bool | None = None, key: str | None = None, keyword: str | None = None,
@@ -616,6 +642,7 @@ COMMANDS: dict[str, str] = {
     'createSSHKeyPair': 'create_ssh_key_pair',
     'createSecurityGroup': 'create_security_group',
     'createSnapshot': 'create_snapshot',
+    'createStaticRoute': 'create_static_route',
     'createTags': 'create_tags',
     'createTemplate': 'create_template',
     'createVPC': 'create_vpc',
@@ -627,6 +654,7 @@ COMMANDS: dict[str, str] = {
     'deleteSSHKeyPair': 'delete_ssh_key_pair',
     'deleteSecurityGroup': 'delete_security_group',
     'deleteSnapshot': 'delete_snapshot',
+    'deleteStaticRoute': 'delete_static_route',
     'deleteTags': 'delete_tags',
     'deleteTemplate': 'delete_template',
     'deleteVPC': 'delete_vpc',
@@ -650,12 +678,14 @@ COMMANDS: dict[str, str] = {
     'listNetworkOfferings': 'list_network_offerings',
     'listNetworks': 'list_networks',
     'listOsTypes': 'list_os_types',
+    'listPrivateGateways': 'list_private_gateways',
     'listPublicIpAddresses': 'list_public_ip_addresses',
     'listResourceLimits': 'list_resource_limits',
     'listSSHKeyPairs': 'list_ssh_key_pairs',
     'listSecurityGroups': 'list_security_groups',
     'listServiceOfferings': 'list_service_offerings',
     'listSnapshots': 'list_snapshots',
+    'listStaticRoutes': 'list_static_routes',
     'listTags': 'list_tags',
     'listTemplatePermissions': 'list_template_permissions',
     'listTemplates': 'list_templates',
