@@ -1,6 +1,365 @@
-"""EC2-VPC family `network_interfaces` (issue 12): being built; no actions yet. Core: no Twisted, Spyne, lxml or SQL here."""
+"""EC2-VPC network interfaces: DescribeNetworkInterfaces, AssignPrivateIpAddresses, UnassignPrivateIpAddresses.
+
+An EC2 network interface (eni-, IdMap kind network-interface) is a CloudStack NIC of one of the caller's VMs on a
+VPC tier (listVirtualMachines' `nic` list, where CloudStack shows every NIC of the VM with its secondary
+addresses). CloudStack 4.18 has no NIC apart from its VM: a NIC is made with the VM (or addNicToVirtualMachine)
+and goes with it, so every interface here is attached (status in-use, deleted with its instance) and
+Create/Delete/Attach/DetachNetworkInterface stay UnsupportedOperation (wire/catalogue.py). Secondary private
+addresses are CloudStack's secondary IPs of the NIC (addIpToNic / removeIpFromNic); the public address of an
+interface is the static NAT of an Elastic IP onto one of its addresses (core/addresses.py).
+Core: no Twisted, Spyne, lxml or SQL here.
+"""
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
-OPERATIONS: dict[str, Any] = {}
+from ec2soap.cloudstack.errors import CloudStackApiError
+from ec2soap.core.context import RequestContext
+from ec2soap.core.filters import Filter, apply_filters, paginate
+from ec2soap.core.model import Tag, owner_id, parse_cs_date
+from ec2soap.errors import ERRORS
+
+__all__ = ["NetworkInterface", "InterfacePage", "Nic", "INTERFACE_FILTERS", "vpc_nics", "find_nic", "OPERATIONS"]
+
+_GONE = ("Destroyed", "Expunging", "Expunged", "Error")
+
+
+@dataclass
+class Nic:
+    """A VPC-tier NIC of one of the caller's VMs, as CloudStack lists it with its VM."""
+    vm: dict
+    nic: dict
+
+    @property
+    def cs_id(self) -> str:
+        return self.nic["id"]
+
+    @property
+    def primary_ip(self) -> str:
+        return str(self.nic.get("ipaddress") or "")
+
+    @property
+    def secondary(self) -> dict[str, str]:
+        """{address: CloudStack secondary-IP uuid}."""
+        return {s["ipaddress"]: s["id"] for s in self.nic.get("secondaryip") or () if s.get("ipaddress")}
+
+    @property
+    def network(self) -> ipaddress.IPv4Network | None:
+        try:
+            return ipaddress.IPv4Network(f"{self.nic.get('gateway')}/{self.nic.get('netmask')}", strict=False)
+        except ValueError:
+            return None
+
+
+@dataclass
+class GroupIdentifier:
+    group_id: str
+    group_name: str
+
+
+@dataclass
+class InterfaceAssociation:
+    public_ip: str
+    ip_owner_id: str
+    allocation_id: str
+    association_id: str
+    public_dns_name: str | None = None
+
+
+@dataclass
+class PrivateIp:
+    private_ip_address: str
+    primary: bool
+    association: InterfaceAssociation | None = None
+    private_dns_name: str | None = None
+
+
+@dataclass
+class InterfaceAttachment:
+    attachment_id: str
+    instance_id: str
+    instance_owner_id: str
+    device_index: int
+    attach_time: Any = None
+    status: str = "attached"
+    # CloudStack removes a VM's NICs with it: an interface never outlives its instance.
+    delete_on_termination: bool = True
+
+
+@dataclass
+class NetworkInterface:
+    network_interface_id: str
+    subnet_id: str
+    vpc_id: str
+    availability_zone: str
+    owner_id: str
+    mac_address: str
+    private_ip_address: str
+    attachment: InterfaceAttachment
+    private_ip_addresses: list[PrivateIp]
+    groups: list[GroupIdentifier] = field(default_factory=list)
+    association: InterfaceAssociation | None = None
+    description: str = ""
+    status: str = "in-use"
+    requester_managed: bool = False
+    source_dest_check: bool = True
+    interface_type: str = "interface"
+    tags: list[Tag] = field(default_factory=list)
+    cs_id: str = ""
+
+    @property
+    def tag_set(self) -> list[Tag]:
+        return self.tags
+
+
+@dataclass
+class InterfacePage:
+    network_interfaces: list[NetworkInterface]
+    next_token: str | None = None
+
+
+@dataclass
+class AssignedAddresses:
+    network_interface_id: str
+    assigned_private_ip_addresses: list[PrivateIp]
+    ok: bool = True
+
+
+def _public(i: NetworkInterface, attr: str) -> list[str]:
+    return [getattr(p.association, attr) for p in i.private_ip_addresses if p.association]
+
+
+INTERFACE_FILTERS = {
+    "network-interface-id": lambda i: i.network_interface_id,
+    "subnet-id": lambda i: i.subnet_id,
+    "vpc-id": lambda i: i.vpc_id,
+    "availability-zone": lambda i: i.availability_zone,
+    "owner-id": lambda i: i.owner_id,
+    "status": lambda i: i.status,
+    "mac-address": lambda i: i.mac_address,
+    "description": lambda i: i.description,
+    "interface-type": lambda i: i.interface_type,
+    "requester-managed": lambda i: i.requester_managed,
+    "source-dest-check": lambda i: i.source_dest_check,
+    "private-ip-address": lambda i: [p.private_ip_address for p in i.private_ip_addresses],
+    "addresses.private-ip-address": lambda i: [p.private_ip_address for p in i.private_ip_addresses],
+    "addresses.primary": lambda i: [p.primary for p in i.private_ip_addresses],
+    "addresses.association.public-ip": lambda i: _public(i, "public_ip"),
+    "addresses.association.owner-id": lambda i: _public(i, "ip_owner_id"),
+    "association.public-ip": lambda i: _public(i, "public_ip"),
+    "association.allocation-id": lambda i: _public(i, "allocation_id"),
+    "association.association-id": lambda i: _public(i, "association_id"),
+    "association.ip-owner-id": lambda i: _public(i, "ip_owner_id"),
+    "attachment.attachment-id": lambda i: i.attachment.attachment_id,
+    "attachment.instance-id": lambda i: i.attachment.instance_id,
+    "attachment.instance-owner-id": lambda i: i.attachment.instance_owner_id,
+    "attachment.device-index": lambda i: str(i.attachment.device_index),
+    "attachment.status": lambda i: i.attachment.status,
+    "attachment.delete-on-termination": lambda i: i.attachment.delete_on_termination,
+    "attachment.attach-time": lambda i: i.attachment.attach_time.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if i.attachment.attach_time else None,
+    "group-id": lambda i: [g.group_id for g in i.groups],
+    "group-name": lambda i: [g.group_name for g in i.groups],
+}
+
+
+async def vpc_nics(ctx: RequestContext, **vm_filter: Any) -> list[Nic]:
+    """The caller's NICs on VPC tiers (of VMs not destroyed), as CloudStack lists them with their VMs."""
+    out = []
+    for vm in await ctx.cloud.list_virtual_machines(listall=True, **vm_filter):
+        if vm.get("state") in _GONE:
+            continue
+        out.extend(Nic(vm, nic) for nic in vm.get("nic") or () if nic.get("vpcid") and nic.get("id"))
+    return out
+
+
+async def find_nic(ctx: RequestContext, eni_id: str) -> Nic:
+    """The caller's NIC named by ENI_ID, else InvalidNetworkInterfaceID.NotFound (also for another's)."""
+    cs_id = await ctx.ids.to_cloudstack("network-interface", eni_id) if eni_id else None
+    found = [n for n in await vpc_nics(ctx) if n.cs_id == cs_id] if cs_id else []
+    if not found:
+        raise ERRORS["InvalidNetworkInterfaceID.NotFound"](eni_id=eni_id)
+    return found[0]
+
+
+async def _static_nats(ctx: RequestContext) -> dict[tuple[str, str], InterfaceAssociation]:
+    """{(vm uuid, guest address): the Elastic IP statically NATed onto it}."""
+    nated = [c for c in await ctx.cloud.list_public_ip_addresses(isstaticnat=True)
+             if c.get("virtualmachineid") and c.get("vmipaddress")]
+    allocations = await ctx.ids.to_ec2_many("allocation", [c["id"] for c in nated])
+    associations = await ctx.ids.to_ec2_many("association", [c["id"] for c in nated])
+    return {(c["virtualmachineid"], c["vmipaddress"]): InterfaceAssociation(
+        public_ip=c["ipaddress"], ip_owner_id=owner_id(c), allocation_id=allocations[c["id"]],
+        association_id=associations[c["id"]]) for c in nated}
+
+
+async def _to_interfaces(ctx: RequestContext, nics: list[Nic]) -> list[NetworkInterface]:
+    enis = await ctx.ids.to_ec2_many("network-interface", [n.cs_id for n in nics])
+    subnets = await ctx.ids.to_ec2_many("subnet", [n.nic.get("networkid", "") for n in nics])
+    vpcs = await ctx.ids.to_ec2_many("vpc", [n.nic.get("vpcid", "") for n in nics])
+    instances = await ctx.ids.to_ec2_many("instance", [n.vm["id"] for n in nics])
+    groups = await ctx.ids.to_ec2_many("security-group", [g["id"] for n in nics
+                                                          for g in n.vm.get("securitygroup") or () if g.get("id")])
+    nats = await _static_nats(ctx) if nics else {}
+    out = []
+    for n in nics:
+        vm, eni = n.vm, enis[n.cs_id]
+        addresses = [PrivateIp(n.primary_ip, True, nats.get((vm["id"], n.primary_ip)))]
+        addresses += [PrivateIp(a, False, nats.get((vm["id"], a))) for a in n.secondary]
+        device = int(str(n.nic.get("deviceid") or "0")) if str(n.nic.get("deviceid") or "0").isdigit() else 0
+        # CloudStack gives no NIC creation time: a VM's default NIC came with it, so its attach time is the VM's
+        # creation; any other NIC may have been added later and shows none.
+        attached = parse_cs_date(vm.get("created")) if n.nic.get("isdefault") else None
+        out.append(NetworkInterface(
+            network_interface_id=eni, subnet_id=subnets.get(n.nic.get("networkid", ""), ""),
+            vpc_id=vpcs.get(n.nic.get("vpcid", ""), ""), availability_zone=str(vm.get("zonename") or ""),
+            owner_id=owner_id(vm), mac_address=str(n.nic.get("macaddress") or ""), private_ip_address=n.primary_ip,
+            attachment=InterfaceAttachment(f"eni-attach-{eni.split('-', 1)[-1]}", instances[vm["id"]],
+                                           owner_id(vm), device, attached),
+            private_ip_addresses=addresses, association=addresses[0].association,
+            groups=[GroupIdentifier(groups[g["id"]], str(g.get("name", "")))
+                    for g in vm.get("securitygroup") or () if g.get("id")],
+            cs_id=n.cs_id))
+    return out
+
+
+async def describe_network_interfaces(ctx: RequestContext, network_interface_ids: Sequence[str] = (),
+                                      filters: Sequence[Filter] = (), max_results: int | None = None,
+                                      next_token: str | None = None) -> InterfacePage:
+    """DescribeNetworkInterfaces → listVirtualMachines (the NICs on VPC tiers) and listPublicIpAddresses (their
+    static NATs). Unknown ids are InvalidNetworkInterfaceID.NotFound; ids, filters and pages applied here."""
+    wanted = await ctx.ids.to_cloudstack_many("network-interface", network_interface_ids) \
+        if network_interface_ids else {}
+    for given, cs_id in wanted.items():
+        if cs_id is None:
+            raise ERRORS["InvalidNetworkInterfaceID.NotFound"](eni_id=given)
+    nics = await vpc_nics(ctx)
+    if network_interface_ids:
+        present = {n.cs_id for n in nics}
+        for given, cs_id in wanted.items():
+            if cs_id not in present:
+                raise ERRORS["InvalidNetworkInterfaceID.NotFound"](eni_id=given)
+        nics = [n for n in nics if n.cs_id in set(wanted.values())]
+    found = apply_filters(INTERFACE_FILTERS, filters, await _to_interfaces(ctx, nics))
+    found.sort(key=lambda i: i.network_interface_id)
+    page, token = paginate(found, max_results, next_token, minimum=5, maximum=1000)
+    return InterfacePage(page, token)
+
+
+# -- secondary private addresses ------------------------------------------------------------------------------------
+def _check_in_subnet(nic: Nic, address: str, eni_id: str) -> str:
+    try:
+        ip = ipaddress.IPv4Address(address.strip())
+    except ValueError:
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"Invalid value '{address}' for privateIpAddress: it is not an IPv4 address") from None
+    net = nic.network
+    if net is None or ip not in net or ip in (net.network_address, net.broadcast_address) \
+            or str(ip) == nic.nic.get("gateway"):
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"Address {ip} does not fall within the subnet's address range of {eni_id}")
+    return str(ip)
+
+
+async def _remove_secondary(ctx: RequestContext, secondary_id: str) -> None:
+    await ctx.cloud.remove_ip_from_nic(id=secondary_id)
+
+
+async def _add(ctx: RequestContext, nic: Nic, address: str | None) -> str:
+    try:
+        made = await ctx.cloud.add_ip_to_nic(nicid=nic.cs_id, **({"ipaddress": address} if address else {}))
+    except CloudStackApiError as exc:
+        text = exc.errortext.lower()
+        if "maximum" in text:
+            raise ERRORS["PrivateIpAddressLimitExceeded"](
+                detail=f"Number of private addresses exceeds the limit of this cloud for {nic.cs_id}"
+                       f" (CloudStack's vm.network.nic.max.secondary.ipaddresses)") from None
+        if exc.errorcode == 533 and address:
+            raise ERRORS["InvalidIPAddress.InUse"](address=address) from None
+        if exc.errorcode == 533:
+            raise ERRORS["InsufficientFreeAddressesInSubnet"](
+                detail="The subnet has no free private address left") from None
+        raise
+    return str(made.get("ipaddress") or address or "")
+
+
+async def assign_private_ip_addresses(ctx: RequestContext, network_interface_id: str = "",
+                                      private_ip_addresses: Sequence[str] = (),
+                                      secondary_private_ip_address_count: int | None = None,
+                                      allow_reassignment: bool | None = None) -> AssignedAddresses:
+    """AssignPrivateIpAddresses → addIpToNic, once per address (the given ones, or COUNT chosen by CloudStack).
+
+    An address outside the interface's subnet is InvalidParameterValue; one in use on another interface is
+    InvalidIPAddress.InUse unless AllowReassignment moves it (removeIpFromNic there first; a primary address never
+    moves). When one address fails, those this call already added are removed again."""
+    if private_ip_addresses and secondary_private_ip_address_count is not None:
+        raise ERRORS["InvalidParameterCombination"](
+            detail="Specify either PrivateIpAddress or SecondaryPrivateIpAddressCount, not both")
+    if not private_ip_addresses and secondary_private_ip_address_count is None:
+        raise ERRORS["MissingParameter"](name="PrivateIpAddress or SecondaryPrivateIpAddressCount")
+    if secondary_private_ip_address_count is not None and secondary_private_ip_address_count < 1:
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"Value ({secondary_private_ip_address_count}) for parameter secondaryPrivateIpAddressCount "
+                   f"is invalid. Expecting a value greater than 0.")
+    nic = await find_nic(ctx, network_interface_id)
+    wanted = list(dict.fromkeys(_check_in_subnet(nic, a, network_interface_id) for a in private_ip_addresses))
+    moves: list[str] = []
+    if wanted:
+        others = [n for n in await vpc_nics(ctx) if n.nic.get("networkid") == nic.nic.get("networkid")]
+        for address in wanted:
+            if address == nic.primary_ip or address in nic.secondary:
+                continue
+            holder = next((n for n in others if address == n.primary_ip or address in n.secondary), None)
+            if holder is None:
+                continue
+            if not allow_reassignment or address == holder.primary_ip:
+                raise ERRORS["InvalidIPAddress.InUse"](address=address)
+            moves.append(holder.secondary[address])
+        wanted = [a for a in wanted if a != nic.primary_ip and a not in nic.secondary]
+    for secondary_id in moves:
+        await _remove_secondary(ctx, secondary_id)
+    added: list[str] = []
+    try:
+        for address in wanted or [None] * int(secondary_private_ip_address_count or 0):
+            added.append(await _add(ctx, nic, address))
+    except Exception:
+        fresh = (await find_nic(ctx, network_interface_id)).secondary
+        for address in added:
+            if address in fresh:
+                await _remove_secondary(ctx, fresh[address])
+        raise
+    return AssignedAddresses(network_interface_id, [PrivateIp(a, False) for a in added])
+
+
+async def unassign_private_ip_addresses(ctx: RequestContext, network_interface_id: str = "",
+                                        private_ip_addresses: Sequence[str] = ()) -> bool:
+    """UnassignPrivateIpAddresses → removeIpFromNic per address. Only secondary addresses of the interface can
+    go (EC2's InvalidParameterValue otherwise, checked for all before any is removed); an Elastic IP on one is
+    disassociated first (disableStaticNat), as EC2 does."""
+    if not private_ip_addresses:
+        raise ERRORS["MissingParameter"](name="PrivateIpAddress")
+    nic = await find_nic(ctx, network_interface_id)
+    secondary = nic.secondary
+    for address in private_ip_addresses:
+        if address == nic.primary_ip:
+            raise ERRORS["InvalidParameterValue"](
+                detail=f"The primary private address {address} of {network_interface_id} cannot be unassigned")
+        if address not in secondary:
+            raise ERRORS["InvalidParameterValue"](
+                detail=f"Some of the specified addresses are not assigned to interface {network_interface_id}")
+    nats = {c["vmipaddress"]: c["id"] for c in await ctx.cloud.list_public_ip_addresses(isstaticnat=True)
+            if c.get("virtualmachineid") == nic.vm["id"] and c.get("vmipaddress")}
+    for address in dict.fromkeys(private_ip_addresses):
+        if address in nats:
+            await ctx.cloud.disable_static_nat(ipaddressid=nats[address])
+        await _remove_secondary(ctx, secondary[address])
+    return True
+
+
+OPERATIONS: dict[str, Any] = {
+    "DescribeNetworkInterfaces": describe_network_interfaces,
+    "AssignPrivateIpAddresses": assign_private_ip_addresses,
+    "UnassignPrivateIpAddresses": unassign_private_ip_addresses,
+}
