@@ -1,5 +1,5 @@
 """Operators' commands: `ec2soap user register|list|remove`, `ec2soap offering map|unmap|list`, `ec2soap config
-check`. They run outside the reactor: SQL inline (Store.run_sync), CloudStack with blocking requests.
+check`, `ec2soap cloudstack check` (ec2soap/contract.py). They run outside the reactor: SQL inline (Store.run_sync), CloudStack with blocking requests.
 
 CloudStack requests are signed with the client's own helpers (sign_request, form_body) and read with its own
 parser; with no CloudStack URL the built-in simulator is asked in-process, on the same database `serve` uses.
@@ -13,8 +13,8 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-__all__ = ["add_parsers", "run", "config_check", "BlockingCloudStack", "user_register", "user_list",
-           "user_remove", "offering_map", "offering_unmap", "offering_list"]
+__all__ = ["add_parsers", "run", "config_check", "cloudstack_check", "BlockingCloudStack", "user_register",
+           "user_list", "user_remove", "offering_map", "offering_unmap", "offering_list"]
 
 # A CLI check should not hang for the gateway's full CloudStack timeout.
 _CHECK_TIMEOUT = 10.0
@@ -55,9 +55,26 @@ def add_parsers(commands: Any, common: Callable[[argparse.ArgumentParser], None]
     unmap.add_argument("instance_type", metavar="TYPE")
     common(offering_commands.add_parser("list", help="the mappings"))
 
+    cloudstack = commands.add_parser("cloudstack", help="the CloudStack the gateway runs on")
+    cloudstack_commands = cloudstack.add_subparsers(dest="cloudstack_command", metavar="ACTION")
+    cloudstack_commands.required = True
+    check = with_cloudstack(cloudstack_commands.add_parser(
+        "check", help="check that CloudStack offers what the gateway needs (commands, zones, VPC offerings, "
+                      "ACL lists, settings); exit 1 when something is missing"))
+    check.add_argument("--access-key", metavar="KEY",
+                       help="CloudStack API key to check with (default: the config's admin keys)")
+    check.add_argument("--secret-key", metavar="SECRET", help="its secret key")
+    check.add_argument("--may-create", action="store_true",
+                       help="also create a VPC, a network ACL list and a tier, then delete them again")
+    check.add_argument("--without-vpc", action="store_true",
+                       help="this cloud serves EC2-Classic only: the Advanced-zone items are notes, not required")
+
 
 def run(args: argparse.Namespace, settings: Any) -> int:
-    """Dispatch `user ...` and `offering ...`."""
+    """Dispatch `user ...`, `offering ...` and `cloudstack check`."""
+    if args.command == "cloudstack":
+        return cloudstack_check(settings, args.access_key, args.secret_key, url=args.cloudstack_url,
+                                may_create=args.may_create, need_vpc=not args.without_vpc)
     if args.command == "user":
         if args.user_command == "register":
             return user_register(settings, args.access_key, args.secret_key)
@@ -289,6 +306,48 @@ def offering_list(settings: Any) -> int:
     print(f"{'TYPE':<{width}}  OFFERING")
     for ec2_type, target in table.items():
         print(f"{ec2_type:<{width}}  {target}")
+    return 0
+
+
+# -- cloudstack check ---------------------------------------------------------------------------------------------
+
+def cloudstack_check(settings: Any, access_key: str | None, secret_key: str | None, *, url: str | None = None,
+                     may_create: bool = False, need_vpc: bool = True) -> int:
+    """`ec2soap cloudstack check`: contract.check_cloudstack with the given keys (else the config's admin keys)
+    at URL (else the config's CloudStack, else the embedded simulator with its admin). Exit 1 when anything
+    required is missing."""
+    from ec2soap.contract import check_cloudstack
+
+    if bool(access_key) != bool(secret_key):
+        return _fail("give both --access-key and --secret-key, or neither")
+    url = url or settings.cloudstack_url
+    timeout = min(settings.cloudstack_timeout, _CHECK_TIMEOUT)
+    store = None
+    if url:
+        key = access_key or settings.cloudstack_admin_api_key
+        secret = secret_key or settings.cloudstack_admin_secret_key
+        if not key or not secret:
+            return _fail("no keys: give --access-key and --secret-key (or set cloudstack_admin_api_key and "
+                         "cloudstack_admin_secret_key)")
+        cloud = BlockingCloudStack(key, secret, url=url, timeout=timeout)
+        where = url
+    else:
+        store = _open_store(settings)
+        simulator = _simulator(settings, store)
+        key = access_key or simulator.admin_user["apikey"]
+        secret = secret_key or simulator.admin_user["secretkey"]
+        cloud = BlockingCloudStack(key, secret, simulator=simulator, timeout=timeout)
+        where = "the embedded simulator"
+    try:
+        report = check_cloudstack(cloud, key, where=where, may_create=may_create, need_vpc=need_vpc,
+                                  job_wait=settings.job_wait)
+    finally:
+        if store is not None:
+            store.close()
+    if report.missing:
+        print(f"{report.missing} required item{'s' if report.missing > 1 else ''} missing")
+        return 1
+    print("CloudStack offers what the gateway needs")
     return 0
 
 

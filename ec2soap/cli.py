@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "cert":
             return _cert(args, settings)
-        if args.command in ("user", "offering"):
+        if args.command in ("user", "offering", "cloudstack"):
             return admin.run(args, settings)
         if args.command == "db":
             return server.db_upgrade(settings)

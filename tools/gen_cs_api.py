@@ -50,6 +50,8 @@ CALLED = sorted([
     "replaceNetworkACLList", "updateNetworkACLItem",
     # EC2-VPC route tables (core/route_tables.py): static routes to the VPC's private gateways
     "createStaticRoute", "deleteStaticRoute", "listPrivateGateways", "listStaticRoutes",
+    # `ec2soap cloudstack check` (contract.py): the commands CloudStack offers these keys
+    "listApis",
 ])
 
 # Generic (by command name) methods of CloudStackClient and where their command name is.

@@ -346,6 +346,9 @@ class CloudStackApi:
         type: str | None = None, virtualmachineid: str | None = None) -> Awaitable[Items]:
         return self._command('listAffinityGroups', _given(locals()))
 
+    def list_apis(self, *, name: str | None = None) -> Awaitable[Items]:
+        return self._command('listApis', _given(locals()))
+
     def list_capabilities(self) -> Awaitable[Obj]:
         return self._command('listCapabilities', _given(locals()))
 
@@ -669,6 +672,7 @@ COMMANDS: dict[str, str] = {
     'getVMPassword': 'get_vm_password',
     'listAccounts': 'list_accounts',
     'listAffinityGroups': 'list_affinity_groups',
+    'listApis': 'list_apis',
     'listCapabilities': 'list_capabilities',
     'listConfigurations': 'list_configurations',
     'listDiskOfferings': 'list_disk_offerings',

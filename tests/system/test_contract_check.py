@@ -1,0 +1,92 @@
+"""`ec2soap cloudstack check` against the built-in simulator (in-process, as the command runs with no CloudStack
+URL): it passes on a cloud with the Advanced zone, also with --may-create (a VPC, an ACL list and a tier made and
+deleted again), and lists what EC2-VPC lacks on a Basic-only cloud with exit status 1."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ec2soap import admin, cli
+from ec2soap.config import Settings
+
+
+def _uuid(line: str) -> str:
+    return re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", line).group(0)
+
+
+def _lines(capsys: Any) -> list[str]:
+    return capsys.readouterr().out.splitlines()
+
+
+def test_advanced_zone_passes_and_may_create_cleans_up(tmp_path: Any, capsys: Any) -> None:
+    settings = Settings(data_dir=str(tmp_path / "data"), simulator_advanced_zone=True, simulator_job_seconds=0.1)
+    assert admin.cloudstack_check(settings, None, None, may_create=True) == 0
+    lines = _lines(capsys)
+    assert not [line for line in lines if line.startswith("MISSING")], lines
+    assert lines[-1] == "CloudStack offers what the gateway needs"
+    for expected in ("ok       the keys belong to a root admin: every command and setting can be checked",
+                     "ok       zone zone2 is Advanced: EC2-VPC lives there",
+                     "ok       VPC offering 'Default VPC offering' (CreateVpc uses it)",
+                     "ok       VPC tier offering 'DefaultIsolatedNetworkOfferingForVpcNetworks' "
+                     "(CreateSubnet uses it)",
+                     "ok       network ACL list default_allow", "ok       network ACL list default_deny"):
+        assert expected in lines
+    assert any(line.startswith("ok       all ") and "commands the gateway calls are offered" in line
+               for line in lines)
+    made = [_uuid(line) for line in lines if line.startswith("ok       created ")]
+    deleted = [_uuid(line) for line in lines if line.startswith("ok       delete")]
+    assert len(made) == 3 and sorted(made) == sorted(deleted)
+    # Nothing is left behind: a second read-only check sees the same cloud, and the VPC is gone.
+    from ec2soap.server import open_store
+
+    store = open_store(settings)
+    try:
+        simulator = admin._simulator(settings, store)
+        cloud = admin.BlockingCloudStack(simulator.admin_user["apikey"], simulator.admin_user["secretkey"],
+                                         simulator=simulator)
+        assert cloud.list("listVPCs", listall="true") == []
+    finally:
+        store.close()
+
+
+def test_basic_only_cloud_reports_the_advanced_zone_items(tmp_path: Any, capsys: Any) -> None:
+    data = str(tmp_path / "data")
+    assert cli.main(["cloudstack", "check", "--data-dir", data, "--may-create"]) == 1
+    lines = _lines(capsys)
+    missing = [line for line in lines if line.startswith("MISSING")]
+    assert missing[0].startswith("MISSING  no Advanced zone: EC2-VPC actions")
+    for item in ("VPC offering", "network offering for VPC tiers", "Isolated network offering",
+                 "default_allow network ACL list", "default_deny network ACL list", "--may-create"):
+        assert any(item in line for line in missing), item
+    assert lines[-1] == f"{len(missing)} required items missing"
+    assert "ok       zone zone1 is Basic (security groups on): EC2-Classic instances run there" in lines
+    # A cloud meant for EC2-Classic only says so, and the same items become notes.
+    assert cli.main(["cloudstack", "check", "--data-dir", data, "--without-vpc"]) == 0
+    lines = _lines(capsys)
+    assert not [line for line in lines if line.startswith("MISSING")]
+    assert any(line.startswith("note     no Advanced zone") for line in lines)
+
+
+def test_a_user_key_is_checked_as_its_role_allows(tmp_path: Any, capsys: Any) -> None:
+    settings = Settings(data_dir=str(tmp_path / "data"), simulator_advanced_zone=True)
+    from ec2soap.server import open_store
+
+    store = open_store(settings)
+    try:
+        simulator = admin._simulator(settings, store)
+        root = admin.BlockingCloudStack(simulator.admin_user["apikey"], simulator.admin_user["secretkey"],
+                                        simulator=simulator)
+        made = root.call("createAccount", username="checker", password="pw", email="c@example.com",
+                         firstname="c", lastname="k", accounttype="0")
+        keys = root.call("registerUserKeys", id=made["account"]["user"][0]["id"])["userkeys"]
+    finally:
+        store.close()
+    assert admin.cloudstack_check(settings, keys["apikey"], keys["secretkey"]) == 0
+    lines = _lines(capsys)
+    assert any(line.startswith("note     the keys belong to account 'checker' (type 0), not a root admin")
+               for line in lines)
+    assert any("commands the gateway calls as a user are offered" in line for line in lines)
+    assert "note     global settings not checked: listConfigurations needs admin keys" in lines
+    assert keys["secretkey"] not in "\n".join(lines)
+    assert admin.cloudstack_check(settings, keys["apikey"], "wrong") == 1
+    assert _lines(capsys)[0].startswith("MISSING  CloudStack at the embedded simulator refuses these keys")
