@@ -6,73 +6,28 @@ is a set of CloudStack rules, one per CIDR or group; `_Rule` is that atom, and b
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
-from ec2soap.core.model import Tag, caller_account, owner_id, tags_of
+from ec2soap.core.model import caller_account, owner_id, tags_of
 from ec2soap.core.names import check_ascii_name
+from ec2soap.core.security_group_model import (DEFAULT_GROUP, CreatedSecurityGroup, IpPermission, IpRange,
+                                               SecurityGroup, SecurityGroupPage, UserIdGroupPair)
 from ec2soap.core.volumes import check_new_tags, tag_new
+from ec2soap.core import vpc_security_groups as vpc_groups
 from ec2soap.errors import ERRORS
 
 __all__ = ["SecurityGroup", "SecurityGroupPage", "IpPermission", "IpRange", "UserIdGroupPair",
            "CreatedSecurityGroup", "SECURITY_GROUP_FILTERS", "OPERATIONS", "caller_account", "group_uuid"]
 
-DEFAULT_GROUP = "default"
 # EC2 protocol names and numbers → the EC2 name we report ("-1" is every protocol).
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp",
               "-1": "-1", "all": "-1"}
 _CS_PROTOCOL = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "-1": "all"}
 _RULE_KEYS = {"ingress": "ingressrule", "egress": "egressrule"}
-
-
-@dataclass
-class UserIdGroupPair:
-    """A group a rule names: its owner (EC2 user id = account uuid for our own account, else the account
-    name as CloudStack knows it), its name and, when it is one of ours, its sg- id."""
-    user_id: str | None = None
-    group_name: str | None = None
-    group_id: str | None = None
-
-
-@dataclass
-class IpRange:
-    cidr_ip: str
-
-
-@dataclass
-class IpPermission:
-    ip_protocol: str | None
-    from_port: int | None = None
-    to_port: int | None = None
-    groups: list[UserIdGroupPair] = field(default_factory=list)
-    ip_ranges: list[IpRange] = field(default_factory=list)
-
-
-@dataclass
-class SecurityGroup:
-    owner_id: str
-    group_name: str
-    group_description: str
-    ip_permissions: list[IpPermission]
-    group_id: str
-    ip_permissions_egress: list[IpPermission]
-    tags: list[Tag]
-    cs_id: str
-
-
-@dataclass
-class SecurityGroupPage:
-    items: list[SecurityGroup]
-    next_token: str | None = None
-
-
-@dataclass
-class CreatedSecurityGroup:
-    group_id: str
-    ok: bool = True
 
 
 def _flat(groups: Iterable[SecurityGroup], direction: str, what: str) -> list[Any]:
@@ -105,6 +60,7 @@ SECURITY_GROUP_FILTERS = {
     "group-id": lambda g: g.group_id,
     "group-name": lambda g: g.group_name,
     "owner-id": lambda g: g.owner_id,
+    "vpc-id": lambda g: g.vpc_id,
     **_permission_filters("", "ingress"),
     **_permission_filters("egress.", "egress"),
 }
@@ -215,6 +171,14 @@ def _looks_like_uuid(value: str) -> bool:
         c in "0123456789abcdefABCDEF" for c in value.replace("-", ""))
 
 
+async def _vpc_record(ctx: RequestContext, group_id: str | None) -> Any:
+    """The caller's VPC group record GROUP_ID names, or None (an EC2-Classic group, or none)."""
+    if not group_id or not (group_id.startswith("sg-") or _looks_like_uuid(group_id)):
+        return None
+    cs_id = await ctx.ids.to_cloudstack("security-group", group_id)
+    return await vpc_groups.find_record(ctx, cs_id) if cs_id else None
+
+
 async def _find_group(ctx: RequestContext, group_name: str | None, group_id: str | None) -> dict:
     """The caller's CloudStack group named by GroupId or GroupName."""
     if group_id:
@@ -246,8 +210,10 @@ async def describe_security_groups(ctx: RequestContext, group_names: Sequence[st
     """DescribeSecurityGroups → listSecurityGroups. GroupName.N and GroupId.N (the original ignored GroupId.N)
     select; an unknown one is InvalidGroup.NotFound."""
     groups = await _to_groups(ctx, await ctx.cloud.list_security_groups())
+    classic = len(groups)
+    groups += await vpc_groups.vpc_groups(ctx, {v["id"]: v for v in await ctx.cloud.list_vp_cs(listall=True)})
     if group_names or group_ids:
-        by_name = {g.group_name: g for g in groups}
+        by_name = {g.group_name: g for g in groups[:classic]}  # a VPC group is named by its id only
         chosen: dict[str, SecurityGroup] = {}
         for name in group_names:
             if name not in by_name:
@@ -265,8 +231,10 @@ async def describe_security_groups(ctx: RequestContext, group_names: Sequence[st
 
 
 async def create_security_group(ctx: RequestContext, group_name: str, group_description: str,
-                                tags: Sequence[tuple[str, str | None]] = ()) -> CreatedSecurityGroup:
-    """CreateSecurityGroup → createSecurityGroup, then createTags for TagSpecification."""
+                                tags: Sequence[tuple[str, str | None]] = (),
+                                vpc_id: str | None = None) -> CreatedSecurityGroup:
+    """CreateSecurityGroup → createSecurityGroup, then createTags for TagSpecification; with VpcId a group of
+    the VPC (core/vpc_security_groups.py)."""
     new_tags = check_new_tags(tags)
     if not group_name or len(group_name) > 255:
         raise ERRORS["InvalidParameterValue"](detail="Group names must be 1 to 255 characters long")
@@ -278,6 +246,8 @@ async def create_security_group(ctx: RequestContext, group_name: str, group_desc
         raise ERRORS["InvalidParameterValue"](detail="Group names may not be in the format sg-*")
     if group_name.lower() == DEFAULT_GROUP:
         raise ERRORS["InvalidGroup.Reserved"](group=group_name)
+    if vpc_id:
+        return await vpc_groups.create_vpc_group(ctx, vpc_id, group_name, group_description, new_tags)
     existing = await ctx.cloud.list_security_groups(securitygroupname=group_name)
     if any(g["name"].lower() == group_name.lower() for g in existing):
         raise ERRORS["InvalidGroup.Duplicate"](group=group_name)
@@ -293,7 +263,10 @@ async def create_security_group(ctx: RequestContext, group_name: str, group_desc
 
 async def delete_security_group(ctx: RequestContext, group_name: str | None = None,
                                 group_id: str | None = None) -> bool:
-    """DeleteSecurityGroup → deleteSecurityGroup (by GroupName or GroupId)."""
+    """DeleteSecurityGroup → deleteSecurityGroup (by GroupName or GroupId; a VPC group by GroupId only)."""
+    record = await _vpc_record(ctx, group_id)
+    if record is not None:
+        return await vpc_groups.delete_vpc_group(ctx, record, str(group_id))
     cs = await _find_group(ctx, group_name, group_id)
     if cs["name"].lower() == DEFAULT_GROUP:
         raise ERRORS["CannotDelete"](group=cs["name"])
@@ -405,6 +378,8 @@ async def _atoms(ctx: RequestContext, perms: Sequence[IpPermission], own: list[d
 
 async def _authorize(ctx: RequestContext, direction: str, group_name: str | None, group_id: str | None,
                      ip_permissions: Sequence[IpPermission]) -> bool:
+    if await _vpc_record(ctx, group_id) is not None:
+        raise vpc_groups.refuse_rules(str(group_id))
     group = await _find_group(ctx, group_name, group_id)
     me = await caller_account(ctx)
     own = await ctx.cloud.list_security_groups()
@@ -444,6 +419,8 @@ async def _authorize(ctx: RequestContext, direction: str, group_name: str | None
 async def _revoke(ctx: RequestContext, direction: str, group_name: str | None, group_id: str | None,
                   ip_permissions: Sequence[IpPermission]) -> bool:
     """Every given permission must match existing rules (the original matched only the first one)."""
+    if await _vpc_record(ctx, group_id) is not None:
+        raise vpc_groups.refuse_rules(str(group_id))
     group = await _find_group(ctx, group_name, group_id)
     me = await caller_account(ctx)
     own = await ctx.cloud.list_security_groups()

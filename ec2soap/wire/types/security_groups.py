@@ -23,6 +23,7 @@ SECURITY_GROUP_ITEM = Struct("SecurityGroupItemType", (
     field_("ownerId"), field_("groupName"), field_("groupDescription"), field_("ipPermissions", IP_PERMISSION_SET),
     field_("groupId", optional=True, since=VPC_GROUPS),
     field_("ipPermissionsEgress", IP_PERMISSION_SET, optional=True, since=VPC_GROUPS),
+    field_("vpcId", optional=True, since=VPC_GROUPS),
     field_("tagSet", RESOURCE_TAG_SET, attr="tags", optional=True, since=GROUP_TAGS)))
 
 register("DescribeSecurityGroups", Struct("DescribeSecurityGroupsResponseType", (
@@ -43,6 +44,7 @@ request("DescribeSecurityGroups", In("group_names", "list", soap="securityGroupS
                                                 field_("groupName"))), SOAP_FILTERS))
 request("CreateSecurityGroup", In("group_name", soap="groupName", required=True),
         In("group_description", soap="groupDescription", required=True), tag_specifications("tags", "security-group"),
+        In("vpc_id", query="VpcId", blank_none=True),
         soap=(field_("groupName"), field_("groupDescription")))
 request("DeleteSecurityGroup", In("group_name", soap="groupName", required="soap"), In("group_id", query="GroupId"),
         soap=(field_("groupName"),))
