@@ -1,7 +1,13 @@
 """Elastic IPs: AllocateAddress, AssociateAddress, DisassociateAddress, ReleaseAddress, DescribeAddresses.
 
 An Elastic IP is a CloudStack public IP address; associating it is static NAT onto a VM. Its allocation id
-(eipalloc-) and association id (eipassoc-) both map to the address's uuid. Core: no Twisted, Spyne, lxml, SQL.
+(eipalloc-) and association id (eipassoc-) both map to the address's uuid.
+
+EC2-Classic ("standard"): an address of the zone, mapped onto an instance. EC2-VPC ("vpc"): a CloudStack address
+tied to one VPC (associateIpAddress with vpcid), statically NATed onto an address of a network interface there
+(enableStaticNat with the tier's networkid and vmguestip). CloudStack cannot move an address from one VPC to
+another, so AllocateAddress Domain=vpc decides the VPC (vpc_for_new_address) and AssociateAddress refuses a
+target in any other VPC, saying so. Core: no Twisted, Spyne, lxml, SQL.
 """
 from __future__ import annotations
 
@@ -12,15 +18,21 @@ from typing import Any, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters
-from ec2soap.core.model import Tag, tags_of
+from ec2soap.core.internet_gateways import attached_gateway
+from ec2soap.core.model import Tag, owner_id, tags_of
+from ec2soap.core.network_interfaces import Nic, find_nic, vpc_nics
 from ec2soap.core.security_groups import caller_account
 from ec2soap.core.volumes import check_new_tags, tag_new
 from ec2soap.errors import ERRORS
 
-__all__ = ["Address", "AllocatedAddress", "AssociatedAddress", "ADDRESS_FILTERS", "OPERATIONS"]
+__all__ = ["Address", "AllocatedAddress", "AssociatedAddress", "ADDRESS_FILTERS", "vpc_for_new_address",
+           "mapped_public_ips", "OPERATIONS"]
 
-# Every address here behaves as an EC2-Classic one: it maps onto an instance, not onto a network interface.
+# An address of no VPC behaves as an EC2-Classic one: it maps onto an instance, not onto a network interface.
 DOMAIN = "standard"
+VPC_DOMAIN = "vpc"
+# The CloudStack name of the account's default VPC (core/default_vpc.py DEFAULT_VPC_NAME).
+_DEFAULT_VPC_NAME = "ec2-default-vpc"
 
 
 @dataclass
@@ -32,6 +44,8 @@ class Address:
     association_id: str | None
     private_ip_address: str | None
     tags: list[Tag] = field(default_factory=list)
+    network_interface_id: str | None = None
+    network_interface_owner_id: str | None = None
     cs_id: str = ""
 
 
@@ -55,6 +69,8 @@ ADDRESS_FILTERS = {
     "association-id": lambda a: a.association_id,
     "domain": lambda a: a.domain,
     "private-ip-address": lambda a: a.private_ip_address,
+    "network-interface-id": lambda a: a.network_interface_id,
+    "network-interface-owner-id": lambda a: a.network_interface_owner_id,
 }
 
 
@@ -69,14 +85,21 @@ async def _to_addresses(ctx: RequestContext, cs_ips: list[dict]) -> list[Address
     nated = [c for c in cs_ips if c.get("isstaticnat") and c.get("virtualmachineid")]
     instances = await ctx.ids.to_ec2_many("instance", [c["virtualmachineid"] for c in nated])
     associations = await ctx.ids.to_ec2_many("association", [c["id"] for c in nated])
+    # A VPC address is NATed onto the VM's NIC on the tier it is associated with: that NIC is the interface.
+    nics: dict[tuple[str, str], Nic] = {}
+    if any(c.get("vpcid") for c in nated):
+        nics = {(n.vm["id"], n.nic.get("networkid", "")): n for n in await vpc_nics(ctx)}
+    enis = await ctx.ids.to_ec2_many("network-interface", [n.cs_id for n in nics.values()])
     out = []
     for cs in cs_ips:
         vm = cs.get("virtualmachineid") if cs.get("isstaticnat") else None
+        nic = nics.get((vm, cs.get("associatednetworkid", ""))) if vm and cs.get("vpcid") else None
         out.append(Address(public_ip=cs["ipaddress"], instance_id=instances.get(vm) if vm else None,
-                           domain=DOMAIN, allocation_id=allocations[cs["id"]],
+                           domain=VPC_DOMAIN if cs.get("vpcid") else DOMAIN, allocation_id=allocations[cs["id"]],
                            association_id=associations.get(cs["id"]) if vm else None,
                            private_ip_address=cs.get("vmipaddress") if vm else None, tags=tags_of(cs),
-                           cs_id=cs["id"]))
+                           network_interface_id=enis[nic.cs_id] if nic else None,
+                           network_interface_owner_id=owner_id(nic.vm) if nic else None, cs_id=cs["id"]))
     return out
 
 
@@ -121,28 +144,51 @@ async def _zone_id(ctx: RequestContext) -> str:
     return next((z["id"] for z in zones if z["id"] == default), zones[0]["id"])
 
 
-async def allocate_address(ctx: RequestContext, domain: str | None = None,
-                           tags: Sequence[tuple[str, str | None]] = ()) -> AllocatedAddress:
-    """AllocateAddress → associateIpAddress (waited for: the job is short and EC2 answers with the address),
-    then createTags for TagSpecification (elastic-ip).
+async def vpc_for_new_address(ctx: RequestContext) -> dict:
+    """The CloudStack VPC an AllocateAddress Domain=vpc address is tied to (EC2's addresses belong to no VPC;
+    CloudStack's belong to one for good). The first of: the caller's most recently created VPC with an internet
+    gateway attached (the only kind an Elastic IP can work in), the default VPC if it has one attached, the
+    caller's most recently created VPC, the default VPC. VPCIdNotSpecified when the caller has no VPC."""
+    vpcs = [v for v in await ctx.cloud.list_vp_cs(listall=True) if v.get("state") != "Inactive"]
+    if not vpcs:
+        raise ERRORS["VPCIdNotSpecified"]()
+    gateways = {v["id"]: await attached_gateway(ctx, v["id"]) is not None for v in vpcs}
+    return max(vpcs, key=lambda v: (gateways[v["id"]], v.get("name") != _DEFAULT_VPC_NAME,
+                                    str(v.get("created") or ""), v["id"]))
 
-    Domain=vpc is accepted and answered as a standard address: the allocation id works for every later call,
-    so scripts written for VPC addresses run unchanged."""
-    if domain not in (None, "", "standard", "vpc"):
-        raise ERRORS["InvalidParameterValue"](
-            detail=f"Invalid value '{domain}' for domain. Expected 'standard' or 'vpc'.")
-    new_tags = check_new_tags(tags)
-    zone = await _zone_id(ctx)
+
+async def _associate(ctx: RequestContext, **params: Any) -> dict:
     try:
-        cs = await ctx.cloud.associate_ip_address(zoneid=zone)
+        return await ctx.cloud.associate_ip_address(**params)
     except CloudStackApiError as exc:
         if exc.errorcode == 535:
             raise ERRORS["AddressLimitExceeded"]() from None
         if exc.errorcode == 533:
             raise ERRORS["InsufficientAddressCapacity"]() from None
         raise
+
+
+async def allocate_address(ctx: RequestContext, domain: str | None = None,
+                           tags: Sequence[tuple[str, str | None]] = ()) -> AllocatedAddress:
+    """AllocateAddress → associateIpAddress (waited for: the job is short and EC2 answers with the address),
+    then createTags for TagSpecification (elastic-ip).
+
+    Domain=vpc: associateIpAddress with the vpcid of vpc_for_new_address. CloudStack makes the first address of
+    a VPC without one its source NAT address (which no static NAT can use; the VPC's router takes one anyway
+    when it starts): that one stays the VPC's and a second is allocated for the caller."""
+    if domain not in (None, "", DOMAIN, VPC_DOMAIN):
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"Invalid value '{domain}' for domain. Expected 'standard' or 'vpc'.")
+    new_tags = check_new_tags(tags)
+    if domain == VPC_DOMAIN:
+        vpc = await vpc_for_new_address(ctx)
+        cs = await _associate(ctx, vpcid=vpc["id"])
+        if cs.get("issourcenat"):
+            cs = await _associate(ctx, vpcid=vpc["id"])
+    else:
+        cs = await _associate(ctx, zoneid=await _zone_id(ctx))
     await tag_new(ctx, cs["id"], "PublicIpAddress", new_tags)
-    return AllocatedAddress(public_ip=cs["ipaddress"], domain=DOMAIN,
+    return AllocatedAddress(public_ip=cs["ipaddress"], domain=VPC_DOMAIN if cs.get("vpcid") else DOMAIN,
                             allocation_id=await ctx.ids.to_ec2("allocation", cs["id"]))
 
 
@@ -178,7 +224,7 @@ async def _list(ctx: RequestContext, **params: Any) -> list[dict]:
     return [c for c in found if _elastic(c)]
 
 
-async def _vm_uuid(ctx: RequestContext, instance_id: str) -> str:
+async def _vm(ctx: RequestContext, instance_id: str) -> dict:
     cs_id = await ctx.ids.to_cloudstack("instance", instance_id)
     if cs_id is None:
         raise ERRORS["InvalidInstanceID.NotFound"](instance_id=instance_id)
@@ -190,7 +236,7 @@ async def _vm_uuid(ctx: RequestContext, instance_id: str) -> str:
         found = []
     if not found or found[0].get("state") in ("Destroyed", "Expunging", "Expunged"):
         raise ERRORS["InvalidInstanceID.NotFound"](instance_id=instance_id)
-    return cs_id
+    return found[0]
 
 
 async def _disable_nat(ctx: RequestContext, cs_ip_id: str) -> None:
@@ -202,15 +248,31 @@ async def _disable_nat(ctx: RequestContext, cs_ip_id: str) -> None:
             raise
 
 
-async def associate_address(ctx: RequestContext, instance_id: str, public_ip: str | None = None,
-                            allocation_id: str | None = None,
-                            allow_reassociation: bool | None = None) -> AssociatedAddress:
+async def associate_address(ctx: RequestContext, instance_id: str | None = None, public_ip: str | None = None,
+                            allocation_id: str | None = None, allow_reassociation: bool | None = None,
+                            network_interface_id: str | None = None,
+                            private_ip_address: str | None = None) -> AssociatedAddress:
     """AssociateAddress → enableStaticNat.
 
-    EC2-Classic semantics: an address mapped to another instance moves (its static NAT is disabled first), and
-    an instance that had another address loses it. Only an explicit AllowReassociation=false refuses to move."""
+    EC2-Classic semantics for an address of no VPC: an address mapped to another instance moves (its static NAT
+    is disabled first), and an instance that had another address loses it. Only an explicit
+    AllowReassociation=false refuses to move. A VPC address: see _associate_in_vpc."""
+    if not instance_id and not network_interface_id:
+        raise ERRORS["MissingParameter"](name="InstanceId")
     ip = await _find(ctx, public_ip, allocation_id)
-    vm = await _vm_uuid(ctx, instance_id)
+    if ip.get("vpcid"):
+        return await _associate_in_vpc(ctx, ip, instance_id, network_interface_id, private_ip_address,
+                                       allow_reassociation, allocation_id or public_ip or "")
+    if network_interface_id or private_ip_address:
+        raise ERRORS["InvalidParameterCombination"](
+            detail=f"The address {ip['ipaddress']} is an EC2-Classic (standard) address: NetworkInterfaceId and "
+                   f"PrivateIpAddress are for VPC addresses (AllocateAddress Domain=vpc)")
+    vm_doc = await _vm(ctx, str(instance_id))
+    vm = vm_doc["id"]
+    if any(n.get("vpcid") for n in vm_doc.get("nic") or ()):
+        raise ERRORS["InvalidParameterCombination"](
+            detail=f"The address {ip['ipaddress']} is an EC2-Classic (standard) address and {instance_id} is in a "
+                   f"VPC: allocate a VPC address (AllocateAddress Domain=vpc) for it")
     association = await ctx.ids.to_ec2("association", ip["id"])
     current = ip.get("virtualmachineid") if ip.get("isstaticnat") else None
     if current == vm:
@@ -222,15 +284,77 @@ async def associate_address(ctx: RequestContext, instance_id: str, public_ip: st
     for other in await _list(ctx, isstaticnat=True):
         if other.get("virtualmachineid") == vm and other["id"] != ip["id"]:
             await _disable_nat(ctx, other["id"])
+    await _enable_nat(ctx, ip, str(instance_id), virtualmachineid=vm)
+    return AssociatedAddress(association)
+
+
+async def _enable_nat(ctx: RequestContext, ip: dict, target: str, **params: Any) -> None:
     try:
-        await ctx.cloud.enable_static_nat(ipaddressid=ip["id"], virtualmachineid=vm)
+        await ctx.cloud.enable_static_nat(ipaddressid=ip["id"], **params)
     except CloudStackApiError as exc:
         if exc.errorcode == 431 and "Allocated state" in exc.errortext:
             raise ERRORS["IncorrectState"](detail=f"The address {ip['ipaddress']} is still being allocated") \
                 from None
         if exc.errorcode in (431, 531) and "virtual machine" in exc.errortext:
-            raise ERRORS["InvalidInstanceID.NotFound"](instance_id=instance_id) from None
+            raise ERRORS["InvalidInstanceID.NotFound"](instance_id=target) from None
         raise
+
+
+async def _target_nic(ctx: RequestContext, instance_id: str | None, eni_id: str | None) -> Nic:
+    """The interface a VPC address goes to: NetworkInterfaceId's, or the instance's only VPC interface."""
+    if instance_id and eni_id:
+        raise ERRORS["InvalidParameterCombination"](
+            detail="Specify either InstanceId or NetworkInterfaceId, not both")
+    if eni_id:
+        return await find_nic(ctx, eni_id)
+    vm = await _vm(ctx, str(instance_id))
+    nics = await vpc_nics(ctx, id=vm["id"])
+    if not nics:
+        raise ERRORS["InvalidParameterCombination"](
+            detail=f"The instance {instance_id} is in no VPC: a VPC address can only be associated with an "
+                   f"instance or network interface in its VPC")
+    if len(nics) > 1:
+        raise ERRORS["InvalidInstanceID"](
+            detail=f"There are multiple interfaces attached to instance '{instance_id}'. Please specify an "
+                   f"interface ID for the operation instead.")
+    return nics[0]
+
+
+async def _associate_in_vpc(ctx: RequestContext, ip: dict, instance_id: str | None, eni_id: str | None,
+                            private_ip: str | None, allow_reassociation: bool | None, named: str) -> AssociatedAddress:
+    """A VPC address → enableStaticNat(ipaddressid, virtualmachineid, networkid of the interface's tier,
+    vmguestip when the private address is a secondary one). EC2-VPC semantics: the VPC needs an internet gateway
+    (Gateway.NotAttached), an address associated elsewhere moves only with AllowReassociation=true, and an
+    address already on the target private address is disassociated from it first."""
+    nic = await _target_nic(ctx, instance_id, eni_id)
+    target = eni_id or instance_id or ""
+    private = private_ip or nic.primary_ip
+    if private != nic.primary_ip and private not in nic.secondary:
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"The private address {private} is not assigned to interface "
+                   f"{await ctx.ids.to_ec2('network-interface', nic.cs_id)}")
+    vpc_id = await ctx.ids.to_ec2("vpc", ip["vpcid"])
+    if nic.nic.get("vpcid") != ip["vpcid"]:
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"The address {ip['ipaddress']} belongs to {vpc_id} (a CloudStack public address stays in the "
+                   f"VPC it was allocated for) and {target} is in "
+                   f"{await ctx.ids.to_ec2('vpc', str(nic.nic.get('vpcid')))}")
+    if await attached_gateway(ctx, ip["vpcid"]) is None:
+        raise ERRORS["Gateway.NotAttached"](detail=f"Network {vpc_id} is not attached to any internet gateway")
+    association = await ctx.ids.to_ec2("association", ip["id"])
+    vm = nic.vm["id"]
+    if ip.get("isstaticnat") and ip.get("virtualmachineid"):
+        if (ip["virtualmachineid"], ip.get("vmipaddress")) == (vm, private):
+            return AssociatedAddress(association)
+        if not allow_reassociation:
+            raise ERRORS["Resource.AlreadyAssociated"](address=named, association_id=association)
+        await _disable_nat(ctx, ip["id"])
+    for other in await _list(ctx, isstaticnat=True):
+        if other.get("virtualmachineid") == vm and other.get("vmipaddress") == private and other["id"] != ip["id"]:
+            await _disable_nat(ctx, other["id"])
+    extra = {"vmguestip": private} if private != nic.primary_ip else {}
+    await _enable_nat(ctx, ip, instance_id or str(eni_id), virtualmachineid=vm,
+                      networkid=str(nic.nic.get("networkid")), **extra)
     return AssociatedAddress(association)
 
 
@@ -245,8 +369,12 @@ async def disassociate_address(ctx: RequestContext, public_ip: str | None = None
 
 async def release_address(ctx: RequestContext, public_ip: str | None = None,
                           allocation_id: str | None = None) -> bool:
-    """ReleaseAddress → disassociateIpAddress (waited for; CloudStack drops the static NAT with it)."""
+    """ReleaseAddress → disassociateIpAddress (waited for; CloudStack drops the static NAT with it). A VPC
+    address still associated is InvalidIPAddress.InUse, as EC2-VPC answers."""
     ip = await _find(ctx, public_ip, allocation_id)
+    if ip.get("vpcid") and ip.get("isstaticnat"):
+        # EC2-VPC: an associated address must be disassociated before it is released.
+        raise ERRORS["InvalidIPAddress.InUse"](address=ip["ipaddress"])
     try:
         await ctx.cloud.disassociate_ip_address(id=ip["id"])
     except CloudStackApiError as exc:
@@ -254,6 +382,13 @@ async def release_address(ctx: RequestContext, public_ip: str | None = None,
             raise ERRORS["InvalidIPAddress.InUse"](address=ip["ipaddress"]) from None
         raise
     return True
+
+
+async def mapped_public_ips(ctx: RequestContext, vpc_cs_id: str) -> list[str]:
+    """The Elastic IPs of the CloudStack VPC VPC_CS_ID statically NATed onto an instance (EC2 answers
+    DetachInternetGateway with DependencyViolation while there is any)."""
+    return [c["ipaddress"] for c in await _list(ctx, vpcid=vpc_cs_id, isstaticnat=True)
+            if c.get("vpcid") == vpc_cs_id and c.get("virtualmachineid")]
 
 
 OPERATIONS: dict[str, Any] = {

@@ -12,6 +12,8 @@ ADDRESS_ITEM = Struct("DescribeAddressesResponseItemType", (
     field_("publicIp"), field_("instanceId", optional=True),
     field_("allocationId", optional=True, since=VPC_ADDRESSES), field_("domain", optional=True, since=VPC_ADDRESSES),
     field_("associationId", optional=True, since=VPC_ADDRESSES),
+    field_("networkInterfaceId", optional=True, since=PRIVATE_IP),
+    field_("networkInterfaceOwnerId", optional=True, since=PRIVATE_IP),
     field_("privateIpAddress", optional=True, since=PRIVATE_IP),
     field_("tagSet", RESOURCE_TAG_SET, attr="tags", optional=True, since=ADDRESS_TAGS)))
 
@@ -32,9 +34,11 @@ request("DescribeAddresses", In("public_ips", "list", soap="publicIpsSet.publicI
             field_("publicIpsSet", soap_set("DescribeAddressesInfoType", "DescribeAddressesItemType",
                                             field_("publicIp"))), SOAP_FILTERS))
 request("AllocateAddress", In("domain", query="Domain"), tag_specifications("tags", "elastic-ip"), soap=())
-request("AssociateAddress", In("instance_id", soap="instanceId", required=True),
+# AssociateAddress: Query takes a network interface (and one of its private addresses) instead of an instance.
+request("AssociateAddress", In("instance_id", soap="instanceId", required="soap"),
         In("public_ip", soap="publicIp", required="soap"), In("allocation_id", query="AllocationId"),
         In("allow_reassociation", "bool", query="AllowReassociation"),
+        In("network_interface_id", query="NetworkInterfaceId"), In("private_ip_address", query="PrivateIpAddress"),
         soap=(field_("publicIp"), field_("instanceId")))
 request("DisassociateAddress", In("public_ip", soap="publicIp", required="soap"),
         In("association_id", query="AssociationId"), soap=(field_("publicIp"),))
