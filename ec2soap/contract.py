@@ -3,8 +3,9 @@
 Read-only unless asked: listCapabilities (it answers, which version), listApis against every command the gateway
 calls (ec2soap/cloudstack/api.py COMMANDS), the zones (a Basic zone serves EC2-Classic, the first Advanced zone
 EC2-VPC), in the Advanced zone what EC2-VPC needs (an enabled VPC offering, an enabled non-conserve-mode
-Isolated offering for VPC tiers, an enabled Isolated offering, the default_allow and default_deny network ACL
-lists), and the global settings that change what users see. With `may_create` it also makes a VPC, a network
+Isolated offering for VPC tiers, the default_allow and default_deny network ACL lists; an Isolated offering
+outside VPCs is shown but not required, as no EC2 action makes such a network), and the global settings that
+change what users see. With `may_create` it also makes a VPC, a network
 ACL list and a tier in it, then deletes all three, so the VPC router and the offerings are known to work.
 
 Each finding is one line, `ok`, `note` or `MISSING`; the exit status is 1 when anything required is missing.
@@ -166,7 +167,6 @@ def _check_zones(cloud: Any, report: ContractReport, need_vpc: bool) -> dict | N
                     "and the VPC offerings below cannot be there", required=need_vpc)
         for item in (f"an enabled VPC offering ({VPC_OFFERING})",
                      f"an enabled network offering for VPC tiers ({TIER_OFFERING})",
-                     f"an enabled Isolated network offering ({ISOLATED_OFFERING})",
                      *(f"the {name} network ACL list" for name in ACL_LISTS)):
             report.lack(f"{item}: needs an Advanced zone", required=need_vpc)
         return None
@@ -203,7 +203,9 @@ def _check_advanced_zone(cloud: Any, zone: dict, report: ContractReport) -> dict
         found["tier_offering"] = tier[0]
         report.ok(f"VPC tier offering {tier[0].get('name')!r} (CreateSubnet uses it)")
     if not isolated:
-        report.lack(f"no enabled Isolated network offering outside VPCs (CloudStack's is {ISOLATED_OFFERING!r})")
+        # A standard Advanced zone has one; no EC2 action makes a network outside a VPC, so it is not required.
+        report.note(f"no enabled Isolated network offering outside VPCs (CloudStack's is {ISOLATED_OFFERING!r}); "
+                    f"no EC2 action uses one")
     else:
         report.ok(f"Isolated network offering {isolated[0].get('name')!r}")
     for name in ACL_LISTS:
