@@ -124,7 +124,7 @@ def _list_public_ip_addresses(ctx: Ctx, p: dict) -> Listing:
 
     Free addresses of the range are not listed even with allocatedonly=false (they have no owner to show)."""
     ips = ctx.find("ipaddress", account_id=ctx.scope_accounts(p))
-    for name in ("id", "ipaddress", "associatednetworkid", "zoneid", "state"):
+    for name in ("id", "ipaddress", "associatednetworkid", "zoneid", "state", "vpcid"):
         if p.get(name):
             ips = [d for d in ips if str(d.get(name, "")).lower() == str(p[name]).lower()]
     if p.get("networkid"):

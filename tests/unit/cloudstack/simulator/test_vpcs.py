@@ -247,3 +247,13 @@ def test_a_vpc_round_trip_on_every_database(any_store_url, reactor) -> None:
         assert cs(asim, "demo", "listNetworkACLLists", id=acl["id"])[0] == 431
     finally:
         store.close()
+
+
+def test_list_public_ip_addresses_by_vpcid(asim, c) -> None:
+    """ManagementServerImpl.searchForIPAddresses: vpcid names the VPC's addresses only (its source NAT too)."""
+    one, two = make_vpc(asim, "demo", c), make_vpc(asim, "demo", c, cidr="10.9.0.0/16", name="vpc2")
+    mine = ok(asim, "demo", "associateIpAddress", vpcid=one["id"])["ipaddress"]
+    ok(asim, "demo", "associateIpAddress", vpcid=two["id"])
+    listed = cs(asim, "demo", "listPublicIpAddresses", vpcid=one["id"])[1]["publicipaddress"]
+    assert {a["vpcid"] for a in listed} == {one["id"]} and mine["id"] in {a["id"] for a in listed}
+    assert len(cs(asim, "demo", "listPublicIpAddresses")[1]["publicipaddress"]) > len(listed)
