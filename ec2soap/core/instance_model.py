@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
+from ec2soap.core.instance_nics import InstanceNic, vpc_nics
 from ec2soap.core.model import Tag, owner_id, parse_cs_date, tags_of
 from ec2soap.core.volumes import delete_on_termination
 from ec2soap.errors import ERRORS
@@ -61,6 +62,7 @@ class GroupRef:
 @dataclass(frozen=True)
 class Placement:
     availability_zone: str
+    group_name: str | None = None  # the VM's affinity group (an EC2 placement group)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,10 @@ class Instance:
     hypervisor: str | None = None
     tags: list[Tag] = field(default_factory=list)
     groups: list[GroupRef] = field(default_factory=list)
+    subnet_id: str | None = None
+    vpc_id: str | None = None
+    source_dest_check: bool | None = None
+    network_interfaces: list[InstanceNic] | None = None  # only an instance in a VPC has them
     cs_id: str = ""
     cs_state: str = ""
 
@@ -195,6 +201,7 @@ async def to_instances(ctx: RequestContext, vms: Sequence[dict], *,
         if volume.get("virtualmachineid"):
             by_vm.setdefault(volume["virtualmachineid"], []).append(volume)
     volume_ids = await ctx.ids.to_ec2_many("volume", [v["id"] for vs in by_vm.values() for v in vs])
+    in_vpcs = await vpc_nics(ctx, vms)
     out = []
     for cs in vms:
         state, reason = await state_of(ctx, cs)
@@ -210,6 +217,13 @@ async def to_instances(ctx: RequestContext, vms: Sequence[dict], *,
                 delete_on_termination=delete_on_termination(volume))))
         keys = [k for k in str(cs.get("keypairs") or cs.get("keypair") or "").split(",") if k]
         os_name = str(cs.get("osdisplayname") or cs.get("templatedisplaytext") or "")
+        nics = in_vpcs.get(cs["id"], [])
+        affinity = [str(g.get("name")) for g in cs.get("affinitygroup") or () if g.get("name")]
+        groups = [GroupRef(group_ids[g["id"]], str(g.get("name", "")))
+                  for g in cs.get("securitygroup") or () if g.get("id")]
+        if nics:
+            # CloudStack has no groups on a VPC tier's NIC: the instance shows its primary interface's.
+            groups = [GroupRef(g.group_id, g.group_name) for g in nics[0].groups]
         out.append(Instance(
             instance_id=instance_ids[cs["id"]],
             image_id=image_ids.get(cs.get("templateid"), ""),
@@ -218,7 +232,7 @@ async def to_instances(ctx: RequestContext, vms: Sequence[dict], *,
             dns_name=public_ip or "",
             instance_type=instance_type,
             launch_time=parse_cs_date(cs.get("created")),
-            placement=Placement(str(cs.get("zonename") or "")),
+            placement=Placement(str(cs.get("zonename") or ""), affinity[0] if affinity else None),
             reservation_id=str(cs.get("group")) if cs["id"] not in reservations else reservations[cs["id"]],
             owner_id=owner_id(cs),
             key_name=keys[0] if keys else None,
@@ -230,8 +244,11 @@ async def to_instances(ctx: RequestContext, vms: Sequence[dict], *,
             platform="windows" if "windows" in os_name.lower() else None,
             hypervisor=_hypervisor(cs),
             tags=tags_of(cs),
-            groups=[GroupRef(group_ids[g["id"]], str(g.get("name", "")))
-                    for g in cs.get("securitygroup") or () if g.get("id")],
+            groups=groups,
+            subnet_id=nics[0].subnet_id if nics else None,
+            vpc_id=nics[0].vpc_id if nics else None,
+            source_dest_check=True if nics else None,
+            network_interfaces=nics or None,
             cs_id=cs["id"],
             cs_state=str(cs.get("state") or ""),
         ))
@@ -325,4 +342,44 @@ def instance_filters() -> dict[str, Any]:
         "state-reason-code": lambda i: i.state_reason.code if i.state_reason else None,
         "block-device-mapping.device-name": lambda i: [b.device_name for b in i.block_device_mapping],
         "block-device-mapping.volume-id": lambda i: [b.ebs.volume_id for b in i.block_device_mapping],
+        "vpc-id": lambda i: i.vpc_id,
+        "subnet-id": lambda i: i.subnet_id,
+        "placement-group-name": lambda i: i.placement.group_name,
+        "source-dest-check": lambda i: None if i.source_dest_check is None else str(i.source_dest_check).lower(),
+        **_NIC_FILTERS,
     }
+
+
+def _nic_values(get: Any) -> Any:
+    def values(inst: Instance) -> list[str]:
+        out = []
+        for nic in inst.network_interfaces or ():
+            value = get(nic)
+            out += [v for v in (value if isinstance(value, list) else [value]) if v not in (None, "")]
+        return out
+    return values
+
+
+# DescribeInstances' network-interface.* filters (each over every interface of the instance).
+_NIC_FILTERS = {f"network-interface.{name}": _nic_values(get) for name, get in {
+    "network-interface-id": lambda n: n.network_interface_id,
+    "subnet-id": lambda n: n.subnet_id,
+    "vpc-id": lambda n: n.vpc_id,
+    "owner-id": lambda n: n.owner_id,
+    "status": lambda n: n.status,
+    "description": lambda n: n.description,
+    "mac-address": lambda n: n.mac_address,
+    "private-dns-name": lambda n: n.private_dns_name,
+    "source-dest-check": lambda n: str(n.source_dest_check).lower(),
+    "group-id": lambda n: [g.group_id for g in n.groups],
+    "group-name": lambda n: [g.group_name for g in n.groups],
+    "attachment.attachment-id": lambda n: n.attachment.attachment_id,
+    "attachment.device-index": lambda n: str(n.attachment.device_index),
+    "attachment.status": lambda n: n.attachment.status,
+    "attachment.delete-on-termination": lambda n: str(n.attachment.delete_on_termination).lower(),
+    "addresses.private-ip-address": lambda n: [a.private_ip_address for a in n.private_ip_addresses],
+    "addresses.primary": lambda n: [str(a.primary).lower() for a in n.private_ip_addresses],
+    "private-ip-address": lambda n: [a.private_ip_address for a in n.private_ip_addresses],
+    "association.public-ip": lambda n: n.association.public_ip if n.association else None,
+    "association.ip-owner-id": lambda n: n.association.ip_owner_id if n.association else None,
+}.items()}

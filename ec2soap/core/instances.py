@@ -20,6 +20,8 @@ from ec2soap.core.instance_model import (STATES, UUID, GroupRef, Instance, Insta
                                          to_instances)
 from ec2soap.core.launches import launch_once
 from ec2soap.core.terminations import terminate_instances, visible_instances
+from ec2soap.core.vpc_instances import (NetworkInterfaceRequest, finish_vpc_launch, plan_vpc_launch,
+                                        release_addresses, reserve_addresses)
 from ec2soap.errors import ERRORS
 
 __all__ = ["InstanceStateChange", "DescribeInstancesResult", "InstanceStatus", "StatusSummary", "StatusDetail",
@@ -222,14 +224,14 @@ async def _allowed(ctx: RequestContext) -> int | None:
     return max(int(limit["max"]) - used, 0)
 
 
-def _deploy_error(exc: CloudStackApiError, image_id: str, requested: int) -> Exception:
+def _deploy_error(exc: CloudStackApiError, image_id: str, requested: int, address: str | None) -> Exception:
     """What a failed deployVirtualMachine means in EC2 terms (None: unknown, let it propagate)."""
     text = exc.errortext.lower()
     if exc.errorcode == 535:
         return ERRORS["InstanceLimitExceeded"](allowed=0, requested=requested)
     if exc.errorcode == 533:
         if "ip address" in text:
-            return ERRORS["InvalidIPAddress.InUse"](address="requested")
+            return ERRORS["InvalidIPAddress.InUse"](address=address or "requested")
         return ERRORS["InsufficientInstanceCapacity"]()
     if exc.errorcode == 531 or (exc.errorcode == 431 and "template" in text):
         if "downloaded" in text or "not available in zone" in text:
@@ -250,10 +252,13 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
                         user_data: str | None = None, availability_zone: str | None = None,
                         private_ip_address: str | None = None,
                         tag_specifications: launch_devices.TagSpecs | None = None,
-                        block_devices: Sequence[launch_devices.BlockDeviceRequest] = ()) -> Reservation:
+                        block_devices: Sequence[launch_devices.BlockDeviceRequest] = (),
+                        subnet_id: str | None = None,
+                        network_interfaces: Sequence[NetworkInterfaceRequest] = ()) -> Reservation:
     """RunInstances → deployVirtualMachine (one call per instance), started and not awaited: the instances
     answer pending at once. Their reservation id is stored in each VM's CloudStack `group`. BlockDeviceMapping
-    and TagSpecification: launch_devices.py."""
+    and TagSpecification: launch_devices.py. A subnet, a network interface, or a zone that is Advanced (its
+    default VPC) launches into a VPC tier: vpc_instances.py."""
     if min_count < 1 or max_count < 1:
         raise ERRORS["InvalidParameterValue"](detail="The MinCount and MaxCount parameters must be at least 1")
     if min_count > max_count:
@@ -262,10 +267,22 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
     instance_type = instance_type or ctx.settings.default_instance_type
     template = await _template(ctx, image_id)
     offering = await offering_for_type(ctx, instance_type)
-    zone = await _zone(ctx, availability_zone)
+    chosen: dict[str | None, dict] = {}
+
+    async def zone_named(name: str | None) -> dict:
+        if name not in chosen:
+            chosen[name] = await _zone(ctx, name)
+        return chosen[name]
+
+    vpc = await plan_vpc_launch(ctx, zone_named, subnet_id=subnet_id, interfaces=network_interfaces,
+                                availability_zone=availability_zone, private_ip_address=private_ip_address,
+                                security_groups=security_groups, security_group_ids=security_group_ids)
+    zone = vpc.zone if vpc is not None else await zone_named(availability_zone)
     if key_name is not None and not await ctx.cloud.list_ssh_key_pairs(name=key_name):
         raise ERRORS["InvalidKeyPair.NotFound"](key_name=key_name)
-    groups = await _group_ids(ctx, security_groups, security_group_ids)
+    # A VPC tier takes no CloudStack security groups: the launch's EC2 groups are recorded (vpc_instances.py).
+    groups = [] if vpc is not None else await _group_ids(ctx, security_groups, security_group_ids)
+    private_ip_address = vpc.private_ip if vpc is not None else private_ip_address
     userdata = _user_data(user_data)
     launch = await launch_devices.plan(ctx, block_devices, tag_specifications or {}, template, zone)
     allowed = await _allowed(ctx)
@@ -279,7 +296,9 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
     params: dict[str, Any] = {
         "zoneid": zone["id"], "templateid": template["id"], "serviceofferingid": offering["id"],
         "keypair": key_name, "securitygroupids": groups or None, "userdata": userdata,
-        "group": reservation_id, "ipaddress": private_ip_address or None, **launch.deploy_params}
+        "group": reservation_id, "ipaddress": private_ip_address or None, **launch.deploy_params,
+        **(vpc.deploy_params if vpc is not None else {})}
+    addresses = await reserve_addresses(ctx, vpc, count) if vpc is not None else []
     launched: list[str] = []
     deploy_jobs: dict[str, str] = {}
     for _ in range(count):
@@ -289,10 +308,13 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
             if launched:
                 # Later failures end the launch; EC2 also launches fewer than MaxCount when it must.
                 break
-            raise _deploy_error(exc, image_id, min_count) from None
+            await release_addresses(ctx, addresses)
+            raise _deploy_error(exc, image_id, min_count, private_ip_address) from None
         launched.append(started["id"])
         deploy_jobs[started["id"]] = started.get("jobid")
     await launch_devices.finish(ctx, launch, launched, deploy_jobs)
+    if vpc is not None:
+        await finish_vpc_launch(ctx, vpc, launched, addresses)
     by_id = {v["id"]: v for v in await ctx.cloud.list_virtual_machines(ids=launched)}
     instances = await to_instances(ctx, [by_id[i] for i in launched if i in by_id])
     for index, inst in enumerate(instances):

@@ -9,22 +9,25 @@ lxml or SQL here.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ec2soap.cloudstack.errors import CloudStackApiError
+from ec2soap.cloudstack.errors import CloudStackError
 from ec2soap.core.context import RequestContext
+from ec2soap.core.default_vpc import (ensure_default, is_default_subnet, is_default_vpc, remember_deleted,
+                                     without_losers)
+from ec2soap.core.instance_nics import account_key
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import Tag, owner_id, tags_of
 from ec2soap.core.volumes import check_new_tags, tag_new
+from ec2soap.core.vpc_cloud import advanced_zone, begin_vpc, create_tier
 from ec2soap.errors import ERRORS
 
-__all__ = ["Vpc", "Subnet", "VpcPage", "SubnetPage", "VPC_FILTERS", "SUBNET_FILTERS", "OPERATIONS"]
+__all__ = ["Vpc", "Subnet", "VpcPage", "SubnetPage", "VPC_FILTERS", "SUBNET_FILTERS", "OPERATIONS",
+           "advanced_zone", "cs_subnet", "VpcAttribute"]
 
-# The VPC offering and the tier network offering asked for by name (CloudStack's defaults).
-_VPC_OFFERING = "Default VPC offering"
-_DEFAULT_ALLOW = "default_allow"
-
+log = logging.getLogger(__name__)
 
 @dataclass
 class CidrState:
@@ -119,15 +122,6 @@ SUBNET_FILTERS = {
 }
 
 
-async def advanced_zone(ctx: RequestContext, action: str) -> dict:
-    """The zone VPCs live in: the first Advanced zone, else UnsupportedOperation naming the need."""
-    for zone in await ctx.cloud.list_zones(available=True):
-        if str(zone.get("networktype", "")).lower() == "advanced":
-            return zone
-    raise ERRORS["UnsupportedOperation"](
-        action=f"{action} (this cloud has no Advanced zone, and VPCs need one)")
-
-
 def _cidr(text: str, error: str, *, smallest: int = 28, largest: int = 16) -> ipaddress.IPv4Network:
     """An EC2 CIDR block: IPv4, prefix /16../28, exactly on its boundary; else ERROR (InvalidVpc.Range ...)."""
     try:
@@ -152,7 +146,7 @@ def _vpc_state(cs: dict) -> str:
 async def _to_vpcs(ctx: RequestContext, cs_vpcs: list[dict]) -> list[Vpc]:
     ids = await ctx.ids.to_ec2_many("vpc", [c["id"] for c in cs_vpcs])
     return [Vpc(vpc_id=ids[c["id"]], state=_vpc_state(c), cidr_block=c.get("cidr", ""),
-                owner_id=owner_id(c),
+                owner_id=owner_id(c), is_default=is_default_vpc(c),
                 tags=tags_of(c), cs_id=c["id"]) for c in cs_vpcs]
 
 
@@ -188,17 +182,7 @@ async def create_vpc(ctx: RequestContext, cidr_block: str = "", instance_tenancy
     cidr = _cidr(cidr_block, "InvalidVpc.Range")
     new_tags = check_new_tags(tags)
     zone = await advanced_zone(ctx, "CreateVpc")
-    offerings = [o for o in await ctx.cloud.list_vpc_offerings(zoneid=zone["id"], state="Enabled")]
-    offering = next((o for o in offerings if o.get("isdefault")), offerings[0] if offerings else None)
-    if offering is None:
-        raise ERRORS["InternalError"]("No enabled VPC offering in the advanced zone; ask the operator")
-    try:
-        started = await ctx.cloud.begin_create_vpc(cidr=str(cidr), name=f"vpc-{cidr}", displaytext=str(cidr),
-                                                   vpcofferingid=offering["id"], zoneid=zone["id"])
-    except CloudStackApiError as exc:
-        if "RFC1918" in str(exc):
-            raise ERRORS["InvalidVpc.Range"](cidr=cidr_block) from None
-        raise
+    started = await begin_vpc(ctx, zone, cidr, f"vpc-{cidr}", str(cidr), cidr_block)
     cs_id = started["id"]
     vpc_id = await ctx.ids.to_ec2("vpc", cs_id)
     await tag_new(ctx, cs_id, "Vpc", new_tags)
@@ -207,13 +191,38 @@ async def create_vpc(ctx: RequestContext, cidr_block: str = "", instance_tenancy
 
 
 async def delete_vpc(ctx: RequestContext, vpc_id: str = "") -> bool:
-    """DeleteVpc → deleteVPC; a VPC with subnets is DependencyViolation, as EC2 answers."""
+    """DeleteVpc → deleteVPC. DependencyViolation, as EC2 answers, while the VPC has subnets (and so
+    instances), an attached internet gateway, a route table other than its main one or a security group other
+    than its default (the gateway's own records); those two go with it."""
     cs = await _cs_vpc(ctx, vpc_id)
-    if await ctx.cloud.list_networks(vpcid=cs["id"], listall=True):
+    records: list[Any] = []
+    blocked = bool(await ctx.cloud.list_networks(vpcid=cs["id"], listall=True))
+    if not blocked and ctx.objects is not None:
+        account = await account_key(ctx)
+        blocked = bool(await ctx.objects.list("igw", account, vpc=cs["id"]))
+        for kind, own in (("rtb", "main"), ("sg", "default")):
+            for record in await ctx.objects.list(kind, account, vpc=cs["id"]):
+                blocked = blocked or not record.data.get(own)
+                records.append(record)
+    if blocked:
         raise ERRORS["DependencyViolation"](
             detail=f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
     await ctx.cloud.delete_vpc(id=cs["id"])
+    for record in records:
+        await ctx.objects.delete(record, any_version=True)
+    if is_default_vpc(cs):
+        await remember_deleted(ctx, cs)
     return True
+
+
+async def _made_default(ctx: RequestContext) -> bool:
+    """Make the caller's default VPC and subnet if they have none; a failure (a VPC limit reached, ...) leaves
+    a Describe* answering what exists."""
+    try:
+        return await ensure_default(ctx) is not None
+    except (CloudStackError, ERRORS["InternalError"]) as exc:
+        log.warning("default VPC not made: %s", exc)
+        return False
 
 
 async def describe_vpcs(ctx: RequestContext, vpc_ids: Sequence[str] = (), filters: Sequence[Filter] = (),
@@ -224,6 +233,9 @@ async def describe_vpcs(ctx: RequestContext, vpc_ids: Sequence[str] = (), filter
         if cs_id is None:
             raise ERRORS["InvalidVpcID.NotFound"](vpc_id=given)
     cs_vpcs = await ctx.cloud.list_vp_cs(listall=True)
+    if not any(is_default_vpc(v) for v in cs_vpcs) and await _made_default(ctx):
+        cs_vpcs = await ctx.cloud.list_vp_cs(listall=True)
+    cs_vpcs = without_losers(cs_vpcs, is_default_vpc)
     if vpc_ids:
         present = {v["id"] for v in cs_vpcs}
         for given, cs_id in wanted.items():
@@ -266,11 +278,12 @@ async def _to_subnets(ctx: RequestContext, tiers: list[dict]) -> list[Subnet]:
         out.append(Subnet(subnet_id=ids[t["id"]], state=_subnet_state(t), vpc_id=vpc_ids[t["vpcid"]],
                           cidr_block=t.get("cidr", ""), availability_zone=t.get("zonename", ""),
                           available_ip_address_count=max(size - _RESERVED - used.get(t["id"], 0), 0),
+                          default_for_az=is_default_subnet(t), map_public_ip_on_launch=is_default_subnet(t),
                           owner_id=owner_id(t), tags=tags_of(t), cs_id=t["id"]))
     return out
 
 
-async def _cs_subnet(ctx: RequestContext, subnet_id: str) -> dict:
+async def cs_subnet(ctx: RequestContext, subnet_id: str) -> dict:
     cs_id = await ctx.ids.to_cloudstack("subnet", subnet_id) if subnet_id else None
     found = [n for n in await ctx.cloud.list_networks(id=cs_id, listall=True) if n.get("vpcid")] if cs_id else []
     if not found:
@@ -297,18 +310,7 @@ async def create_subnet(ctx: RequestContext, vpc_id: str = "", cidr_block: str =
     if any(cidr.overlaps(ipaddress.IPv4Network(t["cidr"])) for t in tiers if t.get("cidr")):
         raise ERRORS["InvalidSubnet.Conflict"](cidr=cidr_block)
     new_tags = check_new_tags(tags)
-    offerings = await ctx.cloud.list_network_offerings(forvpc=True, state="Enabled", guestiptype="Isolated",
-                                                       zoneid=vpc["zoneid"])
-    offerings = [o for o in offerings if not o.get("conservemode")]
-    if not offerings:
-        raise ERRORS["InternalError"]("No enabled network offering for VPC tiers; ask the operator")
-    acls = await ctx.cloud.list_network_acl_lists(vpcid=vpc["id"], name=_DEFAULT_ALLOW)
-    acl = next((a for a in acls if a.get("name") == _DEFAULT_ALLOW), None)
-    if acl is None:
-        raise ERRORS["InternalError"]("CloudStack has no default_allow network ACL list; ask the operator")
-    cs = await ctx.cloud.create_network(
-        name=f"subnet-{cidr}", displaytext=str(cidr), networkofferingid=offerings[0]["id"], zoneid=vpc["zoneid"],
-        vpcid=vpc["id"], gateway=str(cidr.network_address + 1), netmask=str(cidr.netmask), aclid=acl["id"])
+    cs = await create_tier(ctx, vpc, cidr, f"subnet-{cidr}")
     await tag_new(ctx, cs["id"], "Network", new_tags)
     subnet = (await _to_subnets(ctx, [cs]))[0]
     subnet.tags = [Tag(t["key"], t.get("value", "")) for t in new_tags]
@@ -317,7 +319,7 @@ async def create_subnet(ctx: RequestContext, vpc_id: str = "", cidr_block: str =
 
 async def delete_subnet(ctx: RequestContext, subnet_id: str = "") -> bool:
     """DeleteSubnet → deleteNetwork; a subnet with instances is DependencyViolation, as EC2 answers."""
-    cs = await _cs_subnet(ctx, subnet_id)
+    cs = await cs_subnet(ctx, subnet_id)
     if (await _vms_by_network(ctx)).get(cs["id"]):
         raise ERRORS["DependencyViolation"](
             detail=f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
@@ -333,6 +335,9 @@ async def describe_subnets(ctx: RequestContext, subnet_ids: Sequence[str] = (), 
         if cs_id is None:
             raise ERRORS["InvalidSubnetID.NotFound"](subnet_id=given)
     tiers = [n for n in await ctx.cloud.list_networks(listall=True) if n.get("vpcid")]
+    if not any(is_default_subnet(t) for t in tiers) and await _made_default(ctx):
+        tiers = [n for n in await ctx.cloud.list_networks(listall=True) if n.get("vpcid")]
+    tiers = without_losers(tiers, is_default_subnet)
     if subnet_ids:
         present = {t["id"] for t in tiers}
         for given, cs_id in wanted.items():
@@ -345,6 +350,64 @@ async def describe_subnets(ctx: RequestContext, subnet_ids: Sequence[str] = (), 
     return SubnetPage(page, token)
 
 
+# -- VPC attributes (2012-12-01) -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BooleanValue:
+    value: bool
+
+
+@dataclass
+class VpcAttribute:
+    vpc_id: str
+    enable_dns_support: BooleanValue | None = None
+    enable_dns_hostnames: BooleanValue | None = None
+    enable_network_address_usage_metrics: BooleanValue | None = None
+
+
+# EC2 attribute → (its VpcAttribute field, its value here). CloudStack's VPC virtual router always serves DNS
+# and names the VMs of its tiers (dnsmasq), so both DNS attributes are true and cannot be turned off; it keeps
+# no network address usage metrics.
+VPC_ATTRIBUTES = {"enableDnsSupport": ("enable_dns_support", True),
+                  "enableDnsHostnames": ("enable_dns_hostnames", True),
+                  "enableNetworkAddressUsageMetrics": ("enable_network_address_usage_metrics", False)}
+
+
+async def describe_vpc_attribute(ctx: RequestContext, vpc_id: str = "", attribute: str = "") -> VpcAttribute:
+    """DescribeVpcAttribute: what CloudStack's VPC does (VPC_ATTRIBUTES), for a VPC of the caller's."""
+    if attribute not in VPC_ATTRIBUTES:
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"Value ({attribute}) for parameter attribute is invalid. Unknown attribute.")
+    await _cs_vpc(ctx, vpc_id)
+    name, value = VPC_ATTRIBUTES[attribute]
+    return VpcAttribute(vpc_id, **{name: BooleanValue(value)})
+
+
+async def modify_vpc_attribute(ctx: RequestContext, vpc_id: str = "", enable_dns_support: bool | None = None,
+                               enable_dns_hostnames: bool | None = None,
+                               enable_network_address_usage_metrics: bool | None = None) -> bool:
+    """ModifyVpcAttribute: one attribute per request, as EC2 takes it. Setting what the VPC already does is
+    accepted; anything else is refused, since CloudStack cannot do it (never pretended)."""
+    given = {attr: v for attr, v in (("enableDnsSupport", enable_dns_support),
+                                     ("enableDnsHostnames", enable_dns_hostnames),
+                                     ("enableNetworkAddressUsageMetrics", enable_network_address_usage_metrics))
+             if v is not None}
+    if not given:
+        raise ERRORS["MissingParameter"](name="EnableDnsSupport, EnableDnsHostnames or "
+                                              "EnableNetworkAddressUsageMetrics")
+    if len(given) > 1:
+        raise ERRORS["InvalidParameterCombination"](
+            detail=f"Fields for multiple attribute types specified: {', '.join(given)}")
+    await _cs_vpc(ctx, vpc_id)
+    [(attribute, wanted)] = given.items()
+    if wanted != VPC_ATTRIBUTES[attribute][1]:
+        why = ("its virtual router always serves DNS and the names of its instances" if wanted is False
+               else "it keeps no network address usage metrics")
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"{attribute} cannot be {str(wanted).lower()} on this cloud: CloudStack's VPC cannot do "
+                   f"otherwise ({why})")
+    return True
+
+
 OPERATIONS: dict[str, Any] = {
     "CreateVpc": create_vpc,
     "DeleteVpc": delete_vpc,
@@ -352,4 +415,6 @@ OPERATIONS: dict[str, Any] = {
     "CreateSubnet": create_subnet,
     "DeleteSubnet": delete_subnet,
     "DescribeSubnets": describe_subnets,
+    "DescribeVpcAttribute": describe_vpc_attribute,
+    "ModifyVpcAttribute": modify_vpc_attribute,
 }

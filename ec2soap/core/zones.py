@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ec2soap.core.context import RequestContext
+from ec2soap.core.default_vpc import ensure_default
 from ec2soap.core.filters import Filter, apply_filters
 from ec2soap.errors import ERRORS
 
@@ -95,8 +96,10 @@ async def _limit(ctx: RequestContext, resource_type: int) -> str:
 async def describe_account_attributes(ctx: RequestContext, attribute_names: Sequence[str] = ()
                                       ) -> list[AccountAttribute]:
     """DescribeAccountAttributes (a later API) → listResourceLimits for max-instances (type 0) and max-elastic-ips
-    (type 1). supported-platforms: EC2 where a Basic zone exists, VPC where an Advanced one does (listZones). No
-    default VPC is made yet, so default-vpc is "none"; VPC addresses and per-interface groups do not apply."""
+    (type 1). supported-platforms: EC2 where a Basic zone exists, VPC where an Advanced one does (listZones).
+    default-vpc: the caller's default VPC in the first Advanced zone (made on this first need, default_vpc.py),
+    "none" without an Advanced zone or once they deleted it; VPC addresses and per-interface groups are not
+    counted here ("0")."""
     unknown = [n for n in attribute_names if n not in ACCOUNT_ATTRIBUTES]
     if unknown:
         raise ERRORS["InvalidParameterValue"](detail=f"Invalid attribute name: {unknown[0]}")
@@ -107,7 +110,8 @@ async def describe_account_attributes(ctx: RequestContext, attribute_names: Sequ
             kinds = {str(z.get("networktype", "")).lower() for z in await ctx.cloud.list_zones(available=True)}
             values = [p for p, kind in (("EC2", "basic"), ("VPC", "advanced")) if kind in kinds]
         elif name == "default-vpc":
-            values = ["none"]
+            made = await ensure_default(ctx)
+            values = [await ctx.ids.to_ec2("vpc", made[0]["id"])] if made else ["none"]
         elif name == "max-instances":
             values = [await _limit(ctx, _LIMIT_VMS)]
         elif name == "max-elastic-ips":

@@ -20,6 +20,24 @@ EBS_DEVICE = Struct("EbsInstanceBlockDeviceMappingResponseType", (
 BLOCK_DEVICES = ListOf("InstanceBlockDeviceMappingResponseType", Struct(
     "InstanceBlockDeviceMappingResponseItemType", (field_("deviceName"), field_("ebs", EBS_DEVICE))))
 
+# A VPC instance's interfaces (EC2 2011-12-15), core/instance_nics.py.
+NIC_ASSOCIATION = Struct("InstanceNetworkInterfaceAssociationType", (
+    field_("publicIp"), field_("publicDnsName", optional=True), field_("ipOwnerId", optional=True)))
+NIC_ITEM = Struct("InstanceNetworkInterfaceSetItemType", (
+    field_("networkInterfaceId"), field_("subnetId", optional=True), field_("vpcId", optional=True),
+    field_("description", optional=True), field_("ownerId"), field_("status"),
+    field_("macAddress", optional=True), field_("privateIpAddress", optional=True),
+    field_("privateDnsName", optional=True), field_("sourceDestCheck", "boolean", optional=True),
+    field_("groupSet", GROUP_SET, attr="groups", optional=True),
+    field_("attachment", Struct("InstanceNetworkInterfaceAttachmentType", (
+        field_("attachmentId"), field_("deviceIndex", "int"), field_("status"), field_("attachTime", "dateTime"),
+        field_("deleteOnTermination", "boolean"))), optional=True),
+    field_("association", NIC_ASSOCIATION, optional=True),
+    field_("privateIpAddressesSet", ListOf("InstancePrivateIpAddressesSetType", Struct(
+        "InstancePrivateIpAddressesSetItemType", (
+            field_("privateIpAddress"), field_("privateDnsName", optional=True), field_("primary", "boolean"),
+            field_("association", NIC_ASSOCIATION, optional=True)))), attr="private_ip_addresses", optional=True)))
+
 INSTANCE_ITEM = Struct("RunningInstancesItemType", (
     field_("instanceId"),
     field_("imageId", optional=True),
@@ -54,6 +72,9 @@ INSTANCE_ITEM = Struct("RunningInstancesItemType", (
     field_("tagSet", RESOURCE_TAG_SET, attr="tags", optional=True),
     field_("hypervisor", optional=True),
     field_("groupSet", GROUP_SET, attr="groups", optional=True, since="2011-01-01"),
+    field_("sourceDestCheck", "boolean", optional=True, since="2011-01-01"),
+    field_("networkInterfaceSet", ListOf("InstanceNetworkInterfaceSetType", NIC_ITEM), attr="network_interfaces",
+           optional=True, since="2011-12-15"),
 ))
 INSTANCES_SET = ListOf("RunningInstancesSetType", INSTANCE_ITEM, min=1)
 RESERVATION = Struct("ReservationInfoType", (
@@ -111,6 +132,34 @@ register("DescribeInstanceStatus", Struct("DescribeInstanceStatusResponseType", 
     field_("nextToken", optional=True))))
 
 # -- requests (wire/inputs.py) ------------------------------------------------------------------------------
+# RunInstances' NetworkInterface.N (2011-12-15, Query only): every member botocore sends is read, so the core
+# applies it or refuses it by name (core/vpc_instances.py).
+NETWORK_INTERFACES = In(
+    "network_interfaces", "structs", query="NetworkInterface", default=[],
+    make="ec2soap.core.vpc_instances:NetworkInterfaceRequest", fields=(
+        In("device_index", "int", query="DeviceIndex"), In("subnet_id", query="SubnetId", blank_none=True),
+        In("private_ip_address", query="PrivateIpAddress", blank_none=True),
+        In("groups", "list", query="SecurityGroupId"),
+        In("associate_public_ip_address", "bool", query="AssociatePublicIpAddress"),
+        In("delete_on_termination", "bool", query="DeleteOnTermination"),
+        In("description", query="Description"),
+        In("network_interface_id", query="NetworkInterfaceId", blank_none=True),
+        In("private_ip_addresses", "structs", query="PrivateIpAddresses",
+           make="ec2soap.core.vpc_instances:PrivateIpRequest", fields=(
+               In("private_ip_address", query="PrivateIpAddress", blank_none=True),
+               In("primary", "bool", query="Primary"))),
+        In("secondary_private_ip_address_count", "int", query="SecondaryPrivateIpAddressCount"),
+        In("ipv6_address_count", "int", query="Ipv6AddressCount"),
+        In("ipv6_addresses", "present", query="Ipv6Addresses"),
+        In("associate_carrier_ip_address", "bool", query="AssociateCarrierIpAddress"),
+        In("interface_type", query="InterfaceType"),
+        In("network_card_index", "int", query="NetworkCardIndex"),
+        In("ipv4_prefixes", "present", query="Ipv4Prefix"), In("ipv4_prefix_count", "int", query="Ipv4PrefixCount"),
+        In("ipv6_prefixes", "present", query="Ipv6Prefix"), In("ipv6_prefix_count", "int", query="Ipv6PrefixCount"),
+        In("primary_ipv6", "bool", query="PrimaryIpv6"),
+        In("ena_srd_specification", "present", query="EnaSrdSpecification"),
+        In("connection_tracking_specification", "present", query="ConnectionTrackingSpecification"),
+        In("ena_queue_count", "int", query="EnaQueueCount")))
 # EC2 quirk: in 2010-11-15 groupSet/item/groupId carries the group's *name* (ids came with VPC groups), so
 # SOAP's groupSet fills security_groups, as Query's SecurityGroup.N does.
 request("RunInstances",
@@ -123,7 +172,8 @@ request("RunInstances",
         In("user_data", query="UserData", soap="userData.data"),
         In("availability_zone", query="Placement.AvailabilityZone", soap="placement.availabilityZone"),
         In("private_ip_address", soap="privateIpAddress"), tag_specifications("tag_specifications"),
-        BLOCK_DEVICE_PARAMS,
+        BLOCK_DEVICE_PARAMS, In("subnet_id", query="SubnetId", soap="subnetId", blank_none=True),
+        NETWORK_INTERFACES,
         soap=(field_("imageId"), field_("minCount", "int"), field_("maxCount", "int"), soap_opt("keyName"),
               field_("groupSet", soap_set("GroupSetType", "GroupItemType", field_("groupId"))),
               soap_opt("additionalInfo"),

@@ -57,3 +57,20 @@ request("DeleteSubnet", In("subnet_id", soap="subnetId", required=True), soap=(f
 request("DescribeSubnets", In("subnet_ids", "list", query="SubnetId", soap="subnetSet.subnetId"), FILTERS, *PAGES,
         soap=(soap_opt("subnetSet", soap_set("SubnetIdSetType", "SubnetIdSetItemType", field_("subnetId"))),
               SOAP_FILTERS))
+
+# -- VPC attributes (2012-12-01, Query only) ---------------------------------------------------------------------
+BOOLEAN_VALUE = Struct("AttributeBooleanValueType", (field_("value", "boolean"),))
+register("DescribeVpcAttribute", Struct("DescribeVpcAttributeResponseType", (
+    REQUEST_ID, field_("vpcId"), field_("enableDnsSupport", BOOLEAN_VALUE, optional=True),
+    field_("enableDnsHostnames", BOOLEAN_VALUE, optional=True),
+    field_("enableNetworkAddressUsageMetrics", BOOLEAN_VALUE, optional=True))))
+register("ModifyVpcAttribute", Struct("ModifyVpcAttributeResponseType", (REQUEST_ID, RETURN)))
+request("DescribeVpcAttribute", In("vpc_id", query="VpcId", required=True),
+        In("attribute", "choice", query="Attribute", required=True,
+           choices=("enableDnsSupport", "enableDnsHostnames", "enableNetworkAddressUsageMetrics")),
+        since="2012-12-01")
+request("ModifyVpcAttribute", In("vpc_id", query="VpcId", required=True),
+        In("enable_dns_support", "bool", query="EnableDnsSupport.Value"),
+        In("enable_dns_hostnames", "bool", query="EnableDnsHostnames.Value"),
+        In("enable_network_address_usage_metrics", "bool", query="EnableNetworkAddressUsageMetrics.Value"),
+        since="2012-12-01")

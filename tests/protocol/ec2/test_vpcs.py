@@ -44,7 +44,7 @@ def test_vpc_round_trip_boto3(boto3_ec2: EC2Client) -> None:
                          ("state", ["available"]), ("is-default", ["false"]), ("tag:Name", ["blue"]),
                          ("tag-key", ["Name"]), ("vpc-id", [vpc_id])):
         found = client.describe_vpcs(Filters=[{"Name": name, "Values": values}])["Vpcs"]
-        assert [v["VpcId"] for v in found] == [vpc_id], name
+        assert [v["VpcId"] for v in found if not v["IsDefault"]] == [vpc_id], name
     assert client.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["red"]}])["Vpcs"] == []
     assert client.delete_vpc(VpcId=vpc_id)["ResponseMetadata"]["HTTPStatusCode"] == 200
     with boto3_ec2.failure() as failure:
@@ -60,9 +60,12 @@ def test_vpc_pages_and_second_user(boto3_ec2: EC2Client, gateway_server: Gateway
     assert len(first["Vpcs"]) == 5 and first["NextToken"]
     rest = client.describe_vpcs(MaxResults=5, NextToken=first["NextToken"])
     assert "NextToken" not in rest
-    assert sorted(v["VpcId"] for v in first["Vpcs"] + rest["Vpcs"]) == sorted(made)
+    # The account's default VPC (made on the first DescribeVpcs) is the seventh.
+    listed = first["Vpcs"] + rest["Vpcs"]
+    assert sorted(v["VpcId"] for v in listed if not v["IsDefault"]) == sorted(made)
+    assert [v["CidrBlock"] for v in listed if v["IsDefault"]] == ["172.31.0.0/16"]
     other = EC2Client("boto3", gateway_server, new_user())
-    assert other.client.describe_vpcs()["Vpcs"] == []
+    assert [v["IsDefault"] for v in other.client.describe_vpcs()["Vpcs"]] == [True]
     with other.failure() as failure:
         other.client.describe_vpcs(VpcIds=[made[0]])
     assert failure.value.code == "InvalidVpcID.NotFound"
@@ -85,7 +88,7 @@ def test_create_vpc_errors(boto3_ec2: EC2Client, kw: dict, code: str) -> None:
     with boto3_ec2.failure() as failure:
         boto3_ec2.client.create_vpc(**kw)
     assert failure.value.code == code
-    assert boto3_ec2.client.describe_vpcs()["Vpcs"] == []
+    assert [v["IsDefault"] for v in boto3_ec2.client.describe_vpcs()["Vpcs"]] == [True]
 
 
 def test_vpc_through_awscli(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
@@ -96,7 +99,7 @@ def test_vpc_through_awscli(gateway_server: GatewayServer, new_user: Callable[[]
     found = cli.cli("describe-vpcs", "--filters", "Name=cidr,Values=172.16.0.0/16")["Vpcs"]
     assert [(v["VpcId"], v["State"]) for v in found] == [(vpc["VpcId"], "available")]
     cli.cli("delete-vpc", "--vpc-id", vpc["VpcId"])
-    assert cli.cli("describe-vpcs")["Vpcs"] == []
+    assert [v["IsDefault"] for v in cli.cli("describe-vpcs")["Vpcs"]] == [True]
     with cli.failure() as failure:
         cli.cli("delete-vpc", "--vpc-id", vpc["VpcId"])
     assert failure.value.code == "InvalidVpcID.NotFound"
@@ -137,13 +140,13 @@ def test_subnet_round_trip_boto3(boto3_ec2: EC2Client, vpc: str) -> None:
                                  ("state", ["pending"], set()), ("default-for-az", ["false"],
                                                                  {subnet_id, second["SubnetId"]})):
         found = client.describe_subnets(Filters=[{"Name": name, "Values": values}])["Subnets"]
-        assert {s["SubnetId"] for s in found} == wanted, name
+        assert {s["SubnetId"] for s in found if not s["DefaultForAz"]} == wanted, name
     with boto3_ec2.failure() as failure:
         client.delete_vpc(VpcId=vpc)
     assert failure.value.code == "DependencyViolation"
     client.delete_subnet(SubnetId=second["SubnetId"])
     client.delete_subnet(SubnetId=subnet_id)
-    assert client.describe_subnets()["Subnets"] == []
+    assert [s["DefaultForAz"] for s in client.describe_subnets()["Subnets"]] == [True]
     with boto3_ec2.failure() as failure:
         client.delete_subnet(SubnetId=subnet_id)
     assert failure.value.code == "InvalidSubnetID.NotFound"
@@ -161,7 +164,7 @@ def test_create_subnet_errors(boto3_ec2: EC2Client, vpc: str, kw: dict, code: st
     with boto3_ec2.failure() as failure:
         boto3_ec2.client.create_subnet(VpcId=vpc, **kw)
     assert failure.value.code == code and named in failure.value.message
-    assert len(boto3_ec2.client.describe_subnets()["Subnets"]) == 1
+    assert len([s for s in boto3_ec2.client.describe_subnets()["Subnets"] if not s["DefaultForAz"]]) == 1
 
 
 def test_subnet_of_unknown_vpc(boto3_ec2: EC2Client) -> None:
@@ -180,10 +183,10 @@ def test_subnets_through_awscli(gateway_server: GatewayServer, new_user: Callabl
     subnet = cli.cli("create-subnet", "--vpc-id", vpc_id, "--cidr-block", "192.168.10.0/24")["Subnet"]
     cli.cli("wait", "subnet-available", "--subnet-ids", subnet["SubnetId"])
     found = cli.cli("describe-subnets", "--filters", f"Name=vpc-id,Values={vpc_id}")["Subnets"]
-    assert [(s["SubnetId"], s["CidrBlock"], s["State"]) for s in found] == [
+    assert [(s["SubnetId"], s["CidrBlock"], s["State"]) for s in found if not s["DefaultForAz"]] == [
         (subnet["SubnetId"], "192.168.10.0/24", "available")]
     other = EC2Client("awscli", gateway_server, new_user())
-    assert other.cli("describe-subnets")["Subnets"] == []
+    assert [s["DefaultForAz"] for s in other.cli("describe-subnets")["Subnets"]] == [True]
     with other.failure() as failure:
         other.cli("delete-subnet", "--subnet-id", subnet["SubnetId"])
     assert failure.value.code == "InvalidSubnetID.NotFound"
@@ -195,8 +198,9 @@ def test_account_attributes_name_both_platforms(boto3_ec2: EC2Client) -> None:
     found = boto3_ec2.client.describe_account_attributes(AttributeNames=["supported-platforms", "default-vpc"])
     values = {a["AttributeName"]: [v["AttributeValue"] for v in a["AttributeValues"]]
               for a in found["AccountAttributes"]}
-    # No default VPC is made (yet): "none", as EC2 answers an account without one.
-    assert values == {"supported-platforms": ["EC2", "VPC"], "default-vpc": ["none"]}
+    # The default VPC, made on this first need, is the one DescribeVpcs shows as default.
+    [default] = [v["VpcId"] for v in boto3_ec2.client.describe_vpcs()["Vpcs"] if v["IsDefault"]]
+    assert values == {"supported-platforms": ["EC2", "VPC"], "default-vpc": [default]}
 
 
 def test_tags_on_vpcs_and_subnets(boto3_ec2: EC2Client, vpc: str, gateway_server: GatewayServer,

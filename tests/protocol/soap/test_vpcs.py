@@ -10,6 +10,7 @@ import pytest
 from tests.protocol.conftest import GatewayServer, serve_gateway
 from tests.protocol.soap.conftest import SoapClient
 from tests.protocol.soap.test_families import items
+from tests.protocol.soap.test_volume_lifecycle import _image, _instance, _until
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,24 @@ def test_vpc_and_subnet_over_soap(soap: SoapClient) -> None:
     assert failure.code.endswith("DependencyViolation")
     assert soap.call("DeleteSubnet", subnetId=subnet.subnetId)["return"] is True
     assert soap.call("DeleteVpc", vpcId=vpc.vpcId)["return"] is True
-    assert items(soap.call("DescribeVpcs", vpcSet={"item": []}), "vpcSet") == []
+    # What is left is the account's default VPC, made on the first DescribeVpcs.
+    assert [v.cidrBlock for v in items(soap.call("DescribeVpcs", vpcSet={"item": []}), "vpcSet")] == [
+        "172.31.0.0/16"]
     failure = soap.failure("DeleteSubnet", subnetId=subnet.subnetId)
     assert failure.code.endswith("InvalidSubnetID.NotFound")
+
+
+def test_run_instances_in_a_subnet_over_soap(soap: SoapClient) -> None:
+    vpc = soap.call("CreateVpc", cidrBlock="10.70.0.0/16").vpc
+    _until(lambda: _vpc_state(soap, vpc.vpcId) == "available")
+    subnet = soap.call("CreateSubnet", vpcId=vpc.vpcId, cidrBlock="10.70.3.0/24").subnet
+    run = soap.call("RunInstances", imageId=_image(soap), minCount=1, maxCount=1, groupSet={"item": []},
+                    instanceType="m1.small", subnetId=subnet.subnetId, privateIpAddress="10.70.3.30")
+    made = run.instancesSet.item[0]
+    assert (made.subnetId, made.vpcId, made.privateIpAddress) == (subnet.subnetId, vpc.vpcId, "10.70.3.30")
+    found = _until(lambda: _instance(soap, made.instanceId))
+    assert (found.subnetId, found.vpcId, found.placement.availabilityZone) == (subnet.subnetId, vpc.vpcId, "zone2")
+    failure = soap.failure("RunInstances", imageId=_image(soap), minCount=1, maxCount=1, groupSet={"item": []},
+                           instanceType="m1.small", subnetId=subnet.subnetId, privateIpAddress="10.71.0.9")
+    assert failure.code.endswith("InvalidParameterValue")
+    soap.call("TerminateInstances", instancesSet={"item": [{"instanceId": made.instanceId}]})
