@@ -151,6 +151,23 @@ def test_entry_and_association_not_found(gateway_server: GatewayServer, new_user
     assert failure.value.code == "InvalidAssociationID.NotFound"
 
 
+def test_editing_the_default_moves_its_subnets_onto_it(gateway_server: GatewayServer,
+                                                       new_user: Callable[[], Keys]) -> None:
+    """A subnet made on CloudStack's global default_allow is shown in its VPC's default ACL; once that ACL is
+    edited the tier is on it in CloudStack too, so the edit is enforced."""
+    ec2 = _errors_client(gateway_server, new_user)
+    ec2.client.replace_network_acl_entry(NetworkAclId=ec2.acl_id, RuleNumber=100, Protocol="-1",
+                                         RuleAction="allow", Egress=True, CidrBlock="10.0.0.0/8")
+    _, found = gateway_server.cloudstack("admin", "listNetworks", listall=True, keyword="10.61.1.0/24")
+    [tier] = [n for n in found["network"] if n.get("cidr") == "10.61.1.0/24"]
+    _, lists = gateway_server.cloudstack("admin", "listNetworkACLLists", id=tier["aclid"], listall=True)
+    assert [a["name"] for a in lists["networkacllist"]] == ["ec2_default"]
+    _, items = gateway_server.cloudstack("admin", "listNetworkACLs", aclid=tier["aclid"], traffictype="Egress",
+                                           listall=True)
+    assert sorted((i["number"], i["action"], i["cidrlist"]) for i in items["networkacl"]) == [
+        (201, "Allow", "10.0.0.0/8"), (65535, "Deny", "0.0.0.0/0")]
+
+
 def test_network_acls_awscli(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
     cli = EC2Client("awscli", gateway_server, new_user())
     vpc_id = cli.cli("create-vpc", "--cidr-block", "172.20.0.0/16")["Vpc"]["VpcId"]
