@@ -22,7 +22,7 @@ from ec2soap.core.volumes import check_new_tags
 from ec2soap.core.vpcs import advanced_zone
 from ec2soap.errors import ERRORS
 
-__all__ = ["attached_gateway", "account_key", "vpc_of", "records", "InternetGateway", "InternetGatewayPage",
+__all__ = ["attached_gateway", "account_key", "vpc_of", "listed_vpc", "records", "InternetGateway", "InternetGatewayPage",
            "IGW_FILTERS", "OPERATIONS"]
 
 KIND = "igw"
@@ -73,13 +73,20 @@ def _objects(ctx: RequestContext, action: str) -> Any:
     return ctx.objects
 
 
+async def listed_vpc(ctx: RequestContext, vpc_cs_id: str | None) -> dict | None:
+    """The caller's CloudStack VPC VPC_CS_ID as listVPCs shows it (the whole listing is asked: CloudStack may
+    refuse an id it no longer holds), or None."""
+    if not vpc_cs_id:
+        return None
+    return next((v for v in await ctx.cloud.list_vp_cs(listall=True) if v.get("id") == vpc_cs_id), None)
+
+
 async def vpc_of(ctx: RequestContext, vpc_id: str) -> dict:
     """The caller's CloudStack VPC that VPC_ID names, else InvalidVpcID.NotFound."""
-    cs_id = await ctx.ids.to_cloudstack("vpc", vpc_id) if vpc_id else None
-    found = [v for v in await ctx.cloud.list_vp_cs(id=cs_id, listall=True) if v.get("id") == cs_id] if cs_id else []
-    if not found:
+    found = await listed_vpc(ctx, await ctx.ids.to_cloudstack("vpc", vpc_id) if vpc_id else None)
+    if found is None:
         raise ERRORS["InvalidVpcID.NotFound"](vpc_id=vpc_id)
-    return found[0]
+    return found
 
 
 async def records(ctx: RequestContext, vpc_cs_id: str | None = None) -> list[Any]:
@@ -142,8 +149,7 @@ async def attach_internet_gateway(ctx: RequestContext, internet_gateway_id: str 
         if record.vpc == vpc["id"]:
             raise ERRORS["Resource.AlreadyAssociated"](
                 f"resource {internet_gateway_id} is already attached to network {vpc_id}")
-        if record.vpc and [v for v in await ctx.cloud.list_vp_cs(id=record.vpc, listall=True)
-                           if v.get("id") == record.vpc]:
+        if await listed_vpc(ctx, record.vpc):
             other = await ctx.ids.to_ec2("vpc", record.vpc)
             raise ERRORS["Resource.AlreadyAssociated"](
                 f"resource {internet_gateway_id} is already attached to network {other}")
@@ -197,8 +203,7 @@ async def delete_internet_gateway(ctx: RequestContext, internet_gateway_id: str 
     """DeleteInternetGateway: an attached gateway (to a VPC that still exists) is DependencyViolation."""
     while True:
         record = await _record(ctx, internet_gateway_id, "DeleteInternetGateway")
-        if record.vpc and [v for v in await ctx.cloud.list_vp_cs(id=record.vpc, listall=True)
-                           if v.get("id") == record.vpc]:
+        if await listed_vpc(ctx, record.vpc):
             raise ERRORS["DependencyViolation"](
                 detail=f"The internetGateway '{internet_gateway_id}' has dependencies and cannot be deleted.")
         if await ctx.objects.delete(record):

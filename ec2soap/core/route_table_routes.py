@@ -22,6 +22,7 @@ from typing import Any
 
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
+from ec2soap.core.internet_gateways import listed_vpc
 from ec2soap.core.route_table_model import IGW_ID_KIND, IGW_KIND, KIND, static_routes, table_record
 from ec2soap.errors import ERRORS
 
@@ -67,10 +68,10 @@ def _destination(cidr: str | None, ipv6: str | None, prefix_list: str | None) ->
 async def _context(ctx: RequestContext, route_table_id: str, action: str) -> tuple[Any, dict, list[dict]]:
     """(table record, its CloudStack VPC, the VPC's static routes)."""
     record = await table_record(ctx, route_table_id, action)
-    vpcs = [v for v in await ctx.cloud.list_vp_cs(id=record.vpc, listall=True) if v.get("id") == record.vpc]
-    if not vpcs:
+    vpc = await listed_vpc(ctx, record.vpc)
+    if vpc is None:
         raise ERRORS["InvalidRouteTableID.NotFound"](route_table_id=route_table_id)
-    return record, vpcs[0], (await static_routes(ctx, record.vpc)).get(record.vpc or "", [])
+    return record, vpc, (await static_routes(ctx, record.vpc)).get(record.vpc or "", [])
 
 
 def _net(text: str) -> ipaddress.IPv4Network:

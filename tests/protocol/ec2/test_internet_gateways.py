@@ -67,6 +67,12 @@ def test_internet_gateway_round_trip_boto3(boto3_ec2: EC2Client, gateway_server:
     with other.failure() as failure:
         other.client.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
     assert failure.value.code == "InvalidInternetGatewayID.NotFound"
+    theirs = other.client.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    with other.failure() as failure:
+        other.client.attach_internet_gateway(InternetGatewayId=theirs, VpcId=vpc_id)
+    assert failure.value.code == "InvalidVpcID.NotFound"
+    assert _names(client.describe_internet_gateways(Filters=[
+        {"Name": "internet-gateway-id", "Values": [theirs]}])) == []
     client.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
     assert client.describe_internet_gateways(InternetGatewayIds=[igw])["InternetGateways"][0]["Attachments"] == []
     client.delete_internet_gateway(InternetGatewayId=igw)
