@@ -267,20 +267,23 @@ async def _remove_secondary(ctx: RequestContext, secondary_id: str) -> None:
     await ctx.cloud.remove_ip_from_nic(id=secondary_id)
 
 
-async def _add(ctx: RequestContext, nic: Nic, address: str | None) -> str:
+async def _add(ctx: RequestContext, nic: Nic, eni_id: str, address: str | None) -> str:
+    """addIpToNic. CloudStack 4.18 refuses the per-NIC maximum (vm.network.nic.max.secondary.ipaddresses) as
+    an InvalidParameterValue (431) naming it, and an address it cannot give (taken, none left) as 530
+    "Failed to assign secondary ip to nic"."""
     try:
         made = await ctx.cloud.add_ip_to_nic(nicid=nic.cs_id, **({"ipaddress": address} if address else {}))
     except CloudStackApiError as exc:
         text = exc.errortext.lower()
-        if "maximum" in text:
+        if "maximum number of ips" in text:
             raise ERRORS["PrivateIpAddressLimitExceeded"](
-                detail=f"Number of private addresses exceeds the limit of this cloud for {nic.cs_id}"
-                       f" (CloudStack's vm.network.nic.max.secondary.ipaddresses)") from None
-        if exc.errorcode == 533 and address:
+                detail=f"Number of private addresses would exceed the limit of this cloud for {eni_id} "
+                       f"(CloudStack's vm.network.nic.max.secondary.ipaddresses)") from None
+        if exc.errorcode in (530, 533) and address:
             raise ERRORS["InvalidIPAddress.InUse"](address=address) from None
-        if exc.errorcode == 533:
+        if exc.errorcode in (530, 533):
             raise ERRORS["InsufficientFreeAddressesInSubnet"](
-                detail="The subnet has no free private address left") from None
+                detail=f"The subnet of {eni_id} has no free private address left") from None
         raise
     return str(made.get("ipaddress") or address or "")
 
@@ -323,7 +326,7 @@ async def assign_private_ip_addresses(ctx: RequestContext, network_interface_id:
     added: list[str] = []
     try:
         for address in wanted or [None] * int(secondary_private_ip_address_count or 0):
-            added.append(await _add(ctx, nic, address))
+            added.append(await _add(ctx, nic, network_interface_id, address))
     except Exception:
         fresh = (await find_nic(ctx, network_interface_id)).secondary
         for address in added:

@@ -214,8 +214,16 @@ def _add_ip(ctx: Ctx, p: dict) -> JobStarted:
     if net is None:
         raise param_error("Invalid network id is given")
     if len(nic.get("secondaryip", [])) >= MAX_SECONDARY:
-        raise SimError(533, "Maximum Number of Ips per Nic has been crossed.", 4320)
-    address = _guest_ip(ctx, net, p.get("ipaddress"))
+        # AddIpToVmNicCmd.create: the InsufficientAddressCapacityException becomes an InvalidParameterValue.
+        raise param_error("Allocating guest ip for nic failed : Maximum Number of Ips per Nic has been crossed.")
+    try:
+        address = _guest_ip(ctx, net, p.get("ipaddress"))
+    except SimError as exc:
+        if exc.errorcode == 431 and exc.errortext.startswith("Invalid format"):
+            raise
+        # IpAddressManagerImpl.acquireGuestIpAddress answers null for an address it cannot give (in use, outside
+        # the cidr, the gateway, none left), and AddIpToVmNicCmd.create makes that a ServerApiException.
+        raise SimError(530, "Failed to assign secondary ip to nic", 9999) from None
     secondary = ctx.insert("nicsecondaryip", {
         "ipaddress": address, "nicid": nic["id"], "networkid": net["id"], "virtualmachineid": vm["id"],
     }, account_id=vm.get("accountid"))

@@ -179,6 +179,17 @@ def test_delete_network_with_vms_fails_in_the_job(asim, c, vpc) -> None:
     assert ok(asim, "demo", "deleteNetwork", id=tier["id"]) == {"success": True}
 
 
+def test_secondary_addresses_stop_at_the_per_nic_maximum(asim, c, vpc) -> None:
+    """NetworkServiceImpl.allocateSecondaryGuestIP: vm.network.nic.max.secondary.ipaddresses (10), refused as
+    AddIpToVmNicCmd.create words it (an InvalidParameterValue)."""
+    vm = deploy(asim, c, networkids=make_tier(asim, "demo", c, vpc)["id"])
+    for _ in range(10):
+        ok(asim, "demo", "addIpToNic", nicid=vm["nic"][0]["id"])
+    status, body = cs(asim, "demo", "addIpToNic", nicid=vm["nic"][0]["id"])
+    assert (status, body["cserrorcode"], body["errortext"]) == (
+        431, 4350, "Allocating guest ip for nic failed : Maximum Number of Ips per Nic has been crossed.")
+
+
 def test_nics_and_secondary_addresses(asim, c, vpc) -> None:
     tier = make_tier(asim, "demo", c, vpc)
     vm = deploy(asim, c, networkids=tier["id"], ipaddress="10.0.1.10")
@@ -197,8 +208,11 @@ def test_nics_and_secondary_addresses(asim, c, vpc) -> None:
     assert done["jobinstancetype"] == "IpAddress"
     auto = ok(asim, "demo", "addIpToNic", nicid=nic["id"])["nicsecondaryip"]
     assert auto["ipaddress"] == "10.0.1.2"
+    # CloudStack 4.18: an address it cannot give (here the primary one) is ServerApiException's 530.
     status, body = cs(asim, "demo", "addIpToNic", nicid=nic["id"], ipaddress="10.0.1.10")
-    assert (status, body["cserrorcode"]) == (533, 4320)
+    assert (status, body["cserrorcode"], body["errortext"]) == (530, 9999, "Failed to assign secondary ip to nic")
+    status, body = cs(asim, "demo", "addIpToNic", nicid=nic["id"], ipaddress="10.0.2.10")
+    assert (status, body["cserrorcode"]) == (530, 9999)
     shown = cs(asim, "demo", "listVirtualMachines", id=vm["id"])[1]["virtualmachine"][0]["nic"][0]
     assert [s["ipaddress"] for s in shown["secondaryip"]] == ["10.0.1.11", "10.0.1.2"]
     # Static NAT from a VPC address to the secondary one, with the tier named.
