@@ -19,6 +19,7 @@ from ec2soap.core.instance_model import (STATES, UUID, GroupRef, Instance, Insta
                                          Reservation, instance_filters, offering_for_type, state_of,
                                          to_instances)
 from ec2soap.core.launches import launch_once
+from ec2soap.core.placement_groups import affinity_group_ids
 from ec2soap.core.terminations import terminate_instances, visible_instances
 from ec2soap.core.vpc_instances import (NetworkInterfaceRequest, finish_vpc_launch, plan_vpc_launch,
                                         release_addresses, reserve_addresses)
@@ -254,11 +255,13 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
                         tag_specifications: launch_devices.TagSpecs | None = None,
                         block_devices: Sequence[launch_devices.BlockDeviceRequest] = (),
                         subnet_id: str | None = None,
-                        network_interfaces: Sequence[NetworkInterfaceRequest] = ()) -> Reservation:
+                        network_interfaces: Sequence[NetworkInterfaceRequest] = (),
+                        placement_group: str | None = None) -> Reservation:
     """RunInstances → deployVirtualMachine (one call per instance), started and not awaited: the instances
     answer pending at once. Their reservation id is stored in each VM's CloudStack `group`. BlockDeviceMapping
     and TagSpecification: launch_devices.py. A subnet, a network interface, or a zone that is Advanced (its
-    default VPC) launches into a VPC tier: vpc_instances.py."""
+    default VPC) launches into a VPC tier: vpc_instances.py. Placement.GroupName is the caller's affinity group
+    of that name (placement_groups.py)."""
     if min_count < 1 or max_count < 1:
         raise ERRORS["InvalidParameterValue"](detail="The MinCount and MaxCount parameters must be at least 1")
     if min_count > max_count:
@@ -284,6 +287,7 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
     groups = [] if vpc is not None else await _group_ids(ctx, security_groups, security_group_ids)
     private_ip_address = vpc.private_ip if vpc is not None else private_ip_address
     userdata = _user_data(user_data)
+    affinity = await affinity_group_ids(ctx, placement_group) if placement_group else None
     launch = await launch_devices.plan(ctx, block_devices, tag_specifications or {}, template, zone)
     allowed = await _allowed(ctx)
     if allowed is not None and allowed < min_count:
@@ -296,7 +300,8 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
     params: dict[str, Any] = {
         "zoneid": zone["id"], "templateid": template["id"], "serviceofferingid": offering["id"],
         "keypair": key_name, "securitygroupids": groups or None, "userdata": userdata,
-        "group": reservation_id, "ipaddress": private_ip_address or None, **launch.deploy_params,
+        "group": reservation_id, "ipaddress": private_ip_address or None, "affinitygroupids": affinity,
+        **launch.deploy_params,
         **(vpc.deploy_params if vpc is not None else {})}
     addresses = await reserve_addresses(ctx, vpc, count) if vpc is not None else []
     launched: list[str] = []

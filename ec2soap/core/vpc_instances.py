@@ -21,6 +21,7 @@ from ec2soap.core.default_vpc import ensure_default, is_default_subnet
 from ec2soap.core.instance_nics import ENI_KIND, SG_KIND, account_key
 from ec2soap.core.vpc_cloud import is_advanced
 from ec2soap.core.volumes import tag_new
+from ec2soap.core.vpc_security_groups import ensure_default_group
 from ec2soap.core.vpcs import cs_subnet
 from ec2soap.errors import ERRORS
 
@@ -168,7 +169,9 @@ async def _groups(ctx: RequestContext, vpc_cs_id: str, names: Sequence[str], ids
             raise ERRORS["InvalidGroup.NotFound"](group=value)
         out.append(mapped[value])
     if not out:
-        out = [r.cs_id for r in records if r.data.get("default")][:1]
+        # EC2 puts an interface launched without groups in its VPC's default group.
+        default = await ensure_default_group(ctx, vpc_cs_id)
+        out = [default] if default else []
     return list(dict.fromkeys(out))
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackError
+from ec2soap.core import network_acls, vpc_security_groups
 from ec2soap.core.context import RequestContext
 from ec2soap.core.default_vpc import (ensure_default, is_default_subnet, is_default_vpc, remember_deleted,
                                      without_losers)
@@ -192,24 +193,26 @@ async def create_vpc(ctx: RequestContext, cidr_block: str = "", instance_tenancy
 
 async def delete_vpc(ctx: RequestContext, vpc_id: str = "") -> bool:
     """DeleteVpc → deleteVPC. DependencyViolation, as EC2 answers, while the VPC has subnets (and so
-    instances), an attached internet gateway, a route table other than its main one or a security group other
-    than its default (the gateway's own records); those two go with it."""
+    instances), an attached internet gateway, a route table other than its main one, a security group other
+    than its default or a network ACL other than its default; the main route table and the groups' records go
+    with it. Internet gateways and route tables are read from ctx.objects here: their modules import this one."""
     cs = await _cs_vpc(ctx, vpc_id)
-    records: list[Any] = []
+    routes: list[Any] = []
     blocked = bool(await ctx.cloud.list_networks(vpcid=cs["id"], listall=True))
     if not blocked and ctx.objects is not None:
         account = await account_key(ctx)
         blocked = bool(await ctx.objects.list("igw", account, vpc=cs["id"]))
-        for kind, own in (("rtb", "main"), ("sg", "default")):
-            for record in await ctx.objects.list(kind, account, vpc=cs["id"]):
-                blocked = blocked or not record.data.get(own)
-                records.append(record)
+        routes = await ctx.objects.list("rtb", account, vpc=cs["id"])
+        blocked = blocked or any(not r.data.get("main") for r in routes)
+    blocked = blocked or bool(await vpc_security_groups.vpc_blockers(ctx, cs["id"]))
+    blocked = blocked or bool(await network_acls.vpc_blockers(ctx, cs["id"]))
     if blocked:
         raise ERRORS["DependencyViolation"](
             detail=f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
     await ctx.cloud.delete_vpc(id=cs["id"])
-    for record in records:
+    for record in routes:
         await ctx.objects.delete(record, any_version=True)
+    await vpc_security_groups.forget_vpc(ctx, cs["id"])
     if is_default_vpc(cs):
         await remember_deleted(ctx, cs)
     return True

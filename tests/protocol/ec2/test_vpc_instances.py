@@ -59,8 +59,13 @@ def test_instance_in_a_subnet_boto3(boto3_ec2: EC2Client, gateway_server: Gatewa
     _waiter(client, "instance_running").wait(InstanceIds=[instance_id])
     [inst] = client.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"]
     assert (inst["VpcId"], inst["SubnetId"], inst["PrivateIpAddress"]) == (vpc_id, subnet_id, "10.60.1.10")
-    assert inst["SourceDestCheck"] is True and inst["SecurityGroups"] == []
+    # Launched without groups: the VPC's default group, on the instance and its interface.
+    [group] = client.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
+    assert group["GroupName"] == "default"
+    assert inst["SourceDestCheck"] is True
+    assert inst["SecurityGroups"] == [{"GroupName": "default", "GroupId": group["GroupId"]}]
     [nic] = inst["NetworkInterfaces"]
+    assert nic["Groups"] == inst["SecurityGroups"]
     assert nic["NetworkInterfaceId"].startswith("eni-") and nic["Status"] == "in-use"
     assert (nic["SubnetId"], nic["VpcId"], nic["PrivateIpAddress"]) == (subnet_id, vpc_id, "10.60.1.10")
     assert nic["Attachment"]["DeviceIndex"] == 0 and nic["Attachment"]["Status"] == "attached"
@@ -73,7 +78,7 @@ def test_instance_in_a_subnet_boto3(boto3_ec2: EC2Client, gateway_server: Gatewa
                         ("network-interface.network-interface-id", nic["NetworkInterfaceId"]),
                         ("network-interface.subnet-id", subnet_id), ("network-interface.vpc-id", vpc_id),
                         ("network-interface.addresses.private-ip-address", "10.60.1.10"),
-                        ("private-ip-address", "10.60.1.10")):
+                        ("private-ip-address", "10.60.1.10"), ("network-interface.group-id", group["GroupId"])):
         found = client.describe_instances(Filters=[{"Name": name, "Values": [value]}])["Reservations"]
         assert [i["InstanceId"] for r in found for i in r["Instances"]] == [instance_id], name
     assert client.describe_instances(Filters=[{"Name": "vpc-id", "Values": ["vpc-00000000"]}])["Reservations"] == []
@@ -102,9 +107,11 @@ def test_instance_in_a_subnet_awscli(gateway_server: GatewayServer, new_user: Ca
     vpc_id = cli.cli("create-vpc", "--cidr-block", "10.61.0.0/16")["Vpc"]["VpcId"]
     cli.cli("wait", "vpc-available", "--vpc-ids", vpc_id)
     subnet_id = cli.cli("create-subnet", "--vpc-id", vpc_id, "--cidr-block", "10.61.2.0/24")["Subnet"]["SubnetId"]
+    group_id = cli.cli("create-security-group", "--vpc-id", vpc_id, "--group-name", "web",
+                       "--description", "web tier")["GroupId"]
     made = cli.cli("run-instances", "--image-id", template_id(gateway_server), "--count", "1",
-                   "--network-interfaces",
-                   f"DeviceIndex=0,SubnetId={subnet_id},PrivateIpAddress=10.61.2.20,AssociatePublicIpAddress=true")
+                   "--network-interfaces", f"DeviceIndex=0,SubnetId={subnet_id},PrivateIpAddress=10.61.2.20,"
+                                           f"AssociatePublicIpAddress=true,Groups={group_id}")
     [inst] = made["Instances"]
     _cli_wait(cli, inst["InstanceId"], "running")
     [found] = cli.cli("describe-instances", "--filters", f"Name=subnet-id,Values={subnet_id}")[
@@ -112,6 +119,7 @@ def test_instance_in_a_subnet_awscli(gateway_server: GatewayServer, new_user: Ca
     assert (found["VpcId"], found["SubnetId"], found["PrivateIpAddress"]) == (vpc_id, subnet_id, "10.61.2.20")
     [nic] = found["NetworkInterfaces"]
     assert nic["Attachment"]["DeviceIndex"] == 0 and nic["PrivateIpAddress"] == "10.61.2.20"
+    assert nic["Groups"] == found["SecurityGroups"] == [{"GroupName": "web", "GroupId": group_id}]
     # AssociatePublicIpAddress: a VPC address with static NAT to the instance.
     assert found["PublicIpAddress"] and nic["Association"]["PublicIp"] == found["PublicIpAddress"]
     with cli.failure() as failure:
@@ -213,6 +221,18 @@ def test_vpc_attributes(boto3_ec2: EC2Client) -> None:
     assert failure.value.code == "InvalidVpcID.NotFound"
 
 
+def test_delete_vpc_with_a_security_group(boto3_ec2: EC2Client) -> None:
+    client = boto3_ec2.client
+    vpc_id = client.create_vpc(CidrBlock="10.66.0.0/16")["Vpc"]["VpcId"]
+    group_id = client.create_security_group(VpcId=vpc_id, GroupName="db", Description="db")["GroupId"]
+    with boto3_ec2.failure() as failure:
+        client.delete_vpc(VpcId=vpc_id)
+    assert failure.value.code == "DependencyViolation"
+    client.delete_security_group(GroupId=group_id)
+    client.delete_vpc(VpcId=vpc_id)
+    assert client.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"] == []
+
+
 def test_vpc_attributes_awscli(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
     cli = EC2Client("awscli", gateway_server, new_user())
     vpc_id = cli.cli("create-vpc", "--cidr-block", "10.65.0.0/16")["Vpc"]["VpcId"]
@@ -221,3 +241,19 @@ def test_vpc_attributes_awscli(gateway_server: GatewayServer, new_user: Callable
     with cli.failure() as failure:
         cli.cli("modify-vpc-attribute", "--vpc-id", vpc_id, "--no-enable-dns-support")
     assert failure.value.code == "InvalidParameterValue"
+
+
+def test_placement_group_at_launch(boto3_ec2: EC2Client, gateway_server: GatewayServer) -> None:
+    client = boto3_ec2.client
+    client.create_placement_group(GroupName="spread-web", Strategy="spread")
+    made = client.run_instances(ImageId=template_id(gateway_server), MinCount=1, MaxCount=1,
+                                Placement={"GroupName": "spread-web"})["Instances"][0]
+    assert made["Placement"]["GroupName"] == "spread-web"
+    [inst] = client.describe_instances(Filters=[{"Name": "placement-group-name", "Values": ["spread-web"]}])[
+        "Reservations"][0]["Instances"]
+    assert inst["InstanceId"] == made["InstanceId"] and inst["Placement"]["GroupName"] == "spread-web"
+    with boto3_ec2.failure() as failure:
+        client.run_instances(ImageId=template_id(gateway_server), MinCount=1, MaxCount=1,
+                             Placement={"GroupName": "nowhere"})
+    assert failure.value.code == "InvalidPlacementGroup.Unknown"
+    client.terminate_instances(InstanceIds=[made["InstanceId"]])
