@@ -19,7 +19,7 @@ from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import Tag, caller_account
 from ec2soap.core.volumes import check_new_tags
-from ec2soap.core.vpcs import advanced_zone
+from ec2soap.core.vpc_cloud import advanced_zone
 from ec2soap.errors import ERRORS
 
 __all__ = ["attached_gateway", "account_key", "vpc_of", "listed_vpc", "records", "InternetGateway", "InternetGatewayPage",

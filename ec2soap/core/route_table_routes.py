@@ -131,7 +131,7 @@ async def _target(ctx: RequestContext, record: Any, vpc: dict, route_table_id: s
                 detail=f"{dest} overlaps the VPC's static route {static['cidr']}; CloudStack allows no overlap")
     for table in await ctx.objects.list(KIND, record.account, vpc=record.vpc):
         for route in table.data.get("routes") or ():
-            if route["cidr"] != replacing and _net(route["cidr"]).subnet_of(dest):
+            if (table.cs_id, route["cidr"]) != (record.cs_id, replacing) and _net(route["cidr"]).subnet_of(dest):
                 rtb = await ctx.ids.to_ec2("route-table", table.cs_id)
                 raise ERRORS["InvalidParameterValue"](
                     detail=f"{rtb} routes {route['cidr']} to an internet gateway; a static route to {dest} would "

@@ -203,8 +203,26 @@ def test_static_routes_to_a_private_gateway(boto3_ec2: EC2Client, gateway_server
                   GatewayId=igw).code == "InvalidParameterValue"
     assert _fails(boto3_ec2, client.create_route, RouteTableId=custom, DestinationCidrBlock="192.168.0.0/16",
                   GatewayId=pgw).code == "RouteAlreadyExists"
-    client.create_route(RouteTableId=custom, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    # Replaced by a route to the internet gateway: the static route leaves CloudStack (and every table).
+    main = next(t["RouteTableId"] for t in client.describe_route_tables(Filters=[
+        {"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["true"]}])["RouteTables"])
+    client.replace_route(RouteTableId=custom, DestinationCidrBlock="192.168.0.0/16", GatewayId=igw)
+    assert cloud_routes() == []
+    assert _routes(client, custom) == [("10.73.0.0/16", "local"), ("192.168.0.0/16", igw)]
+    assert _routes(client, main) == [("10.73.0.0/16", "local")]
+    # Back to the private gateway: refused while another table sends that traffic to the internet gateway.
+    client.create_route(RouteTableId=main, DestinationCidrBlock="192.168.0.0/16", GatewayId=igw)
+    assert _fails(boto3_ec2, client.replace_route, RouteTableId=custom, DestinationCidrBlock="192.168.0.0/16",
+                  GatewayId=pgw).code == "InvalidParameterValue"
+    client.delete_route(RouteTableId=main, DestinationCidrBlock="192.168.0.0/16")
+    client.replace_route(RouteTableId=custom, DestinationCidrBlock="192.168.0.0/16", GatewayId=pgw)
+    assert [r["cidr"] for r in cloud_routes()] == ["192.168.0.0/16"]
+    assert _routes(client, custom) == [("10.73.0.0/16", "local"), ("192.168.0.0/16", pgw)]
     client.delete_route(RouteTableId=custom, DestinationCidrBlock="192.168.0.0/16")
     assert cloud_routes() == []
-    assert [r["DestinationCidrBlock"] for r in client.describe_route_tables(
-        RouteTableIds=[custom])["RouteTables"][0]["Routes"]] == ["10.73.0.0/16", "0.0.0.0/0"]
+    assert _routes(client, custom) == [("10.73.0.0/16", "local")]
+
+
+def _routes(client: Any, rtb: str) -> list[tuple[str, str]]:
+    [table] = client.describe_route_tables(RouteTableIds=[rtb])["RouteTables"]
+    return [(r["DestinationCidrBlock"], r["GatewayId"]) for r in table["Routes"]]
