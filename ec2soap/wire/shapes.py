@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any, Iterable, Union
 
@@ -96,70 +95,128 @@ def api_version(version: str | None) -> str:
     return version if version and _VERSION.fullmatch(version) else BASE_VERSION
 
 
-def _get(obj: Any, attr: str) -> Any:
-    if isinstance(obj, _WithRequestId):
-        return obj.request_id if attr == "request_id" else _get(obj.result, attr)
-    if attr == ".":
-        return obj
-    if isinstance(obj, dict):
-        return obj.get(attr)
-    return getattr(obj, attr, None)
+def _boolean_text(value: Any) -> str:
+    return "true" if value else "false"
 
 
-def _text(shape: str, value: Any) -> str:
-    if shape == "boolean":
-        return "true" if value else "false"
-    if shape == "dateTime":
-        if isinstance(value, (int, float)):
-            value = datetime.fromtimestamp(value, timezone.utc)
-        if isinstance(value, datetime):
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=timezone.utc)
-            return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
-                f"{value.microsecond // 1000:03d}Z"
-        return str(value)
-    if shape == "base64" and isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
+def _datetime_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        text = _DATETIMES.get(value)
+        if text is None:
+            if len(_DATETIMES) >= 4096:
+                _DATETIMES.clear()
+            text = _DATETIMES[value] = _utc_text(value)
+        return text
+    if isinstance(value, (int, float)):
+        return _utc_text(datetime.fromtimestamp(value, timezone.utc))
     return str(value)
 
+
+def _utc_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+# datetime → its text: a describe writes the same launch and attach times on every call (strftime was a tenth of
+# rendering). Equal datetimes are the same instant (naive ones, read as UTC, never equal aware ones).
+_DATETIMES: dict[datetime, str] = {}
+
+
+def _base64_text(value: Any) -> str:
+    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else str(value)
+
+
+# A scalar's text from its value, by XSD type (every other scalar is str(value)).
+_TEXTS = {"boolean": _boolean_text, "dateTime": _datetime_text, "base64": _base64_text}
 
 # Element text: XML's specials escaped, characters XML 1.0 cannot carry replaced (ec2soap.xmltext, the one
 # place every writer goes through).
 _escape = escape
+# The characters ec2soap.xmltext.escape changes in element text (those XML 1.0 cannot carry, and & < > CR): a
+# text without any is written as it is, one regex search instead of escape's three steps per element.
+# tests/unit/wire/test_shapes.py holds this set to escape's behaviour over every BMP code point.
+_CHANGED_BY_ESCAPE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>\r]")
+
+# How a compiled element is written (see _compile).
+_SCALAR, _STRUCT, _LIST = 0, 1, 2
 
 
-@lru_cache(maxsize=4096)
-def _fields(shape: Struct, version: str) -> tuple[Field, ...]:
-    """The fields a response for API VERSION carries (elements newer than VERSION are left out)."""
-    return tuple(f for f in shape.fields if version >= f.since)
-
-
-def _emit(out: list[str], name: str, shape: Shape, value: Any, version: str) -> None:
-    """Append element NAME for VALUE of SHAPE to OUT, as text. Query responses are written as strings, not
-    lxml trees: a DescribeInstances over 50 instances is thousands of elements, and this is several times
-    faster; every text goes through _escape."""
+def _node(shape: Shape, version: str) -> tuple[int, Any]:
+    """(kind, detail) for an element of SHAPE: a scalar's text function, a Struct's compiled fields, or a
+    ListOf's item node."""
     if isinstance(shape, str):
-        out.append(f"<{name}>{_escape(_text(shape, value))}</{name}>")
-        return
-    out.append(f"<{name}>")
+        return _SCALAR, _TEXTS.get(shape, str)
     if isinstance(shape, ListOf):
-        for item in value or ():
-            _emit(out, "item", shape.item, item, version)
+        return _LIST, _node(shape.item, version)
+    return _STRUCT, _compile(shape, version)
+
+
+# (id(Struct), version) → (the Struct, its compiled fields). Shapes are module-level data that live as long as
+# the process; the entry holds its Struct, so its id cannot be reused while the entry exists.
+_COMPILED: dict[tuple[int, str], tuple[Struct, tuple]] = {}
+
+
+def _compile(shape: Struct, version: str) -> tuple:
+    """SHAPE's fields for API VERSION (elements newer than VERSION left out) as a tuple of
+    (attr, repeated, open tag, close tag, kind, detail), built once per shape and version. Rendering a
+    DescribeInstances of 50 instances writes tens of thousands of elements: a profile showed most of its time in
+    hashing the frozen shape dataclasses (the lru_cache key of the field filter) and re-deciding each field's
+    kind per element; compiled, the walk does neither."""
+    key = (id(shape), version)
+    entry = _COMPILED.get(key)
+    if entry is None:
+        fields = tuple((f.attr, f.max != 1, f"<{f.xml}>", f"</{f.xml}>", *_node(f.shape, version))
+                       for f in shape.fields if version >= f.since)
+        entry = _COMPILED[key] = (shape, fields)
+    return entry[1]
+
+
+_ITEM_OPEN, _ITEM_CLOSE = "<item>", "</item>"
+
+
+def _emit(out: list[str], open_: str, close: str, kind: int, detail: Any, value: Any) -> None:
+    """Append one element for VALUE to OUT, as text. Query responses are written as strings, not lxml trees:
+    a DescribeInstances over 50 instances is thousands of elements, and this is several times faster; every
+    text goes through _escape (unless it holds nothing escape would change)."""
+    if kind == _SCALAR:
+        text = value if detail is str and type(value) is str else detail(value)
+        out.append(open_ + (_escape(text) if _CHANGED_BY_ESCAPE.search(text) else text) + close)
+    elif kind == _STRUCT:
+        out.append(open_)
+        _emit_fields(out, detail, value)
+        out.append(close)
     else:
-        _emit_fields(out, shape, value, version)
-    out.append(f"</{name}>")
+        out.append(open_)
+        if value:
+            item_kind, item_detail = detail
+            for item in value:
+                _emit(out, _ITEM_OPEN, _ITEM_CLOSE, item_kind, item_detail, item)
+        out.append(close)
 
 
-def _emit_fields(out: list[str], shape: Struct, value: Any, version: str) -> None:
-    for fld in _fields(shape, version):
-        child = _get(value, fld.attr)
+def _emit_fields(out: list[str], fields: tuple, value: Any) -> None:
+    # The scalar case of _emit is written out here: most elements are scalars, and a call per element was a
+    # third of rendering.
+    is_dict = isinstance(value, dict)
+    append, changed = out.append, _CHANGED_BY_ESCAPE.search
+    for attr, repeated, open_, close, kind, detail in fields:
+        if attr == ".":
+            child = value
+        elif is_dict:
+            child = value.get(attr)
+        else:
+            child = getattr(value, attr, None)
         if child is None:
             continue
-        if fld.max != 1 and isinstance(child, (list, tuple)):
+        if repeated and isinstance(child, (list, tuple)):
             for one in child:
-                _emit(out, fld.xml, fld.shape, one, version)
+                _emit(out, open_, close, kind, detail, one)
+        elif kind == _SCALAR:
+            text = child if detail is str and type(child) is str else detail(child)
+            append(open_ + (_escape(text) if changed(text) else text) + close)
         else:
-            _emit(out, fld.xml, fld.shape, child, version)
+            _emit(out, open_, close, kind, detail, child)
 
 
 def render_response(action: str, result: Any, request_id: str, version: str | None) -> str:
@@ -169,7 +226,8 @@ def render_response(action: str, result: Any, request_id: str, version: str | No
     version = api_version(version)
     out = [f'<{action}Response xmlns="{escape(namespace_for(version), attribute=True)}">']
     # requestId is the adapter's, not the core result's.
-    _emit_fields(out, shape, _WithRequestId(result, request_id), version)
+    for step in _compile(shape, version):
+        _emit_fields(out, (step,), {"request_id": request_id} if step[0] == "request_id" else result)
     out.append(f"</{action}Response>")
     return "".join(out)
 
@@ -178,14 +236,6 @@ def render_document(action: str, result: Any, request_id: str, version: str | No
     """The Query response document for ACTION."""
     return ("<?xml version='1.0' encoding='UTF-8'?>\n" + render_response(action, result, request_id, version)
             ).encode("utf-8")
-
-
-class _WithRequestId:
-    """The core result, answering `request_id` for the shape's requestId element."""
-    __slots__ = ("result", "request_id")
-
-    def __init__(self, result: Any, request_id: str):
-        self.result, self.request_id = result, request_id
 
 
 def walk(shape: Shape, seen: set[str] | None = None) -> Iterable[Struct | ListOf]:
