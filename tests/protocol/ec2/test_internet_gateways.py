@@ -49,8 +49,13 @@ def test_internet_gateway_round_trip_boto3(boto3_ec2: EC2Client, gateway_server:
                                  ("tag:Name", ["other"], [])):
         assert _names(client.describe_internet_gateways(Filters=[{"Name": name, "Values": values}])) == wanted, name
     assert sorted(_names(client.describe_internet_gateways())) == sorted([igw, second])
+    extra = [client.create_internet_gateway()["InternetGateway"]["InternetGatewayId"] for _ in range(4)]
     first = client.describe_internet_gateways(MaxResults=5)
-    assert "NextToken" not in first and len(first["InternetGateways"]) == 2
+    rest = client.describe_internet_gateways(MaxResults=5, NextToken=first["NextToken"])
+    assert len(first["InternetGateways"]) == 5 and "NextToken" not in rest
+    assert sorted(_names(first) + _names(rest)) == sorted([igw, second, *extra])
+    for gone in extra:
+        client.delete_internet_gateway(InternetGatewayId=gone)
     # One gateway per VPC, one VPC per gateway; an attached gateway is not deleted; the VPC waits for it.
     for other_igw in (igw, second):
         with boto3_ec2.failure() as failure:
