@@ -17,10 +17,11 @@ from typing import Any, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
+from ec2soap.core.default_vpc import is_default_vpc
 from ec2soap.core.filters import Filter, apply_filters
 from ec2soap.core.internet_gateways import attached_gateway
 from ec2soap.core.model import Tag, owner_id, tags_of
-from ec2soap.core.network_interfaces import Nic, find_nic, vpc_nics
+from ec2soap.core.network_interfaces import Nic, find_nic, launch_address, vpc_nics
 from ec2soap.core.security_groups import caller_account
 from ec2soap.core.volumes import check_new_tags, tag_new
 from ec2soap.errors import ERRORS
@@ -31,8 +32,6 @@ __all__ = ["Address", "AllocatedAddress", "AssociatedAddress", "ADDRESS_FILTERS"
 # An address of no VPC behaves as an EC2-Classic one: it maps onto an instance, not onto a network interface.
 DOMAIN = "standard"
 VPC_DOMAIN = "vpc"
-# The CloudStack name of the account's default VPC (core/default_vpc.py DEFAULT_VPC_NAME).
-_DEFAULT_VPC_NAME = "ec2-default-vpc"
 
 
 @dataclass
@@ -77,7 +76,7 @@ ADDRESS_FILTERS = {
 def _elastic(cs: dict) -> bool:
     # CloudStack quirk: a network's source NAT address is listed with the account's addresses, but the account
     # never allocated it and can neither associate nor release it: it is no Elastic IP.
-    return not cs.get("issourcenat") and not cs.get("issystem")
+    return not cs.get("issourcenat") and not cs.get("issystem") and not launch_address(cs)
 
 
 async def _to_addresses(ctx: RequestContext, cs_ips: list[dict]) -> list[Address]:
@@ -153,7 +152,7 @@ async def vpc_for_new_address(ctx: RequestContext) -> dict:
     if not vpcs:
         raise ERRORS["VPCIdNotSpecified"]()
     gateways = {v["id"]: await attached_gateway(ctx, v["id"]) is not None for v in vpcs}
-    return max(vpcs, key=lambda v: (gateways[v["id"]], v.get("name") != _DEFAULT_VPC_NAME,
+    return max(vpcs, key=lambda v: (gateways[v["id"]], not is_default_vpc(v),
                                     str(v.get("created") or ""), v["id"]))
 
 
@@ -325,7 +324,8 @@ async def _associate_in_vpc(ctx: RequestContext, ip: dict, instance_id: str | No
     """A VPC address → enableStaticNat(ipaddressid, virtualmachineid, networkid of the interface's tier,
     vmguestip when the private address is a secondary one). EC2-VPC semantics: the VPC needs an internet gateway
     (Gateway.NotAttached), an address associated elsewhere moves only with AllowReassociation=true, and an
-    address already on the target private address is disassociated from it first."""
+    address already on the target private address is disassociated from it first (released when it is the
+    public address the instance was launched with)."""
     nic = await _target_nic(ctx, instance_id, eni_id)
     target = eni_id or instance_id or ""
     private = private_ip or nic.primary_ip
@@ -334,11 +334,10 @@ async def _associate_in_vpc(ctx: RequestContext, ip: dict, instance_id: str | No
             detail=f"The private address {private} is not assigned to interface "
                    f"{await ctx.ids.to_ec2('network-interface', nic.cs_id)}")
     vpc_id = await ctx.ids.to_ec2("vpc", ip["vpcid"])
-    if nic.nic.get("vpcid") != ip["vpcid"]:
+    if nic.ec2.vpc_id != vpc_id:
         raise ERRORS["InvalidParameterValue"](
             detail=f"The address {ip['ipaddress']} belongs to {vpc_id} (a CloudStack public address stays in the "
-                   f"VPC it was allocated for) and {target} is in "
-                   f"{await ctx.ids.to_ec2('vpc', str(nic.nic.get('vpcid')))}")
+                   f"VPC it was allocated for) and {target} is in {nic.ec2.vpc_id}")
     if await attached_gateway(ctx, ip["vpcid"]) is None:
         raise ERRORS["Gateway.NotAttached"](detail=f"Network {vpc_id} is not attached to any internet gateway")
     association = await ctx.ids.to_ec2("association", ip["id"])
@@ -349,9 +348,12 @@ async def _associate_in_vpc(ctx: RequestContext, ip: dict, instance_id: str | No
         if not allow_reassociation:
             raise ERRORS["Resource.AlreadyAssociated"](address=named, association_id=association)
         await _disable_nat(ctx, ip["id"])
-    for other in await _list(ctx, isstaticnat=True):
+    for other in await ctx.cloud.list_public_ip_addresses(isstaticnat=True):
         if other.get("virtualmachineid") == vm and other.get("vmipaddress") == private and other["id"] != ip["id"]:
             await _disable_nat(ctx, other["id"])
+            if launch_address(other):
+                # EC2 releases the public address an instance was launched with when an Elastic IP replaces it.
+                await ctx.cloud.disassociate_ip_address(id=other["id"])
     extra = {"vmguestip": private} if private != nic.primary_ip else {}
     await _enable_nat(ctx, ip, instance_id or str(eni_id), virtualmachineid=vm,
                       networkid=str(nic.nic.get("networkid")), **extra)

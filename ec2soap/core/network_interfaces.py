@@ -2,7 +2,8 @@
 
 An EC2 network interface (eni-, IdMap kind network-interface) is a CloudStack NIC of one of the caller's VMs on a
 VPC tier (listVirtualMachines' `nic` list, where CloudStack shows every NIC of the VM with its secondary
-addresses). CloudStack 4.18 has no NIC apart from its VM: a NIC is made with the VM (or addNicToVirtualMachine)
+addresses), read as DescribeInstances reads it (core/instance_nics.py: ids, groups and description kept by the
+gateway). CloudStack 4.18 has no NIC apart from its VM: a NIC is made with the VM (or addNicToVirtualMachine)
 and goes with it, so every interface here is attached (status in-use, deleted with its instance) and
 Create/Delete/Attach/DetachNetworkInterface stay UnsupportedOperation (wire/catalogue.py). Secondary private
 addresses are CloudStack's secondary IPs of the NIC (addIpToNic / removeIpFromNic); the public address of an
@@ -18,19 +19,24 @@ from typing import Any, Sequence
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
-from ec2soap.core.model import Tag, owner_id, parse_cs_date
+from ec2soap.core.instance_nics import InstanceNic, NicGroup
+from ec2soap.core.instance_nics import vpc_nics as instance_vpc_nics
+from ec2soap.core.model import Tag, owner_id
+from ec2soap.core.vpc_instances import PUBLIC_IP_TAG
 from ec2soap.errors import ERRORS
 
-__all__ = ["NetworkInterface", "InterfacePage", "Nic", "INTERFACE_FILTERS", "vpc_nics", "find_nic", "OPERATIONS"]
+__all__ = ["NetworkInterface", "InterfacePage", "Nic", "INTERFACE_FILTERS", "vpc_nics", "find_nic", "launch_address",
+           "OPERATIONS"]
 
 _GONE = ("Destroyed", "Expunging", "Expunged", "Error")
 
 
 @dataclass
 class Nic:
-    """A VPC-tier NIC of one of the caller's VMs, as CloudStack lists it with its VM."""
+    """A VPC-tier NIC of one of the caller's VMs: as CloudStack lists it with its VM, and as EC2 shows it."""
     vm: dict
     nic: dict
+    ec2: InstanceNic
 
     @property
     def cs_id(self) -> str:
@@ -54,17 +60,11 @@ class Nic:
 
 
 @dataclass
-class GroupIdentifier:
-    group_id: str
-    group_name: str
-
-
-@dataclass
 class InterfaceAssociation:
     public_ip: str
     ip_owner_id: str
-    allocation_id: str
-    association_id: str
+    allocation_id: str | None
+    association_id: str | None
     public_dns_name: str | None = None
 
 
@@ -99,7 +99,7 @@ class NetworkInterface:
     private_ip_address: str
     attachment: InterfaceAttachment
     private_ip_addresses: list[PrivateIp]
-    groups: list[GroupIdentifier] = field(default_factory=list)
+    groups: list[NicGroup] = field(default_factory=list)
     association: InterfaceAssociation | None = None
     description: str = ""
     status: str = "in-use"
@@ -167,12 +167,11 @@ INTERFACE_FILTERS = {
 
 async def vpc_nics(ctx: RequestContext, **vm_filter: Any) -> list[Nic]:
     """The caller's NICs on VPC tiers (of VMs not destroyed), as CloudStack lists them with their VMs."""
-    out = []
-    for vm in await ctx.cloud.list_virtual_machines(listall=True, **vm_filter):
-        if vm.get("state") in _GONE:
-            continue
-        out.extend(Nic(vm, nic) for nic in vm.get("nic") or () if nic.get("vpcid") and nic.get("id"))
-    return out
+    vms = [vm for vm in await ctx.cloud.list_virtual_machines(listall=True, **vm_filter)
+           if vm.get("state") not in _GONE]
+    shown = await instance_vpc_nics(ctx, vms)
+    raw = {nic.get("id"): (vm, nic) for vm in vms for nic in vm.get("nic") or ()}
+    return [Nic(*raw[i.cs_id], i) for vm in vms for i in shown.get(vm["id"], ()) if i.cs_id in raw]
 
 
 async def find_nic(ctx: RequestContext, eni_id: str) -> Nic:
@@ -184,44 +183,41 @@ async def find_nic(ctx: RequestContext, eni_id: str) -> Nic:
     return found[0]
 
 
+def launch_address(cs: dict) -> bool:
+    """A public address RunInstances gave an instance in a VPC (AssociatePublicIpAddress; core/vpc_instances.py
+    tags it): no Elastic IP (DescribeAddresses does not list it), and EC2 names its owner "amazon"."""
+    return any(t.get("key") == PUBLIC_IP_TAG for t in cs.get("tags") or ())
+
+
 async def _static_nats(ctx: RequestContext) -> dict[tuple[str, str], InterfaceAssociation]:
-    """{(vm uuid, guest address): the Elastic IP statically NATed onto it}."""
+    """{(vm uuid, guest address): the public address statically NATed onto it}."""
     nated = [c for c in await ctx.cloud.list_public_ip_addresses(isstaticnat=True)
              if c.get("virtualmachineid") and c.get("vmipaddress")]
-    allocations = await ctx.ids.to_ec2_many("allocation", [c["id"] for c in nated])
-    associations = await ctx.ids.to_ec2_many("association", [c["id"] for c in nated])
+    elastic = [c["id"] for c in nated if not launch_address(c)]
+    allocations = await ctx.ids.to_ec2_many("allocation", elastic)
+    associations = await ctx.ids.to_ec2_many("association", elastic)
     return {(c["virtualmachineid"], c["vmipaddress"]): InterfaceAssociation(
-        public_ip=c["ipaddress"], ip_owner_id=owner_id(c), allocation_id=allocations[c["id"]],
-        association_id=associations[c["id"]]) for c in nated}
+        public_ip=c["ipaddress"], ip_owner_id="amazon" if launch_address(c) else owner_id(c),
+        allocation_id=allocations.get(c["id"]), association_id=associations.get(c["id"])) for c in nated}
 
 
 async def _to_interfaces(ctx: RequestContext, nics: list[Nic]) -> list[NetworkInterface]:
-    enis = await ctx.ids.to_ec2_many("network-interface", [n.cs_id for n in nics])
-    subnets = await ctx.ids.to_ec2_many("subnet", [n.nic.get("networkid", "") for n in nics])
-    vpcs = await ctx.ids.to_ec2_many("vpc", [n.nic.get("vpcid", "") for n in nics])
     instances = await ctx.ids.to_ec2_many("instance", [n.vm["id"] for n in nics])
-    groups = await ctx.ids.to_ec2_many("security-group", [g["id"] for n in nics
-                                                          for g in n.vm.get("securitygroup") or () if g.get("id")])
     nats = await _static_nats(ctx) if nics else {}
     out = []
     for n in nics:
-        vm, eni = n.vm, enis[n.cs_id]
-        addresses = [PrivateIp(n.primary_ip, True, nats.get((vm["id"], n.primary_ip)))]
-        addresses += [PrivateIp(a, False, nats.get((vm["id"], a))) for a in n.secondary]
-        device = int(str(n.nic.get("deviceid") or "0")) if str(n.nic.get("deviceid") or "0").isdigit() else 0
-        # CloudStack gives no NIC creation time: a VM's default NIC came with it, so its attach time is the VM's
-        # creation; any other NIC may have been added later and shows none.
-        attached = parse_cs_date(vm.get("created")) if n.nic.get("isdefault") else None
+        i, vm = n.ec2, n.vm
+        addresses = [PrivateIp(p.private_ip_address, p.primary, nats.get((vm["id"], p.private_ip_address)))
+                     for p in i.private_ip_addresses]
         out.append(NetworkInterface(
-            network_interface_id=eni, subnet_id=subnets.get(n.nic.get("networkid", ""), ""),
-            vpc_id=vpcs.get(n.nic.get("vpcid", ""), ""), availability_zone=str(vm.get("zonename") or ""),
-            owner_id=owner_id(vm), mac_address=str(n.nic.get("macaddress") or ""), private_ip_address=n.primary_ip,
-            attachment=InterfaceAttachment(f"eni-attach-{eni.split('-', 1)[-1]}", instances[vm["id"]],
-                                           owner_id(vm), device, attached),
-            private_ip_addresses=addresses, association=addresses[0].association,
-            groups=[GroupIdentifier(groups[g["id"]], str(g.get("name", "")))
-                    for g in vm.get("securitygroup") or () if g.get("id")],
-            cs_id=n.cs_id))
+            network_interface_id=i.network_interface_id, subnet_id=i.subnet_id, vpc_id=i.vpc_id,
+            availability_zone=str(vm.get("zonename") or ""), owner_id=i.owner_id, mac_address=i.mac_address,
+            private_ip_address=i.private_ip_address,
+            attachment=InterfaceAttachment(i.attachment.attachment_id, instances[vm["id"]], i.owner_id,
+                                           i.attachment.device_index, i.attachment.attach_time,
+                                           i.attachment.status, i.attachment.delete_on_termination),
+            private_ip_addresses=addresses, association=addresses[0].association if addresses else None,
+            groups=list(i.groups), description=i.description, cs_id=n.cs_id))
     return out
 
 

@@ -1,25 +1,19 @@
 """EC2-VPC network interfaces over the simulator's advanced zone: DescribeNetworkInterfaces and
-Assign/UnassignPrivateIpAddresses through boto3 and awscli (Query only: none is in the 2010-11-15 WSDL).
-
-The VMs are deployed in CloudStack itself on the tier CreateSubnet made (deployVirtualMachine networkids), as a
-CloudStack UI user would, so these tests stand apart from RunInstances SubnetId."""
+Assign/UnassignPrivateIpAddresses through boto3 and awscli (Query only: none is in the 2010-11-15 WSDL), on
+instances RunInstances launched into a subnet."""
 from __future__ import annotations
 
-import time
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
+from tests.protocol.ec2.test_instances import template_id
 
 
 @pytest.fixture(scope="module")
 def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Iterator[GatewayServer]:
     yield from serve_gateway(tmp_path_factory, reactor, in_reactor, "enis", simulator_advanced_zone=True)
-
-
-def _user(keys: Keys) -> dict:
-    return {"apikey": keys.access_key, "secretkey": keys.secret_key}
 
 
 def vpc_with_subnet(ec2: EC2Client, vpc_cidr: str, subnet_cidr: str) -> tuple[str, str]:
@@ -32,28 +26,17 @@ def vpc_with_subnet(ec2: EC2Client, vpc_cidr: str, subnet_cidr: str) -> tuple[st
     return vpc, c.create_subnet(VpcId=vpc, CidrBlock=subnet_cidr)["Subnet"]["SubnetId"]
 
 
-def deploy_in_tier(server: GatewayServer, keys: Keys, subnet_cidr: str, count: int = 1) -> list[str]:
-    """COUNT running CloudStack VMs (their uuids) with one NIC on the caller's tier SUBNET_CIDR."""
-    user = _user(keys)
-    _, nets = server.cloudstack(user, "listNetworks", listall=True)
-    tier = next(n for n in nets["network"] if n.get("cidr") == subnet_cidr)
-    _, offerings = server.cloudstack(user, "listServiceOfferings", name="m1.small")
-    _, templates = server.cloudstack(user, "listTemplates", templatefilter="executable")
-    template = next(t for t in templates["template"] if t.get("isready"))
-    started = []
-    for _ in range(count):
-        status, made = server.cloudstack(user, "deployVirtualMachine", zoneid=tier["zoneid"],
-                                         serviceofferingid=offerings["serviceoffering"][0]["id"],
-                                         templateid=template["id"], networkids=tier["id"])
-        assert status == 200, made
-        started.append(made["id"])
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        _, vms = server.cloudstack(user, "listVirtualMachines", listall=True)
-        if all(v["state"] == "Running" for v in vms.get("virtualmachine", []) if v["id"] in started):
-            return started
-        time.sleep(0.1)
-    raise AssertionError("the VMs never ran")
+def launch_in(server: GatewayServer, keys: Keys, subnet_id: str | None, count: int = 1, **kw: Any) -> list[str]:
+    """COUNT running instances (their ids) launched by RunInstances into SUBNET_ID (through boto3)."""
+    c = EC2Client("boto3", server, keys).client
+    if subnet_id:
+        kw["SubnetId"] = subnet_id
+    made = c.run_instances(ImageId=template_id(server), MinCount=count, MaxCount=count, **kw)
+    ids = [i["InstanceId"] for i in made["Instances"]]
+    waiter = c.get_waiter("instance_running")
+    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
+    waiter.wait(InstanceIds=ids)
+    return ids
 
 
 def test_interfaces_and_secondary_addresses_boto3(gateway_server: GatewayServer,
@@ -62,7 +45,7 @@ def test_interfaces_and_secondary_addresses_boto3(gateway_server: GatewayServer,
     c = ec2.client
     vpc, subnet = vpc_with_subnet(ec2, "10.60.0.0/16", "10.60.1.0/24")
     assert c.describe_network_interfaces()["NetworkInterfaces"] == []
-    deploy_in_tier(gateway_server, ec2.keys, "10.60.1.0/24")
+    [instance] = launch_in(gateway_server, ec2.keys, subnet)
     [eni] = c.describe_network_interfaces()["NetworkInterfaces"]
     eni_id, primary = eni["NetworkInterfaceId"], eni["PrivateIpAddress"]
     assert eni_id.startswith("eni-") and eni["SubnetId"] == subnet and eni["VpcId"] == vpc
@@ -70,9 +53,13 @@ def test_interfaces_and_secondary_addresses_boto3(gateway_server: GatewayServer,
     assert primary.startswith("10.60.1.") and eni["MacAddress"].count(":") == 5
     assert eni["PrivateIpAddresses"] == [{"PrivateIpAddress": primary, "Primary": True}]
     attachment = eni["Attachment"]
-    assert attachment["InstanceId"].startswith("i-") and attachment["DeviceIndex"] == 0
+    assert attachment["InstanceId"] == instance and attachment["DeviceIndex"] == 0
     assert attachment["Status"] == "attached" and attachment["DeleteOnTermination"] is True
     assert attachment["AttachmentId"] == "eni-attach-" + eni_id.split("-", 1)[1] and "AttachTime" in attachment
+    # The interface as DescribeInstances shows it: same id, the VPC's default group it was launched with.
+    [shown] = c.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]["NetworkInterfaces"]
+    assert shown["NetworkInterfaceId"] == eni_id and shown["Groups"] == eni["Groups"]
+    assert [g["GroupName"] for g in eni["Groups"]] == ["default"]
 
     assigned = c.assign_private_ip_addresses(NetworkInterfaceId=eni_id, PrivateIpAddresses=["10.60.1.50"])
     assert [a["PrivateIpAddress"] for a in assigned["AssignedPrivateIpAddresses"]] == ["10.60.1.50"]
@@ -111,7 +98,7 @@ def test_interfaces_through_awscli(gateway_server: GatewayServer, new_user: Call
     vpc = cli.cli("create-vpc", "--cidr-block", "10.61.0.0/16")["Vpc"]["VpcId"]
     cli.cli("wait", "vpc-available", "--vpc-ids", vpc)
     subnet = cli.cli("create-subnet", "--vpc-id", vpc, "--cidr-block", "10.61.2.0/24")["Subnet"]["SubnetId"]
-    deploy_in_tier(gateway_server, cli.keys, "10.61.2.0/24")
+    launch_in(gateway_server, cli.keys, subnet)
     [eni] = cli.cli("describe-network-interfaces", "--filters", f"Name=subnet-id,Values={subnet}")[
         "NetworkInterfaces"]
     cli.cli("assign-private-ip-addresses", "--network-interface-id", eni["NetworkInterfaceId"],
@@ -131,8 +118,8 @@ def test_interfaces_through_awscli(gateway_server: GatewayServer, new_user: Call
 def test_private_address_errors_and_pages(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
     ec2 = EC2Client("boto3", gateway_server, new_user())
     c = ec2.client
-    vpc_with_subnet(ec2, "10.62.0.0/16", "10.62.3.0/24")
-    deploy_in_tier(gateway_server, ec2.keys, "10.62.3.0/24", count=6)
+    _, subnet = vpc_with_subnet(ec2, "10.62.0.0/16", "10.62.3.0/24")
+    launch_in(gateway_server, ec2.keys, subnet, count=6)
     first = c.describe_network_interfaces(MaxResults=5)
     assert len(first["NetworkInterfaces"]) == 5 and first["NextToken"]
     rest = c.describe_network_interfaces(MaxResults=5, NextToken=first["NextToken"])

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
-from tests.protocol.ec2.test_network_interfaces import deploy_in_tier, vpc_with_subnet
+from tests.protocol.ec2.test_network_interfaces import launch_in, vpc_with_subnet
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_vpc_address_round_trip_boto3(gateway_server: GatewayServer, new_user: C
         c.allocate_address(Domain="vpc")
     assert failure.value.code == "VPCIdNotSpecified"
     vpc, subnet = vpc_with_subnet(ec2, "10.70.0.0/16", "10.70.1.0/24")
-    deploy_in_tier(gateway_server, ec2.keys, "10.70.1.0/24")
+    launch_in(gateway_server, ec2.keys, subnet)
     [eni] = c.describe_network_interfaces()["NetworkInterfaces"]
     eni_id, instance = eni["NetworkInterfaceId"], eni["Attachment"]["InstanceId"]
     made = c.allocate_address(Domain="vpc")
@@ -87,10 +87,10 @@ def test_vpc_address_through_awscli(gateway_server: GatewayServer, new_user: Cal
     cli = EC2Client("awscli", gateway_server, new_user())
     vpc = cli.cli("create-vpc", "--cidr-block", "10.71.0.0/16")["Vpc"]["VpcId"]
     cli.cli("wait", "vpc-available", "--vpc-ids", vpc)
-    cli.cli("create-subnet", "--vpc-id", vpc, "--cidr-block", "10.71.1.0/24")
+    subnet = cli.cli("create-subnet", "--vpc-id", vpc, "--cidr-block", "10.71.1.0/24")["Subnet"]["SubnetId"]
     igw = cli.cli("create-internet-gateway")["InternetGateway"]["InternetGatewayId"]
     cli.cli("attach-internet-gateway", "--internet-gateway-id", igw, "--vpc-id", vpc)
-    deploy_in_tier(gateway_server, cli.keys, "10.71.1.0/24")
+    launch_in(gateway_server, cli.keys, subnet)
     [eni] = cli.cli("describe-network-interfaces")["NetworkInterfaces"]
     made = cli.cli("allocate-address", "--domain", "vpc")
     association = cli.cli("associate-address", "--allocation-id", made["AllocationId"],
@@ -106,10 +106,10 @@ def test_vpc_address_through_awscli(gateway_server: GatewayServer, new_user: Cal
 def test_vpc_address_refusals(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
     ec2 = EC2Client("boto3", gateway_server, new_user())
     c = ec2.client
-    vpc, _ = vpc_with_subnet(ec2, "10.72.0.0/16", "10.72.1.0/24")
+    vpc, first = vpc_with_subnet(ec2, "10.72.0.0/16", "10.72.1.0/24")
     igw = c.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     c.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
-    deploy_in_tier(gateway_server, ec2.keys, "10.72.1.0/24")
+    launch_in(gateway_server, ec2.keys, first)
     [eni] = c.describe_network_interfaces()["NetworkInterfaces"]
     allocation = c.allocate_address(Domain="vpc")["AllocationId"]
     for kw, code in (({"InstanceId": eni["Attachment"]["InstanceId"], "NetworkInterfaceId": eni["NetworkInterfaceId"]},
@@ -123,7 +123,7 @@ def test_vpc_address_refusals(gateway_server: GatewayServer, new_user: Callable[
         assert failure.value.code == code, kw
     # A second VPC: the address stays in the one it was allocated for (the newest with a gateway).
     _, subnet = vpc_with_subnet(ec2, "10.73.0.0/16", "10.73.1.0/24")
-    deploy_in_tier(gateway_server, ec2.keys, "10.73.1.0/24")
+    launch_in(gateway_server, ec2.keys, subnet)
     [elsewhere] = c.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet]}])[
         "NetworkInterfaces"]
     with ec2.failure() as failure:
@@ -131,3 +131,26 @@ def test_vpc_address_refusals(gateway_server: GatewayServer, new_user: Callable[
     assert failure.value.code == "InvalidParameterValue" and vpc in failure.value.message
     assert c.associate_address(AllocationId=c.allocate_address(Domain="vpc")["AllocationId"],
                                NetworkInterfaceId=eni["NetworkInterfaceId"])["AssociationId"]
+
+
+def test_a_launch_public_address_is_no_elastic_ip(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
+    ec2 = EC2Client("boto3", gateway_server, new_user())
+    c = ec2.client
+    vpc, subnet = vpc_with_subnet(ec2, "10.74.0.0/16", "10.74.1.0/24")
+    igw = c.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    c.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    [instance] = launch_in(gateway_server, ec2.keys, None, NetworkInterfaces=[
+        {"DeviceIndex": 0, "SubnetId": subnet, "AssociatePublicIpAddress": True}])
+    [eni] = c.describe_network_interfaces()["NetworkInterfaces"]
+    launched = eni["Association"]
+    assert launched["IpOwnerId"] == "amazon" and "AllocationId" not in launched
+    assert c.describe_addresses()["Addresses"] == []
+    made = c.allocate_address(Domain="vpc")
+    c.associate_address(AllocationId=made["AllocationId"], InstanceId=instance)
+    [eni] = c.describe_network_interfaces()["NetworkInterfaces"]
+    assert (eni["Association"]["PublicIp"], eni["Association"]["AllocationId"]) == \
+        (made["PublicIp"], made["AllocationId"])
+    # The launch address went back to the cloud (EC2 releases it when an Elastic IP replaces it).
+    _, listed = gateway_server.cloudstack({"apikey": ec2.keys.access_key, "secretkey": ec2.keys.secret_key},
+                                          "listPublicIpAddresses", ipaddress=launched["PublicIp"])
+    assert listed.get("publicipaddress", []) == []
