@@ -21,7 +21,7 @@ from ec2soap.core.vpc_cloud import begin_vpc, create_tier, is_advanced
 
 __all__ = ["DEFAULT_VPC_NAME", "DEFAULT_SUBNET_NAME", "DEFAULT_VPC_CIDR", "DEFAULT_SUBNET_CIDR", "is_default_vpc",
            "is_default_subnet", "default_vpc", "default_subnet", "ensure_default", "first_advanced_zone",
-           "remember_deleted", "without_losers"]
+           "remember_deleted", "remember_deleted_subnet", "without_losers"]
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ async def default_vpc(ctx: RequestContext, zone: dict, *, create: bool = True) -
     found = await _default_vpcs(ctx, zone)
     if found or not create:
         return _winner(found) if found else None
-    if ctx.objects is not None and any(r.data.get("zone") == zone["id"]
+    if ctx.objects is not None and any(r.data.get("zone") == zone["id"] and not r.data.get("subnet")
                                        for r in await ctx.objects.list(GONE_KIND, await account_key(ctx))):
         return None
     started = await begin_vpc(ctx, zone, DEFAULT_VPC_CIDR, DEFAULT_VPC_NAME, "EC2 default VPC",
@@ -94,6 +94,13 @@ async def remember_deleted(ctx: RequestContext, vpc: dict) -> None:
         await ctx.objects.create(GONE_KIND, await account_key(ctx), {"zone": vpc.get("zoneid")}, cs_id=vpc["id"])
 
 
+async def remember_deleted_subnet(ctx: RequestContext, tier: dict) -> None:
+    """DeleteSubnet of the default subnet: its VPC gets no other by itself, as in EC2."""
+    if ctx.objects is not None:
+        await ctx.objects.create(GONE_KIND, await account_key(ctx), {"zone": tier.get("zoneid"), "subnet": True},
+                                 vpc=tier.get("vpcid"), cs_id=tier["id"])
+
+
 async def _default_tiers(ctx: RequestContext, vpc: dict) -> list[dict]:
     return [n for n in await ctx.cloud.list_networks(vpcid=vpc["id"], listall=True) if is_default_subnet(n)]
 
@@ -103,6 +110,8 @@ async def default_subnet(ctx: RequestContext, vpc: dict, *, create: bool = True)
     found = await _default_tiers(ctx, vpc)
     if found or not create:
         return _winner(found) if found else None
+    if ctx.objects is not None and await ctx.objects.list(GONE_KIND, await account_key(ctx), vpc=vpc["id"]):
+        return None
     try:
         made = await create_tier(ctx, vpc, DEFAULT_SUBNET_CIDR, DEFAULT_SUBNET_NAME)
     except CloudStackApiError:
@@ -122,14 +131,14 @@ async def first_advanced_zone(ctx: RequestContext) -> dict | None:
     return next((z for z in await ctx.cloud.list_zones(available=True) if is_advanced(z)), None)
 
 
-async def ensure_default(ctx: RequestContext, zone: dict | None = None) -> tuple[dict, dict] | None:
+async def ensure_default(ctx: RequestContext, zone: dict | None = None) -> tuple[dict, dict | None] | None:
     """The default VPC and subnet of ZONE (default: the first advanced zone), made when missing; None in a
-    cloud without an advanced zone."""
+    cloud without an advanced zone or once the account deleted its default VPC; no subnet once it deleted
+    the default subnet."""
     zone = zone or await first_advanced_zone(ctx)
     if zone is None:
         return None
     vpc = await default_vpc(ctx, zone)
     if vpc is None:
         return None
-    tier = await default_subnet(ctx, vpc)
-    return (vpc, tier) if tier is not None else None
+    return vpc, await default_subnet(ctx, vpc)

@@ -217,6 +217,9 @@ async def plan_vpc_launch(ctx: RequestContext, zone_named: Callable[[str | None]
         made = await ensure_default(ctx, zone)
         if made is None:
             raise ERRORS["VPCIdNotSpecified"]()
+        if made[1] is None:
+            raise _bad(f"No subnets found for the default VPC '{await ctx.ids.to_ec2('vpc', made[0]['id'])}'. "
+                       f"Please specify a subnet.")
         tier = made[1]
         subnet_id = await ctx.ids.to_ec2("subnet", tier["id"])
     if private_ip_address:

@@ -17,7 +17,7 @@ from ec2soap.cloudstack.errors import CloudStackError
 from ec2soap.core import network_acls, vpc_security_groups
 from ec2soap.core.context import RequestContext
 from ec2soap.core.default_vpc import (ensure_default, is_default_subnet, is_default_vpc, remember_deleted,
-                                     without_losers)
+                                     remember_deleted_subnet, without_losers)
 from ec2soap.core.instance_nics import account_key
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import Tag, owner_id, tags_of
@@ -327,6 +327,8 @@ async def delete_subnet(ctx: RequestContext, subnet_id: str = "") -> bool:
         raise ERRORS["DependencyViolation"](
             detail=f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
     await ctx.cloud.delete_network(id=cs["id"])
+    if is_default_subnet(cs):
+        await remember_deleted_subnet(ctx, cs)
     return True
 
 

@@ -7,15 +7,19 @@ front door) — clients that follow it come back to us.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ec2soap.cloudstack.errors import CloudStackError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.default_vpc import ensure_default
 from ec2soap.core.filters import Filter, apply_filters
 from ec2soap.errors import ERRORS
 
 __all__ = ["AvailabilityZone", "Region", "AccountAttribute", "ZONE_FILTERS", "REGION_FILTERS", "OPERATIONS"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,6 +97,16 @@ async def _limit(ctx: RequestContext, resource_type: int) -> str:
     return str(found[0].get("max", -1)) if found else "-1"
 
 
+async def _default_vpc_id(ctx: RequestContext) -> str:
+    try:
+        made = await ensure_default(ctx)
+    except (CloudStackError, ERRORS["InternalError"]) as exc:
+        # A VPC limit reached, an offering missing: the account has no default VPC for now.
+        log.warning("default VPC not made: %s", exc)
+        made = None
+    return await ctx.ids.to_ec2("vpc", made[0]["id"]) if made else "none"
+
+
 async def describe_account_attributes(ctx: RequestContext, attribute_names: Sequence[str] = ()
                                       ) -> list[AccountAttribute]:
     """DescribeAccountAttributes (a later API) → listResourceLimits for max-instances (type 0) and max-elastic-ips
@@ -110,8 +124,7 @@ async def describe_account_attributes(ctx: RequestContext, attribute_names: Sequ
             kinds = {str(z.get("networktype", "")).lower() for z in await ctx.cloud.list_zones(available=True)}
             values = [p for p, kind in (("EC2", "basic"), ("VPC", "advanced")) if kind in kinds]
         elif name == "default-vpc":
-            made = await ensure_default(ctx)
-            values = [await ctx.ids.to_ec2("vpc", made[0]["id"])] if made else ["none"]
+            values = [await _default_vpc_id(ctx)]
         elif name == "max-instances":
             values = [await _limit(ctx, _LIMIT_VMS)]
         elif name == "max-elastic-ips":

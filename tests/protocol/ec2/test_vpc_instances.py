@@ -186,8 +186,13 @@ def test_default_vpc(boto3_ec2: EC2Client, gateway_server: GatewayServer) -> Non
     client.terminate_instances(InstanceIds=[made["InstanceId"], classic["InstanceId"]])
     _waiter(client, "instance_terminated").wait(InstanceIds=[made["InstanceId"]])
     client.delete_subnet(SubnetId=subnet["SubnetId"])
+    # Neither the default subnet nor the default VPC is made again by itself once deleted.
+    assert client.describe_subnets()["Subnets"] == []
+    with boto3_ec2.failure() as failure:
+        client.run_instances(ImageId=template_id(gateway_server), MinCount=1, MaxCount=1,
+                             Placement={"AvailabilityZone": "zone2"})
+    assert failure.value.code == "InvalidParameterValue" and vpc["VpcId"] in failure.value.message
     client.delete_vpc(VpcId=vpc["VpcId"])
-    # Deleted, it is not made again by itself.
     assert client.describe_vpcs()["Vpcs"] == []
     found = client.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"]
     assert [v["AttributeValue"] for v in found[0]["AttributeValues"]] == ["none"]
