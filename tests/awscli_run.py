@@ -16,18 +16,19 @@ from typing import Any
 __all__ = ["run_aws"]
 
 _lock = threading.Lock()
-_loader: Any = None
+# One loader per AWS_DATA_PATH (a test may put its own models first on it, e.g. test_waiters' fast waiters).
+_loaders: dict[str | None, Any] = {}
 
 
 def _driver() -> Any:
-    global _loader
     from awscli.clidriver import create_clidriver
 
     driver = create_clidriver()
-    if _loader is None:  # the first driver's loader, with awscli's own data paths
-        _loader = driver.session.get_component("data_loader")
+    data_path = os.environ.get("AWS_DATA_PATH")
+    if data_path not in _loaders:  # the first driver's loader, with awscli's own data paths
+        _loaders[data_path] = driver.session.get_component("data_loader")
     else:
-        driver.session.register_component("data_loader", _loader)
+        driver.session.register_component("data_loader", _loaders[data_path])
     return driver
 
 
