@@ -61,7 +61,8 @@ def _parse_cs_date(text: str) -> datetime | None:
     return None
 
 
-# EC2 resource types (DescribeTags resource-type) ↔ CloudStack tag resource types (protocol.md §12).
+# EC2 resource types (DescribeTags resource-type) ↔ CloudStack tag resource types (protocol.md §12): only the
+# types whose tags CloudStack keeps. The VPC families' other types are tagged by the gateway (core/object_tags.py).
 EC2_TO_CS_RESOURCE = {
     "instance": "UserVm",
     "image": "Template",
@@ -76,7 +77,9 @@ CS_TO_EC2_RESOURCE = {v.lower(): k for k, v in EC2_TO_CS_RESOURCE.items()}
 # The IdMap kind of each EC2 resource type.
 ID_KIND_OF_RESOURCE = {"instance": "instance", "image": "image", "volume": "volume", "snapshot": "snapshot",
                        "security-group": "security-group", "elastic-ip": "allocation", "vpc": "vpc",
-                       "subnet": "subnet"}
+                       "subnet": "subnet", "internet-gateway": "internet-gateway", "route-table": "route-table",
+                       "network-acl": "network-acl", "network-interface": "network-interface",
+                       "placement-group": "placement-group"}
 
 
 def first(items: Iterable[Any], default: Any = None) -> Any:

@@ -24,18 +24,21 @@ from typing import Any, Sequence
 
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
-from ec2soap.core.model import Tag, owner_id
-from ec2soap.core.volumes import check_new_tags, tag_new
+from ec2soap.core.model import Tag, caller_account, owner_id
+from ec2soap.core.tag_specs import refuse_tags
+from ec2soap.core.volumes import check_new_tags
 from ec2soap.errors import ERRORS
 
 __all__ = ["NetworkAcl", "NetworkAclEntry", "NetworkAclAssociation", "NetworkAclPage", "CreatedNetworkAcl",
-           "IcmpTypeCode", "PortRange", "NETWORK_ACL_FILTERS", "OPERATIONS", "default_acl_id", "vpc_blockers"]
+           "IcmpTypeCode", "PortRange", "NETWORK_ACL_FILTERS", "OPERATIONS", "default_acl_id", "vpc_blockers",
+           "TAG_TYPE", "caller_list", "caller_list_ids"]
 
 _DEFAULT_NAME = "ec2_default"  # the name of each VPC's own default ACL list
 _ACL_NAME = "ec2_acl"
 _GLOBAL_ALLOW = "default_allow"
 _LAST = 32767  # EC2's `*` entry
 _TOKEN = " client-token:"
+TAG_TYPE = "network-acl"  # the ctx.tags resource type of the tags the gateway keeps on ACL lists
 _ASSOCIATIONS = uuid.UUID("6c0c5d4e-9a55-4a9b-9d61-4f3c1a6e2b7d")  # uuid5 namespace of aclassoc- ids
 # CloudStack protocol → the number EC2 shows; EC2's spellings → CloudStack's.
 _SHOWN = {"all": "-1", "tcp": "6", "udp": "17", "icmp": "1"}
@@ -262,9 +265,9 @@ async def _build(ctx: RequestContext, vpcs: dict[str, dict], lists: list[dict]) 
             associations.setdefault(shown, []).append(NetworkAclAssociation(
                 await _association_id(ctx, tier["id"], shown), acl_ids[shown], subnet_ids[tier["id"]]))
     tags: dict[str, list[Tag]] = {}
-    for tag in await ctx.cloud.list_tags(resourcetype="NetworkACLList", listall=True):
-        if tag.get("resourceid") in wanted:
-            tags.setdefault(tag["resourceid"], []).append(Tag(tag.get("key", ""), tag.get("value", "")))
+    if ctx.tags is not None:
+        for _type, cs_id, key, value in await ctx.tags.list(await _account(ctx), TAG_TYPE, sorted(wanted)):
+            tags.setdefault(cs_id, []).append(Tag(key, value))
     out = []
     for a in lists:
         entries = [_entry_of(i) for i in _items_of(items.get(a["id"], []))]
@@ -276,16 +279,35 @@ async def _build(ctx: RequestContext, vpcs: dict[str, dict], lists: list[dict]) 
     return out
 
 
+async def _account(ctx: RequestContext) -> str:
+    return str((await caller_account(ctx)).get("id") or "")
+
+
+async def caller_list_ids(ctx: RequestContext) -> set[str]:
+    """The uuids of the ACL lists of the caller's VPCs (what DescribeNetworkAcls can show)."""
+    return {a["id"] for a in await _my_lists(ctx, await _my_vpcs(ctx))}
+
+
+async def caller_list(ctx: RequestContext, cs_id: str) -> dict | None:
+    """The caller's ACL list (of one of their VPCs) with uuid CS_ID, or None."""
+    return (await _find_list(ctx, cs_id))[0]
+
+
+async def _find_list(ctx: RequestContext, cs_id: str | None) -> tuple[dict | None, dict[str, dict]]:
+    vpcs = await _my_vpcs(ctx)
+    found = [a for a in await _my_lists(ctx, vpcs) if a["id"] == cs_id] if cs_id else []
+    return (found[0] if found else None), vpcs
+
+
 async def _find(ctx: RequestContext, acl_id: str) -> tuple[dict, dict[str, dict]]:
     """The caller's ACL list named by ACL_ID, and the caller's VPCs; InvalidNetworkAclID.NotFound."""
     cs_id = await ctx.ids.to_cloudstack("network-acl", acl_id) if acl_id else None
     if cs_id is None:
         raise ERRORS["InvalidNetworkAclID.NotFound"](acl_id=acl_id)
-    vpcs = await _my_vpcs(ctx)
-    found = [a for a in await _my_lists(ctx, vpcs) if a["id"] == cs_id]
-    if not found:
+    found, vpcs = await _find_list(ctx, cs_id)
+    if found is None:
         raise ERRORS["InvalidNetworkAclID.NotFound"](acl_id=acl_id)
-    return found[0], vpcs
+    return found, vpcs
 
 
 # -- Describe, Create, Delete ------------------------------------------------------------------------------------
@@ -316,7 +338,8 @@ async def describe_network_acls(ctx: RequestContext, network_acl_ids: Sequence[s
 
 async def create_network_acl(ctx: RequestContext, vpc_id: str = "", client_token: str | None = None,
                              tags: Sequence[tuple[str, str | None]] = ()) -> CreatedNetworkAcl:
-    """CreateNetworkAcl → createNetworkACLList with EC2's final deny entries (and createTags). ClientToken:
+    """CreateNetworkAcl → createNetworkACLList with EC2's final deny entries (TagSpecification kept by the
+    gateway: CloudStack cannot tag ACL lists). ClientToken:
     a retry with the same token answers the ACL it made (the token's digest is kept in the list's
     description)."""
     vpc_cs_id = await ctx.ids.to_cloudstack("vpc", vpc_id) if vpc_id else None
@@ -324,6 +347,8 @@ async def create_network_acl(ctx: RequestContext, vpc_id: str = "", client_token
     if vpc_cs_id is None or vpc_cs_id not in vpcs:
         raise ERRORS["InvalidVpcID.NotFound"](vpc_id=vpc_id)
     new_tags = check_new_tags(tags)
+    if ctx.tags is None:
+        refuse_tags(TAG_TYPE, tags, "CloudStack cannot tag network ACL lists and this gateway keeps no tags")
     description = "EC2 network ACL"
     if client_token:
         if len(client_token) > 64:
@@ -336,7 +361,8 @@ async def create_network_acl(ctx: RequestContext, vpc_id: str = "", client_token
                     detail="The client token was already used for a network ACL of another VPC")
             return CreatedNetworkAcl((await _build(ctx, vpcs, earlier[:1]))[0], client_token)
     acl = await _new_list(ctx, vpc_cs_id, _ACL_NAME, description)
-    await tag_new(ctx, acl["id"], "NetworkACLList", new_tags)
+    if new_tags:
+        await ctx.tags.put(await _account(ctx), TAG_TYPE, acl["id"], {t["key"]: t["value"] for t in new_tags})
     return CreatedNetworkAcl((await _build(ctx, vpcs, [dict(acl, vpcid=vpc_cs_id)]))[0], client_token)
 
 
@@ -350,6 +376,8 @@ async def delete_network_acl(ctx: RequestContext, network_acl_id: str = "") -> b
         raise ERRORS["DependencyViolation"](detail=f"The network ACL '{network_acl_id}' has dependencies and "
                                                    f"cannot be deleted.")
     await ctx.cloud.delete_network_acl_list(id=acl["id"])
+    if ctx.tags is not None:
+        await ctx.tags.remove(await _account(ctx), TAG_TYPE, acl["id"])
     return True
 
 

@@ -1,7 +1,10 @@
 """Tags: CreateTags, DeleteTags, DescribeTags over CloudStack's resource tags. Core: no Twisted, Spyne, lxml, SQL.
 
-A ResourceId is an EC2 id whose prefix names the kind (i-, ami-, vol-, snap-, sg-, eipalloc-); the original's
-"<type>:<uuid>" form (instance:9f3c…) is still accepted.
+A ResourceId is an EC2 id whose prefix names the kind (i-, ami-, vol-, snap-, sg-, eipalloc-, vpc-, subnet-,
+igw-, rtb-, acl-); the original's "<type>:<uuid>" form (instance:9f3c…) is still accepted for CloudStack's types.
+Internet gateways, route tables and VPC security groups are the gateway's records, and network ACLs are lists
+CloudStack cannot tag: core/object_tags.py keeps their tags; eni- and pg- are refused (CloudStack cannot tag NICs
+or affinity groups).
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError
-from ec2soap.core import zero_snapshots
+from ec2soap.core import object_tags, zero_snapshots
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import CS_TO_EC2_RESOURCE, EC2_TO_CS_RESOURCE, ID_KIND_OF_RESOURCE
@@ -21,7 +24,8 @@ __all__ = ["ResourceTag", "TagPage", "TAG_FILTERS", "OPERATIONS", "resolve_resou
 
 # The EC2 prefix of each resource type (the IdMap's prefixes; the store itself is not imported by the core).
 _PREFIXES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot", "sg": "security-group",
-             "eipalloc": "elastic-ip", "vpc": "vpc", "subnet": "subnet"}
+             "eipalloc": "elastic-ip", "vpc": "vpc", "subnet": "subnet", "igw": "internet-gateway",
+             "rtb": "route-table", "acl": "network-acl", "eni": "network-interface", "pg": "placement-group"}
 _EC2_ID = re.compile(r"^([a-z]+)-([0-9a-f]{8}|[0-9a-f]{17})$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # The original's type names (and CloudStack's own) in "<type>:<uuid>" ids.
@@ -36,8 +40,11 @@ _NOT_FOUND = {
     "elastic-ip": lambda v: ERRORS["InvalidAllocationID.NotFound"](allocation_id=v),
     "vpc": lambda v: ERRORS["InvalidVpcID.NotFound"](vpc_id=v),
     "subnet": lambda v: ERRORS["InvalidSubnetID.NotFound"](subnet_id=v),
+    "internet-gateway": lambda v: ERRORS["InvalidInternetGatewayID.NotFound"](igw_id=v),
+    "route-table": lambda v: ERRORS["InvalidRouteTableID.NotFound"](route_table_id=v),
+    "network-acl": lambda v: ERRORS["InvalidNetworkAclID.NotFound"](acl_id=v),
 }
-MAX_TAGS = 50
+MAX_TAGS = object_tags.MAX_TAGS
 
 
 @dataclass
@@ -71,8 +78,10 @@ class _Resource:
     # A snapshot the gateway keeps itself (zero_snapshots.py): its tags are in our store, not CloudStack's.
     zero: Any = None
     # Another account's image the caller may launch: EC2 lets them tag it, CloudStack does not, so the gateway
-    # keeps those tags (theirs alone) in ctx.tags.
+    # keeps those tags (theirs alone) in ctx.tags, under the EC2 type; so it does for network ACLs.
     kept: bool = False
+    # The gateway's own record (internet gateway, route table, VPC security group): tags in its data.
+    record: Any = None
 
 
 async def resolve_resource(ctx: RequestContext, resource_id: str) -> _Resource:
@@ -92,6 +101,7 @@ async def resolve_resource(ctx: RequestContext, resource_id: str) -> _Resource:
     ec2_type = _PREFIXES.get(match.group(1)) if match else None
     if ec2_type is None:
         raise ERRORS["InvalidID"](resource_id=resource_id)
+    object_tags.refuse_untaggable(match.group(1), resource_id)
     cs_id = await ctx.ids.to_cloudstack(ID_KIND_OF_RESOURCE[ec2_type], resource_id)
     if cs_id is None:
         raise _NOT_FOUND[ec2_type](resource_id)
@@ -154,6 +164,22 @@ async def _resources(ctx: RequestContext, resource_ids: Sequence[str]) -> list[_
     out = []
     for resource_id in dict.fromkeys(resource_ids):
         resource = await resolve_resource(ctx, resource_id)
+        if resource.ec2_type in object_tags.OBJECT_KINDS:
+            record = await object_tags.object_record(ctx, resource.ec2_type, resource.cs_id)
+            if record is not None:
+                out.append(replace(resource, record=record))
+                continue
+            if resource.ec2_type != "security-group":  # an EC2-Classic group is CloudStack's
+                raise _NOT_FOUND[resource.ec2_type](resource.given)
+        if resource.ec2_type in object_tags.KEPT_TYPES:
+            if not await object_tags.kept_list_visible(ctx, resource.cs_id):
+                raise _NOT_FOUND[resource.ec2_type](resource.given)
+            if ctx.tags is None:
+                raise ERRORS["InvalidParameterValue"](
+                    detail=f"{resource.given} cannot be tagged: CloudStack cannot tag network ACL lists and this "
+                           f"gateway keeps no tags")
+            out.append(replace(resource, kept=True))
+            continue
         zero = await zero_snapshots.find_by_cs_id(ctx, resource.cs_id) if resource.ec2_type == "snapshot" else None
         if zero is not None:
             out.append(replace(resource, zero=zero))
@@ -201,13 +227,18 @@ async def create_tags(ctx: RequestContext, resource_ids: Sequence[str],
                                                         f"{resource.given} has been exceeded.")
             await ctx.snapshots.change_tags(resource.zero.account, resource.cs_id, add=wanted)
             continue
+        if resource.record is not None:
+            await object_tags.change_object_tags(ctx, resource.record, resource.given, _NOT_FOUND[resource.ec2_type],
+                                                 add=wanted)
+            continue
         if resource.kept:
             me = await zero_snapshots.account_of(ctx)
-            existing_keys = {k.lower() for _t, _c, k, _v in await ctx.tags.list(me, "image", [resource.cs_id])}
+            existing_keys = {k.lower() for _t, _c, k, _v in await ctx.tags.list(me, resource.ec2_type,
+                                                                                 [resource.cs_id])}
             if len(existing_keys | {k.lower() for k in wanted}) > MAX_TAGS:
                 raise ERRORS["TagLimitExceeded"](detail=f"The maximum number of tags ({MAX_TAGS}) for resource "
                                                         f"{resource.given} has been exceeded.")
-            await ctx.tags.put(me, "image", resource.cs_id, wanted)
+            await ctx.tags.put(me, resource.ec2_type, resource.cs_id, wanted)
             continue
         existing = await _tags_on_checked(ctx, resource)
         if len({t["key"].lower() for t in existing} | {k.lower() for k in wanted}) > MAX_TAGS:
@@ -257,8 +288,12 @@ async def delete_tags(ctx: RequestContext, resource_ids: Sequence[str],
             await ctx.snapshots.change_tags(resource.zero.account, resource.cs_id,
                                             remove=list(tags) or [(k, None) for k in resource.zero.tags])
             continue
+        if resource.record is not None:
+            await object_tags.change_object_tags(ctx, resource.record, resource.given, _NOT_FOUND[resource.ec2_type],
+                                                 remove=list(tags))
+            continue
         if resource.kept:
-            await ctx.tags.remove(await zero_snapshots.account_of(ctx), "image", resource.cs_id, list(tags))
+            await ctx.tags.remove(await zero_snapshots.account_of(ctx), resource.ec2_type, resource.cs_id, list(tags))
             continue
         existing = await _tags_on_checked(ctx, resource)
         # Matched here, exactly: CloudStack compares keys and values case-insensitively, EC2 does not.
@@ -277,42 +312,61 @@ async def delete_tags(ctx: RequestContext, resource_ids: Sequence[str],
     return True
 
 
-async def describe_tags(ctx: RequestContext, filters: Sequence[Filter] = (), max_results: int | None = None,
-                        next_token: str | None = None) -> TagPage:
-    """DescribeTags → listTags. Tags on resources EC2 has no name for (networks, rules, ...) are left out."""
-    params: dict[str, Any] = {}
+def _wanted_types(filters: Sequence[Filter]) -> set[str] | None:
+    """The resource types an exact resource-type filter allows (every filter must hold), None for any."""
+    wanted: set[str] | None = None
     for flt in filters:
-        # One exact resource type or key narrows the CloudStack query; wildcards are matched here.
-        if len(flt.values) == 1 and not any(c in flt.values[0] for c in "*?\\"):
-            if flt.name == "resource-type" and flt.values[0] in EC2_TO_CS_RESOURCE:
-                params["resourcetype"] = EC2_TO_CS_RESOURCE[flt.values[0]]
-            elif flt.name == "key":
-                params["key"] = flt.values[0]
+        if flt.name == "resource-type" and not any(c in v for v in flt.values for c in "*?\\"):
+            wanted = set(flt.values) if wanted is None else wanted & set(flt.values)
+    return wanted
+
+
+async def _cloudstack_tags(ctx: RequestContext, filters: Sequence[Filter], types: set[str] | None) -> list[ResourceTag]:
+    """The caller's tags CloudStack keeps, on resources EC2 has a name for."""
+    cs_types = set(EC2_TO_CS_RESOURCE) if types is None else types & set(EC2_TO_CS_RESOURCE)
+    if not cs_types:
+        return []
+    params: dict[str, Any] = {}
+    if len(cs_types) == 1:
+        params["resourcetype"] = EC2_TO_CS_RESOURCE[next(iter(cs_types))]
+    for flt in filters:
+        # One exact key narrows the CloudStack query; wildcards are matched here.
+        if flt.name == "key" and len(flt.values) == 1 and not any(c in flt.values[0] for c in "*?\\"):
+            params["key"] = flt.values[0]
     cs_tags = [t for t in await ctx.cloud.list_tags(**params)
                if str(t.get("resourcetype", "")).lower() in CS_TO_EC2_RESOURCE]
+    rows = [(CS_TO_EC2_RESOURCE[t["resourcetype"].lower()], t["resourceid"], t.get("key", ""), t.get("value", ""))
+            for t in cs_tags]
+    return await _named(ctx, rows)
+
+
+async def _named(ctx: RequestContext, rows: Sequence[tuple[str, str, str, str]]) -> list[ResourceTag]:
+    """ResourceTags of ROWS [(EC2 type, cs id, key, value)], each resource named by its EC2 id."""
     by_kind: dict[str, list[str]] = {}
-    for t in cs_tags:
-        ec2_type = CS_TO_EC2_RESOURCE[t["resourcetype"].lower()]
-        by_kind.setdefault(ID_KIND_OF_RESOURCE[ec2_type], []).append(t["resourceid"])
+    for ec2_type, cs_id, _k, _v in rows:
+        by_kind.setdefault(ID_KIND_OF_RESOURCE[ec2_type], []).append(cs_id)
     ids: dict[tuple[str, str], str] = {}
     for kind, cs_ids in by_kind.items():
         for cs_id, ec2_id in (await ctx.ids.to_ec2_many(kind, cs_ids)).items():
             ids[(kind, cs_id)] = ec2_id
-    items = []
-    for t in cs_tags:
-        ec2_type = CS_TO_EC2_RESOURCE[t["resourcetype"].lower()]
-        items.append(ResourceTag(resource_id=ids[(ID_KIND_OF_RESOURCE[ec2_type], t["resourceid"])],
-                                 resource_type=ec2_type, key=t.get("key", ""), value=t.get("value", ""),
-                                 cs_id=t["resourceid"]))
-    zeros = await zero_snapshots.records_of(ctx)
-    zero_ids = await ctx.ids.to_ec2_many("snapshot", [r.cs_id for r in zeros]) if zeros else {}
-    items += [ResourceTag(resource_id=zero_ids[r.cs_id], resource_type="snapshot", key=k, value=v, cs_id=r.cs_id)
-              for r in zeros for k, v in r.tags.items()]
-    if ctx.tags is not None:
-        kept = await ctx.tags.list(await zero_snapshots.account_of(ctx))
-        kept_ids = await ctx.ids.to_ec2_many("image", [c for t, c, _k, _v in kept if t == "image"]) if kept else {}
-        items += [ResourceTag(resource_id=kept_ids[c], resource_type=t, key=k, value=v, cs_id=c)
-                  for t, c, k, v in kept if t == "image"]
+    return [ResourceTag(resource_id=ids[(ID_KIND_OF_RESOURCE[t], c)], resource_type=t, key=k, value=v, cs_id=c)
+            for t, c, k, v in rows]
+
+
+async def describe_tags(ctx: RequestContext, filters: Sequence[Filter] = (), max_results: int | None = None,
+                        next_token: str | None = None) -> TagPage:
+    """DescribeTags → listTags, and the tags the gateway keeps (zero snapshots, others' images, network ACLs, its
+    own VPC records). Tags on resources EC2 has no name for (rules, ...) are left out."""
+    types = _wanted_types(filters)
+    items = await _cloudstack_tags(ctx, filters, types)
+    if types is None or "snapshot" in types:
+        zeros = await zero_snapshots.records_of(ctx)
+        items += await _named(ctx, [("snapshot", r.cs_id, k, v) for r in zeros for k, v in r.tags.items()])
+    kept_types = {"image", *object_tags.KEPT_TYPES} if types is None else types & {"image", *object_tags.KEPT_TYPES}
+    if ctx.tags is not None and kept_types:
+        kept = [row for row in await ctx.tags.list(await zero_snapshots.account_of(ctx)) if row[0] in kept_types]
+        items += await _named(ctx, await object_tags.live_kept(ctx, kept))
+    items += await _named(ctx, await object_tags.object_tag_rows(ctx, types))
     # The gateway's own bookkeeping on CloudStack resources (descriptions, DeleteOnTermination, ...) is no tag.
     items = [t for t in items if t.key not in HIDDEN_TAG_KEYS]
     # EC2 lists tags by resource, then key.
