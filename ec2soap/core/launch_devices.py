@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # RunInstances' TagSpecification resource types in EC2, and why this cloud cannot tag the ones it lacks.
 RUN_TAG_TYPES = ("instance", "volume", "network-interface", "spot-instances-request", "elastic-gpu")
 _NO_SUCH = {
-    "network-interface": "this gateway serves no network interfaces (CloudStack NICs are not EC2 ENIs).",
+    "network-interface": "CloudStack cannot tag a NIC, so network interfaces take no tags here.",
     "spot-instances-request": "this cloud has no spot instances.",
     "elastic-gpu": "this cloud has no elastic GPUs.",
 }

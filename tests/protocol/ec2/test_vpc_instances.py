@@ -122,9 +122,12 @@ def test_instance_in_a_subnet_awscli(gateway_server: GatewayServer, new_user: Ca
     assert nic["Groups"] == found["SecurityGroups"] == [{"GroupName": "web", "GroupId": group_id}]
     # AssociatePublicIpAddress: a VPC address with static NAT to the instance.
     assert found["PublicIpAddress"] and nic["Association"]["PublicIp"] == found["PublicIpAddress"]
-    with cli.failure() as failure:
-        cli.cli("delete-vpc", "--vpc-id", vpc_id)
-    assert failure.value.code == "DependencyViolation"
+    for args in (("delete-subnet", "--subnet-id", subnet_id), ("delete-vpc", "--vpc-id", vpc_id)):
+        with cli.failure() as failure:
+            cli.cli(*args)
+        assert failure.value.code == "DependencyViolation", args
+    other = EC2Client("awscli", gateway_server, new_user())
+    assert other.cli("describe-instances", "--filters", f"Name=vpc-id,Values={vpc_id}")["Reservations"] == []
     cli.cli("terminate-instances", "--instance-ids", inst["InstanceId"])
     _cli_wait(cli, inst["InstanceId"], "terminated")
 
