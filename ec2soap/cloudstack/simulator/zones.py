@@ -471,7 +471,9 @@ def seed(ctx: Ctx) -> None:
         "localstorageenabled": False, "zonetoken": ctx.new_uuid(), "hasannotations": False,
         "allowuserspecifyvrmtu": False, "routerprivateinterfacemaxmtu": 1500, "routerpublicinterfacemaxmtu": 1500,
         "resourcedetails": {}, "type": "Core",
-        "_cpu_cores": 128, "_memory_mb": 524288, "_hypervisor": HYPERVISOR, "_hypervisors": [HYPERVISOR],
+        # Room for a few thousand small instances (4,096 m1.small by cores, by memory), like the guest network
+        # below: the 128 cores / 512 GiB seeded before stopped bench/'s scale run at 128 VMs.
+        "_cpu_cores": 4096, "_memory_mb": 8 * 1024 * 1024, "_hypervisor": HYPERVISOR, "_hypervisors": [HYPERVISOR],
     })
     for name, cpus, speed, memory, text in SERVICE_OFFERINGS:
         ctx.insert("serviceoffering", {
@@ -504,10 +506,14 @@ def seed(ctx: Ctx) -> None:
         "hasannotations": False, "details": {},
     })
     network_id = ctx.new_uuid()
+    # The guest network is a /20 whose range starts where the /24 seeded before did (10.1.1.10, the first
+    # address earlier versions handed out) and holds 3,825 addresses: the simulator is the embedded default,
+    # and its /24 (241 addresses) could not hold bench/'s 2,000-instance DescribeInstances run. A real Basic
+    # zone's pod range is whatever its operator gave createPod.
     ctx.insert("network", {
         "id": network_id, "name": "defaultGuestNetwork", "displaytext": "Basic zone guest network",
-        "broadcastdomaintype": "Native", "traffictype": "Guest", "gateway": "10.1.1.1",
-        "netmask": "255.255.255.0", "cidr": "10.1.1.0/24", "zoneid": zone["id"], "zonename": zone["name"],
+        "broadcastdomaintype": "Native", "traffictype": "Guest", "gateway": "10.1.0.1",
+        "netmask": "255.255.240.0", "cidr": "10.1.0.0/20", "zoneid": zone["id"], "zonename": zone["name"],
         "networkofferingid": offering["id"], "networkofferingname": offering["name"],
         "networkofferingdisplaytext": offering["displaytext"], "networkofferingconservemode": True,
         "networkofferingavailability": "Optional", "issystem": False, "state": "Setup", "related": network_id,
@@ -517,7 +523,7 @@ def seed(ctx: Ctx) -> None:
         "displaynetwork": True, "redundantrouter": False, "strechedl2subnet": False,
         "egressdefaultpolicy": True, "internetprotocol": "IPv4", "created": created,
         "service": _service_items(_GUEST_SERVICES), "hasannotations": False, "details": {},
-        "_iprange": ["10.1.1.10", "10.1.1.250"],
+        "_iprange": ["10.1.1.10", "10.1.15.250"],
     })
     values = {"enable.ec2.api": "true", "enable.s3.api": "true",
               "expunge.delay": _seconds(ctx.config.expunge_seconds),

@@ -87,8 +87,8 @@ def test_zone_filters_and_empty_envelope(sim: Simulator) -> None:
 def test_zone_capacity_counts_cores_and_memory(sim: Simulator) -> None:
     zone = cs(sim, "admin", "listZones", showcapacities="true")[1]["zone"][0]
     by_name = {c["name"]: c for c in zone["capacity"]}
-    assert by_name["CPU_CORE"]["capacitytotal"] == 128
-    assert by_name["MEMORY"]["capacitytotal"] == 524288 * 1024 ** 2
+    assert by_name["CPU_CORE"]["capacitytotal"] == 4096
+    assert by_name["MEMORY"]["capacitytotal"] == 8 * 1024 ** 4
     assert by_name["CPU_CORE"]["zoneid"] == zone["id"]
 
 
@@ -135,7 +135,7 @@ def test_the_guest_network_offers_security_groups_and_elastic_ips(sim: Simulator
     status, body = cs(sim, "demo", "listNetworks")
     assert status == 200 and body["count"] == 1
     network = body["network"][0]
-    assert network["type"] == "Shared" and network["cidr"] == "10.1.1.0/24"
+    assert network["type"] == "Shared" and network["cidr"] == "10.1.0.0/20"
     services = {s["name"]: s for s in network["service"]}
     assert {"SecurityGroup", "StaticNat"} <= set(services)
     assert {"name": "ElasticIp", "value": "true", "canchooseservicecapability": False} in (
