@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.core.context import RequestContext
@@ -29,6 +29,10 @@ __all__ = ["NetworkInterface", "InterfacePage", "Nic", "INTERFACE_FILTERS", "vpc
            "OPERATIONS"]
 
 _GONE = ("Destroyed", "Expunging", "Expunged", "Error")
+# EC2 reserves a subnet's first four addresses and its last (as RunInstances does, core/vpc_instances.py).
+_FIRST_USABLE, _LAST_RESERVED = 4, 1
+# SecondaryPrivateIpAddressCount: how many taken addresses (by something the caller cannot list) to step over.
+_TRIES = 16
 
 
 @dataclass
@@ -252,45 +256,75 @@ def _check_in_subnet(nic: Nic, address: str, eni_id: str) -> str:
         raise ERRORS["InvalidParameterValue"](
             detail=f"Invalid value '{address}' for privateIpAddress: it is not an IPv4 address") from None
     net = nic.network
-    if net is None or ip not in net or ip in (net.network_address, net.broadcast_address) \
-            or str(ip) == nic.nic.get("gateway"):
+    if net is None or ip not in net:
         raise ERRORS["InvalidParameterValue"](
             detail=f"Address {ip} does not fall within the subnet's address range of {eni_id}")
+    if _reserved(net, ip) or str(ip) == nic.nic.get("gateway"):
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"Address {ip} is in subnet's reserved address range ({eni_id}, {net})")
     return str(ip)
+
+
+def _reserved(net: ipaddress.IPv4Network, ip: ipaddress.IPv4Address) -> bool:
+    return int(ip) - int(net.network_address) < _FIRST_USABLE or \
+        int(net.broadcast_address) - int(ip) < _LAST_RESERVED
+
+
+def _free(nic: Nic, used: set[str]) -> Iterator[str]:
+    """The subnet's addresses EC2 does not reserve that no listed interface holds, in order."""
+    net = nic.network
+    if net is None:
+        return
+    for value in range(int(net.network_address) + _FIRST_USABLE, int(net.broadcast_address) + 1 - _LAST_RESERVED):
+        address = str(ipaddress.IPv4Address(value))
+        if address not in used and address != nic.nic.get("gateway"):
+            yield address
 
 
 async def _remove_secondary(ctx: RequestContext, secondary_id: str) -> None:
     await ctx.cloud.remove_ip_from_nic(id=secondary_id)
 
 
-async def _add(ctx: RequestContext, nic: Nic, eni_id: str, address: str | None) -> str:
+async def _add(ctx: RequestContext, nic: Nic, eni_id: str, address: str) -> str:
     """addIpToNic. CloudStack 4.18 refuses the per-NIC maximum (vm.network.nic.max.secondary.ipaddresses) as
-    an InvalidParameterValue (431) naming it, and an address it cannot give (taken, none left) as 530
-    "Failed to assign secondary ip to nic"."""
+    an InvalidParameterValue (431) naming it, and an address it cannot give (taken) as 530 "Failed to assign
+    secondary ip to nic"."""
     try:
-        made = await ctx.cloud.add_ip_to_nic(nicid=nic.cs_id, **({"ipaddress": address} if address else {}))
+        made = await ctx.cloud.add_ip_to_nic(nicid=nic.cs_id, ipaddress=address)
     except CloudStackApiError as exc:
         text = exc.errortext.lower()
         if "maximum number of ips" in text:
             raise ERRORS["PrivateIpAddressLimitExceeded"](
                 detail=f"Number of private addresses would exceed the limit of this cloud for {eni_id} "
                        f"(CloudStack's vm.network.nic.max.secondary.ipaddresses)") from None
-        if exc.errorcode in (530, 533) and address:
-            raise ERRORS["InvalidIPAddress.InUse"](address=address) from None
         if exc.errorcode in (530, 533):
-            raise ERRORS["InsufficientFreeAddressesInSubnet"](
-                detail=f"The subnet of {eni_id} has no free private address left") from None
+            raise ERRORS["InvalidIPAddress.InUse"](address=address) from None
         raise
-    return str(made.get("ipaddress") or address or "")
+    return str(made.get("ipaddress") or address)
+
+
+async def _add_free(ctx: RequestContext, nic: Nic, eni_id: str, free: Iterator[str]) -> str:
+    """The next address of FREE CloudStack gives (one taken by something no interface lists is stepped over)."""
+    for _ in range(_TRIES):
+        address = next(free, None)
+        if address is None:
+            break
+        try:
+            return await _add(ctx, nic, eni_id, address)
+        except ERRORS["InvalidIPAddress.InUse"]:
+            continue
+    raise ERRORS["InsufficientFreeAddressesInSubnet"](detail=f"The subnet of {eni_id} has no free private address "
+                                                             f"left")
 
 
 async def assign_private_ip_addresses(ctx: RequestContext, network_interface_id: str = "",
                                       private_ip_addresses: Sequence[str] = (),
                                       secondary_private_ip_address_count: int | None = None,
                                       allow_reassignment: bool | None = None) -> AssignedAddresses:
-    """AssignPrivateIpAddresses → addIpToNic, once per address (the given ones, or COUNT chosen by CloudStack).
+    """AssignPrivateIpAddresses → addIpToNic, once per address: the given ones, or COUNT chosen here (the
+    subnet's first addresses no interface holds and EC2 does not reserve, never CloudStack's first free one).
 
-    An address outside the interface's subnet is InvalidParameterValue; one in use on another interface is
+    An address outside the interface's subnet or reserved by EC2 is InvalidParameterValue; one in use on another interface is
     InvalidIPAddress.InUse unless AllowReassignment moves it (removeIpFromNic there first; a primary address never
     moves). When one address fails, those this call already added are removed again."""
     if private_ip_addresses and secondary_private_ip_address_count is not None:
@@ -304,25 +338,29 @@ async def assign_private_ip_addresses(ctx: RequestContext, network_interface_id:
                    f"is invalid. Expecting a value greater than 0.")
     nic = await find_nic(ctx, network_interface_id)
     wanted = list(dict.fromkeys(_check_in_subnet(nic, a, network_interface_id) for a in private_ip_addresses))
+    tier = [n for n in await vpc_nics(ctx) if n.nic.get("networkid") == nic.nic.get("networkid")]
     moves: list[str] = []
-    if wanted:
-        others = [n for n in await vpc_nics(ctx) if n.nic.get("networkid") == nic.nic.get("networkid")]
-        for address in wanted:
-            if address == nic.primary_ip or address in nic.secondary:
-                continue
-            holder = next((n for n in others if address == n.primary_ip or address in n.secondary), None)
-            if holder is None:
-                continue
-            if not allow_reassignment or address == holder.primary_ip:
-                raise ERRORS["InvalidIPAddress.InUse"](address=address)
-            moves.append(holder.secondary[address])
-        wanted = [a for a in wanted if a != nic.primary_ip and a not in nic.secondary]
+    for address in wanted:
+        if address == nic.primary_ip or address in nic.secondary:
+            continue
+        holder = next((n for n in tier if address == n.primary_ip or address in n.secondary), None)
+        if holder is None:
+            continue
+        if not allow_reassignment or address == holder.primary_ip:
+            raise ERRORS["InvalidIPAddress.InUse"](address=address)
+        moves.append(holder.secondary[address])
+    wanted = [a for a in wanted if a != nic.primary_ip and a not in nic.secondary]
     for secondary_id in moves:
         await _remove_secondary(ctx, secondary_id)
     added: list[str] = []
     try:
-        for address in wanted or [None] * int(secondary_private_ip_address_count or 0):
+        for address in wanted:
             added.append(await _add(ctx, nic, network_interface_id, address))
+        # A count: EC2's choice of free addresses (never a reserved one), not CloudStack's (its first free
+        # address, which may be one EC2 reserves).
+        free = _free(nic, {a for n in tier for a in (n.primary_ip, *n.secondary)})
+        for _ in range(secondary_private_ip_address_count or 0):
+            added.append(await _add_free(ctx, nic, network_interface_id, free))
     except Exception:
         fresh = (await find_nic(ctx, network_interface_id)).secondary
         for address in added:

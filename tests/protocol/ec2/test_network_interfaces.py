@@ -65,7 +65,8 @@ def test_interfaces_and_secondary_addresses_boto3(gateway_server: GatewayServer,
     assert [a["PrivateIpAddress"] for a in assigned["AssignedPrivateIpAddresses"]] == ["10.60.1.50"]
     counted = c.assign_private_ip_addresses(NetworkInterfaceId=eni_id, SecondaryPrivateIpAddressCount=2)
     extra = [a["PrivateIpAddress"] for a in counted["AssignedPrivateIpAddresses"]]
-    assert len(set(extra)) == 2 and all(a.startswith("10.60.1.") for a in extra)
+    # Never an address EC2 reserves (.0-.3), nor one in use (the primary, .50).
+    assert extra == [a for a in (f"10.60.1.{i}" for i in range(4, 8)) if a != primary][:2]
     [eni] = c.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"]
     assert [(p["PrivateIpAddress"], p["Primary"]) for p in eni["PrivateIpAddresses"]] == \
         [(primary, True), ("10.60.1.50", False)] + [(a, False) for a in extra]
@@ -124,9 +125,13 @@ def test_private_address_errors_and_pages(gateway_server: GatewayServer, new_use
     assert len(first["NetworkInterfaces"]) == 5 and first["NextToken"]
     rest = c.describe_network_interfaces(MaxResults=5, NextToken=first["NextToken"])
     assert len(rest["NetworkInterfaces"]) == 1 and "NextToken" not in rest
-    one, two = first["NetworkInterfaces"][:2]
+    # Two interfaces whose primary address EC2 would not reserve (CloudStack hands out .2 and .3 too).
+    one, two = [i for i in first["NetworkInterfaces"] + rest["NetworkInterfaces"]
+                if int(i["PrivateIpAddress"].rsplit(".", 1)[1]) >= 4][:2]
     eni = one["NetworkInterfaceId"]
     for kw, code in (({"PrivateIpAddresses": ["10.62.4.9"]}, "InvalidParameterValue"),
+                     ({"PrivateIpAddresses": ["10.62.3.2"]}, "InvalidParameterValue"),
+                     ({"PrivateIpAddresses": ["10.62.3.255"]}, "InvalidParameterValue"),
                      ({"PrivateIpAddresses": [two["PrivateIpAddress"]]}, "InvalidIPAddress.InUse"),
                      ({"PrivateIpAddresses": [two["PrivateIpAddress"]], "AllowReassignment": True},
                       "InvalidIPAddress.InUse"),
