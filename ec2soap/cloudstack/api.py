@@ -8,68 +8,54 @@ CloudStackClient (client.py) implements `_command` and `_begin`, the one generic
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Mapping, Sequence
+from typing import Awaitable, Sequence
+
+from ec2soap.cloudstack.api_base import Items, Map, Obj, given
+from ec2soap.cloudstack.api_lists import ListCommands
 
 __all__ = ["CloudStackApi", "COMMANDS"]
 
-Obj = dict[str, Any]  # a CloudStack object as it came (a VM, a volume, a job's start {"jobid": ...})
-Items = list[Obj]  # a list command's items across every page
-Map = Mapping[str, Any] | Sequence[Mapping[str, Any]]  # a map parameter: name[i].field=value
 
-def _given(values: dict[str, Any]) -> dict[str, Any]:
-    """The parameters a method was called with: not self, and not the ones left at None."""
-    return {name: value for name, value in values.items() if name != "self" and value is not None}
-
-
-class CloudStackApi:
-    """One typed method per CloudStack command the gateway calls (CloudStackClient implements it)."""
-
-    def _command(self, command: str, params: dict[str, Any]) -> Awaitable[Any]:
-        raise NotImplementedError
-
-    def _begin(self, command: str, params: dict[str, Any]) -> Awaitable[dict[str, Any]]:
-        raise NotImplementedError
-
-    def wait_job(self, jobid: str, *, command: str = "") -> Awaitable[Any]:
-        """Wait for a job begun with begin_<command> → its result as COMMAND answers it."""
-        raise NotImplementedError
+class CloudStackApi(ListCommands):
+    """One typed method per CloudStack command the gateway calls (CloudStackClient implements it); the
+    list* commands are ListCommands'."""
 
     def add_ip_to_nic(self, *, nicid: str, ipaddress: str | None = None) -> Awaitable[Obj]:
-        return self._command('addIpToNic', _given(locals()))
+        return self._command('addIpToNic', given(locals()))
 
     def begin_add_ip_to_nic(self, *, nicid: str, ipaddress: str | None = None) -> Awaitable[Obj]:
-        return self._begin('addIpToNic', _given(locals()))
+        return self._begin('addIpToNic', given(locals()))
 
     def associate_ip_address(self, *, account: str | None = None, domainid: str | None = None,
         fordisplay: bool | None = None, ipaddress: str | None = None, isportable: bool | None = None,
         networkid: str | None = None, projectid: str | None = None, regionid: int | None = None,
         vpcid: str | None = None, zoneid: str | None = None) -> Awaitable[Obj]:
-        return self._command('associateIpAddress', _given(locals()))
+        return self._command('associateIpAddress', given(locals()))
 
     def begin_associate_ip_address(self, *, account: str | None = None, domainid: str | None = None,
         fordisplay: bool | None = None, ipaddress: str | None = None, isportable: bool | None = None,
         networkid: str | None = None, projectid: str | None = None, regionid: int | None = None,
         vpcid: str | None = None, zoneid: str | None = None) -> Awaitable[Obj]:
-        return self._begin('associateIpAddress', _given(locals()))
+        return self._begin('associateIpAddress', given(locals()))
 
     def attach_volume(self, *, id: str, virtualmachineid: str, deviceid: int | None = None) -> Awaitable[Obj]:
-        return self._command('attachVolume', _given(locals()))
+        return self._command('attachVolume', given(locals()))
 
     def begin_attach_volume(self, *, id: str, virtualmachineid: str, deviceid: int | None = None) -> Awaitable[Obj]:
-        return self._begin('attachVolume', _given(locals()))
+        return self._begin('attachVolume', given(locals()))
 
     def change_service_for_virtual_machine(self, *, id: str, serviceofferingid: str, automigrate: bool | None = None,
         details: Map | None = None, maxiops: int | None = None, miniops: int | None = None,
         shrinkok: bool | None = None) -> Awaitable[Obj]:
-        return self._command('changeServiceForVirtualMachine', _given(locals()))
+        return self._command('changeServiceForVirtualMachine', given(locals()))
 
     def create_affinity_group(self, *, name: str, type: str, account: str | None = None,
         description: str | None = None, domainid: str | None = None, projectid: str | None = None) -> Awaitable[Obj]:
-        return self._command('createAffinityGroup', _given(locals()))
+        return self._command('createAffinityGroup', given(locals()))
 
     def begin_create_affinity_group(self, *, name: str, type: str, account: str | None = None,
         description: str | None = None, domainid: str | None = None, projectid: str | None = None) -> Awaitable[Obj]:
-        return self._begin('createAffinityGroup', _given(locals()))
+        return self._begin('createAffinityGroup', given(locals()))
 
     def create_network(self, *, name: str, networkofferingid: str, zoneid: str, account: str | None = None,
         aclid: str | None = None, acltype: str | None = None, associatednetworkid: str | None = None,
@@ -85,61 +71,61 @@ class CloudStackApi:
         startipv6: str | None = None, subdomainaccess: bool | None = None,
         tungstenvirtualrouteruuid: str | None = None, vlan: str | None = None, vpcid: str | None = None,
     ) -> Awaitable[Obj]:
-        return self._command('createNetwork', _given(locals()))
+        return self._command('createNetwork', given(locals()))
 
     def create_network_acl(self, *, protocol: str, aclid: str | None = None, action: str | None = None,
         cidrlist: Sequence[str] | str | None = None, endport: int | None = None, fordisplay: bool | None = None,
         icmpcode: int | None = None, icmptype: int | None = None, networkid: str | None = None,
         number: int | None = None, reason: str | None = None, startport: int | None = None,
         traffictype: str | None = None) -> Awaitable[Obj]:
-        return self._command('createNetworkACL', _given(locals()))
+        return self._command('createNetworkACL', given(locals()))
 
     def begin_create_network_acl(self, *, protocol: str, aclid: str | None = None, action: str | None = None,
         cidrlist: Sequence[str] | str | None = None, endport: int | None = None, fordisplay: bool | None = None,
         icmpcode: int | None = None, icmptype: int | None = None, networkid: str | None = None,
         number: int | None = None, reason: str | None = None, startport: int | None = None,
         traffictype: str | None = None) -> Awaitable[Obj]:
-        return self._begin('createNetworkACL', _given(locals()))
+        return self._begin('createNetworkACL', given(locals()))
 
     def create_network_acl_list(self, *, name: str, vpcid: str, description: str | None = None,
         fordisplay: bool | None = None) -> Awaitable[Obj]:
-        return self._command('createNetworkACLList', _given(locals()))
+        return self._command('createNetworkACLList', given(locals()))
 
     def begin_create_network_acl_list(self, *, name: str, vpcid: str, description: str | None = None,
         fordisplay: bool | None = None) -> Awaitable[Obj]:
-        return self._begin('createNetworkACLList', _given(locals()))
+        return self._begin('createNetworkACLList', given(locals()))
 
     def create_ssh_key_pair(self, *, name: str, account: str | None = None, domainid: str | None = None,
         projectid: str | None = None) -> Awaitable[Obj]:
-        return self._command('createSSHKeyPair', _given(locals()))
+        return self._command('createSSHKeyPair', given(locals()))
 
     def create_security_group(self, *, name: str, account: str | None = None, description: str | None = None,
         domainid: str | None = None, projectid: str | None = None) -> Awaitable[Obj]:
-        return self._command('createSecurityGroup', _given(locals()))
+        return self._command('createSecurityGroup', given(locals()))
 
     def create_snapshot(self, *, volumeid: str, account: str | None = None, asyncbackup: bool | None = None,
         domainid: str | None = None, locationtype: str | None = None, name: str | None = None,
         policyid: str | None = None, quiescevm: bool | None = None, tags: Map | None = None) -> Awaitable[Obj]:
-        return self._command('createSnapshot', _given(locals()))
+        return self._command('createSnapshot', given(locals()))
 
     def begin_create_snapshot(self, *, volumeid: str, account: str | None = None, asyncbackup: bool | None = None,
         domainid: str | None = None, locationtype: str | None = None, name: str | None = None,
         policyid: str | None = None, quiescevm: bool | None = None, tags: Map | None = None) -> Awaitable[Obj]:
-        return self._begin('createSnapshot', _given(locals()))
+        return self._begin('createSnapshot', given(locals()))
 
     def create_static_route(self, *, cidr: str, gatewayid: str) -> Awaitable[Obj]:
-        return self._command('createStaticRoute', _given(locals()))
+        return self._command('createStaticRoute', given(locals()))
 
     def begin_create_static_route(self, *, cidr: str, gatewayid: str) -> Awaitable[Obj]:
-        return self._begin('createStaticRoute', _given(locals()))
+        return self._begin('createStaticRoute', given(locals()))
 
     def create_tags(self, *, resourceids: Sequence[str] | str, resourcetype: str, tags: Map,
         customer: str | None = None) -> Awaitable[bool]:
-        return self._command('createTags', _given(locals()))
+        return self._command('createTags', given(locals()))
 
     def begin_create_tags(self, *, resourceids: Sequence[str] | str, resourcetype: str, tags: Map,
         customer: str | None = None) -> Awaitable[Obj]:
-        return self._begin('createTags', _given(locals()))
+        return self._begin('createTags', given(locals()))
 
     def create_template(self, *, displaytext: str, name: str, ostypeid: str, bits: int | None = None,
         details: Map | None = None, isdynamicallyscalable: bool | None = None, isfeatured: bool | None = None,
@@ -147,7 +133,7 @@ class CloudStackApi:
         requireshvm: bool | None = None, snapshotid: str | None = None, sshkeyenabled: bool | None = None,
         templatetag: str | None = None, url: str | None = None, virtualmachineid: str | None = None,
         volumeid: str | None = None) -> Awaitable[Obj]:
-        return self._command('createTemplate', _given(locals()))
+        return self._command('createTemplate', given(locals()))
 
     def begin_create_template(self, *, displaytext: str, name: str, ostypeid: str, bits: int | None = None,
         details: Map | None = None, isdynamicallyscalable: bool | None = None, isfeatured: bool | None = None,
@@ -155,105 +141,105 @@ class CloudStackApi:
         requireshvm: bool | None = None, snapshotid: str | None = None, sshkeyenabled: bool | None = None,
         templatetag: str | None = None, url: str | None = None, virtualmachineid: str | None = None,
         volumeid: str | None = None) -> Awaitable[Obj]:
-        return self._begin('createTemplate', _given(locals()))
+        return self._begin('createTemplate', given(locals()))
 
     def create_vpc(self, *, cidr: str, displaytext: str, name: str, vpcofferingid: str, zoneid: str,
         account: str | None = None, dns1: str | None = None, dns2: str | None = None, domainid: str | None = None,
         fordisplay: bool | None = None, ip6dns1: str | None = None, ip6dns2: str | None = None,
         networkdomain: str | None = None, projectid: str | None = None, publicmtu: int | None = None,
         start: bool | None = None) -> Awaitable[Obj]:
-        return self._command('createVPC', _given(locals()))
+        return self._command('createVPC', given(locals()))
 
     def begin_create_vpc(self, *, cidr: str, displaytext: str, name: str, vpcofferingid: str, zoneid: str,
         account: str | None = None, dns1: str | None = None, dns2: str | None = None, domainid: str | None = None,
         fordisplay: bool | None = None, ip6dns1: str | None = None, ip6dns2: str | None = None,
         networkdomain: str | None = None, projectid: str | None = None, publicmtu: int | None = None,
         start: bool | None = None) -> Awaitable[Obj]:
-        return self._begin('createVPC', _given(locals()))
+        return self._begin('createVPC', given(locals()))
 
     def create_volume(self, *, account: str | None = None, customid: str | None = None,
         diskofferingid: str | None = None, displayvolume: bool | None = None, domainid: str | None = None,
         maxiops: int | None = None, miniops: int | None = None, name: str | None = None,
         projectid: str | None = None, size: int | None = None, snapshotid: str | None = None,
         virtualmachineid: str | None = None, zoneid: str | None = None) -> Awaitable[Obj]:
-        return self._command('createVolume', _given(locals()))
+        return self._command('createVolume', given(locals()))
 
     def begin_create_volume(self, *, account: str | None = None, customid: str | None = None,
         diskofferingid: str | None = None, displayvolume: bool | None = None, domainid: str | None = None,
         maxiops: int | None = None, miniops: int | None = None, name: str | None = None,
         projectid: str | None = None, size: int | None = None, snapshotid: str | None = None,
         virtualmachineid: str | None = None, zoneid: str | None = None) -> Awaitable[Obj]:
-        return self._begin('createVolume', _given(locals()))
+        return self._begin('createVolume', given(locals()))
 
     def delete_affinity_group(self, *, account: str | None = None, domainid: str | None = None,
         id: str | None = None, name: str | None = None, projectid: str | None = None) -> Awaitable[bool]:
-        return self._command('deleteAffinityGroup', _given(locals()))
+        return self._command('deleteAffinityGroup', given(locals()))
 
     def begin_delete_affinity_group(self, *, account: str | None = None, domainid: str | None = None,
         id: str | None = None, name: str | None = None, projectid: str | None = None) -> Awaitable[Obj]:
-        return self._begin('deleteAffinityGroup', _given(locals()))
+        return self._begin('deleteAffinityGroup', given(locals()))
 
     def delete_network(self, *, id: str, forced: bool | None = None) -> Awaitable[bool]:
-        return self._command('deleteNetwork', _given(locals()))
+        return self._command('deleteNetwork', given(locals()))
 
     def begin_delete_network(self, *, id: str, forced: bool | None = None) -> Awaitable[Obj]:
-        return self._begin('deleteNetwork', _given(locals()))
+        return self._begin('deleteNetwork', given(locals()))
 
     def delete_network_acl(self, *, id: str) -> Awaitable[bool]:
-        return self._command('deleteNetworkACL', _given(locals()))
+        return self._command('deleteNetworkACL', given(locals()))
 
     def begin_delete_network_acl(self, *, id: str) -> Awaitable[Obj]:
-        return self._begin('deleteNetworkACL', _given(locals()))
+        return self._begin('deleteNetworkACL', given(locals()))
 
     def delete_network_acl_list(self, *, id: str) -> Awaitable[bool]:
-        return self._command('deleteNetworkACLList', _given(locals()))
+        return self._command('deleteNetworkACLList', given(locals()))
 
     def begin_delete_network_acl_list(self, *, id: str) -> Awaitable[Obj]:
-        return self._begin('deleteNetworkACLList', _given(locals()))
+        return self._begin('deleteNetworkACLList', given(locals()))
 
     def delete_ssh_key_pair(self, *, name: str, account: str | None = None, domainid: str | None = None,
         projectid: str | None = None) -> Awaitable[bool]:
-        return self._command('deleteSSHKeyPair', _given(locals()))
+        return self._command('deleteSSHKeyPair', given(locals()))
 
     def delete_security_group(self, *, account: str | None = None, domainid: str | None = None,
         id: str | None = None, name: str | None = None, projectid: str | None = None) -> Awaitable[bool]:
-        return self._command('deleteSecurityGroup', _given(locals()))
+        return self._command('deleteSecurityGroup', given(locals()))
 
     def delete_snapshot(self, *, id: str) -> Awaitable[bool]:
-        return self._command('deleteSnapshot', _given(locals()))
+        return self._command('deleteSnapshot', given(locals()))
 
     def begin_delete_snapshot(self, *, id: str) -> Awaitable[Obj]:
-        return self._begin('deleteSnapshot', _given(locals()))
+        return self._begin('deleteSnapshot', given(locals()))
 
     def delete_static_route(self, *, id: str) -> Awaitable[bool]:
-        return self._command('deleteStaticRoute', _given(locals()))
+        return self._command('deleteStaticRoute', given(locals()))
 
     def begin_delete_static_route(self, *, id: str) -> Awaitable[Obj]:
-        return self._begin('deleteStaticRoute', _given(locals()))
+        return self._begin('deleteStaticRoute', given(locals()))
 
     def delete_tags(self, *, resourceids: Sequence[str] | str, resourcetype: str, tags: Map | None = None,
     ) -> Awaitable[bool]:
-        return self._command('deleteTags', _given(locals()))
+        return self._command('deleteTags', given(locals()))
 
     def begin_delete_tags(self, *, resourceids: Sequence[str] | str, resourcetype: str, tags: Map | None = None,
     ) -> Awaitable[Obj]:
-        return self._begin('deleteTags', _given(locals()))
+        return self._begin('deleteTags', given(locals()))
 
     def delete_template(self, *, id: str, forced: bool | None = None, zoneid: str | None = None) -> Awaitable[bool]:
-        return self._command('deleteTemplate', _given(locals()))
+        return self._command('deleteTemplate', given(locals()))
 
     def begin_delete_template(self, *, id: str, forced: bool | None = None, zoneid: str | None = None,
     ) -> Awaitable[Obj]:
-        return self._begin('deleteTemplate', _given(locals()))
+        return self._begin('deleteTemplate', given(locals()))
 
     def delete_vpc(self, *, id: str) -> Awaitable[bool]:
-        return self._command('deleteVPC', _given(locals()))
+        return self._command('deleteVPC', given(locals()))
 
     def begin_delete_vpc(self, *, id: str) -> Awaitable[Obj]:
-        return self._begin('deleteVPC', _given(locals()))
+        return self._begin('deleteVPC', given(locals()))
 
     def delete_volume(self, *, id: str) -> Awaitable[bool]:
-        return self._command('deleteVolume', _given(locals()))
+        return self._command('deleteVolume', given(locals()))
 
     def deploy_virtual_machine(self, *, serviceofferingid: str, templateid: str, zoneid: str,
         account: str | None = None, affinitygroupids: Sequence[str] | str | None = None,
@@ -273,7 +259,7 @@ class CloudStackApi:
         securitygroupids: Sequence[str] | str | None = None, securitygroupnames: Sequence[str] | str | None = None,
         size: int | None = None, startvm: bool | None = None, userdata: str | None = None,
         userdatadetails: Map | None = None, userdataid: str | None = None) -> Awaitable[Obj]:
-        return self._command('deployVirtualMachine', _given(locals()))
+        return self._command('deployVirtualMachine', given(locals()))
 
     def begin_deploy_virtual_machine(self, *, serviceofferingid: str, templateid: str, zoneid: str,
         account: str | None = None, affinitygroupids: Sequence[str] | str | None = None,
@@ -293,267 +279,60 @@ class CloudStackApi:
         securitygroupids: Sequence[str] | str | None = None, securitygroupnames: Sequence[str] | str | None = None,
         size: int | None = None, startvm: bool | None = None, userdata: str | None = None,
         userdatadetails: Map | None = None, userdataid: str | None = None) -> Awaitable[Obj]:
-        return self._begin('deployVirtualMachine', _given(locals()))
+        return self._begin('deployVirtualMachine', given(locals()))
 
     def destroy_virtual_machine(self, *, id: str, expunge: bool | None = None,
         volumeids: Sequence[str] | str | None = None) -> Awaitable[Obj]:
-        return self._command('destroyVirtualMachine', _given(locals()))
+        return self._command('destroyVirtualMachine', given(locals()))
 
     def begin_destroy_virtual_machine(self, *, id: str, expunge: bool | None = None,
         volumeids: Sequence[str] | str | None = None) -> Awaitable[Obj]:
-        return self._begin('destroyVirtualMachine', _given(locals()))
+        return self._begin('destroyVirtualMachine', given(locals()))
 
     def detach_volume(self, *, deviceid: int | None = None, id: str | None = None,
         virtualmachineid: str | None = None) -> Awaitable[Obj]:
-        return self._command('detachVolume', _given(locals()))
+        return self._command('detachVolume', given(locals()))
 
     def begin_detach_volume(self, *, deviceid: int | None = None, id: str | None = None,
         virtualmachineid: str | None = None) -> Awaitable[Obj]:
-        return self._begin('detachVolume', _given(locals()))
+        return self._begin('detachVolume', given(locals()))
 
     def disable_static_nat(self, *, ipaddressid: str) -> Awaitable[bool]:
-        return self._command('disableStaticNat', _given(locals()))
+        return self._command('disableStaticNat', given(locals()))
 
     def begin_disable_static_nat(self, *, ipaddressid: str) -> Awaitable[Obj]:
-        return self._begin('disableStaticNat', _given(locals()))
+        return self._begin('disableStaticNat', given(locals()))
 
     def disassociate_ip_address(self, *, id: str) -> Awaitable[bool]:
-        return self._command('disassociateIpAddress', _given(locals()))
+        return self._command('disassociateIpAddress', given(locals()))
 
     def begin_disassociate_ip_address(self, *, id: str) -> Awaitable[Obj]:
-        return self._begin('disassociateIpAddress', _given(locals()))
+        return self._begin('disassociateIpAddress', given(locals()))
 
     def enable_static_nat(self, *, ipaddressid: str, virtualmachineid: str, networkid: str | None = None,
         vmguestip: str | None = None) -> Awaitable[bool]:
-        return self._command('enableStaticNat', _given(locals()))
+        return self._command('enableStaticNat', given(locals()))
 
     def get_user(self, *, userapikey: str) -> Awaitable[Obj]:
-        return self._command('getUser', _given(locals()))
+        return self._command('getUser', given(locals()))
 
     def get_vm_password(self, *, id: str) -> Awaitable[Obj]:
-        return self._command('getVMPassword', _given(locals()))
-
-    def list_accounts(self, *, accounttype: int | None = None, details: Sequence[str] | str | None = None,
-        domainid: str | None = None, id: str | None = None, iscleanuprequired: bool | None = None,
-        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
-        name: str | None = None, page: int | None = None, pagesize: int | None = None, showicon: bool | None = None,
-        state: str | None = None) -> Awaitable[Items]:
-        return self._command('listAccounts', _given(locals()))
-
-    def list_affinity_groups(self, *, account: str | None = None, domainid: str | None = None, id: str | None = None,
-        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
-        name: str | None = None, page: int | None = None, pagesize: int | None = None, projectid: str | None = None,
-        type: str | None = None, virtualmachineid: str | None = None) -> Awaitable[Items]:
-        return self._command('listAffinityGroups', _given(locals()))
-
-    def list_apis(self, *, name: str | None = None) -> Awaitable[Items]:
-        return self._command('listApis', _given(locals()))
-
-    def list_capabilities(self) -> Awaitable[Obj]:
-        return self._command('listCapabilities', _given(locals()))
-
-    def list_configurations(self, *, accountid: str | None = None, category: str | None = None,
-        clusterid: str | None = None, domainid: str | None = None, group: str | None = None,
-        imagestoreuuid: str | None = None, keyword: str | None = None, name: str | None = None,
-        page: int | None = None, pagesize: int | None = None, parent: str | None = None,
-        storageid: str | None = None, subgroup: str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listConfigurations', _given(locals()))
-
-    def list_disk_offerings(self, *, domainid: str | None = None, encrypt: bool | None = None, id: str | None = None,
-        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
-        name: str | None = None, page: int | None = None, pagesize: int | None = None, storageid: str | None = None,
-        volumeid: str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listDiskOfferings', _given(locals()))
-
-    def list_hypervisors(self, *, zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listHypervisors', _given(locals()))
-
-    def list_network_acl_lists(self, *, account: str | None = None, domainid: str | None = None,
-        fordisplay: bool | None = None, id: str | None = None, isrecursive: bool | None = None,
-        keyword: str | None = None, listall: bool | None = None, name: str | None = None,
-        networkid: str | None = None, page: int | None = None, pagesize: int | None = None,
-        projectid: str | None = None, vpcid: str | None = None) -> Awaitable[Items]:
-        return self._command('listNetworkACLLists', _given(locals()))
-
-    def list_network_ac_ls(self, *, account: str | None = None, aclid: str | None = None, action: str | None = None,
-        domainid: str | None = None, fordisplay: bool | None = None, id: str | None = None,
-        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
-        networkid: str | None = None, page: int | None = None, pagesize: int | None = None,
-        projectid: str | None = None, protocol: str | None = None, tags: Map | None = None,
-        traffictype: str | None = None) -> Awaitable[Items]:
-        return self._command('listNetworkACLs', _given(locals()))
-
-    def list_network_offerings(self, *, availability: str | None = None, displaytext: str | None = None,
-        domainid: str | None = None, forvpc: bool | None = None, guestiptype: str | None = None,
-        id: str | None = None, isdefault: bool | None = None, istagged: bool | None = None,
-        keyword: str | None = None, name: str | None = None, networkid: str | None = None, page: int | None = None,
-        pagesize: int | None = None, sourcenatsupported: bool | None = None, specifyipranges: bool | None = None,
-        specifyvlan: bool | None = None, state: str | None = None,
-        supportedservices: Sequence[str] | str | None = None, tags: str | None = None,
-        traffictype: str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listNetworkOfferings', _given(locals()))
-
-    def list_networks(self, *, account: str | None = None, acltype: str | None = None,
-        associatednetworkid: str | None = None, canusefordeploy: bool | None = None,
-        displaynetwork: bool | None = None, domainid: str | None = None, forvpc: bool | None = None,
-        id: str | None = None, isrecursive: bool | None = None, issystem: bool | None = None,
-        keyword: str | None = None, listall: bool | None = None, networkfilter: str | None = None,
-        networkofferingid: str | None = None, page: int | None = None, pagesize: int | None = None,
-        physicalnetworkid: str | None = None, projectid: str | None = None, restartrequired: bool | None = None,
-        showicon: bool | None = None, specifyipranges: bool | None = None,
-        supportedservices: Sequence[str] | str | None = None, tags: Map | None = None,
-        traffictype: str | None = None, type: str | None = None, vlan: str | None = None, vpcid: str | None = None,
-        zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listNetworks', _given(locals()))
-
-    def list_os_types(self, *, description: str | None = None, id: str | None = None, keyword: str | None = None,
-        oscategoryid: str | None = None, page: int | None = None, pagesize: int | None = None) -> Awaitable[Items]:
-        return self._command('listOsTypes', _given(locals()))
-
-    def list_private_gateways(self, *, account: str | None = None, domainid: str | None = None,
-        id: str | None = None, ipaddress: str | None = None, isrecursive: bool | None = None,
-        keyword: str | None = None, listall: bool | None = None, page: int | None = None,
-        pagesize: int | None = None, projectid: str | None = None, state: str | None = None, vlan: str | None = None,
-        vpcid: str | None = None) -> Awaitable[Items]:
-        return self._command('listPrivateGateways', _given(locals()))
-
-    def list_public_ip_addresses(self, *, account: str | None = None, allocatedonly: bool | None = None,
-        associatednetworkid: str | None = None, domainid: str | None = None, fordisplay: bool | None = None,
-        forloadbalancing: bool | None = None, forvirtualnetwork: bool | None = None, id: str | None = None,
-        ipaddress: str | None = None, isrecursive: bool | None = None, issourcenat: bool | None = None,
-        isstaticnat: bool | None = None, keyword: str | None = None, listall: bool | None = None,
-        networkid: str | None = None, page: int | None = None, pagesize: int | None = None,
-        physicalnetworkid: str | None = None, projectid: str | None = None, state: str | None = None,
-        tags: Map | None = None, vlanid: str | None = None, vpcid: str | None = None, zoneid: str | None = None,
-    ) -> Awaitable[Items]:
-        return self._command('listPublicIpAddresses', _given(locals()))
-
-    def list_resource_limits(self, *, account: str | None = None, domainid: str | None = None, id: int | None = None,
-        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
-        page: int | None = None, pagesize: int | None = None, projectid: str | None = None,
-        resourcetype: int | None = None, resourcetypename: str | None = None) -> Awaitable[Items]:
-        return self._command('listResourceLimits', _given(locals()))
-
-    def list_ssh_key_pairs(self, *, account: str | None = None, domainid: str | None = None,
-        fingerprint: str | None = None, id: str | None = None, isrecursive: bool | None = None,
-        keyword: str | None = None, listall: bool | None = None, name: str | None = None, page: int | None = None,
-        pagesize: int | None = None, projectid: str | None = None) -> Awaitable[Items]:
-        return self._command('listSSHKeyPairs', _given(locals()))
-
-    def list_security_groups(self, *, account: str | None = None, domainid: str | None = None, id: str | None = None,
-        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
-        page: int | None = None, pagesize: int | None = None, projectid: str | None = None,
-        securitygroupname: str | None = None, tags: Map | None = None, virtualmachineid: str | None = None,
-    ) -> Awaitable[Items]:
-        return self._command('listSecurityGroups', _given(locals()))
-
-    def list_service_offerings(self, *, cpunumber: int | None = None, cpuspeed: int | None = None,
-        domainid: str | None = None, encryptroot: bool | None = None, id: str | None = None,
-        isrecursive: bool | None = None, issystem: bool | None = None, keyword: str | None = None,
-        listall: bool | None = None, memory: int | None = None, name: str | None = None, page: int | None = None,
-        pagesize: int | None = None, systemvmtype: str | None = None, virtualmachineid: str | None = None,
-        zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listServiceOfferings', _given(locals()))
-
-    def list_snapshots(self, *, account: str | None = None, domainid: str | None = None, id: str | None = None,
-        ids: Sequence[str] | str | None = None, intervaltype: str | None = None, isrecursive: bool | None = None,
-        keyword: str | None = None, listall: bool | None = None, name: str | None = None, page: int | None = None,
-        pagesize: int | None = None, projectid: str | None = None, snapshottype: str | None = None,
-        tags: Map | None = None, volumeid: str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listSnapshots', _given(locals()))
-
-    def list_static_routes(self, *, account: str | None = None, domainid: str | None = None,
-        gatewayid: str | None = None, id: str | None = None, isrecursive: bool | None = None,
-        keyword: str | None = None, listall: bool | None = None, page: int | None = None,
-        pagesize: int | None = None, projectid: str | None = None, state: str | None = None, tags: Map | None = None,
-        vpcid: str | None = None) -> Awaitable[Items]:
-        return self._command('listStaticRoutes', _given(locals()))
-
-    def list_tags(self, *, account: str | None = None, customer: str | None = None, domainid: str | None = None,
-        isrecursive: bool | None = None, key: str | None = None, keyword: str | None = None,
-        listall: bool | None = None, page: int | None = None, pagesize: int | None = None,
-        projectid: str | None = None, resourceid: str | None = None, resourcetype: str | None = None,
-        value: str | None = None) -> Awaitable[Items]:
-        return self._command('listTags', _given(locals()))
-
-    def list_template_permissions(self, *, id: str) -> Awaitable[Obj]:
-        return self._command('listTemplatePermissions', _given(locals()))
-
-    def list_templates(self, *, templatefilter: str, account: str | None = None,
-        details: Sequence[str] | str | None = None, domainid: str | None = None, hypervisor: str | None = None,
-        id: str | None = None, ids: Sequence[str] | str | None = None, isrecursive: bool | None = None,
-        keyword: str | None = None, listall: bool | None = None, name: str | None = None, page: int | None = None,
-        pagesize: int | None = None, parenttemplateid: str | None = None, projectid: str | None = None,
-        showicon: bool | None = None, showremoved: bool | None = None, showunique: bool | None = None,
-        tags: Map | None = None, zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listTemplates', _given(locals()))
-
-    def list_users(self, *, account: str | None = None, accounttype: int | None = None, domainid: str | None = None,
-        id: str | None = None, isrecursive: bool | None = None, keyword: str | None = None,
-        listall: bool | None = None, page: int | None = None, pagesize: int | None = None,
-        showicon: bool | None = None, state: str | None = None, username: str | None = None) -> Awaitable[Items]:
-        return self._command('listUsers', _given(locals()))
-
-    def list_vpc_offerings(self, *, displaytext: str | None = None, domainid: str | None = None,
-        id: str | None = None, isdefault: bool | None = None, keyword: str | None = None, name: str | None = None,
-        page: int | None = None, pagesize: int | None = None, state: str | None = None,
-        supportedservices: Sequence[str] | str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listVPCOfferings', _given(locals()))
-
-    def list_vp_cs(self, *, account: str | None = None, cidr: str | None = None, displaytext: str | None = None,
-        domainid: str | None = None, fordisplay: bool | None = None, id: str | None = None,
-        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
-        name: str | None = None, page: int | None = None, pagesize: int | None = None, projectid: str | None = None,
-        restartrequired: bool | None = None, showicon: bool | None = None, state: str | None = None,
-        supportedservices: Sequence[str] | str | None = None, tags: Map | None = None,
-        vpcofferingid: str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listVPCs', _given(locals()))
-
-    def list_virtual_machines(self, *, account: str | None = None, accumulate: bool | None = None,
-        affinitygroupid: str | None = None, autoscalevmgroupid: str | None = None,
-        backupofferingid: str | None = None, clusterid: str | None = None,
-        details: Sequence[str] | str | None = None, displayvm: bool | None = None, domainid: str | None = None,
-        forvirtualnetwork: bool | None = None, groupid: str | None = None, haenable: bool | None = None,
-        hostid: str | None = None, hypervisor: str | None = None, id: str | None = None,
-        ids: Sequence[str] | str | None = None, isoid: str | None = None, isrecursive: bool | None = None,
-        keypair: str | None = None, keyword: str | None = None, listall: bool | None = None, name: str | None = None,
-        networkid: str | None = None, page: int | None = None, pagesize: int | None = None, podid: str | None = None,
-        projectid: str | None = None, securitygroupid: str | None = None, serviceofferingid: str | None = None,
-        showicon: bool | None = None, state: str | None = None, storageid: str | None = None,
-        tags: Map | None = None, templateid: str | None = None, userdata: bool | None = None,
-        userid: str | None = None, vpcid: str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listVirtualMachines', _given(locals()))
-
-    def list_volumes(self, *, account: str | None = None, clusterid: str | None = None,
-        diskofferingid: str | None = None, displayvolume: bool | None = None, domainid: str | None = None,
-        hostid: str | None = None, id: str | None = None, ids: Sequence[str] | str | None = None,
-        isrecursive: bool | None = None, keyword: str | None = None, listall: bool | None = None,
-        listsystemvms: bool | None = None, name: str | None = None, page: int | None = None,
-        pagesize: int | None = None, podid: str | None = None, projectid: str | None = None,
-        state: str | None = None, storageid: str | None = None, tags: Map | None = None, type: str | None = None,
-        virtualmachineid: str | None = None, zoneid: str | None = None) -> Awaitable[Items]:
-        return self._command('listVolumes', _given(locals()))
-
-    def list_zones(self, *, available: bool | None = None, domainid: str | None = None, id: str | None = None,
-        keyword: str | None = None, name: str | None = None, networktype: str | None = None, page: int | None = None,
-        pagesize: int | None = None, showcapacities: bool | None = None, showicon: bool | None = None,
-        tags: Map | None = None) -> Awaitable[Items]:
-        return self._command('listZones', _given(locals()))
+        return self._command('getVMPassword', given(locals()))
 
     def query_async_job_result(self, *, jobid: str) -> Awaitable[Obj]:
-        return self._command('queryAsyncJobResult', _given(locals()))
+        return self._command('queryAsyncJobResult', given(locals()))
 
     def reboot_virtual_machine(self, *, id: str, bootintosetup: bool | None = None, forced: bool | None = None,
     ) -> Awaitable[Obj]:
-        return self._command('rebootVirtualMachine', _given(locals()))
+        return self._command('rebootVirtualMachine', given(locals()))
 
     def begin_reboot_virtual_machine(self, *, id: str, bootintosetup: bool | None = None, forced: bool | None = None,
     ) -> Awaitable[Obj]:
-        return self._begin('rebootVirtualMachine', _given(locals()))
+        return self._begin('rebootVirtualMachine', given(locals()))
 
     def register_ssh_key_pair(self, *, name: str, publickey: str, account: str | None = None,
         domainid: str | None = None, projectid: str | None = None) -> Awaitable[Obj]:
-        return self._command('registerSSHKeyPair', _given(locals()))
+        return self._command('registerSSHKeyPair', given(locals()))
 
     def register_template(self, *, displaytext: str, format: str, hypervisor: str, name: str, url: str,
         account: str | None = None, bits: int | None = None, checksum: str | None = None,
@@ -563,51 +342,51 @@ class CloudStackApi:
         ostypeid: str | None = None, passwordenabled: bool | None = None, projectid: str | None = None,
         requireshvm: bool | None = None, sshkeyenabled: bool | None = None, templatetag: str | None = None,
         zoneid: str | None = None, zoneids: Sequence[str] | str | None = None) -> Awaitable[Items]:
-        return self._command('registerTemplate', _given(locals()))
+        return self._command('registerTemplate', given(locals()))
 
     def remove_ip_from_nic(self, *, id: str) -> Awaitable[bool]:
-        return self._command('removeIpFromNic', _given(locals()))
+        return self._command('removeIpFromNic', given(locals()))
 
     def begin_remove_ip_from_nic(self, *, id: str) -> Awaitable[Obj]:
-        return self._begin('removeIpFromNic', _given(locals()))
+        return self._begin('removeIpFromNic', given(locals()))
 
     def replace_network_acl_list(self, *, aclid: str, gatewayid: str | None = None, networkid: str | None = None,
     ) -> Awaitable[bool]:
-        return self._command('replaceNetworkACLList', _given(locals()))
+        return self._command('replaceNetworkACLList', given(locals()))
 
     def begin_replace_network_acl_list(self, *, aclid: str, gatewayid: str | None = None,
         networkid: str | None = None) -> Awaitable[Obj]:
-        return self._begin('replaceNetworkACLList', _given(locals()))
+        return self._begin('replaceNetworkACLList', given(locals()))
 
     def start_virtual_machine(self, *, id: str, bootintosetup: bool | None = None, clusterid: str | None = None,
         considerlasthost: bool | None = None, deploymentplanner: str | None = None, hostid: str | None = None,
         podid: str | None = None) -> Awaitable[Obj]:
-        return self._command('startVirtualMachine', _given(locals()))
+        return self._command('startVirtualMachine', given(locals()))
 
     def begin_start_virtual_machine(self, *, id: str, bootintosetup: bool | None = None,
         clusterid: str | None = None, considerlasthost: bool | None = None, deploymentplanner: str | None = None,
         hostid: str | None = None, podid: str | None = None) -> Awaitable[Obj]:
-        return self._begin('startVirtualMachine', _given(locals()))
+        return self._begin('startVirtualMachine', given(locals()))
 
     def stop_virtual_machine(self, *, id: str, forced: bool | None = None) -> Awaitable[Obj]:
-        return self._command('stopVirtualMachine', _given(locals()))
+        return self._command('stopVirtualMachine', given(locals()))
 
     def begin_stop_virtual_machine(self, *, id: str, forced: bool | None = None) -> Awaitable[Obj]:
-        return self._begin('stopVirtualMachine', _given(locals()))
+        return self._begin('stopVirtualMachine', given(locals()))
 
     def update_network_acl_item(self, *, id: str, action: str | None = None,
         cidrlist: Sequence[str] | str | None = None, customid: str | None = None, endport: int | None = None,
         fordisplay: bool | None = None, icmpcode: int | None = None, icmptype: int | None = None,
         number: int | None = None, partialupgrade: bool | None = None, protocol: str | None = None,
         reason: str | None = None, startport: int | None = None, traffictype: str | None = None) -> Awaitable[Obj]:
-        return self._command('updateNetworkACLItem', _given(locals()))
+        return self._command('updateNetworkACLItem', given(locals()))
 
     def begin_update_network_acl_item(self, *, id: str, action: str | None = None,
         cidrlist: Sequence[str] | str | None = None, customid: str | None = None, endport: int | None = None,
         fordisplay: bool | None = None, icmpcode: int | None = None, icmptype: int | None = None,
         number: int | None = None, partialupgrade: bool | None = None, protocol: str | None = None,
         reason: str | None = None, startport: int | None = None, traffictype: str | None = None) -> Awaitable[Obj]:
-        return self._begin('updateNetworkACLItem', _given(locals()))
+        return self._begin('updateNetworkACLItem', given(locals()))
 
     def update_template(self, *, id: str, bootable: bool | None = None, cleanupdetails: bool | None = None,
         details: Map | None = None, displaytext: str | None = None, format: str | None = None,
@@ -615,12 +394,12 @@ class CloudStackApi:
         ostypeid: str | None = None, passwordenabled: bool | None = None, requireshvm: bool | None = None,
         sortkey: int | None = None, sshkeyenabled: bool | None = None, templatetype: str | None = None,
     ) -> Awaitable[Obj]:
-        return self._command('updateTemplate', _given(locals()))
+        return self._command('updateTemplate', given(locals()))
 
     def update_template_permissions(self, *, id: str, accounts: Sequence[str] | str | None = None,
         isextractable: bool | None = None, isfeatured: bool | None = None, ispublic: bool | None = None,
         op: str | None = None, projectids: Sequence[str] | str | None = None) -> Awaitable[bool]:
-        return self._command('updateTemplatePermissions', _given(locals()))
+        return self._command('updateTemplatePermissions', given(locals()))
 
     def update_virtual_machine(self, *, id: str, cleanupdetails: bool | None = None, customid: str | None = None,
         details: Map | None = None, dhcpoptionsnetworklist: Map | None = None, displayname: str | None = None,
@@ -629,7 +408,7 @@ class CloudStackApi:
         name: str | None = None, ostypeid: str | None = None, securitygroupids: Sequence[str] | str | None = None,
         securitygroupnames: Sequence[str] | str | None = None, userdata: str | None = None,
         userdatadetails: Map | None = None, userdataid: str | None = None) -> Awaitable[Obj]:
-        return self._command('updateVirtualMachine', _given(locals()))
+        return self._command('updateVirtualMachine', given(locals()))
 
 
 # command name → its method's name, for the tests and tools
