@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackJobFailed
-from ec2soap.core import instance_attributes, launch_devices
+from ec2soap.core import instance_attributes, launch_devices, launches
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.instance_model import (STATES, UUID, GroupRef, Instance, InstanceState, InstanceStateChange,
                                          Reservation, instance_filters, offering_for_type, state_of,
                                          to_instances)
 from ec2soap.core.launches import launch_once
-from ec2soap.core.placement_groups import affinity_group_ids
 from ec2soap.core.terminations import terminate_instances, visible_instances
 from ec2soap.core.vpc_instances import (NetworkInterfaceRequest, finish_vpc_launch, plan_vpc_launch,
                                         release_addresses, reserve_addresses)
@@ -256,12 +255,17 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
                         block_devices: Sequence[launch_devices.BlockDeviceRequest] = (),
                         subnet_id: str | None = None,
                         network_interfaces: Sequence[NetworkInterfaceRequest] = (),
-                        placement_group: str | None = None) -> Reservation:
+                        placement_group: str | None = None, placement_group_id: str | None = None,
+                        placement_tenancy: str | None = None, placement_affinity: str | None = None,
+                        placement_partition_number: int | None = None, placement_host_id: str | None = None,
+                        placement_spread_domain: str | None = None,
+                        placement_host_resource_group_arn: str | None = None,
+                        placement_availability_zone_id: str | None = None) -> Reservation:
     """RunInstances → deployVirtualMachine (one call per instance), started and not awaited: the instances
     answer pending at once. Their reservation id is stored in each VM's CloudStack `group`. BlockDeviceMapping
     and TagSpecification: launch_devices.py. A subnet, a network interface, or a zone that is Advanced (its
-    default VPC) launches into a VPC tier: vpc_instances.py. Placement.GroupName is the caller's affinity group
-    of that name (placement_groups.py)."""
+    default VPC) launches into a VPC tier: vpc_instances.py. Placement.GroupName/GroupId: the caller's affinity
+    group (launches.placement_affinity)."""
     if min_count < 1 or max_count < 1:
         raise ERRORS["InvalidParameterValue"](detail="The MinCount and MaxCount parameters must be at least 1")
     if min_count > max_count:
@@ -287,7 +291,11 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
     groups = [] if vpc is not None else await _group_ids(ctx, security_groups, security_group_ids)
     private_ip_address = vpc.private_ip if vpc is not None else private_ip_address
     userdata = _user_data(user_data)
-    affinity = await affinity_group_ids(ctx, placement_group) if placement_group else None
+    affinity = await launches.placement_affinity(ctx, placement_group, placement_group_id, {
+        "Tenancy": placement_tenancy, "Affinity": placement_affinity, "PartitionNumber": placement_partition_number,
+        "HostId": placement_host_id, "SpreadDomain": placement_spread_domain,
+        "HostResourceGroupArn": placement_host_resource_group_arn,
+        "AvailabilityZoneId": placement_availability_zone_id})
     launch = await launch_devices.plan(ctx, block_devices, tag_specifications or {}, template, zone)
     allowed = await _allowed(ctx)
     if allowed is not None and allowed < min_count:

@@ -13,10 +13,11 @@ from typing import Any, Awaitable, Callable
 
 from ec2soap.core.context import RequestContext
 from ec2soap.core.instance_model import Reservation
+from ec2soap.core.placement_groups import affinity_group_ids
 from ec2soap.core.terminations import caller_account_id, visible_instances
 from ec2soap.errors import ERRORS
 
-__all__ = ["launch_once", "fingerprint"]
+__all__ = ["launch_once", "fingerprint", "placement_affinity"]
 
 Launch = Callable[..., Awaitable[Reservation]]
 
@@ -92,3 +93,28 @@ async def launch_once(ctx: RequestContext, launch: Launch, params: dict[str, Any
     await ctx.records.fill_token(account, client_token, reservation.reservation_id,
                                  [i.cs_id for i in reservation.instances])
     return reservation
+
+
+async def placement_affinity(ctx: RequestContext, group_name: str | None, group_id: str | None,
+                             others: dict[str, Any]) -> list[str] | None:
+    """RunInstances' Placement beyond the zone → deployVirtualMachine affinitygroupids: GroupName (the caller's
+    affinity group of that name, placement_groups.py) or GroupId (its pg- id). OTHERS (Placement member →
+    value given) are what CloudStack cannot place by: refused by name; Tenancy "default" is what there is."""
+    if others.get("Tenancy") in ("", "default"):
+        others = {k: v for k, v in others.items() if k != "Tenancy"}
+    refused = sorted(name for name, value in others.items() if value not in (None, ""))
+    if refused:
+        raise ERRORS["InvalidParameterValue"](
+            detail=f"Not supported on this cloud: Placement.{', Placement.'.join(refused)} (CloudStack places "
+                   f"instances by zone and affinity group only)")
+    if group_name and group_id:
+        raise ERRORS["InvalidParameterCombination"](
+            detail="Placement.GroupName and Placement.GroupId cannot be given together")
+    if group_name:
+        return await affinity_group_ids(ctx, group_name)
+    if group_id:
+        cs_id = await ctx.ids.to_cloudstack("placement-group", group_id)
+        if cs_id is None or not await ctx.cloud.list_affinity_groups(id=cs_id):
+            raise ERRORS["InvalidPlacementGroup.Unknown"](name=group_id)
+        return [cs_id]
+    return None

@@ -260,8 +260,14 @@ def test_placement_group_at_launch(boto3_ec2: EC2Client, gateway_server: Gateway
     [inst] = client.describe_instances(Filters=[{"Name": "placement-group-name", "Values": ["spread-web"]}])[
         "Reservations"][0]["Instances"]
     assert inst["InstanceId"] == made["InstanceId"] and inst["Placement"]["GroupName"] == "spread-web"
-    with boto3_ec2.failure() as failure:
-        client.run_instances(ImageId=template_id(gateway_server), MinCount=1, MaxCount=1,
-                             Placement={"GroupName": "nowhere"})
-    assert failure.value.code == "InvalidPlacementGroup.Unknown"
-    client.terminate_instances(InstanceIds=[made["InstanceId"]])
+    [group_id] = [g["GroupId"] for g in client.describe_placement_groups()["PlacementGroups"]]
+    by_id = client.run_instances(ImageId=template_id(gateway_server), MinCount=1, MaxCount=1,
+                                 Placement={"GroupId": group_id})["Instances"][0]
+    assert by_id["Placement"]["GroupName"] == "spread-web"
+    for placement, code, named in (({"GroupName": "nowhere"}, "InvalidPlacementGroup.Unknown", "nowhere"),
+                                   ({"Tenancy": "dedicated"}, "InvalidParameterValue", "Placement.Tenancy"),
+                                   ({"PartitionNumber": 2}, "InvalidParameterValue", "Placement.PartitionNumber")):
+        with boto3_ec2.failure() as failure:
+            client.run_instances(ImageId=template_id(gateway_server), MinCount=1, MaxCount=1, Placement=placement)
+        assert failure.value.code == code and named in failure.value.message, placement
+    client.terminate_instances(InstanceIds=[made["InstanceId"], by_id["InstanceId"]])
