@@ -315,8 +315,8 @@ async def _find(ctx: RequestContext, acl_id: str) -> tuple[dict, dict[str, dict]
 async def describe_network_acls(ctx: RequestContext, network_acl_ids: Sequence[str] = (),
                                 filters: Sequence[Filter] = (), max_results: int | None = None,
                                 next_token: str | None = None) -> NetworkAclPage:
-    """DescribeNetworkAcls → listNetworkACLLists, listNetworkACLs, listNetworks, listTags (each VPC's default
-    ACL made first if it has none yet)."""
+    """DescribeNetworkAcls → listNetworkACLLists, listNetworkACLs, listNetworks, and the tags the gateway keeps
+    (each VPC's default ACL made first if it has none yet)."""
     vpcs = await _my_vpcs(ctx)
     lists = await _my_lists(ctx, vpcs)
     for vpc_cs_id in vpcs:

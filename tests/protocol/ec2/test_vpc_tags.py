@@ -4,6 +4,7 @@ the gateway keeps), and network interfaces and placement groups refused (CloudSt
 groups). boto3 for every kind, awscli for one, a second user."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -36,14 +37,20 @@ def test_vpc_resource_tags_boto3(gateway_server: GatewayServer, new_user: Callab
     igw = client.create_internet_gateway(TagSpecifications=[
         {"ResourceType": "internet-gateway", "Tags": [{"Key": "Name", "Value": "gw"}]}])["InternetGateway"]
     igw_id = igw["InternetGatewayId"]
-    rtb_id = client.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    rtb_id = client.create_route_table(VpcId=vpc_id, TagSpecifications=[
+        {"ResourceType": "route-table", "Tags": [{"Key": "Name", "Value": "rt"}]}])["RouteTable"]["RouteTableId"]
     [main] = client.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
                                                    {"Name": "association.main", "Values": ["true"]}])["RouteTables"]
     acl_id = client.create_network_acl(VpcId=vpc_id, TagSpecifications=[
         {"ResourceType": "network-acl", "Tags": [{"Key": "Name", "Value": "web"}]}])["NetworkAcl"]["NetworkAclId"]
-    sg_id = client.create_security_group(GroupName="app", Description="app", VpcId=vpc_id)["GroupId"]
+    sg_id = client.create_security_group(GroupName="app", Description="app", VpcId=vpc_id, TagSpecifications=[
+        {"ResourceType": "security-group", "Tags": [{"Key": "Name", "Value": "sg"}]}])["GroupId"]
     ids = {igw_id: "internet-gateway", rtb_id: "route-table", main["RouteTableId"]: "route-table",
            acl_id: "network-acl", sg_id: "security-group"}
+    # Each Create*'s TagSpecification is in DescribeTags.
+    assert sorted(_tags(client, ("key", ["Name"]))) == sorted([
+        (igw_id, "internet-gateway", "Name", "gw"), (rtb_id, "route-table", "Name", "rt"),
+        (acl_id, "network-acl", "Name", "web"), (sg_id, "security-group", "Name", "sg")])
 
     client.create_tags(Resources=list(ids), Tags=[{"Key": "env", "Value": "prod"}, {"Key": "Name", "Value": "x"}])
     assert sorted(_tags(client, ("key", ["env"]))) == sorted((i, t, "env", "prod") for i, t in ids.items())
@@ -120,3 +127,19 @@ def test_internet_gateway_tags_awscli(gateway_server: GatewayServer, new_user: C
     assert gateway["Tags"] == [{"Key": "team", "Value": "net"}]
     cli.cli("delete-tags", "--resources", igw_id, "--tags", "Key=team")
     assert cli.cli("describe-tags", "--filters", f"Name=resource-id,Values={igw_id}")["Tags"] == []
+
+
+def test_concurrent_tagging_keeps_every_tag(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
+    """Requests tagging one internet gateway at once each land (the record is compare-and-set, retried)."""
+    keys = new_user()
+    ec2 = EC2Client("boto3", gateway_server, keys)
+    igw_id = ec2.client.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    clients = [EC2Client("boto3", gateway_server, keys).client for _ in range(6)]
+
+    def tag(i: int) -> None:
+        clients[i].create_tags(Resources=[igw_id], Tags=[{"Key": f"k{i}", "Value": str(i)}])
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(tag, range(6)))
+    [gateway] = ec2.client.describe_internet_gateways(InternetGatewayIds=[igw_id])["InternetGateways"]
+    assert sorted((t["Key"], t["Value"]) for t in gateway["Tags"]) == [(f"k{i}", str(i)) for i in range(6)]
