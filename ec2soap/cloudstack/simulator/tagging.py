@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator.errors import param_error
 
-__all__ = ["TagService", "RESOURCE_TYPES", "KINDS", "canonical_type", "render_tag", "requested_pairs"]
+__all__ = ["TagService", "RESOURCE_TYPES", "UNTAGGABLE", "KINDS", "canonical_type", "render_tag", "requested_pairs"]
 
 # ResourceTag.ResourceObjectType names of CloudStack 4.18, in its own order (protocol.md §12).
 RESOURCE_TYPES = (
@@ -34,6 +34,13 @@ RESOURCE_TYPES = (
     "SnapshotPolicy", "GuestOs", "NetworkOffering", "VpcOffering", "Domain",
 )
 _BY_LOWER = {t.lower(): t for t in RESOURCE_TYPES}
+# The types whose resourceTagsSupport flag is false in 4.18 (ResourceTag.ResourceObjectType's first argument):
+# createTags refuses them with InvalidParameterValue (431) inside its job (TaggedResourceManagerImpl.createTags).
+UNTAGGABLE = frozenset({
+    "DomainRouter", "Nic", "Zone", "ServiceOffering", "Storage", "PrivateGateway", "NetworkACLList", "VpnGateway",
+    "CustomerGateway", "VpnConnection", "DiskOffering", "AutoScaleVmProfile", "AutoScaleVmGroup",
+    "LBStickinessPolicy", "LBHealthCheckPolicy", "GuestOs", "NetworkOffering", "Domain",
+})
 
 # Resource type → the simulator's entity kind. Types without a kind name nothing the simulator keeps.
 KINDS = {

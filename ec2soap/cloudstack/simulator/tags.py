@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from ec2soap.cloudstack.simulator.context import SUCCESS, Ctx, Listing, keyword_filter
 from ec2soap.cloudstack.simulator.errors import SimError, param_error, permission_denied
-from ec2soap.cloudstack.simulator.tagging import canonical_type, render_tag
+from ec2soap.cloudstack.simulator.tagging import UNTAGGABLE, canonical_type, render_tag
 
 __all__ = ["COMMANDS", "JOB_ACTIONS"]
 
@@ -83,6 +83,8 @@ def _job_create_tags(ctx: Ctx, args: dict) -> Any:
         raise param_error("Unable to create tags: no tags specified")
     for key, value in pairs:
         for resource_id in args["resourceids"]:
+            if resourcetype in UNTAGGABLE:
+                raise param_error(f"The resource type {resourcetype} doesn't support resource tags")
             owner = _resource_owner(ctx, resourcetype, resource_id)
             if not ctx.caller.is_admin and owner != ctx.caller.account_id:
                 raise permission_denied(f"Account '{ctx.caller.account.get('name')}' doesn't have permissions to "

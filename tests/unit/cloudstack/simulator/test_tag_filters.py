@@ -16,6 +16,7 @@ import pytest
 
 from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import Simulator, SimulatorConfig
+from ec2soap.cloudstack.simulator.tagging import UNTAGGABLE
 from tests.unit.cloudstack.simulator.test_conformance import Recorder
 from tests.unit.cloudstack.simulator.vpc_world import private_gateway
 
@@ -82,14 +83,23 @@ def test_every_list_commands_tags_filter_ors_its_pairs_and_needs_values(fast_sim
                        and spec.command(n)["params"].get("tags", {}).get("type") == "map")
     assert sorted(table) == with_tags
     for command, (resourcetype, resource_id, params) in table.items():
-        call("admin", "createTags", resourcetype=resourcetype, resourceids=resource_id,
-             **_pairs(("role", "web")))
         item_key = spec.command(command)["listitemkey"]
 
         def listed(*pairs: tuple[str, str | None]) -> list[str]:
             body = call("admin", command, **params, **_pairs(*pairs))
             return [item["id"] for item in body.get(item_key, [])]
-        assert resource_id in listed(("role", "web")), command
+        if resourcetype in UNTAGGABLE:
+            # listZones filters by tags, yet 4.18's createTags tags no zone: the filter finds nothing to match.
+            assert listed(("role", "web")) == [], command
+        else:
+            call("admin", "createTags", resourcetype=resourcetype, resourceids=resource_id,
+                 **_pairs(("role", "web")))
+            assert resource_id in listed(("role", "web")), command
+        if resourcetype in UNTAGGABLE:
+            status, body = call.send(fast_sim.users["admin"], command, {**params, **_pairs(("role", None))})
+            (_, inner), = body.items()
+            assert (status, inner["errorcode"]) == (431, 431), command
+            continue
         # OR: the second pair widens the list; an AND would drop the resource (it has no `tier` tag).
         assert resource_id in listed(("role", "web"), ("tier", "db")), command
         assert resource_id in listed(("tier", "db"), ("role", "web")), command

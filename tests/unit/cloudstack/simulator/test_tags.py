@@ -104,9 +104,10 @@ def test_other_resource_kinds(sim):
     _, body = cs(sim, "demo", "listPublicIpAddresses", **{"tags[0].key": "eip", "tags[0].value": "yes"})
     assert [i["id"] for i in body["publicipaddress"]] == [ip]
     assert body["publicipaddress"][0]["tags"][0]["key"] == "eip"
-    # a zone belongs to SYSTEM: users may not tag it, admins may
-    assert tag(sim, "Zone", zone, env="x")["jobresult"]["errorcode"] == 531
-    assert tag(sim, "Zone", zone, user="admin", env="x")["jobstatus"] == 1
+    # 4.18 tags no zone, whoever asks (ResourceTag.ResourceObjectType.Zone: resourceTagsSupport false)
+    for user in ("demo", "admin"):
+        assert tag(sim, "Zone", zone, user=user, env="x")["jobresult"] == {
+            "errorcode": 431, "errortext": "The resource type Zone doesn't support resource tags"}
     # rules are tagged through their group's owner
     status, body = cs(sim, "demo", "authorizeSecurityGroupIngress", securitygroupname="default",
                       cidrlist="0.0.0.0/0")
@@ -165,3 +166,15 @@ def test_deleting_the_resource_drops_its_tags_and_state_survives_a_restart(sim):
     again = Simulator(sim.store, sim.config)
     again.users = sim.users
     assert [t["resourceid"] for t in listed(again)] == [web]
+
+
+def test_types_without_tag_support_are_refused_in_the_job(sim):
+    """Every type whose 4.18 resourceTagsSupport flag is false (NICs and ACL lists among them) is refused with
+    InvalidParameterValue inside createTags' job, before the resource is even looked up."""
+    from ec2soap.cloudstack.simulator.tagging import RESOURCE_TYPES, UNTAGGABLE
+
+    assert UNTAGGABLE < set(RESOURCE_TYPES) and {"Nic", "NetworkACLList", "Zone"} <= UNTAGGABLE
+    for resourcetype in sorted(UNTAGGABLE):
+        done = tag(sim, resourcetype, "4f6f1c1e-0000-4000-8000-000000000000", env="x")
+        assert done["jobresult"] == {"errorcode": 431, "errortext":
+                                     f"The resource type {resourcetype} doesn't support resource tags"}, resourcetype
