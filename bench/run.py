@@ -160,7 +160,7 @@ def section_cpu(args: argparse.Namespace, report: Report, workdir: str) -> None:
             except RuntimeError as exc:
                 if "InsufficientInstanceCapacity" not in str(exc):
                     raise
-                # The simulator's seeded guest network is a /24: about 250 VMs. Said, never hidden.
+                # A capacity refusal (CloudStack out of addresses or cores) ends the growth. Said, never hidden.
                 report.add(workload="scale-capacity", wanted=size, errors=[
                     f"the simulator ran out of guest addresses before {size} instances: {str(exc)[:120]}"])
                 break
