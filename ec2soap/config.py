@@ -139,8 +139,8 @@ def _convert(name: str, value: Any, origin: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             return float(value)
-        if kind == "bool | None":
-            if value is None or value == "":
+        if kind in ("bool", "bool | None"):
+            if kind == "bool | None" and (value is None or value == ""):
                 return None
             if isinstance(value, bool):
                 return value

@@ -128,3 +128,23 @@ def test_config_show_masks_every_secret(capsys: pytest.CaptureFixture[str]) -> N
     for secret in ("tok-123456", "fernet-abcdef", "admin-secret-xyz"):
         assert secret not in out
     assert "health_token = '********'" in out and "encryption_key = '********'" in out
+
+
+def test_every_setting_type_is_converted_and_bools_parse_from_env_and_toml(tmp_path, monkeypatch) -> None:
+    """Each Settings type has its own conversion (a plain bool once fell through to the string case, so
+    EC2SOAP_SIMULATOR_ADVANCED_ZONE=false was the true string 'false' and TOML's `true` was refused)."""
+    from dataclasses import fields as dc_fields
+
+    from ec2soap.config import Settings, load_settings
+
+    assert {f.type for f in dc_fields(Settings)} <= {"int", "float", "bool", "bool | None", "str"}
+    for f in dc_fields(Settings):
+        if f.type != "bool":
+            continue
+        for text, expected in (("false", False), ("0", False), ("true", True), ("on", True)):
+            monkeypatch.setenv(f"EC2SOAP_{f.name.upper()}", text)
+            assert getattr(load_settings(None), f.name) is expected, (f.name, text)
+        monkeypatch.delenv(f"EC2SOAP_{f.name.upper()}")
+        config = tmp_path / f"{f.name}.toml"
+        config.write_text(f"{f.name} = true\n")
+        assert getattr(load_settings(str(config)), f.name) is True, f.name
