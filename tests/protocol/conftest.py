@@ -56,6 +56,15 @@ def serve_gateway(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[...,
     running.store.close()
 
 
+def available_vpc(client: Any, cidr: str) -> str:
+    """A boto3 CreateVpc of CIDR, waited for with botocore's vpc_available waiter (polling every 0.2 s)."""
+    vpc_id = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    waiter = client.get_waiter("vpc_available")
+    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
+    waiter.wait(VpcIds=[vpc_id])
+    return vpc_id
+
+
 @pytest.fixture(scope="module")
 def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Iterator[GatewayServer]:
     yield from serve_gateway(tmp_path_factory, reactor, in_reactor)

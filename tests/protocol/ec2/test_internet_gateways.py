@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
+from tests.protocol.conftest import available_vpc, EC2Client, GatewayServer, Keys, serve_gateway
 from tests.unit.cloudstack.simulator.compute_world import put, read
 
 
@@ -20,14 +20,6 @@ def boto3_ec2(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> EC
     return EC2Client("boto3", gateway_server, new_user())
 
 
-def _vpc(client: Any, cidr: str) -> str:
-    vpc_id = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    waiter = client.get_waiter("vpc_available")
-    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(VpcIds=[vpc_id])
-    return vpc_id
-
-
 def _names(found: dict) -> list[str]:
     return [g["InternetGatewayId"] for g in found["InternetGateways"]]
 
@@ -35,7 +27,7 @@ def _names(found: dict) -> list[str]:
 def test_internet_gateway_round_trip_boto3(boto3_ec2: EC2Client, gateway_server: GatewayServer,
                                            new_user: Callable[[], Keys]) -> None:
     client = boto3_ec2.client
-    vpc_id = _vpc(client, "10.60.0.0/16")
+    vpc_id = available_vpc(client, "10.60.0.0/16")
     made = client.create_internet_gateway(TagSpecifications=[
         {"ResourceType": "internet-gateway", "Tags": [{"Key": "Name", "Value": "edge"}]}])["InternetGateway"]
     igw = made["InternetGatewayId"]
@@ -106,7 +98,7 @@ def test_internet_gateway_through_awscli(gateway_server: GatewayServer, new_user
 def test_detach_refused_while_the_vpc_has_mapped_addresses(boto3_ec2: EC2Client,
                                                            gateway_server: GatewayServer) -> None:
     client = boto3_ec2.client
-    vpc_id = _vpc(client, "10.62.0.0/16")
+    vpc_id = available_vpc(client, "10.62.0.0/16")
     igw = client.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     with boto3_ec2.failure() as failure:
         client.attach_internet_gateway(InternetGatewayId=igw, VpcId="vpc-0123456789abcdef0")

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
+from tests.protocol.conftest import available_vpc, EC2Client, GatewayServer, Keys, serve_gateway
 from tests.unit.cloudstack.simulator.vpc_world import private_gateway
 
 
@@ -18,14 +18,6 @@ def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[...
 @pytest.fixture
 def boto3_ec2(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> EC2Client:
     return EC2Client("boto3", gateway_server, new_user())
-
-
-def _vpc(client: Any, cidr: str) -> str:
-    vpc_id = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    waiter = client.get_waiter("vpc_available")
-    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(VpcIds=[vpc_id])
-    return vpc_id
 
 
 def _igw(client: Any, vpc_id: str) -> str:
@@ -49,7 +41,7 @@ def _fails(ec2: EC2Client, call: Callable[..., Any], **kw: Any) -> Any:
 def test_route_table_round_trip_boto3(boto3_ec2: EC2Client, gateway_server: GatewayServer,
                                       new_user: Callable[[], Keys]) -> None:
     client = boto3_ec2.client
-    vpc_id = _vpc(client, "10.70.0.0/16")
+    vpc_id = available_vpc(client, "10.70.0.0/16")
     subnet = client.create_subnet(VpcId=vpc_id, CidrBlock="10.70.1.0/24")["Subnet"]["SubnetId"]
     igw = _igw(client, vpc_id)
     # The VPC's main table, made when first seen: the local route and the main association.
@@ -167,7 +159,7 @@ _REFUSED = [
 
 def test_routes_the_cloud_cannot_carry_are_refused(boto3_ec2: EC2Client) -> None:
     client = boto3_ec2.client
-    vpc_id = _vpc(client, "10.72.0.0/16")
+    vpc_id = available_vpc(client, "10.72.0.0/16")
     igw = _igw(client, vpc_id)
     other_igw = client.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     rtb = client.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
@@ -181,7 +173,7 @@ def test_routes_the_cloud_cannot_carry_are_refused(boto3_ec2: EC2Client) -> None
 
 def test_static_routes_to_a_private_gateway(boto3_ec2: EC2Client, gateway_server: GatewayServer) -> None:
     client = boto3_ec2.client
-    vpc_id = _vpc(client, "10.73.0.0/16")
+    vpc_id = available_vpc(client, "10.73.0.0/16")
     igw = _igw(client, vpc_id)
     [listed] = [v for v in gateway_server.cloudstack("admin", "listVPCs", listall=True)[1]["vpc"]
                 if v["cidr"] == "10.73.0.0/16" and v["account"] == boto3_ec2.keys.account]

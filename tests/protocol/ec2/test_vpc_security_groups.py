@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
+from tests.protocol.conftest import available_vpc, EC2Client, GatewayServer, Keys, serve_gateway
 
 
 @pytest.fixture(scope="module")
@@ -15,18 +15,10 @@ def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[...
     yield from serve_gateway(tmp_path_factory, reactor, in_reactor, "vpc_groups", simulator_advanced_zone=True)
 
 
-def _vpc(client: Any, cidr: str) -> str:
-    vpc_id = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    waiter = client.get_waiter("vpc_available")
-    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(VpcIds=[vpc_id])
-    return vpc_id
-
-
 def test_vpc_security_groups_boto3(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
     ec2 = EC2Client("boto3", gateway_server, new_user())
     client = ec2.client
-    vpc_id = _vpc(client, "10.70.0.0/16")
+    vpc_id = available_vpc(client, "10.70.0.0/16")
     in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
     [default] = client.describe_security_groups(Filters=in_vpc)["SecurityGroups"]
     assert default["GroupName"] == "default" and default["VpcId"] == vpc_id and default["GroupId"].startswith("sg-")

@@ -9,20 +9,12 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
+from tests.protocol.conftest import available_vpc, EC2Client, GatewayServer, Keys, serve_gateway
 
 
 @pytest.fixture(scope="module")
 def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Iterator[GatewayServer]:
     yield from serve_gateway(tmp_path_factory, reactor, in_reactor, "vpc_tags", simulator_advanced_zone=True)
-
-
-def _vpc(client: Any, cidr: str) -> str:
-    vpc_id = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    waiter = client.get_waiter("vpc_available")
-    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(VpcIds=[vpc_id])
-    return vpc_id
 
 
 def _tags(client: Any, *filters: tuple[str, list[str]]) -> list[tuple[str, str, str, str]]:
@@ -33,7 +25,7 @@ def _tags(client: Any, *filters: tuple[str, list[str]]) -> list[tuple[str, str, 
 def test_vpc_resource_tags_boto3(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> None:
     ec2 = EC2Client("boto3", gateway_server, new_user())
     client = ec2.client
-    vpc_id = _vpc(client, "10.80.0.0/16")
+    vpc_id = available_vpc(client, "10.80.0.0/16")
     igw = client.create_internet_gateway(TagSpecifications=[
         {"ResourceType": "internet-gateway", "Tags": [{"Key": "Name", "Value": "gw"}]}])["InternetGateway"]
     igw_id = igw["InternetGatewayId"]
