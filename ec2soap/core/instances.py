@@ -19,6 +19,7 @@ from ec2soap.core.instance_model import (STATES, UUID, GroupRef, Instance, Insta
                                          Reservation, instance_filters, offering_for_type, state_of,
                                          to_instances)
 from ec2soap.core.launches import launch_once
+from ec2soap.core.security_group_model import resolve_group_refs
 from ec2soap.core.terminations import terminate_instances, visible_instances
 from ec2soap.core.vpc_instances import (NetworkInterfaceRequest, finish_vpc_launch, plan_vpc_launch,
                                         release_addresses, reserve_addresses)
@@ -178,19 +179,8 @@ async def _group_ids(ctx: RequestContext, names: Sequence[str], ids: Sequence[st
     if not names and not ids:
         return []
     groups = await ctx.cloud.list_security_groups()
-    by_name = {g.get("name"): g["id"] for g in groups}
-    mine = {g["id"] for g in groups}
-    out = []
-    for name in names:
-        if name not in by_name:
-            raise ERRORS["InvalidGroup.NotFound"](group=name)
-        out.append(by_name[name])
-    mapped = await ctx.ids.to_cloudstack_many("security-group", ids) if ids else {}
-    for value in ids:
-        if mapped.get(value) not in mine:
-            raise ERRORS["InvalidGroup.NotFound"](group=value)
-        out.append(mapped[value])
-    return list(dict.fromkeys(out))
+    return await resolve_group_refs(ctx.ids, names, ids, {g.get("name"): g["id"] for g in groups},
+                                    {g["id"] for g in groups})
 
 
 def _user_data(value: str | None) -> str | None:

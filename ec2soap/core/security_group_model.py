@@ -3,11 +3,13 @@ and VPC groups (core/vpc_security_groups.py, the gateway's records). Core: no Tw
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 from ec2soap.core.model import Tag
+from ec2soap.errors import ERRORS
 
 __all__ = ["UserIdGroupPair", "IpRange", "IpPermission", "SecurityGroup", "SecurityGroupPage",
-           "CreatedSecurityGroup", "DEFAULT_GROUP"]
+           "CreatedSecurityGroup", "DEFAULT_GROUP", "resolve_group_refs"]
 
 DEFAULT_GROUP = "default"
 
@@ -58,3 +60,21 @@ class SecurityGroupPage:
 class CreatedSecurityGroup:
     group_id: str
     ok: bool = True
+
+
+async def resolve_group_refs(ids_map: Any, names: Sequence[str], ids: Sequence[str], by_name: Mapping[str, str],
+                             mine: set[str]) -> list[str]:
+    """SecurityGroup.N names and SecurityGroupId.N sg- ids of a launch → the groups' own ids (BY_NAME: name →
+    id of the caller's groups, MINE: their ids), in the order given, once each; a name or id not among the
+    caller's groups is InvalidGroup.NotFound. IDS_MAP is the request's id map (ctx.ids)."""
+    out = []
+    for name in names:
+        if name not in by_name:
+            raise ERRORS["InvalidGroup.NotFound"](group=name)
+        out.append(by_name[name])
+    mapped = await ids_map.to_cloudstack_many("security-group", ids) if ids else {}
+    for value in ids:
+        if mapped.get(value) not in mine:
+            raise ERRORS["InvalidGroup.NotFound"](group=value)
+        out.append(mapped[value])
+    return list(dict.fromkeys(out))

@@ -19,6 +19,7 @@ from ec2soap.core.instance_model import (STATES, Instance, InstanceState, Instan
                                          to_instances)
 from ec2soap.core.model import Tag, caller_account as model_caller_account
 from ec2soap.core.volumes import delete_on_termination
+from ec2soap.core.vpc_instances import release_launch_resources
 from ec2soap.errors import ERRORS
 
 __all__ = ["TERMINATED_REASON", "caller_account_id", "visible_instances", "terminate_instances", "expunge_advice",
@@ -228,6 +229,7 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
             if exc.errorcode != 431:
                 raise
             raise ERRORS["IncorrectInstanceState"](instance_id=inst.instance_id, action="terminated") from None
+    await release_launch_resources(ctx, [i.cs_id for i in doomed if i.vpc_id])
     changes = []
     doomed_ids = {i.cs_id for i in doomed}
     for inst in instances:

@@ -19,6 +19,7 @@ from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.default_vpc import ensure_default, is_default_subnet
 from ec2soap.core.instance_nics import ENI_KIND, SG_KIND, account_key
+from ec2soap.core.security_group_model import resolve_group_refs
 from ec2soap.core.vpc_cloud import is_advanced
 from ec2soap.core.volumes import tag_new
 from ec2soap.core.vpc_security_groups import ensure_default_group
@@ -26,7 +27,7 @@ from ec2soap.core.vpcs import cs_subnet
 from ec2soap.errors import ERRORS
 
 __all__ = ["NetworkInterfaceRequest", "PrivateIpRequest", "VpcLaunch", "plan_vpc_launch", "finish_vpc_launch",
-           "reserve_addresses", "release_addresses", "PUBLIC_IP_TAG"]
+           "reserve_addresses", "release_addresses", "release_launch_resources", "PUBLIC_IP_TAG"]
 
 log = logging.getLogger(__name__)
 
@@ -156,18 +157,8 @@ async def _groups(ctx: RequestContext, vpc_cs_id: str, names: Sequence[str], ids
     """SecurityGroupId.N (and, in a default VPC, SecurityGroup.N names) → the VPC's sg record ids; none given:
     the VPC's default group when the security-group family made one."""
     records = await ctx.objects.list(SG_KIND, await account_key(ctx), vpc=vpc_cs_id) if ctx.objects else []
-    by_name = {str(r.data.get("name")): r.cs_id for r in records}
-    mine = {r.cs_id for r in records}
-    out = []
-    for name in names:
-        if name not in by_name:
-            raise ERRORS["InvalidGroup.NotFound"](group=name)
-        out.append(by_name[name])
-    mapped = await ctx.ids.to_cloudstack_many("security-group", ids) if ids else {}
-    for value in ids:
-        if mapped.get(value) not in mine:
-            raise ERRORS["InvalidGroup.NotFound"](group=value)
-        out.append(mapped[value])
+    out = await resolve_group_refs(ctx.ids, names, ids, {str(r.data.get("name")): r.cs_id for r in records},
+                                   {r.cs_id for r in records})
     if not out:
         # EC2 puts an interface launched without groups in its VPC's default group.
         default = await ensure_default_group(ctx, vpc_cs_id)
@@ -290,3 +281,25 @@ async def finish_vpc_launch(ctx: RequestContext, launch: VpcLaunch, vm_ids: Sequ
                                               networkid=launch.tier["id"])
             await tag_new(ctx, address["id"], "PublicIpAddress", [{"key": PUBLIC_IP_TAG, "value": vm_id}])
     await release_addresses(ctx, spare)
+
+
+async def release_launch_resources(ctx: RequestContext, vm_ids: Sequence[str]) -> None:
+    """At TerminateInstances of VPC instances (VM_IDS, their destroy started): the public address each was
+    launched with is released (EC2 gives it back with the instance; an Elastic IP stays allocated), and the
+    records of their interfaces go. A release that fails is logged, not the caller's error: the instance is
+    terminated either way, and the address shows to CloudStack's operator as the account's."""
+    doomed = set(vm_ids)
+    if not doomed:
+        return
+    for address in await ctx.cloud.list_public_ip_addresses():
+        owner = next((t.get("value") for t in address.get("tags") or () if t.get("key") == PUBLIC_IP_TAG), None)
+        if owner in doomed:
+            try:
+                await ctx.cloud.begin_disassociate_ip_address(id=address["id"])
+            except CloudStackError as exc:
+                log.warning("request %s: could not release launch address %s of VM %s: %s", ctx.request_id,
+                            address.get("id"), owner, exc)
+    if ctx.objects is not None:
+        for record in await ctx.objects.list(ENI_KIND, await account_key(ctx)):
+            if record.data.get("instance") in doomed:
+                await ctx.objects.delete(record, any_version=True)

@@ -1,0 +1,100 @@
+"""What a VPC instance takes at launch goes back at TerminateInstances: the public address given by
+AssociatePublicIpAddress is released in CloudStack (an Elastic IP stays allocated), and the instance's interface
+no longer shows. Checked in CloudStack itself (the simulator, as its admin) and through boto3 and awscli."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from tests.protocol.conftest import EC2Client, GatewayServer, Keys, available_vpc, serve_gateway
+from tests.protocol.ec2.test_instances import template_id
+
+
+@pytest.fixture(scope="module")
+def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Iterator[GatewayServer]:
+    yield from serve_gateway(tmp_path_factory, reactor, in_reactor, "launch-addresses", simulator_advanced_zone=True)
+
+
+def _public_ips(gateway_server: GatewayServer, keys: Keys) -> set[str]:
+    """The addresses CloudStack holds for KEYS' account, as its admin lists them."""
+    status, body = gateway_server.cloudstack("admin", "listPublicIpAddresses", listall="true")
+    assert status == 200, body
+    return {a["ipaddress"] for a in body.get("publicipaddress") or () if a.get("account") == keys.account
+            and not a.get("issourcenat")}
+
+
+def _until(predicate: Callable[[], Any], what: str) -> Any:
+    for _ in range(150):
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(what)
+
+
+def test_launch_address_released_at_terminate_boto3(gateway_server: GatewayServer,
+                                                    new_user: Callable[[], Keys]) -> None:
+    keys = new_user()
+    client = EC2Client("boto3", gateway_server, keys).client
+    vpc_id = available_vpc(client, "10.70.0.0/16")
+    subnet_id = client.create_subnet(VpcId=vpc_id, CidrBlock="10.70.1.0/24")["Subnet"]["SubnetId"]
+    igw_id = client.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    client.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    elastic = client.allocate_address(Domain="vpc")
+    before = _public_ips(gateway_server, keys)
+    assert elastic["PublicIp"] in before
+    made = client.run_instances(ImageId=template_id(gateway_server), MinCount=2, MaxCount=2, NetworkInterfaces=[
+        {"DeviceIndex": 0, "SubnetId": subnet_id, "AssociatePublicIpAddress": True}])["Instances"]
+    ids = [i["InstanceId"] for i in made]
+    waiter = client.get_waiter("instance_running")
+    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
+    waiter.wait(InstanceIds=ids)
+    found = [i for r in client.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]]
+    launched = {i["PublicIpAddress"] for i in found}
+    assert len(launched) == 2 and _public_ips(gateway_server, keys) == before | launched
+    # Launch addresses are no Elastic IPs: DescribeAddresses shows only the allocated one.
+    assert [a["PublicIp"] for a in client.describe_addresses()["Addresses"]] == [elastic["PublicIp"]]
+    enis = {i["NetworkInterfaces"][0]["NetworkInterfaceId"] for i in found}
+    listed = client.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+    assert {n["NetworkInterfaceId"] for n in listed["NetworkInterfaces"]} == enis
+
+    client.terminate_instances(InstanceIds=ids)
+    # Released with the instances; the Elastic IP stays.
+    _until(lambda: _public_ips(gateway_server, keys) == before, "the launch addresses were never released")
+    assert [a["PublicIp"] for a in client.describe_addresses()["Addresses"]] == [elastic["PublicIp"]]
+    waiter = client.get_waiter("instance_terminated")
+    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
+    waiter.wait(InstanceIds=ids)
+    listed = client.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+    assert listed["NetworkInterfaces"] == []
+    client.release_address(AllocationId=elastic["AllocationId"])
+    assert _public_ips(gateway_server, keys) == set()
+    client.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    client.delete_internet_gateway(InternetGatewayId=igw_id)
+    client.delete_subnet(SubnetId=subnet_id)
+    client.delete_vpc(VpcId=vpc_id)
+    assert client.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"] == []
+
+
+def test_launch_address_released_at_terminate_awscli(gateway_server: GatewayServer,
+                                                     new_user: Callable[[], Keys]) -> None:
+    keys = new_user()
+    cli = EC2Client("awscli", gateway_server, keys)
+    vpc_id = cli.cli("create-vpc", "--cidr-block", "10.71.0.0/16")["Vpc"]["VpcId"]
+    cli.cli("wait", "vpc-available", "--vpc-ids", vpc_id)
+    subnet_id = cli.cli("create-subnet", "--vpc-id", vpc_id, "--cidr-block", "10.71.3.0/24")["Subnet"]["SubnetId"]
+    [inst] = cli.cli("run-instances", "--image-id", template_id(gateway_server), "--count", "1",
+                     "--network-interfaces", f"DeviceIndex=0,SubnetId={subnet_id},AssociatePublicIpAddress=true"
+                     )["Instances"]
+
+    def public_ip() -> str | None:
+        [found] = cli.cli("describe-instances", "--instance-ids", inst["InstanceId"])["Reservations"][0]["Instances"]
+        return found.get("PublicIpAddress") if found["State"]["Name"] == "running" else None
+    address = _until(public_ip, "the instance never ran with its public address")
+    assert _public_ips(gateway_server, keys) == {address}
+    changed = cli.cli("terminate-instances", "--instance-ids", inst["InstanceId"])["TerminatingInstances"]
+    assert [c["CurrentState"]["Name"] for c in changed] == ["shutting-down"]
+    _until(lambda: not _public_ips(gateway_server, keys), "the launch address was never released")
+    assert cli.cli("describe-addresses")["Addresses"] == []
