@@ -5,8 +5,10 @@ the advanced zone, DescribeVpcs, DescribeSubnets, DescribeAccountAttributes defa
 CloudStack has no such flag: the VPC and its tier are found again by their CloudStack names (DEFAULT_VPC_NAME,
 DEFAULT_SUBNET_NAME, which CreateVpc/CreateSubnet never give: theirs are vpc-<cidr> and subnet-<cidr>). Two
 gateways (or requests) may create it at once: each lists again after creating, the oldest one (created, then
-uuid: the same choice everywhere) is the default, and a creator whose VPC lost deletes it. Core: no Twisted,
-Spyne, lxml or SQL here.
+uuid: the same choice everywhere) is the default, and a creator whose VPC lost deletes it. As in EC2, the default
+VPC comes with an internet gateway attached and its main route table routing 0.0.0.0/0 to it (the gateway's
+records, core/internet_gateways.py and core/route_table_model.py), made by the creator whose VPC won. Core: no
+Twisted, Spyne, lxml or SQL here.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any
 from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackError
 from ec2soap.core.context import RequestContext
 from ec2soap.core.instance_nics import account_key
+from ec2soap.core.route_table_model import ensure_main
 from ec2soap.core.vpc_cloud import begin_vpc, create_tier, is_advanced
 
 __all__ = ["DEFAULT_VPC_NAME", "DEFAULT_SUBNET_NAME", "DEFAULT_VPC_CIDR", "DEFAULT_SUBNET_CIDR", "is_default_vpc",
@@ -31,6 +34,7 @@ DEFAULT_VPC_CIDR = ipaddress.IPv4Network("172.31.0.0/16")
 DEFAULT_SUBNET_CIDR = ipaddress.IPv4Network("172.31.0.0/20")
 # ctx.objects: a default VPC the account deleted (data {"zone"}); EC2 does not make another one by itself.
 GONE_KIND = "default-vpc-gone"
+IGW_KIND = "igw"  # core/internet_gateways.py's records: the `vpc` column names the VPC it is attached to
 
 
 def is_default_vpc(cs: dict) -> bool:
@@ -85,7 +89,22 @@ async def default_vpc(ctx: RequestContext, zone: dict, *, create: bool = True) -
     win = _winner(again)
     if win["id"] != started["id"]:
         await _drop(ctx, "VPC", ctx.cloud.delete_vpc(id=started["id"]))
+    else:
+        await _equip(ctx, win["id"])
     return win
+
+
+async def _equip(ctx: RequestContext, vpc_cs_id: str) -> None:
+    """A new default VPC's internet gateway, attached, and its main route table's 0.0.0.0/0 route to it."""
+    if ctx.objects is None:
+        return
+    igw = await ctx.objects.create(IGW_KIND, await account_key(ctx), {"tags": {}}, vpc=vpc_cs_id)
+    main = await ensure_main(ctx, vpc_cs_id)
+    route = {"cidr": "0.0.0.0/0", "gateway": igw.cs_id, "origin": "CreateRoute"}
+    while main is not None and route not in (main.data.get("routes") or []):
+        if await ctx.objects.update(main, dict(main.data, routes=[*(main.data.get("routes") or []), route])):
+            return
+        main = await ctx.objects.get(main.kind, main.account, main.cs_id)
 
 
 async def remember_deleted(ctx: RequestContext, vpc: dict) -> None:

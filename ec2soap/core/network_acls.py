@@ -30,7 +30,7 @@ from ec2soap.core.volumes import check_new_tags
 from ec2soap.errors import ERRORS
 
 __all__ = ["NetworkAcl", "NetworkAclEntry", "NetworkAclAssociation", "NetworkAclPage", "CreatedNetworkAcl",
-           "IcmpTypeCode", "PortRange", "NETWORK_ACL_FILTERS", "OPERATIONS", "default_acl_id", "vpc_blockers",
+           "IcmpTypeCode", "PortRange", "NETWORK_ACL_FILTERS", "OPERATIONS", "default_acl_id", "vpc_acls", "forget_vpc",
            "TAG_TYPE", "caller_list", "caller_list_ids"]
 
 _DEFAULT_NAME = "ec2_default"  # the name of each VPC's own default ACL list
@@ -229,14 +229,23 @@ async def _global_allow(ctx: RequestContext) -> str | None:
     return found[0]["id"] if found else None
 
 
-async def vpc_blockers(ctx: RequestContext, vpc_cs_id: str) -> list[str]:
-    """The acl- ids that keep DeleteVpc from going ahead (EC2: every network ACL but the VPC's default)."""
+async def vpc_acls(ctx: RequestContext, vpc_cs_id: str) -> tuple[list[str], list[str]]:
+    """(the acl- ids that keep DeleteVpc from going ahead: every network ACL but the VPC's default, as in EC2;
+    the CloudStack uuids of all the VPC's lists, whose tags forget_vpc drops once the VPC is gone)."""
     lists = [a for a in await ctx.cloud.list_network_acl_lists(vpcid=vpc_cs_id, listall=True)
              if a.get("vpcid") == vpc_cs_id]
     default = _default_of(lists, vpc_cs_id)
     others = [a["id"] for a in lists if default is None or a["id"] != default["id"]]
     ids = await ctx.ids.to_ec2_many("network-acl", others) if others else {}
-    return [ids[i] for i in others]
+    return [ids[i] for i in others], [a["id"] for a in lists]
+
+
+async def forget_vpc(ctx: RequestContext, acl_cs_ids: Sequence[str]) -> None:
+    """The tags the gateway kept on ACL_CS_IDS (a deleted VPC's lists, which CloudStack deleted with it)."""
+    if ctx.tags is not None and acl_cs_ids:
+        account = await _account(ctx)
+        for cs_id in acl_cs_ids:
+            await ctx.tags.remove(account, TAG_TYPE, cs_id)
 
 
 async def _association_id(ctx: RequestContext, tier_cs_id: str, acl_cs_id: str) -> str:

@@ -24,7 +24,8 @@ from ec2soap.core.model import Tag
 from ec2soap.errors import ERRORS
 
 __all__ = ["KIND", "ID_KIND", "ASSOC_KIND", "Route", "RouteTable", "Association", "AssociationState",
-           "objects_of", "table_record", "ensure_main", "static_routes", "to_route_tables", "new_data"]
+           "objects_of", "table_record", "ensure_main", "static_routes", "to_route_tables", "new_data", "subnet_holder",
+           "drop_association", "forget_subnet"]
 
 KIND = "rtb"
 ID_KIND = "route-table"
@@ -162,3 +163,32 @@ async def to_route_tables(ctx: RequestContext, records: Sequence[Any], vpcs: dic
                               routes=routes, associations=associations,
                               tags=[Tag(k, v) for k, v in (r.data.get("tags") or {}).items()]))
     return out
+
+
+async def subnet_holder(ctx: RequestContext, subnet_cs_id: str, vpc_cs_id: str) -> tuple[Any, str] | None:
+    """(the table record, the association uuid) of the subnet's explicit association, or None (the main table)."""
+    for record in await ctx.objects.list(KIND, await account_key(ctx), vpc=vpc_cs_id):
+        assoc = (record.data.get("associations") or {}).get(subnet_cs_id)
+        if assoc:
+            return record, assoc
+    return None
+
+
+async def drop_association(ctx: RequestContext, record: Any, subnet_cs_id: str, assoc: str) -> None:
+    while (record.data.get("associations") or {}).get(subnet_cs_id) == assoc:
+        data = dict(record.data, associations={s: a for s, a in record.data["associations"].items()
+                                               if s != subnet_cs_id})
+        if await ctx.objects.update(record, data):
+            return
+        record = await ctx.objects.get(KIND, record.account, record.cs_id)
+        if record is None:
+            return
+
+
+async def forget_subnet(ctx: RequestContext, subnet_cs_id: str, vpc_cs_id: str) -> None:
+    """Drop the subnet's explicit association once CloudStack has deleted the tier (EC2 removes it too)."""
+    if ctx.objects is None:
+        return
+    held = await subnet_holder(ctx, subnet_cs_id, vpc_cs_id)
+    if held is not None:
+        await drop_association(ctx, held[0], subnet_cs_id, held[1])

@@ -7,7 +7,7 @@ private gateways, everything else to the internet through its source NAT), so a 
 the cloud does; a subnet whose table has no 0.0.0.0/0 route still reaches the internet. What would be a lie in a
 table is refused (core/route_table_routes.py); the rest is EC2's bookkeeping, kept exactly.
 For DeleteVpc: vpc_blockers (the non-main tables) and forget_vpc (drop the main one); for DeleteSubnet:
-forget_subnet. Core: no Twisted, Spyne, lxml or SQL here.
+forget_subnet (route_table_model's, which core/vpcs.py calls). Core: no Twisted, Spyne, lxml or SQL here.
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from typing import Any, Sequence
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.internet_gateways import account_key, vpc_of
-from ec2soap.core.route_table_model import (ASSOC_KIND, ID_KIND, KIND, AssociationState, RouteTable, ensure_main,
-                                            new_data, objects_of, static_routes, table_record, to_route_tables)
+from ec2soap.core.route_table_model import (ASSOC_KIND, ID_KIND, KIND, AssociationState, RouteTable, drop_association,
+                                            ensure_main, forget_subnet, new_data, objects_of, static_routes,
+                                            subnet_holder, table_record, to_route_tables)
 from ec2soap.core.route_table_routes import ROUTE_OPERATIONS
 from ec2soap.core.volumes import check_new_tags
 from ec2soap.errors import ERRORS
@@ -161,14 +162,6 @@ async def _subnet(ctx: RequestContext, subnet_id: str) -> dict:
     return found[0]
 
 
-async def _holder(ctx: RequestContext, subnet_cs_id: str, vpc_cs_id: str) -> tuple[Any, str] | None:
-    for record in await ctx.objects.list(KIND, await account_key(ctx), vpc=vpc_cs_id):
-        assoc = (record.data.get("associations") or {}).get(subnet_cs_id)
-        if assoc:
-            return record, assoc
-    return None
-
-
 async def _add_association(ctx: RequestContext, route_table_id: str, subnet_cs_id: str, action: str) -> str:
     """Add SUBNET_CS_ID to the table's associations (compare-and-set); its new association uuid."""
     assoc = str(uuid.uuid4())
@@ -177,17 +170,6 @@ async def _add_association(ctx: RequestContext, route_table_id: str, subnet_cs_i
         data = dict(record.data, associations={**(record.data.get("associations") or {}), subnet_cs_id: assoc})
         if await ctx.objects.update(record, data):
             return assoc
-
-
-async def _drop_association(ctx: RequestContext, record: Any, subnet_cs_id: str, assoc: str) -> None:
-    while (record.data.get("associations") or {}).get(subnet_cs_id) == assoc:
-        data = dict(record.data, associations={s: a for s, a in record.data["associations"].items()
-                                               if s != subnet_cs_id})
-        if await ctx.objects.update(record, data):
-            return
-        record = await ctx.objects.get(KIND, record.account, record.cs_id)
-        if record is None:
-            return
 
 
 async def associate_route_table(ctx: RequestContext, route_table_id: str = "", subnet_id: str | None = None,
@@ -208,7 +190,7 @@ async def associate_route_table(ctx: RequestContext, route_table_id: str = "", s
     if tier["vpcid"] != record.vpc:
         raise ERRORS["InvalidParameterValue"](
             detail=f"Route table {route_table_id} and subnet {subnet_id} belong to different networks")
-    held = await _holder(ctx, tier["id"], tier["vpcid"])
+    held = await subnet_holder(ctx, tier["id"], tier["vpcid"])
     if held is not None:
         raise ERRORS["Resource.AlreadyAssociated"](address=subnet_id,
                                                    association_id=await ctx.ids.to_ec2(ASSOC_KIND, held[1]))
@@ -218,7 +200,7 @@ async def associate_route_table(ctx: RequestContext, route_table_id: str = "", s
                for s, a in (r.data.get("associations") or {}).items() if s == tier["id"]]
     if len(holders) > 1 and min(holders, key=lambda h: h[0])[0] != assoc:
         mine = next(r for a, r in holders if a == assoc)
-        await _drop_association(ctx, mine, tier["id"], assoc)
+        await drop_association(ctx, mine, tier["id"], assoc)
         kept = min(holders, key=lambda h: h[0])[0]
         raise ERRORS["Resource.AlreadyAssociated"](address=subnet_id,
                                                    association_id=await ctx.ids.to_ec2(ASSOC_KIND, kept))
@@ -245,7 +227,7 @@ async def disassociate_route_table(ctx: RequestContext, association_id: str = ""
     if subnet is None:
         raise ERRORS["InvalidParameterValue"](
             detail=f"Cannot disassociate the main route table association {association_id}")
-    await _drop_association(ctx, record, subnet, assoc)
+    await drop_association(ctx, record, subnet, assoc)
     return True
 
 
@@ -278,7 +260,7 @@ async def replace_route_table_association(ctx: RequestContext, association_id: s
         new = await _add_association(ctx, route_table_id, subnet, "ReplaceRouteTableAssociation")
         fresh = await ctx.objects.get(KIND, old.account, old.cs_id)
         if fresh is not None:
-            await _drop_association(ctx, fresh, subnet, assoc)
+            await drop_association(ctx, fresh, subnet, assoc)
     return ReplacedAssociation(await ctx.ids.to_ec2(ASSOC_KIND, new), AssociationState())
 
 
@@ -299,15 +281,6 @@ async def forget_vpc(ctx: RequestContext, vpc_cs_id: str) -> None:
         return
     for record in await ctx.objects.list(KIND, await account_key(ctx), vpc=vpc_cs_id):
         await ctx.objects.delete(record, any_version=True)
-
-
-async def forget_subnet(ctx: RequestContext, subnet_cs_id: str, vpc_cs_id: str) -> None:
-    """Drop the subnet's explicit association once CloudStack has deleted the tier (EC2 removes it too)."""
-    if ctx.objects is None:
-        return
-    held = await _holder(ctx, subnet_cs_id, vpc_cs_id)
-    if held is not None:
-        await _drop_association(ctx, held[0], subnet_cs_id, held[1])
 
 
 async def main_route_table(ctx: RequestContext, vpc_cs_id: str) -> str | None:

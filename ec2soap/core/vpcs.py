@@ -21,6 +21,7 @@ from ec2soap.core.default_vpc import (ensure_default, is_default_subnet, is_defa
 from ec2soap.core.instance_nics import account_key
 from ec2soap.core.filters import Filter, apply_filters, paginate
 from ec2soap.core.model import Tag, owner_id, tags_of
+from ec2soap.core.route_table_model import forget_subnet
 from ec2soap.core.volumes import check_new_tags, tag_new
 from ec2soap.core.vpc_cloud import advanced_zone, begin_vpc, create_tier
 from ec2soap.errors import ERRORS
@@ -205,7 +206,8 @@ async def delete_vpc(ctx: RequestContext, vpc_id: str = "") -> bool:
         routes = await ctx.objects.list("rtb", account, vpc=cs["id"])
         blocked = blocked or any(not r.data.get("main") for r in routes)
     blocked = blocked or bool(await vpc_security_groups.vpc_blockers(ctx, cs["id"]))
-    blocked = blocked or bool(await network_acls.vpc_blockers(ctx, cs["id"]))
+    acl_blockers, acls = await network_acls.vpc_acls(ctx, cs["id"])
+    blocked = blocked or bool(acl_blockers)
     if blocked:
         raise ERRORS["DependencyViolation"](
             detail=f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
@@ -213,6 +215,7 @@ async def delete_vpc(ctx: RequestContext, vpc_id: str = "") -> bool:
     for record in routes:
         await ctx.objects.delete(record, any_version=True)
     await vpc_security_groups.forget_vpc(ctx, cs["id"])
+    await network_acls.forget_vpc(ctx, acls)
     if is_default_vpc(cs):
         await remember_deleted(ctx, cs)
     return True
@@ -327,6 +330,7 @@ async def delete_subnet(ctx: RequestContext, subnet_id: str = "") -> bool:
         raise ERRORS["DependencyViolation"](
             detail=f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
     await ctx.cloud.delete_network(id=cs["id"])
+    await forget_subnet(ctx, cs["id"], str(cs.get("vpcid") or ""))
     if is_default_subnet(cs):
         await remember_deleted_subnet(ctx, cs)
     return True

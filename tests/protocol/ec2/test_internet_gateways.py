@@ -24,6 +24,13 @@ def _names(found: dict) -> list[str]:
     return [g["InternetGatewayId"] for g in found["InternetGateways"]]
 
 
+def _default_gateways(client: Any) -> list[str]:
+    """The internet gateway of the caller's default VPC (EC2 gives every default VPC one, attached)."""
+    default = [v["VpcId"] for v in client.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]]
+    return _names(client.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": default}])) \
+        if default else []
+
+
 def test_internet_gateway_round_trip_boto3(boto3_ec2: EC2Client, gateway_server: GatewayServer,
                                            new_user: Callable[[], Keys]) -> None:
     client = boto3_ec2.client
@@ -36,16 +43,21 @@ def test_internet_gateway_round_trip_boto3(boto3_ec2: EC2Client, gateway_server:
     client.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
     [shown] = client.describe_internet_gateways(InternetGatewayIds=[igw])["InternetGateways"]
     assert shown["Attachments"] == [{"VpcId": vpc_id, "State": "available"}] and shown["OwnerId"]
-    for name, values, wanted in (("attachment.vpc-id", [vpc_id], [igw]), ("attachment.state", ["available"], [igw]),
+    # CreateVpc's waiter asked DescribeVpcs, which made the account's default VPC and its gateway.
+    defaults = _default_gateways(client)
+    assert len(defaults) == 1
+    for name, values, wanted in (("attachment.vpc-id", [vpc_id], [igw]),
+                                 ("attachment.state", ["available"], sorted([igw, *defaults])),
                                  ("internet-gateway-id", [second], [second]), ("tag:Name", ["edge"], [igw]),
                                  ("tag:Name", ["other"], [])):
-        assert _names(client.describe_internet_gateways(Filters=[{"Name": name, "Values": values}])) == wanted, name
-    assert sorted(_names(client.describe_internet_gateways())) == sorted([igw, second])
+        found = client.describe_internet_gateways(Filters=[{"Name": name, "Values": values}])
+        assert sorted(_names(found)) == wanted, name
+    assert sorted(_names(client.describe_internet_gateways())) == sorted([igw, second, *defaults])
     extra = [client.create_internet_gateway()["InternetGateway"]["InternetGatewayId"] for _ in range(4)]
     first = client.describe_internet_gateways(MaxResults=5)
     rest = client.describe_internet_gateways(MaxResults=5, NextToken=first["NextToken"])
     assert len(first["InternetGateways"]) == 5 and "NextToken" not in rest
-    assert sorted(_names(first) + _names(rest)) == sorted([igw, second, *extra])
+    assert sorted(_names(first) + _names(rest)) == sorted([igw, second, *extra, *defaults])
     for gone in extra:
         client.delete_internet_gateway(InternetGatewayId=gone)
     # One gateway per VPC, one VPC per gateway; an attached gateway is not deleted; the VPC waits for it.
@@ -91,7 +103,9 @@ def test_internet_gateway_through_awscli(gateway_server: GatewayServer, new_user
         (igw, [{"State": "available", "VpcId": vpc_id}])]
     cli.cli("detach-internet-gateway", "--internet-gateway-id", igw, "--vpc-id", vpc_id)
     cli.cli("delete-internet-gateway", "--internet-gateway-id", igw)
-    assert cli.cli("describe-internet-gateways")["InternetGateways"] == []
+    left = cli.cli("describe-internet-gateways")["InternetGateways"]
+    default = cli.cli("describe-vpcs", "--filters", "Name=is-default,Values=true")["Vpcs"]
+    assert [g["Attachments"] for g in left] == [[{"State": "available", "VpcId": default[0]["VpcId"]}]]
     cli.cli("delete-vpc", "--vpc-id", vpc_id)
 
 
@@ -115,4 +129,5 @@ def test_detach_refused_while_the_vpc_has_mapped_addresses(boto3_ec2: EC2Client,
     with boto3_ec2.failure() as failure:
         client.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
     assert failure.value.code == "DependencyViolation" and "mapped public address" in failure.value.message
-    assert client.describe_internet_gateways()["InternetGateways"][0]["Attachments"][0]["VpcId"] == vpc_id
+    [shown] = client.describe_internet_gateways(InternetGatewayIds=[igw])["InternetGateways"]
+    assert shown["Attachments"][0]["VpcId"] == vpc_id

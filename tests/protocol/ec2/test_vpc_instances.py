@@ -177,6 +177,13 @@ def test_default_vpc(boto3_ec2: EC2Client, gateway_server: GatewayServer) -> Non
     [subnet] = client.describe_subnets()["Subnets"]
     assert (subnet["DefaultForAz"], subnet["MapPublicIpOnLaunch"], subnet["CidrBlock"]) == (
         True, True, "172.31.0.0/20")
+    # As in EC2: an internet gateway attached, and the main route table's 0.0.0.0/0 route to it.
+    [igw] = client.describe_internet_gateways()["InternetGateways"]
+    assert igw["Attachments"] == [{"State": "available", "VpcId": vpc["VpcId"]}]
+    [main] = client.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["RouteTables"]
+    assert [(r["DestinationCidrBlock"], r["GatewayId"]) for r in main["Routes"]] == [
+        ("172.31.0.0/16", "local"), ("0.0.0.0/0", igw["InternetGatewayId"])]
+    assert [a["Main"] for a in main["Associations"]] == [True]
     assert made["SubnetId"] == subnet["SubnetId"] and made["PrivateIpAddress"].startswith("172.31.")
     _waiter(client, "instance_running").wait(InstanceIds=[made["InstanceId"]])
     [inst] = client.describe_instances(InstanceIds=[made["InstanceId"]])["Reservations"][0]["Instances"]
@@ -195,6 +202,12 @@ def test_default_vpc(boto3_ec2: EC2Client, gateway_server: GatewayServer) -> Non
         client.run_instances(ImageId=template_id(gateway_server), MinCount=1, MaxCount=1,
                              Placement={"AvailabilityZone": "zone2"})
     assert failure.value.code == "InvalidParameterValue" and vpc["VpcId"] in failure.value.message
+    with boto3_ec2.failure() as failure:
+        client.delete_vpc(VpcId=vpc["VpcId"])
+    assert failure.value.code == "DependencyViolation"  # its internet gateway is attached
+    client.delete_route(RouteTableId=main["RouteTableId"], DestinationCidrBlock="0.0.0.0/0")
+    client.detach_internet_gateway(InternetGatewayId=igw["InternetGatewayId"], VpcId=vpc["VpcId"])
+    client.delete_internet_gateway(InternetGatewayId=igw["InternetGatewayId"])
     client.delete_vpc(VpcId=vpc["VpcId"])
     assert client.describe_vpcs()["Vpcs"] == []
     found = client.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"]
