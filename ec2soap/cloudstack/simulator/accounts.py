@@ -194,6 +194,7 @@ def _get_user(ctx: Ctx, p: dict) -> dict:
 
 
 def _list_users(ctx: Ctx, p: dict) -> Listing:
+    ctx.known(p, domainid="domain")
     scope = ctx.scope_accounts(p)
     users = ctx.find("user", account_id=scope)
     if not ctx.caller.is_admin:
@@ -209,6 +210,7 @@ def _list_users(ctx: Ctx, p: dict) -> Listing:
 
 
 def _list_accounts(ctx: Ctx, p: dict) -> Listing:
+    ctx.known(p, domainid="domain")
     accounts = ctx.find("account")
     if not ctx.caller.is_admin:
         accounts = [a for a in accounts if a["id"] == ctx.caller.account_id]

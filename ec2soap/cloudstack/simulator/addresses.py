@@ -123,6 +123,7 @@ def _list_public_ip_addresses(ctx: Ctx, p: dict) -> Listing:
     """listPublicIpAddresses: the scope's allocated addresses, by the documented filters.
 
     Free addresses of the range are not listed even with allocatedonly=false (they have no owner to show)."""
+    ctx.known(p, physicalnetworkid=None, vlanid=None)
     ips = ctx.find("ipaddress", account_id=ctx.scope_accounts(p))
     for name in ("id", "ipaddress", "associatednetworkid", "zoneid", "state", "vpcid"):
         if p.get(name):

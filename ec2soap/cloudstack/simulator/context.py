@@ -229,9 +229,20 @@ class Ctx:
         except ValueError:
             return default
 
+    def known(self, p: Mapping[str, Any], **kinds: str | None) -> None:
+        """uuid parameters must name an existing entity of their KIND, removed ones included (§1), even as list
+        filters (CloudStack's dispatcher resolves every uuid before the command runs); a KIND of None is an
+        entity the simulator has none of (projects, pods, clusters, ...), so every value names nothing."""
+        for param, kind in kinds.items():
+            value = p.get(param)
+            if value and value != "-1" and (kind is None or self.get(kind, value, removed=True) is None):
+                raise invalid_value(self.command, param, value)
+
     def scope_accounts(self, p: Mapping[str, Any]) -> str | None:
         """Which account a list shows (§9 listall): a user sees its own; an admin sees its own unless
-        listall=true, or the named `account`/`domainid`. None means every account."""
+        listall=true, or the named `account`/`domainid`. None means every account. A domainid or projectid
+        that names nothing is refused, as CloudStack's dispatcher refuses it."""
+        self.known(p, domainid="domain", projectid=None)
         if not self.caller.is_admin:
             return self.caller.account_id
         if p.get("account"):

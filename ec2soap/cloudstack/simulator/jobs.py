@@ -20,6 +20,7 @@ def _query_async_job_result(ctx: Ctx, p: dict) -> dict:
 
 
 def _list_async_jobs(ctx: Ctx, p: dict) -> Listing:
+    ctx.known(p, domainid="domain")
     query = select(cs_job).order_by(cs_job.c.id)
     scope = ctx.scope_accounts(p)
     if scope is not None:

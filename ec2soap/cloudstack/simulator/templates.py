@@ -152,6 +152,7 @@ def _matches_filter(doc: dict, flt: str, account: str | None) -> bool:
 
 
 def _list_templates(ctx: Ctx, p: dict) -> Listing:
+    ctx.known(p, projectid=None)
     flt = p["templatefilter"]
     if flt not in FILTERS:
         # CloudStack quirk: TemplateFilter.valueOf is case-sensitive and its exception text reaches the caller.

@@ -124,6 +124,20 @@ def _list_vms(ctx: Ctx, p: dict) -> Listing:
         rows = [v for v in rows if p["securitygroupid"] in v.get("_securitygroupids", ())]
     if p.get("networkid"):
         rows = [v for v in rows if any(n.get("networkid") == p["networkid"] for n in v.get("nic", []))]
+    if p.get("affinitygroupid"):
+        rows = [v for v in rows if p["affinitygroupid"] in v.get("_affinitygroupids", ())]
+    if p.get("vpcid"):
+        tiers = {n["id"] for n in ctx.find("network", where=lambda n: n.get("vpcid") == p["vpcid"])}
+        rows = [v for v in rows if any(n.get("networkid") in tiers for n in v.get("nic", []))]
+    if p.get("hostid"):
+        rows = [v for v in rows if v.get("_hostid") == p["hostid"]]
+    if p.get("userid"):
+        rows = [v for v in rows if v.get("userid") == p["userid"]]
+    for absent in ("isoid", "backupofferingid", "autoscalevmgroupid", "podid", "clusterid", "storageid"):
+        # No simulated VM has an ISO attached, a backup offering or an autoscale group, and the simulator's
+        # one pod, cluster and storage pool are not offered as filters: CloudStack finds nothing for these.
+        if p.get(absent):
+            rows = []
     if not ctx.caller.is_admin:
         rows = [v for v in rows if v.get("displayvm", True)]
     elif "displayvm" in p:

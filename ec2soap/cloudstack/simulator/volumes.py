@@ -71,6 +71,7 @@ def _volume(ctx: Ctx, p: dict, param: str = "id") -> dict:
 
 
 def _list_volumes(ctx: Ctx, p: dict) -> Listing:
+    ctx.known(p, podid=None, clusterid=None)
     scope = ctx.scope_accounts(p)
     rows = ctx.find("volume", account_id=scope)
     ids = set(p.get("ids") or []) | ({p["id"]} if p.get("id") else set())
@@ -87,6 +88,10 @@ def _list_volumes(ctx: Ctx, p: dict) -> Listing:
         rows = [v for v in rows if v.get("name") == p["name"]]
     if "displayvolume" in p and ctx.caller.is_admin:
         rows = [v for v in rows if v.get("displayvolume", True) == p["displayvolume"]]
+    if p.get("hostid"):
+        # A volume is on the host of the VM it is attached to.
+        rows = [v for v in rows if v.get("virtualmachineid")
+                and (ctx.get("vm", v["virtualmachineid"], removed=True) or {}).get("_hostid") == p["hostid"]]
     rows = keyword_filter(rows, p.get("keyword"), "name")
     rows = ctx.tags.filter(rows, "Volume", p.get("tags"))
     return Listing([render_volume(ctx, v) for v in rows])

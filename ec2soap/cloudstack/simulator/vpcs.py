@@ -92,6 +92,7 @@ def render_vpc(ctx: Ctx, vpc: dict, command: str = "listVPCs") -> dict:
 
 # -- VPC offerings -------------------------------------------------------------------------------------------------
 def _list_vpc_offerings(ctx: Ctx, p: dict) -> Listing:
+    ctx.known(p, domainid="domain")
     if p.get("zoneid"):
         ctx.lookup("zone", p["zoneid"], "zoneid")
     if p.get("id") and ctx.get("vpcoffering", p["id"]) is None:

@@ -92,13 +92,6 @@ def _render(doc: dict, command: str) -> dict:
     return public_fields(doc, spec.command(command)["response"])
 
 
-def _known(ctx: Ctx, p: dict, **kinds: str) -> None:
-    """uuid parameters must name an existing entity, removed ones included (§1), even as list filters."""
-    for param, kind in kinds.items():
-        if p.get(param) and p[param] != "-1" and ctx.get(kind, p[param], removed=True) is None:
-            raise invalid_value(ctx.command, param, p[param])
-
-
 def _exact(items: list[dict], p: dict, *names: str) -> list[dict]:
     for name in names:
         if p.get(name) is not None:
@@ -131,7 +124,7 @@ def _render_zone(ctx: Ctx, zone: dict, showcapacities: bool) -> dict:
 
 
 def _list_zones(ctx: Ctx, p: dict) -> Listing:
-    _known(ctx, p, id="zone")
+    ctx.known(p, id="zone")
     if p.get("domainid") and ctx.get("domain", p["domainid"]) is None:
         raise invalid_value(ctx.command, "domainid", p["domainid"])
     zones = ctx.find("zone")
@@ -166,7 +159,7 @@ def _offering_zone_filter(ctx: Ctx, p: dict) -> None:
 
 def _list_service_offerings(ctx: Ctx, p: dict) -> Listing:
     _offering_zone_filter(ctx, p)
-    _known(ctx, p, id="serviceoffering")
+    ctx.known(p, id="serviceoffering")
     if p.get("domainid") and ctx.get("domain", p["domainid"]) is None:
         raise invalid_value(ctx.command, "domainid", p["domainid"])
     rows = ctx.find("serviceoffering")
@@ -189,17 +182,18 @@ def _list_service_offerings(ctx: Ctx, p: dict) -> Listing:
 
 
 def _list_disk_offerings(ctx: Ctx, p: dict) -> Listing:
+    ctx.known(p, domainid="domain", storageid=None)
     _offering_zone_filter(ctx, p)
     if p.get("volumeid"):
         ctx.owned(ctx.get("volume", p["volumeid"]), "volume", "volumeid", p["volumeid"])
-    _known(ctx, p, id="diskoffering")
+    ctx.known(p, id="diskoffering")
     rows = _exact(ctx.find("diskoffering"), p, "id", "name", "encrypt")
     rows = keyword_filter(rows, p.get("keyword"), "name", "displaytext")
     return Listing([_render(o, "listDiskOfferings") for o in rows])
 
 
 def _list_os_types(ctx: Ctx, p: dict) -> Listing:
-    _known(ctx, p, id="ostype")
+    ctx.known(p, id="ostype")
     rows = _exact(ctx.find("ostype"), p, "id", "oscategoryid")
     if p.get("description"):
         # Matched with LIKE %description% (GuestOSDao), i.e. as a case-insensitive substring.
@@ -222,11 +216,11 @@ def _visible_network(ctx: Ctx, net: dict, scope: str | None) -> bool:
 def _list_networks(ctx: Ctx, p: dict) -> Listing:
     if p.get("zoneid"):
         ctx.lookup("zone", p["zoneid"], "zoneid")
-    _known(ctx, p, id="network", networkofferingid="networkoffering")
+    ctx.known(p, id="network", networkofferingid="networkoffering", associatednetworkid="network")
     scope = ctx.scope_accounts(p)
     rows = [n for n in ctx.find("network") if _visible_network(ctx, n, scope)]
     rows = _exact(rows, p, "id", "zoneid", "networkofferingid", "issystem", "canusefordeploy", "specifyipranges",
-                  "restartrequired", "displaynetwork", "physicalnetworkid", "vpcid")
+                  "restartrequired", "displaynetwork", "physicalnetworkid", "vpcid", "associatednetworkid")
     if p.get("type") and p["type"].lower() != "all":
         rows = [n for n in rows if n.get("type", "").lower() == p["type"].lower()]
     for name in ("traffictype", "acltype"):
@@ -250,9 +244,10 @@ def _list_networks(ctx: Ctx, p: dict) -> Listing:
 
 
 def _list_network_offerings(ctx: Ctx, p: dict) -> Listing:
+    ctx.known(p, domainid="domain")
     if p.get("zoneid"):
         ctx.lookup("zone", p["zoneid"], "zoneid")
-    _known(ctx, p, id="networkoffering")
+    ctx.known(p, id="networkoffering")
     rows = _exact(ctx.find("networkoffering"), p, "id", "name", "displaytext", "isdefault", "specifyvlan",
                   "specifyipranges", "forvpc")
     for name in ("guestiptype", "traffictype", "availability", "state"):
@@ -387,6 +382,7 @@ def _limits_account(ctx: Ctx, p: dict) -> dict | None:
 
 
 def _list_resource_limits(ctx: Ctx, p: dict) -> Listing:
+    ctx.known(p, projectid=None)
     account = _limits_account(ctx, p)
     wanted: int | None = None
     if p.get("resourcetypename"):
