@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["EC2Error", "ClientError", "ServerError", "ERRORS", "error_for_code"]
+__all__ = ["EC2Error", "ClientError", "ServerError", "ERRORS", "error_for_code", "unsupported", "WHY_UNSUPPORTED"]
 
 
 class EC2Error(Exception):
@@ -186,6 +186,22 @@ __all__ += sorted(cls.__name__ for cls in ERRORS.values())
 
 def error_for_code(code: str) -> type[EC2Error]:
     return ERRORS[code]
+
+
+_NO_LONE_NIC = ("CloudStack has no network interface apart from an instance: a NIC is made with its instance "
+                "and goes with it; RunInstances NetworkInterface.N at device index 0 and Assign/"
+                "UnassignPrivateIpAddresses are what it can do")
+# Why an EC2 action we know is refused, where the cloud decides it (the rest are simply not built).
+WHY_UNSUPPORTED: dict[str, str] = {
+    "CreateNetworkInterface": _NO_LONE_NIC, "DeleteNetworkInterface": _NO_LONE_NIC,
+    "AttachNetworkInterface": _NO_LONE_NIC, "DetachNetworkInterface": _NO_LONE_NIC,
+}
+
+
+def unsupported(action: str) -> EC2Error:
+    """UnsupportedOperation for ACTION, with the reason when the cloud is why (WHY_UNSUPPORTED)."""
+    reason = WHY_UNSUPPORTED.get(action)
+    return ERRORS["UnsupportedOperation"](action=f"{action} ({reason})" if reason else action)
 
 
 # Names for static analysis and readable imports (`from ec2soap.errors import InvalidInstanceIDNotFound`).

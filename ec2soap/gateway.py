@@ -20,7 +20,7 @@ from ec2soap.cloudstack.errors import (CloudStackApiError, CloudStackAuthError, 
                                        CloudStackJobTimeout, CloudStackUnavailable)
 from ec2soap.core.context import CoreSettings, RequestContext
 from ec2soap.core.operations import GATEWAY_ACTIONS
-from ec2soap.errors import ERRORS, EC2Error
+from ec2soap.errors import ERRORS, EC2Error, unsupported
 
 __all__ = ["Gateway", "Caller", "new_request_id"]
 
@@ -63,7 +63,7 @@ class Gateway:
         """EXTRAS are facts of the request the core may use (e.g. "host": the Host it came in on)."""
         request_id = request_id or new_request_id()
         if action not in self.operations:
-            raise ERRORS["UnsupportedOperation"](action=action)
+            raise unsupported(action)
         ctx = RequestContext(request_id=request_id, access_key=caller.access_key,
                              cloud=self.cloud_for(caller.access_key, caller.secret_key), ids=self.ids,
                              offerings=self.offerings, settings=self.settings, extras=dict(extras or {}),

@@ -18,7 +18,7 @@ from ec2soap.auth.errors import AuthError
 from ec2soap.auth.ec2_query import Ec2Query
 from ec2soap.auth.request import HttpRequestInfo
 from ec2soap.door import Answer, Exchange, FrontDoor
-from ec2soap.errors import ERRORS, EC2Error
+from ec2soap.errors import ERRORS, EC2Error, unsupported
 from ec2soap.gateway import Caller
 from ec2soap.origin import request_origin
 from ec2soap.query import reader
@@ -139,7 +139,7 @@ class QueryResource(FrontDoor):
         if not implemented(action) or not self.gateway.supports(action):
             # The catalogue (wire/catalogue.py) knows it: EC2 has it and we do not. Else it is no EC2 action.
             if entry(action) is not None:
-                raise ERRORS["UnsupportedOperation"](action=action)
+                raise unsupported(action)
             raise ERRORS["InvalidAction"](action=action)
         kwargs = reader.read(action, QueryParams(params))
         result = await self.gateway.call(action, caller, kwargs, exchange.request_id, extras=extras)

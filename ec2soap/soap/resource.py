@@ -19,7 +19,7 @@ from twisted.internet.defer import Deferred
 
 from ec2soap import __version__
 from ec2soap.door import Answer, Exchange, FrontDoor
-from ec2soap.errors import ERRORS, EC2Error
+from ec2soap.errors import ERRORS, EC2Error, unsupported
 from ec2soap.gateway import Caller
 from ec2soap.origin import base_url, request_origin
 from ec2soap.soap.faults import fault_document
@@ -143,7 +143,7 @@ class SoapResource(FrontDoor):
         if name in self.actions:
             return name, entries[0]
         if _offered(name) or _offered(name.removesuffix("Response")):
-            raise ERRORS["UnsupportedOperation"](action=name)
+            raise unsupported(name)
         raise ERRORS["InvalidAction"](action=name)
 
     def _fault(self, request: Any, error: EC2Error, request_id: str) -> bytes:

@@ -100,3 +100,20 @@ def test_tags_on_a_public_image_of_another_account(ec2: EC2Client, new_user: Any
     else:
         ec2.cli("delete-tags", "--resources", image, "--tags", "Key=x")
     assert _tags_of_image(ec2, image) == {"use": "base"}
+
+
+def _create_interface(ec2: EC2Client) -> Any:
+    if ec2.kind == "boto3":
+        return ec2.client.create_network_interface(SubnetId="subnet-0123456789abcdef0")
+    if ec2.kind == "boto2":
+        return ec2.conn.create_network_interface("subnet-0123456789abcdef0")
+    return ec2.cli("create-network-interface", "--subnet-id", "subnet-0123456789abcdef0")
+
+
+def test_a_refused_action_says_why(ec2: EC2Client) -> None:
+    """UnsupportedOperation names the reason when the cloud is why (errors.WHY_UNSUPPORTED)."""
+    with ec2.failure() as failure:
+        _create_interface(ec2)
+    assert failure.value.code == "UnsupportedOperation"
+    assert "CreateNetworkInterface" in failure.value.message
+    assert "no network interface apart from an instance" in failure.value.message
