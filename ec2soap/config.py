@@ -81,9 +81,9 @@ class Settings:
     simulator_expunge_seconds: float = field(default=86400.0, metadata={
         "doc": "how long a destroyed VM stays Destroyed in the simulator before it is expunged (its expunge.delay "
                "setting; CloudStack's default is one day)"})
-    simulator_advanced_zone: bool = field(default=False, metadata={
-        "doc": "seed an Advanced zone (VPCs, isolated networks) in the built-in simulator next to the Basic one; "
-               "EC2-VPC actions (CreateVpc, CreateSubnet, ...) need it"})
+    simulator_advanced_zone: bool = field(default=True, metadata={
+        "doc": "seed an Advanced zone (zone2: VPCs, isolated networks) in the built-in simulator beside the Basic zone1; "
+               "EC2-VPC actions (CreateVpc, CreateSubnet, ...) need it; false leaves a Basic zone only"})
     region: str = field(default="cloudstack", metadata={
         "doc": "the EC2 region name this gateway reports (DescribeRegions; clients' region setting)"})
     clock_skew: float = field(default=900.0, metadata={

@@ -145,14 +145,16 @@ async def _zone_id(ctx: RequestContext) -> str:
 
 async def vpc_for_new_address(ctx: RequestContext) -> dict:
     """The CloudStack VPC an AllocateAddress Domain=vpc address is tied to (EC2's addresses belong to no VPC;
-    CloudStack's belong to one for good). The first of: the caller's most recently created VPC with an internet
-    gateway attached (the only kind an Elastic IP can work in), the default VPC if it has one attached, the
-    caller's most recently created VPC, the default VPC. VPCIdNotSpecified when the caller has no VPC."""
+    CloudStack's belong to one for good). The first of: the caller's most recently created VPC of its own with an
+    internet gateway attached (the only kind an Elastic IP can work in), its most recently created VPC (where
+    AssociateAddress then says Gateway.NotAttached until one is attached), the default VPC (which has its
+    gateway). A caller who made VPCs means them, not the default one. VPCIdNotSpecified when the caller has no
+    VPC."""
     vpcs = [v for v in await ctx.cloud.list_vp_cs(listall=True) if v.get("state") != "Inactive"]
     if not vpcs:
         raise ERRORS["VPCIdNotSpecified"]()
     gateways = {v["id"]: await attached_gateway(ctx, v["id"]) is not None for v in vpcs}
-    return max(vpcs, key=lambda v: (gateways[v["id"]], not is_default_vpc(v),
+    return max(vpcs, key=lambda v: (not is_default_vpc(v), gateways[v["id"]],
                                     str(v.get("created") or ""), v["id"]))
 
 

@@ -50,7 +50,8 @@ def test_advanced_zone_passes_and_may_create_cleans_up(tmp_path: Any, capsys: An
         store.close()
 
 
-def test_basic_only_cloud_reports_the_advanced_zone_items(tmp_path: Any, capsys: Any) -> None:
+def test_basic_only_cloud_reports_the_advanced_zone_items(tmp_path: Any, capsys: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("EC2SOAP_SIMULATOR_ADVANCED_ZONE", "false")
     data = str(tmp_path / "data")
     assert cli.main(["cloudstack", "check", "--data-dir", data, "--may-create"]) == 1
     lines = _lines(capsys)

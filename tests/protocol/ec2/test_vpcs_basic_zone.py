@@ -1,10 +1,17 @@
-"""EC2-VPC on a cloud with only a Basic zone (the default simulator): CreateVpc is refused, saying why, and the
-Describe actions answer nothing (boto3, awscli)."""
+"""EC2-VPC on a cloud with only a Basic zone (the simulator with simulator_advanced_zone off): CreateVpc is
+refused, saying why, and the Describe actions answer nothing (boto3, awscli)."""
 from __future__ import annotations
+
+from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import EC2Client
+from tests.protocol.conftest import EC2Client, GatewayServer, serve_gateway
+
+
+@pytest.fixture(scope="module")
+def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]) -> Iterator[GatewayServer]:
+    yield from serve_gateway(tmp_path_factory, reactor, in_reactor, "basic-only", simulator_advanced_zone=False)
 
 
 @pytest.fixture(params=["boto3", "awscli"])

@@ -41,10 +41,14 @@ def regions(ec2: EC2Client, names: list[str] = ()) -> dict[str, str]:
 
 def test_describe_zones(ec2: EC2Client) -> None:
     found = zones(ec2)
-    assert found == [{"name": "zone1", "state": "available", "region": REGION, "messages": []}]
+    # The simulator's Basic zone1 (EC2-Classic) and Advanced zone2 (VPCs), as CloudStack lists them.
+    assert found == [{"name": name, "state": "available", "region": REGION, "messages": []}
+                     for name in ("zone1", "zone2")]
     assert [z["name"] for z in zones(ec2, ["ZONE1"])] == ["zone1"]  # matched case-insensitively
-    assert [z["name"] for z in zones(ec2, filters={"zone-name": ["zone*"]})] == ["zone1"]
-    assert [z["name"] for z in zones(ec2, filters={"state": ["available"], "region-name": [REGION]})] == ["zone1"]
+    assert [z["name"] for z in zones(ec2, filters={"zone-name": ["zone*"]})] == ["zone1", "zone2"]
+    assert [z["name"] for z in zones(ec2, filters={"zone-name": ["*2"]})] == ["zone2"]
+    assert [z["name"] for z in zones(ec2, filters={"state": ["available"], "region-name": [REGION]})] == [
+        "zone1", "zone2"]
     assert zones(ec2, filters={"zone-name": ["nowhere"]}) == []
 
 
@@ -94,14 +98,16 @@ def account_attributes(ec2: EC2Client, names: list[str] = ()) -> dict[str, list[
 
 def test_account_attributes(ec2: EC2Client) -> None:
     found = account_attributes(ec2)
-    assert found["supported-platforms"] == ["EC2"]
-    assert found["default-vpc"] == ["none"]
-    assert found["vpc-max-elastic-ips"] == ["0"]
+    # A Basic zone (EC2-Classic) and an Advanced one (VPC): the default VPC is made on this first question.
+    assert found["supported-platforms"] == ["EC2", "VPC"]
+    [default_vpc] = found["default-vpc"]
+    assert default_vpc.startswith("vpc-")
+    assert int(found["vpc-max-elastic-ips"][0]) >= -1
     assert int(found["max-instances"][0]) >= -1 and int(found["max-elastic-ips"][0]) >= -1
     assert list(found) == ["supported-platforms", "default-vpc", "max-instances",
                            "vpc-max-security-groups-per-interface", "max-elastic-ips", "vpc-max-elastic-ips"]
     assert account_attributes(ec2, ["default-vpc", "supported-platforms"]) == {
-        "default-vpc": ["none"], "supported-platforms": ["EC2"]}
+        "default-vpc": [default_vpc], "supported-platforms": ["EC2", "VPC"]}
     with ec2.failure() as failure:
         account_attributes(ec2, ["favourite-colour"])
     assert failure.value.code == "InvalidParameterValue"
