@@ -85,8 +85,20 @@ def _render_rule(ctx: Ctx, rule: dict) -> dict:
     return out
 
 
-def render_security_group(ctx: Ctx, doc: dict) -> dict:
-    """SecurityGroupResponse: stored fields, rules, tags and the VMs using the group."""
+def render_security_group(ctx: Ctx, doc: dict, *, full: bool = False) -> dict:
+    """A group as a VM's `securitygroup` entry shows it (listVirtualMachines, deployVirtualMachine...), or with
+    FULL the SecurityGroupResponse of listSecurityGroups: stored fields, rules, tags and the VMs using it.
+
+    CloudStack 4.18 fills a VM's entry from the user_vm_view join (UserVmJoinDaoImpl.newUserVmResponse): id,
+    name, description, and the account (a project's id and name for a project's VM); the response's collections
+    are left as constructed, empty, and the count unset. Listing every member VM there made a list of N VMs in
+    one group N² ids long."""
+    if not full:
+        owner = ({"projectid": doc["projectid"], "project": doc.get("project", "")} if doc.get("projectid")
+                 else {"account": doc.get("account", "")})
+        entry = {"id": doc["id"], "name": doc["name"], **({"description": doc["description"]}
+                                                          if "description" in doc else {}), **owner}
+        return {**entry, "ingressrule": [], "egressrule": [], "tags": [], "virtualmachineids": []}
     out = {k: v for k, v in doc.items() if k in _FIELDS and not k.startswith("_")}
     out["ingressrule"] = [_render_rule(ctx, r) for r in doc.get("_ingress", ())]
     out["egressrule"] = [_render_rule(ctx, r) for r in doc.get("_egress", ())]
@@ -145,7 +157,7 @@ def _list_security_groups(ctx: Ctx, p: dict) -> Listing:
         groups = [g for g in groups if g["name"] == p["securitygroupname"]]
     groups = keyword_filter(groups, p.get("keyword"), "name", "description")
     groups = ctx.tags.filter(groups, "SecurityGroup", p.get("tags"))
-    return Listing([render_security_group(ctx, g) for g in groups])
+    return Listing([render_security_group(ctx, g, full=True) for g in groups])
 
 
 def _create_security_group(ctx: Ctx, p: dict) -> dict:
@@ -154,7 +166,7 @@ def _create_security_group(ctx: Ctx, p: dict) -> dict:
     default_group(ctx, owner["id"])
     if find_group(ctx, owner["id"], name=p["name"]) is not None:
         raise param_error(f"Unable to create security group, a group with name {p['name']} already exists.")
-    return render_security_group(ctx, _new_group(ctx, owner, p["name"], p.get("description")))
+    return render_security_group(ctx, _new_group(ctx, owner, p["name"], p.get("description")), full=True)
 
 
 def _delete_security_group(ctx: Ctx, p: dict) -> Any:
