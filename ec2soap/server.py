@@ -3,6 +3,7 @@ and the listeners. The only module that wires components together.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass, field
@@ -394,6 +395,24 @@ def banner(running: Running) -> str:
     return "\n".join(lines)
 
 
+# The young generation's threshold once started (CPython's default is 700 container allocations).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def settle_gc() -> None:
+    """Once start-up is done: everything allocated so far (modules, the WSDL, the catalogue, shapes, Spyne's
+    models: ~145,000 objects) moves to the permanent generation, and the young generation collects after
+    10,000 net allocations. A DescribeInstances of 50 instances parses and renders thousands of containers
+    that die with the request. Measured with gc.callbacks in the gateway (simulator in another process) over
+    ~600 such requests: 0.67 s in the collector with the defaults (724 young, 66 middle, 3 full collections,
+    the full ones walking the start-up objects), 0.17 s with the freeze alone, 0.04 s with both. Cycles are
+    still collected."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
 def serve(settings: Settings, *, gateway: bool, adopt: dict[str, tuple[int, int]] | None = None) -> int:
     """Run the reactor until SIGTERM/SIGINT; then drain (ec2soap.shutdown) and return 0. A worker (ADOPT
     given) prints no banner: its supervisor does."""
@@ -408,6 +427,7 @@ def serve(settings: Settings, *, gateway: bool, adopt: dict[str, tuple[int, int]
 
     def started(running: Running) -> None:
         outcome["running"] = running
+        settle_gc()
         if adopt is None:
             print(banner(running), flush=True)
 
