@@ -12,7 +12,7 @@ front doors answer DescribeInstances over all N instances for the same number of
 Both clients use one plain http.client keep-alive connection per thread and read responses without parsing
 them. The client runs in this process, not the server's, but shares the machine's cores; so the client-only
 cost of producing one signed request of each kind is measured too and printed. Reports req/s, p50/p99
-latency and SOAP/Query (target: at least 0.5x). Not a test: run by hand.
+latency and SOAP/Query (target: at least 0.8x, issue 14). Not a test: run by hand.
 """
 from __future__ import annotations
 
@@ -183,12 +183,12 @@ def main() -> int:
           f"bytes per response); client alone signs {client_rates['query']:.0f} Query / {client_rates['soap']:.0f} "
           f"SOAP requests/s on one thread")
     print("server CPU = the server process's CPU milliseconds per request")
-    print("conc | Query req/s  p50 ms  p99 ms  CPU ms |  SOAP req/s  p50 ms  p99 ms  CPU ms | SOAP/Query (>= 0.5x)")
+    print("conc | Query req/s  p50 ms  p99 ms  CPU ms |  SOAP req/s  p50 ms  p99 ms  CPU ms | SOAP/Query (>= 0.8x)")
     for concurrency in args.concurrency:
         query = next(r for r in results if r["door"] == "query" and r["concurrency"] == concurrency)
         soap = next(r for r in results if r["door"] == "soap" and r["concurrency"] == concurrency)
         ratio = soap["rps"] / query["rps"] if query["rps"] else float("nan")
-        verdict = "met" if ratio >= 0.5 else "MISSED"
+        verdict = "met" if ratio >= 0.8 else "MISSED"
         print(f"{concurrency:4} | {query['rps']:11.1f} {query['p50_ms']:7.1f} {query['p99_ms']:7.1f}"
               f" {query['server_cpu_ms_per_req']:7.1f} | {soap['rps']:11.1f} {soap['p50_ms']:7.1f}"
               f" {soap['p99_ms']:7.1f} {soap['server_cpu_ms_per_req']:7.1f} | {ratio:5.2f}x {verdict}")
