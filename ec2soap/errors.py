@@ -49,7 +49,7 @@ class ServerError(EC2Error):
 
 # EC2 answers these with another status than 400.
 _STATUS = {"AuthFailure": 401, "Blocked": 403, "SignatureDoesNotMatch": 403, "UnsupportedOperation": 400,
-           "NoSuchEntity": 404}
+           "NoSuchEntity": 404, "DryRunOperation": 412}
 
 
 def _client(code: str, template: str, status: int = 400) -> type[ClientError]:
@@ -76,6 +76,7 @@ _CLIENT = [
     ("InvalidAction", "The action {action} is not valid for this web service."),
     ("UnsupportedOperation", "The operation {action} is not supported by this gateway."),
     ("UnknownParameter", "The parameter {name} is not recognized"),
+    ("DryRunOperation", "Request would have succeeded, but DryRun flag is set."),
     ("InvalidParameter", "{detail}"),
     ("InvalidParameterValue", "{detail}"),
     ("InvalidParameterCombination", "{detail}"),

@@ -16,6 +16,10 @@ __all__ = ["QueryParams", "AUTH_PARAMS"]
 AUTH_PARAMS = {"Action", "Version", "AWSAccessKeyId", "Signature", "SignatureMethod", "SignatureVersion",
                "Timestamp", "Expires", "SecurityToken", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
                "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"}
+# boto3 and awscli fill in ClientToken (an idempotency token) on every action whose API has one. RunInstances
+# keeps it (core/launches.py); on the other actions the gateway does not deduplicate retries, which the user
+# guide says, rather than refuse every call those clients make.
+TOLERATED = {"ClientToken"}
 _INDEX = re.compile(r"^(\d+)(?:\.(.*))?$")
 
 
@@ -30,11 +34,27 @@ class QueryParams:
 
     def __init__(self, params: Mapping[str, str]):
         self.raw = dict(params)
+        # What the reader asked for: names, and prefixes of indexed names (PREFIX.N...). unread() is the rest.
+        self._asked: set[str] = set()
+        self._prefixes: set[str] = set()
 
     def __contains__(self, name: str) -> bool:
+        self._asked.add(name)
         return name in self.raw
 
+    def present(self, name: str) -> bool:
+        """NAME given, as a value or as NAME.Sub... (a structure)."""
+        self._prefixes.add(name)
+        return name in self or any(key.startswith(name + ".") for key in self.raw)
+
+    def unread(self) -> list[str]:
+        """The given names no reading asked for (protocol parameters aside): EC2's UnknownParameter."""
+        return sorted(key for key in self.raw if key not in self._asked and key not in AUTH_PARAMS
+                      and key not in TOLERATED
+                      and not any(key.startswith(prefix + ".") for prefix in self._prefixes))
+
     def str(self, name: str, *, required: bool = False, default: Any = None) -> Any:
+        self._asked.add(name)
         value = self.raw.get(name)
         if value is None or (required and value == ""):
             # EC2 answers an empty required parameter as a missing one (InstanceId= is MissingParameter).
@@ -72,6 +92,7 @@ class QueryParams:
     def _indexed(self, prefix: str) -> dict[int, dict[str, str] | str]:
         """{N: rest} for PREFIX.N (value) and PREFIX.N.Sub... (dict of sub-names)."""
         out: dict[int, Any] = {}
+        self._prefixes.add(prefix)
         lead = prefix + "."
         for key, value in self.raw.items():
             if not key.startswith(lead):

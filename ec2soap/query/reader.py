@@ -24,8 +24,18 @@ def readable(action: str) -> bool:
 
 
 def read(action: str, params: QueryParams) -> dict[str, Any]:
-    """ACTION's core keyword arguments from PARAMS (EC2Error for a missing or malformed parameter)."""
-    return _fields(REQUESTS[action].params, params)
+    """ACTION's core keyword arguments from PARAMS (EC2Error for a missing or malformed parameter). A parameter
+    the action's shape does not read is UnknownParameter, as EC2 answers one it does not know: never dropped
+    (an EC2 parameter this gateway does not apply, such as CreateSubnet's AvailabilityZoneId, is refused the
+    same way). DryRun=true, once everything else is read, is EC2's DryRunOperation: nothing is done."""
+    kwargs = _fields(REQUESTS[action].params, params)
+    dry_run = params.bool("DryRun", default=False)
+    unread = params.unread()
+    if unread:
+        raise ERRORS["UnknownParameter"](name=unread[0])
+    if dry_run:
+        raise ERRORS["DryRunOperation"]()
+    return kwargs
 
 
 def _fields(fields: tuple[In, ...], p: QueryParams) -> dict[str, Any]:
@@ -51,7 +61,7 @@ def _value(param: In, p: QueryParams) -> Any:
     if kind == "bool":
         return p.bool(name, default=param.default)
     if kind == "present":
-        return name in p or any(key.startswith(name + ".") for key in p.raw)
+        return p.present(name)
     if kind == "list":
         return p.list(name)
     if kind == "filters":
