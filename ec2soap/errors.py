@@ -153,6 +153,7 @@ _CLIENT = [
     ("InvalidNetworkAclEntry.NotFound", "The network acl entry identified by {rule_number} could not be found."),
     ("NetworkAclEntryAlreadyExists", "The network acl entry identified by {rule_number} already exists."),
     ("NetworkAclEntryLimitExceeded", "{detail}"),
+    ("SubnetLimitExceeded", "{detail}"),
     ("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '{eni_id}' does not exist"),
     ("PrivateIpAddressLimitExceeded", "{detail}"),
     ("InsufficientFreeAddressesInSubnet", "{detail}"),

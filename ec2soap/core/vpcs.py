@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ec2soap.cloudstack.errors import CloudStackError
+from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackError
 from ec2soap.core import network_acls, vpc_security_groups
 from ec2soap.core.context import RequestContext
 from ec2soap.core.default_vpc import (ensure_default, is_default_subnet, is_default_vpc, remember_deleted,
@@ -316,7 +316,15 @@ async def create_subnet(ctx: RequestContext, vpc_id: str = "", cidr_block: str =
     if any(cidr.overlaps(ipaddress.IPv4Network(t["cidr"])) for t in tiers if t.get("cidr")):
         raise ERRORS["InvalidSubnet.Conflict"](cidr=cidr_block)
     new_tags = check_new_tags(tags)
-    cs = await create_tier(ctx, vpc, cidr, f"subnet-{cidr}")
+    try:
+        cs = await create_tier(ctx, vpc, cidr, f"subnet-{cidr}")
+    except CloudStackApiError as exc:
+        if "networks per vpc" not in str(exc.errortext or "").lower():
+            raise
+        # CloudStack's vpc.max.networks (3 by default) is the cloud's subnets-per-VPC limit.
+        raise ERRORS["SubnetLimitExceeded"](
+            detail=f"The VPC {vpc_id} has as many subnets as this cloud allows per VPC ({len(tiers)}; "
+                   f"CloudStack's vpc.max.networks, which its operator may raise)") from None
     await tag_new(ctx, cs["id"], "Network", new_tags)
     subnet = (await _to_subnets(ctx, [cs]))[0]
     subnet.tags = [Tag(t["key"], t.get("value", "")) for t in new_tags]

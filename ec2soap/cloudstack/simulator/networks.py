@@ -62,6 +62,11 @@ def _check_tier(ctx: Ctx, vpc: dict, cidr: ipaddress.IPv4Network | None, offerin
     """VpcManagerImpl.validateNewVpcGuestNetwork and validateNtwkOffForNtwkInVpc."""
     if vpc.get("state") != "Enabled":
         raise param_error("Unable to find Enabled VPC by id specified")
+    most = ctx.config_int("vpc.max.networks", 3)
+    if len(tiers_of(ctx, vpc["id"])) >= most:
+        # A CloudRuntimeException: 530.
+        raise SimError(530, f"Number of networks per VPC can't extend {most}; increase it using global config "
+                            f"vpc.max.networks", 4250)
     if vpc["zoneid"] != zone["id"]:
         raise param_error("New network doesn't belong to vpc zone")
     if not offering.get("forvpc"):

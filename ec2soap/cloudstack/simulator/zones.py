@@ -55,6 +55,7 @@ CONFIGURATIONS = [
      "The interval (in seconds) to wait before running the expunge thread."),
     ("integration.api.port", "Advanced", "Integer", "0",
      "Integration (unauthenticated) API port. To disable set it to 0 or negative."),
+    ("vpc.max.networks", "Advanced", "Integer", "3", "Maximum number of networks per vpc"),
     ("allow.public.user.templates", "Advanced", "Boolean", "true",
      "If false, users will not be able to create public templates."),
     ("allow.user.create.projects", "Project Defaults", "Boolean", "true",
