@@ -8,7 +8,7 @@ adapter imports here: a struct names the core dataclass it builds (`make`, "modu
 names its converter (`convert`), which each door keeps in its own module for that family.
 
 The Query name follows botocore's EC2 serializer (the member's locationName capitalised, lists as `Name.N`);
-tests/unit/wire/test_request_names.py holds every name we read to botocore's model, with the older forms boto 2
+tests/unit/wire/test_requests.py holds every name we read to botocore's model, with the older forms boto 2
 and the 2010 API send listed in `aliases`.
 """
 from __future__ import annotations
