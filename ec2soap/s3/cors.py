@@ -9,11 +9,14 @@ answer sent with credentials.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ec2soap.s3.errors import S3Error
 
-__all__ = ["actual_request_headers"]
+__all__ = ["actual_request_headers", "error_cors_headers"]
+
+log = logging.getLogger(__name__)
 
 _VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
 
@@ -40,3 +43,14 @@ async def actual_request_headers(res: Any, call: Any, caller: Any) -> dict:
     if rule.get("max_age_seconds") is not None:
         headers["Access-Control-Max-Age"] = str(rule["max_age_seconds"])
     return headers
+
+
+async def error_cors_headers(res: Any, call: Any, caller: Any) -> dict:
+    """The CORS headers of CALL's error answer, as `actual_request_headers`; never raises: an error is being
+    answered already, and a store that cannot be read (perhaps the very error) answers it without them."""
+    try:
+        return await actual_request_headers(res, call, caller)
+    except Exception:
+        log.warning("S3 request %s: no CORS headers on its error answer (the rules could not be read)",
+                    getattr(call, "request_id", "-"), exc_info=True)
+        return {}

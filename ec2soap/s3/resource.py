@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, Optional
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
@@ -28,7 +28,7 @@ from ec2soap.auth.credentials import CredentialsUnavailable
 from ec2soap.door import Exchange, FrontDoor
 from ec2soap.s3 import routes
 from ec2soap.s3.answers import S3Answer, UploadPlan, as_s3_error, from_query, last_resort
-from ec2soap.s3.cors import actual_request_headers
+from ec2soap.s3.cors import actual_request_headers, error_cors_headers
 from ec2soap.s3.bodies import CHECKSUM_PREFIX, Prepared, check_small_body, decoder_for, read_small, trailers
 from ec2soap.s3.owners import Owners
 from ec2soap.s3.request_checks import before_route
@@ -192,8 +192,11 @@ class S3Resource(FrontDoor):
         return as_s3_error(exc, exchange.parsed)  # logs what is not an S3, auth or query error
 
     async def refuse(self, exchange: Exchange, error: S3Error) -> int:
+        """ERROR as S3's error document, with the CORS headers of the bucket's matching rule (S3 sends them
+        on errors too, so a browser can read why it was refused; none for a bucket that does not exist)."""
         call: Call = exchange.parsed
-        self._error(call, error)
+        caller = call.caller if call.caller is not None else getattr(call.prepared, "caller", None)
+        self._error(call, error, await error_cors_headers(self, call, caller))
         if call.prepared is not None:  # not committed (a no-op if it was)
             await self.run(call.prepared.body.abort)
         return error.status
@@ -389,14 +392,31 @@ class S3Resource(FrontDoor):
         return Prepared(caller, auth, body, decoder_for(auth, headers), headers)
 
     def respond_early(self, request: Any, failure: Failure) -> None:
+        """An upload refused before its body (the client waits for 100 Continue): the error now, or once the
+        bucket's CORS rules are read when a browser's Origin asks for them."""
         try:
             call = self._parse(request)
             error = as_s3_error(failure.value, call)
             request.setHeader("Date", http_date(time.time()))
-            self._error(call, error)
         except Exception:
             log.exception("S3 upload refusal could not be written")
             last_resort(request)
+            return
+        if not call.headers.get("origin") or call.bucket is None:
+            self._refuse_early(call, error, {})
+            return
+        # Who signed is not known yet: a signed request is answered as signed ones are (its origin echoed).
+        signed = call.headers.get("authorization") or call.query.get("X-Amz-Credential") or call.query.get(
+            "AWSAccessKeyId") or None
+        ensureDeferred(error_cors_headers(self, call, signed)).addBoth(
+            lambda headers: self._refuse_early(call, error, headers if isinstance(headers, dict) else {}))
+
+    def _refuse_early(self, call: Call, error: S3Error, cors: dict) -> None:
+        try:
+            self._error(call, error, cors)
+        except Exception:
+            log.exception("S3 upload refusal could not be written")
+            last_resort(call.request)
 
     # -- responses ----------------------------------------------------------------------------------------
 
@@ -433,7 +453,7 @@ class S3Resource(FrontDoor):
             request.setHeader("Content-Length", "0")
         request.finish()
 
-    def _error(self, call: Call, error: S3Error) -> None:
+    def _error(self, call: Call, error: S3Error, extra: Optional[dict] = None) -> None:
         request = call.request
         if request.finished or request._disconnected:
             return
@@ -445,6 +465,6 @@ class S3Resource(FrontDoor):
             request.responseHeaders.removeHeader(name)
         body = render_error(error, call.resource_name, call.request_id) if error.has_body else b""
         request.setResponseCode(error.status)
-        for name, value in (error.headers or {}).items():
+        for name, value in {**(extra or {}), **(error.headers or {})}.items():
             request.setHeader(name, value)
         self._finish(call, error.status, body, _XML if body else None)
