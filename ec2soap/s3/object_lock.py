@@ -204,14 +204,17 @@ def set_version_lock(conn: Any, version: Any, lock: Optional[dict]) -> None:
     version.object_lock = dict(lock) if lock else None
 
 
-def response_headers(version: Any) -> dict:
-    """The x-amz-object-lock-* headers GET and HEAD answer with."""
+def response_headers(version: Any, may: Callable[[str], bool]) -> dict:
+    """The x-amz-object-lock-* headers GET and HEAD answer with. As S3 does, the mode and retain-until date
+    only to a caller who could GetObjectRetention, the legal hold only to one who could GetObjectLegalHold:
+    MAY(action) says (asked only for what the version carries; the bucket owner's implicitly, anyone else's
+    from the bucket policy, s3.context.decide)."""
     lock = _lock_of(version) or {}
     out = {}
-    if lock.get("mode"):
+    if lock.get("mode") and may("s3:GetObjectRetention"):
         out[_MODE] = lock["mode"]
         out[_UNTIL] = format_date(float(lock["until"]))
-    if lock.get("legal_hold"):
+    if lock.get("legal_hold") and may("s3:GetObjectLegalHold"):
         out[_HOLD] = lock["legal_hold"]
     return out
 

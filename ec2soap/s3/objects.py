@@ -314,14 +314,16 @@ class Objects(OpsContext):
             check_conditions(headers, version.etag, version.last_modified, self.clock(),
                              self.object_headers(version, the_bucket.versioning is not None, basic=True))
             found["expiration"] = expiration_header(conn, the_bucket, version)  # s3.lifecycle
+            found["lock"] = object_lock.response_headers(version, lambda action: self.decide(
+                caller, action, the_bucket, key, version, context))  # each group to whom may read it
             return version
 
         if head:
             version = self.store.run_sync(lookup)
             span = span_of(version)
             return GetResult(version, None, span, {**self.object_headers(version, found["bucket"].versioning
-                                                                         is not None), **found["expiration"]},
-                             _part(part_number))
+                                                                         is not None), **found["lock"],
+                                                   **found["expiration"]}, _part(part_number))
         spans: dict = {}
 
         def remember(version: ObjectVersion) -> Optional[tuple[int, int]]:
@@ -330,10 +332,11 @@ class Objects(OpsContext):
         version, reader = self._open_source(lookup, remember)
         return GetResult(version, reader, spans["range"],
                          {**self.object_headers(version, found["bucket"].versioning is not None),
-                          **found["expiration"]}, _part(part_number))
+                          **found["lock"], **found["expiration"]}, _part(part_number))
 
     def object_headers(self, version: ObjectVersion, versioned: bool, basic: bool = False) -> dict:
-        """The headers S3 answers GET/HEAD with (Content-Length and Content-Range are the resource's)."""
+        """The headers S3 answers GET/HEAD with (Content-Length and Content-Range are the resource's; the
+        x-amz-object-lock-* ones depend on the caller, get_object adds them)."""
         out = {"ETag": etag_header(version.etag), "Last-Modified": http_date(version.last_modified)}
         if versioned:
             out["x-amz-version-id"] = version.version_id
@@ -350,7 +353,6 @@ class Objects(OpsContext):
             out["x-amz-meta-" + name] = value
         if version.manifest:
             out["x-amz-mp-parts-count"] = str(len(version.manifest))
-        out.update(object_lock.response_headers(version))
         if version.tags:
             out["x-amz-tagging-count"] = str(len(version.tags))
         return out
