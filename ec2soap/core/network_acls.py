@@ -376,11 +376,11 @@ async def create_network_acl(ctx: RequestContext, vpc_id: str = "", client_token
 
 
 async def delete_network_acl(ctx: RequestContext, network_acl_id: str = "") -> bool:
-    """DeleteNetworkAcl → deleteNetworkACLList; the VPC's default or an ACL a subnet uses is DependencyViolation."""
+    """DeleteNetworkAcl → deleteNetworkACLList; the VPC's default is InvalidParameterValue (EC2's "cannot delete
+    default network ACL"), an ACL a subnet uses DependencyViolation."""
     acl, vpcs = await _find(ctx, network_acl_id)
     if _default_of(await _my_lists(ctx, vpcs, acl["vpcid"]), acl["vpcid"]) == acl:
-        raise ERRORS["DependencyViolation"](detail=f"The network ACL '{network_acl_id}' is the default of its VPC "
-                                                   f"and cannot be deleted.")
+        raise _bad(f"cannot delete default network ACL {network_acl_id}")
     if any(t.get("aclid") == acl["id"] for t in await ctx.cloud.list_networks(vpcid=acl["vpcid"], listall=True)):
         raise ERRORS["DependencyViolation"](detail=f"The network ACL '{network_acl_id}' has dependencies and "
                                                    f"cannot be deleted.")

@@ -80,7 +80,7 @@ def test_network_acls_boto3(gateway_server: GatewayServer, new_user: Callable[[]
     assert failure.value.code == "DependencyViolation"
     with ec2.failure() as failure:
         client.delete_network_acl(NetworkAclId=default["NetworkAclId"])
-    assert failure.value.code == "DependencyViolation"
+    assert failure.value.code == "InvalidParameterValue" and "cannot delete default network ACL" in failure.value.message
     client.replace_network_acl_association(AssociationId=new_assoc, NetworkAclId=default["NetworkAclId"])
     client.delete_network_acl_entry(NetworkAclId=acl_id, RuleNumber=90, Egress=False)
     client.delete_network_acl(NetworkAclId=acl_id)
