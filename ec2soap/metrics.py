@@ -54,16 +54,35 @@ class Metrics:
         self.jobs_in_flight = Gauge("ec2soap_jobs_in_flight", "CloudStack async jobs being waited for", registry=r)
         for direction in ("in", "out"):
             self.s3_bytes_total.labels(direction=direction)
+        # Label values → the labelled children. prometheus_client's labels() checks and orders its keywords on
+        # every call (a few per request, a profile's visible share of a small one); the children never change
+        # once made, and the keys are bounded like the labels themselves.
+        self._children: dict[tuple, tuple] = {}
+
+    def _child(self, key: tuple, make) -> tuple:
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = make()
+        return found
 
     def request(self, service: str, action: str, status: int | str, seconds: float) -> None:
         """One answered request. SERVICE is ec2, soap or s3; ACTION a bounded name (use 'other' for unknown)."""
-        self.requests.labels(service=service, action=action or "-", status=str(status)).inc()
-        self.request_seconds.labels(service=service, action=action or "-").observe(max(seconds, 0.0))
+        action = action or "-"
+        status = str(status)
+        count, latency = self._child(("request", service, action, status), lambda: (
+            self.requests.labels(service=service, action=action, status=status),
+            self.request_seconds.labels(service=service, action=action)))
+        count.inc()
+        latency.observe(max(seconds, 0.0))
 
     def cloudstack_call(self, command: str, error: BaseException | None, seconds: float) -> None:
         """One CloudStack request that succeeded (ERROR None) or failed with ERROR."""
-        self.cloudstack_calls.labels(command=command, outcome=cloudstack_outcome(error)).inc()
-        self.cloudstack_seconds.labels(command=command).observe(max(seconds, 0.0))
+        outcome = cloudstack_outcome(error)
+        count, latency = self._child(("cloudstack", command, outcome), lambda: (
+            self.cloudstack_calls.labels(command=command, outcome=outcome),
+            self.cloudstack_seconds.labels(command=command)))
+        count.inc()
+        latency.observe(max(seconds, 0.0))
 
     def s3_bytes(self, direction: str, count: int) -> None:
         """DIRECTION is 'in' (uploaded to us) or 'out' (sent to a client)."""

@@ -233,6 +233,18 @@ def _default_reactor(reactor: Any) -> Any:
 _HEADERS = {b"Content-Type": [b"application/x-www-form-urlencoded; charset=UTF-8"], b"Accept": [b"application/json"]}
 
 
+class _Agent(Agent):
+    """Agent building each (scheme, host, port)'s endpoint once (Agent.request's hook `_getEndpoint`), not per
+    request with an IDNA encoding of the host each time (profiled). Endpoints hold no connection state."""
+    def _getEndpoint(self, uri: Any) -> Any:
+        cache = self.__dict__.setdefault("_endpoints", {})
+        key = (uri.scheme, uri.host, uri.port)
+        endpoint = cache.get(key)
+        if endpoint is None:
+            endpoint = cache[key] = super()._getEndpoint(uri)
+        return endpoint
+
+
 @implementer(IBodyProducer)
 class _BytesBody:
     """A request body already in memory, written at once (its length known)."""
@@ -272,7 +284,7 @@ class HttpTransport:
                 pool.maxPersistentPerHost = max_connections
                 # Below Tomcat's default keep-alive (20 s), so we rarely reuse a connection it is closing.
                 pool.cachedConnectionTimeout = 15
-            agent = Agent(self.reactor, connectTimeout=timeout, pool=pool)
+            agent = _Agent(self.reactor, connectTimeout=timeout, pool=pool)
         self.pool = pool
         # Twisted's Agent directly (it was treq's HTTPClient over the same Agent): a profile of DescribeInstances
         # showed treq's per-request URL parsing (hyperlink, IDNA checks of every label), cookie handling and its

@@ -40,5 +40,22 @@ def verify(params: Mapping[str, str], secret_key: str) -> bool:
 
 def expires_stamp(seconds: float = 600, now: datetime | None = None) -> str:
     """An `expires` value `seconds` from now, formatted like the cs client (2011-10-10T12:00:00+0000)."""
-    now = now or datetime.now(timezone.utc)
+    if now is None and seconds == int(seconds):
+        # The stamp has whole seconds: every call within one second with a whole-second validity writes the
+        # same text (a strftime per CloudStack request was a visible share of a small one).
+        now = datetime.now(timezone.utc)
+        key = (int(now.timestamp()), seconds)
+        stamp = _STAMPS.get(key)
+        if stamp is None:
+            _STAMPS.clear()
+            stamp = _STAMPS[key] = _stamp(seconds, now.replace(microsecond=0))
+        return stamp
+    return _stamp(seconds, now or datetime.now(timezone.utc))
+
+
+# (whole second of now, seconds) → the stamp expires_stamp wrote for it.
+_STAMPS: dict[tuple[int, float], str] = {}
+
+
+def _stamp(seconds: float, now: datetime) -> str:
     return (now + timedelta(seconds=seconds)).strftime(EXPIRES_FORMAT)
