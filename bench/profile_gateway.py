@@ -1,0 +1,165 @@
+"""Where the gateway's own CPU goes: cProfile inside `ec2soap serve --cloudstack-url` (the simulator in another
+process, as bench/run.py's cpu section), over a window of back-to-back Query requests only.
+
+    python bench/profile_gateway.py [--instances 50] [--calls 300] [--actions DescribeInstances ...] [--top 40]
+    python bench/profile_gateway.py --compare-only   # CPU per request without the profiler (its overhead off)
+
+The gateway runs under a small wrapper (this file with `--serve`): SIGUSR1 starts cProfile, SIGUSR2 stops it and
+writes the stats to the file named by EC2SOAP_BENCH_PROFILE. Each action's window prints the gateway's CPU per
+request measured without the profiler first (/proc/<pid>/stat), then the profile's top entries by own time and
+by cumulative time. Not a test: run by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import cpu_seconds, load_average  # noqa: E402
+import ec2_bench  # noqa: E402
+from ec2_bench import Client, launch  # noqa: E402
+
+
+def serve(argv: list[str]) -> int:
+    """The gateway's process: `ec2soap serve ARGV`, with cProfile switched by SIGUSR1 / SIGUSR2."""
+    profiler = cProfile.Profile()
+    out = os.environ["EC2SOAP_BENCH_PROFILE"]
+
+    def start(*_: object) -> None:
+        profiler.enable()
+
+    def stop(*_: object) -> None:
+        profiler.disable()
+        profiler.dump_stats(out)
+        profiler.clear()
+
+    signal.signal(signal.SIGUSR1, start)
+    signal.signal(signal.SIGUSR2, stop)
+    capture = os.environ.get("EC2SOAP_BENCH_CAPTURE")
+    if capture:
+        _capture_renders(capture)
+    from ec2soap.cli import main as cli_main
+    return cli_main(["serve", *argv])
+
+
+def print_by_module(stats: pstats.Stats) -> None:
+    """Own time summed per module (ec2soap's by module, libraries by package), the poll's idle time apart."""
+    totals: dict[str, float] = {}
+    for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
+        if name == "<method 'poll' of 'select.epoll' objects>":
+            key = "(idle: epoll)"
+        elif "/ec2soap/" in filename:
+            key = "ec2soap/" + filename.rsplit("/ec2soap/", 1)[1]
+        elif "site-packages/" in filename:
+            key = filename.split("site-packages/", 1)[1].split("/", 1)[0]
+        elif filename == "~":
+            key = "(builtins)"
+        else:
+            key = "stdlib/" + os.path.basename(filename)
+        totals[key] = totals.get(key, 0.0) + tottime
+    busy = sum(v for k, v in totals.items() if k != "(idle: epoll)")
+    print(f"own time by module (busy {busy:.3f} s):")
+    for key, value in sorted(totals.items(), key=lambda kv: -kv[1])[:30]:
+        print(f"  {value:7.3f} s  {value * 100 / busy:5.1f}%  {key}")
+
+
+def _capture_renders(directory: str) -> None:
+    """Pickles the arguments of the first Query answer of each action to DIRECTORY/<Action>.pickle: the inputs
+    of wire.shapes' renderer, for timing it alone (and comparing two renderers) outside the server."""
+    import pickle
+    from ec2soap.query import resource
+
+    original = resource.render_document
+    seen: set[str] = set()
+
+    def render_document(action, result, request_id, version):
+        if action not in seen:
+            seen.add(action)
+            with open(os.path.join(directory, f"{action}.pickle"), "wb") as out:
+                pickle.dump((action, result, request_id, version), out)
+        return original(action, result, request_id, version)
+
+    resource.render_document = render_document
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("--instances", type=int, default=50)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--actions", nargs="+", default=["DescribeInstances", "DescribeSecurityGroups"])
+    parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--compare-only", action="store_true", help="only the CPU per request, no profile")
+    parser.add_argument("--save", metavar="PREFIX", help="keep each action's stats as PREFIX<Action>.prof")
+    parser.add_argument("--capture", metavar="DIR", help="pickle each action's first render inputs into DIR")
+    args = parser.parse_args()
+    if args.serve is not None:
+        return serve(args.serve)
+    workdir = tempfile.mkdtemp(prefix="ec2soap-profile-")
+    stats_file = os.path.join(workdir, "gateway.prof")
+    os.environ["EC2SOAP_BENCH_PROFILE"] = stats_file
+    if args.capture:
+        os.makedirs(args.capture, exist_ok=True)
+        os.environ["EC2SOAP_BENCH_CAPTURE"] = os.path.abspath(args.capture)
+    # start_ours runs `sys.executable -m ec2soap serve ...`: run this file's --serve wrapper instead.
+    real_popen = ec2_bench.subprocess.Popen
+
+    def popen(command, *a, **kw):
+        if command[1:4] == ["-m", "ec2soap", "serve"]:
+            command = [command[0], os.path.abspath(__file__), "--serve", *command[4:]]
+        return real_popen(command, *a, **kw)
+
+    ec2_bench.subprocess.Popen = popen
+    try:
+        target = ec2_bench.start_ours(workdir, separate_simulator=True, name="profiled")
+    finally:
+        ec2_bench.subprocess.Popen = real_popen
+    pid = target.process.pid
+    try:
+        launch(target, args.instances, batch=50)
+        client = Client(target)
+        print(f"load average at start: {load_average()}")
+        for action in args.actions:
+            for _ in range(20):
+                client.call(action)
+            before, started = cpu_seconds(pid), time.perf_counter()
+            for _ in range(args.calls):
+                client.call(action)
+            elapsed = time.perf_counter() - started
+            cpu = (cpu_seconds(pid) - before) * 1000 / args.calls
+            print(f"\n== {action} over {args.instances} instances: gateway CPU {cpu:.2f} ms per request, "
+                  f"{elapsed * 1000 / args.calls:.2f} ms per call (no profiler; load {load_average()}) ==")
+            if args.compare_only:
+                continue
+            os.kill(pid, signal.SIGUSR1)
+            time.sleep(0.2)
+            for _ in range(args.calls):
+                client.call(action)
+            os.kill(pid, signal.SIGUSR2)
+            deadline = time.monotonic() + 10
+            while not os.path.exists(stats_file) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.5)
+            stats = pstats.Stats(stats_file)
+            print_by_module(stats)
+            stats.sort_stats("tottime").print_stats(args.top)
+            stats.sort_stats("cumulative").print_stats(args.top)
+            if args.save:
+                shutil.copy(stats_file, f"{args.save}{action}.prof")
+            os.remove(stats_file)
+        print(f"load average at end: {load_average()}")
+    finally:
+        target.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
