@@ -1,11 +1,13 @@
 """S3 browser-based uploads: POST Object, a multipart/form-data form whose file becomes an object.
 
-The body was streamed into a FormReceiver (s3.post_form) before this handler runs; here the form is checked
-as S3 checks it, in S3's order: the form complete with its file and a `key`, the signature over the policy
-(auth.post_signature, the secret looked up as for any signed request), the policy's expiration and every
-condition (s3.post_policy), then the object is written by PutObject's own operation (so the bucket's ACL and
-policy decide whether the caller, or an anonymous form, may write) and the answer is S3's:
-success_action_redirect (303), success_action_status 200, 201 (a PostResponse document) or 204.
+The body was streamed into a FormReceiver (s3.post_form) before this handler runs, and a signed form was
+judged when its file part began (s3.post_early: signature, expiration, the conditions on the fields), so a
+refused one never got this far. Here the whole form is checked as S3 checks it, in S3's order (again for a
+streamed form, first for one Twisted buffered): the form complete with its file and a `key`, the signature
+over the policy (auth.post_signature, the secret looked up as for any signed request), the policy's
+expiration when the file began and every condition, its length too (s3.post_policy), then the object is
+written by PutObject's own operation (so the bucket's ACL and policy decide whether the caller, or an
+anonymous form, may write) and the answer is S3's: success_action_redirect (303), success_action_status 200, 201 (a PostResponse document) or 204.
 The `tagging` field is the tagging family's (its x-amz-tagging header); x-amz-server-side-encryption fields
 are refused (NotImplemented). On any failure the file's temp file is dropped; nothing is stored.
 
@@ -23,6 +25,7 @@ from ec2soap.s3 import xml_access
 from ec2soap.s3.answers import S3Answer
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import NULL_VERSION
+from ec2soap.s3.post_early import missing_key, unavailable
 from ec2soap.s3.post_form import FormReceiver, boundary_of
 from ec2soap.s3.post_policy import check_form, parse_policy
 from ec2soap.s3.rules import etag_header
@@ -62,7 +65,7 @@ async def _caller(res: Any, fields: dict) -> Optional[str]:
         verify_post(credentials, secret)
         caller = await res.owners.principal(credentials.access_key)
     except CredentialsUnavailable:
-        raise S3Error("ServiceUnavailable", "CloudStack cannot be reached; please try again shortly.") from None
+        raise unavailable() from None
     if caller is None:
         raise S3Error("InvalidAccessKeyId", aws_access_key_id=credentials.access_key)
     return caller
@@ -99,12 +102,10 @@ async def browser_post(res: Any, call: Any) -> S3Answer:
         await res.run(form.finish)
         fields = form.fields
         if "key" not in fields:
-            raise S3Error("InvalidArgument", "Bucket POST must contain a field named 'key'.  If it is specified, "
-                                             "please check the order of the fields.", argument_name="key",
-                          argument_value="")
+            raise missing_key()
         call.caller = await _caller(res, fields)
         if "policy" in fields:  # parse_post has refused a signature without one
-            check_form(parse_policy(fields["policy"]), fields, call.bucket, form.body.size)
+            check_form(parse_policy(fields["policy"]), fields, call.bucket, form.body.size, form.began)
         key = fields["key"].replace("${filename}", form.filename or "")
         if not key:
             raise S3Error("InvalidArgument", "User key must have a length greater than 0.", argument_name="key",

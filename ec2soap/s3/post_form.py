@@ -4,30 +4,34 @@
 the store's thread pool as bytes arrive): `multipart`'s push parser (a well-kept streaming parser, the one
 treq uses) splits it; the text fields before the file are kept (at most S3's 20 KB of them), the file's bytes
 go straight to an IncomingBody (a temp file, as a PUT's do), so a large file takes constant memory; what
-follows the file is read and ignored, as S3 ignores it. When the file part begins, an anonymous form to a
-bucket that takes no anonymous writes is refused, and a policy's content-length-range caps the file, so no
-stranger's bytes and no oversized file are kept on disk. Nothing is stored until the handler has checked
-the form and committed the file; `abort` drops the temp file (a crash leaves only a temp file, removed at
-start-up). `prepare_post` is what the resource runs before a byte of the body is read.
+follows the file is read and ignored, as S3 ignores it. When the file part begins the form is judged as S3
+judges it then (s3.post_early): an anonymous form to a bucket that takes no anonymous writes is refused at
+once; a signed one once its secret is in (its signature, its policy's expiration, the conditions on the
+fields), the first bytes of the file held in memory meanwhile (HOLD_BYTES at most, then the pool thread
+waits), and the temp file is opened only when the form has passed. The policy's content-length-range then
+caps the file as it streams. So no forged, expired or stranger's file and no oversized one reaches the disk.
+Nothing is stored until the handler has checked the form and committed the file; `abort` drops the temp file
+(a crash leaves only a temp file, removed at start-up). `prepare_post` is what the resource runs before a
+byte of the body is read.
 
 No Twisted and no SQL here (the bucket lookup is the operations'); the parser does no I/O of its own.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 import multipart
 
 from ec2soap.s3.bodies import Prepared
 from ec2soap.s3.errors import S3Error
-from ec2soap.s3.post_policy import parse_policy
+from ec2soap.s3.post_early import DECISION_SECONDS, FormJudge, Pending
 
-__all__ = ["FormReceiver", "prepare_post", "boundary_of", "MAX_FIELD_BYTES"]
+__all__ = ["FormReceiver", "prepare_post", "boundary_of", "MAX_FIELD_BYTES", "HOLD_BYTES"]
 
 MAX_FIELD_BYTES = 20 * 1024  # S3: "the form fields preceding the upload file" together, names and values
+HOLD_BYTES = 2 * 1024 * 1024  # the most of a file kept in memory while its form is being judged
 _MAX_SEGMENTS = 1000
-_SIGNED = frozenset({"policy", "signature", "awsaccesskeyid", "x-amz-signature", "x-amz-credential",
-                     "x-amz-algorithm"})
 
 
 def _malformed() -> S3Error:
@@ -48,19 +52,27 @@ def boundary_of(content_type: str) -> str:
 
 class FormReceiver:
     """A POST form being received. FIELDS: the text fields before the file (names lower case, as S3 reads
-    them); FILENAME and FILE_TYPE: the file part's; BODY: the IncomingBody its bytes went to (None until the
-    file part begins), opened by OPEN_BODY() (on the pool). BEFORE_FILE(fields, filename), when the file part
-    begins, may refuse the form before a byte of the file is kept, and returns the most bytes the file may
-    have (None: the object limit alone). `finish()` once the body is in."""
+    them); FILENAME and FILE_TYPE: the file part's; BEGAN: when it began (the policy's "now"); BODY: the
+    IncomingBody its bytes went to (None until the form has passed), opened by OPEN_BODY() (on the pool).
+    ON_FIELD(name, value) hears each field before the file as it is complete. BEFORE_FILE(fields, filename),
+    when the file part begins, may refuse the form before a byte of the file is kept, and returns the most
+    bytes the file may have (None: the object limit alone) or a post_early.Pending verdict, which the file's
+    first bytes wait for in memory. `finish()` once the body is in."""
 
     def __init__(self, boundary: str, open_body: Callable[[], Any],
-                 before_file: Optional[Callable[[dict, str], Optional[int]]] = None):
+                 before_file: Optional[Callable[[dict, str], Any]] = None,
+                 on_field: Optional[Callable[[str, str], None]] = None):
         self._parser = multipart.PushMultipartParser(boundary, max_header_size=4096, max_header_count=8,
                                                      max_segment_count=_MAX_SEGMENTS)
         self._open_body = open_body
         self._before_file = before_file
+        self._on_field = on_field
+        self._verdict: Optional[Pending] = None
+        self._held: list[bytes] = []
+        self._held_bytes = 0
         self._file_limit: Optional[int] = None
         self._file_bytes = 0
+        self.began: Optional[datetime] = None
         self.fields: dict[str, str] = {}
         self.filename: Optional[str] = None
         self.file_type: Optional[str] = None
@@ -83,11 +95,14 @@ class FormReceiver:
             self._parser.close(check_complete=True)
         except multipart.MultipartError:
             raise _malformed() from None
+        if self._verdict is not None:
+            self._admit(wait=True)  # a file smaller than HOLD_BYTES: its verdict was not needed before
         if self.body is None:
             raise S3Error("InvalidArgument", "POST requires exactly one file upload per request.",
                           argument_name="file", argument_value="0")
 
     def abort(self) -> None:
+        self._held, self._held_bytes = [], 0
         if self.body is not None:
             self.body.abort()
 
@@ -107,8 +122,12 @@ class FormReceiver:
             self._segment_end()
         elif self._in_file:
             self._file_bytes += len(event)
-            if self._file_limit is not None and self._file_bytes > self._file_limit:
-                raise S3Error("EntityTooLarge", max_size_allowed=self._file_limit)
+            if self._verdict is not None:
+                self._held.append(bytes(event))
+                self._held_bytes += len(event)
+                self._admit(wait=self._held_bytes >= HOLD_BYTES)
+                return
+            self._check_size()
             self.body.write(event)
         elif self._field is not None:
             self._count(len(event))
@@ -125,9 +144,14 @@ class FormReceiver:
             self._in_file = True
             self.filename = segment.filename or ""
             self.file_type = segment.content_type
-            if self._before_file is not None:
-                self._file_limit = self._before_file(self.fields, self.filename)
-            self.body = self._open_body()
+            self.began = datetime.now(timezone.utc)
+            verdict = self._before_file(self.fields, self.filename) if self._before_file is not None else None
+            if isinstance(verdict, Pending):
+                self._verdict = verdict
+                self._admit(wait=False)
+            else:
+                self._file_limit = verdict
+                self.body = self._open_body()
             return
         if name in self.fields:
             raise S3Error("InvalidArgument", f"Bucket POST has a repeated field: {name}.", argument_name=name)
@@ -145,7 +169,30 @@ class FormReceiver:
             self.fields[self._field] = self._value.decode("utf-8")
         except UnicodeDecodeError:
             raise _malformed() from None
+        if self._on_field is not None:
+            self._on_field(self._field, self.fields[self._field])
         self._field = None
+
+    def _admit(self, wait: bool) -> None:
+        """Once the pending verdict is in: refused (raised), or the temp file opened and the held bytes
+        written to it. Polled while the held bytes are few; with WAIT, waited for (bounded)."""
+        assert self._verdict is not None
+        if not self._verdict.wait(DECISION_SECONDS if wait else 0):
+            if wait:
+                raise S3Error("ServiceUnavailable", "The form's signature could not be checked in time; please "
+                                                    "try again shortly.")
+            return
+        verdict, self._verdict = self._verdict, None
+        held, self._held, self._held_bytes = self._held, [], 0
+        self._file_limit = verdict.limit()
+        self._check_size()
+        self.body = self._open_body()
+        for piece in held:
+            self.body.write(piece)
+
+    def _check_size(self) -> None:
+        if self._file_limit is not None and self._file_bytes > self._file_limit:
+            raise S3Error("EntityTooLarge", max_size_allowed=self._file_limit)
 
     def _count(self, size: int) -> None:
         self._field_bytes += size
@@ -159,20 +206,6 @@ async def prepare_post(res: Any, call: Any) -> Prepared:
     await res.run(res.ops.head_bucket_exists, call.bucket)
     headers = dict(call.headers)
     headers.pop("expect", None)
-
-    def before_file(fields: dict, filename: str) -> Optional[int]:  # on the pool
-        if not _SIGNED.intersection(fields):
-            # An anonymous form: refused now if the bucket takes no anonymous writes, so no stranger's bytes
-            # reach the disk (a signed form is checked once in, when its secret has been looked up).
-            key = fields.get("key", "").replace("${filename}", filename)
-            if key and not res.ops.allowed(None, "s3:PutObject", call.bucket, key, context=call.context):
-                raise S3Error("AccessDenied")
-            return None
-        try:
-            limits = parse_policy(fields.get("policy", "")).length_range
-        except S3Error:
-            return None  # answered in S3's order once the form is in (s3.handlers_post)
-        return limits[1] if limits else None
-
-    form = FormReceiver(boundary, lambda: res.ops.receive({}), before_file)
+    judge = FormJudge(res, call)
+    form = FormReceiver(boundary, lambda: res.ops.receive({}), judge.before_file, judge.field)
     return Prepared(None, None, form, None, headers)

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional
 from ec2soap.limits import LimitExceeded, load_json
 from ec2soap.s3.errors import S3Error
 
-__all__ = ["PostPolicy", "parse_policy", "check_form", "EXEMPT_FIELDS"]
+__all__ = ["PostPolicy", "parse_policy", "check_form", "check_fields", "check_size", "EXEMPT_FIELDS"]
 
 MAX_POLICY_BYTES = 20 * 1024  # S3's cap on the form fields before the file, of which the policy is one
 # Fields no condition needs to name (S3's "Creating a POST policy": the signature fields, the file, the policy).
@@ -121,7 +121,15 @@ def _failed(condition: Condition) -> S3Error:
 def check_form(policy: PostPolicy, fields: Mapping[str, str], bucket: str, size: int,
                now: Optional[datetime] = None) -> None:
     """FIELDS (names lower case; `key` before `${filename}` is replaced) of a POST to BUCKET, with a file
-    of SIZE bytes, against POLICY; S3's refusal otherwise."""
+    of SIZE bytes, against POLICY at NOW (when the file began); S3's refusal otherwise."""
+    check_fields(policy, fields, bucket, now)
+    check_size(policy, size)
+
+
+def check_fields(policy: PostPolicy, fields: Mapping[str, str], bucket: str,
+                 now: Optional[datetime] = None) -> None:
+    """What S3 checks when the file part begins: the expiration at NOW and every condition but the length,
+    against the FIELDS before the file (the only ones S3 reads)."""
     now = now or datetime.now(timezone.utc)
     if policy.expiration <= now:
         raise S3Error("AccessDenied", "Invalid according to Policy: Policy expired.")
@@ -143,6 +151,10 @@ def check_form(policy: PostPolicy, fields: Mapping[str, str], bucket: str, size:
              if name not in covered and name not in EXEMPT_FIELDS and not name.startswith("x-ignore-")]
     if extra:
         raise S3Error("AccessDenied", "Invalid according to Policy: Extra input fields: " + ", ".join(extra))
+
+
+def check_size(policy: PostPolicy, size: int) -> None:
+    """A file of SIZE bytes against the policy's content-length-range (EntityTooLarge, EntityTooSmall)."""
     limits = policy.length_range
     if limits is not None:
         low, high = limits

@@ -1,6 +1,8 @@
 """S3 browser-based uploads (POST Object) against the real server: boto3's generate_presigned_post (SigV4 policy
 signature) posted with requests, boto 2's build_post_form_args (SigV2), anonymous forms to public-write buckets,
-every policy condition kind and S3's error for each failure, and a kill -9 in the middle of a POST."""
+every policy condition kind and S3's error for each failure, a kill -9 in the middle of a POST, and forged,
+expired or condition-failing POSTs of a 64 MiB file refused when the file part begins, before any of it is kept
+(boto3's fields and a SigV2 policy built by hand, sent as a browser sends a form, with its Content-Length)."""
 from __future__ import annotations
 
 import base64
@@ -342,3 +344,161 @@ def test_a_urlencoded_post_to_a_bucket_path_is_still_ec2_query(user: User) -> No
     root = etree.fromstring(response.content)
     assert (root.tag, root.findtext("Errors/Error/Code")) == ("Response", "MissingParameter")
     assert "AWSAccessKeyId" in root.findtext("Errors/Error/Message")
+
+
+# -- the form is judged when its file part begins ------------------------------------------------------------
+# S3 checks a signed form's signature, its policy's expiration and the conditions on the fields before the file
+# as soon as the file part begins: a forged or expired POST of a large file is refused without keeping a byte of
+# it. What shows it here: the gateway's temp blob directory, looked at while the body is still being sent (a good
+# POST of the same size has its temp file there by then, which the refused ones must never have).
+
+LARGE = 64 * MiB
+
+
+class StreamedForm:
+    """A multipart/form-data body of FIELDS and a file of SIZE bytes, made while it is sent (1 MiB at a time, so
+    the client never holds it), with its Content-Length as a browser sends it. Before each MiB past the first 8
+    it looks into TMP_DIR and records the temp files (name → largest size) seen there mid-upload."""
+
+    def __init__(self, fields: dict, size: int, tmp_dir: Path, boundary: str = "formboundary7MA4YWxk"):
+        self.boundary, self.size, self.tmp_dir = boundary, size, tmp_dir
+        self.head = b"".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                             .encode() for name, value in fields.items())
+        self.head += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
+                      f"Content-Type: application/octet-stream\r\n\r\n").encode()
+        self.tail = f"\r\n--{boundary}--\r\n".encode()
+        self.seen: dict[str, int] = {}
+        self.sent = 0
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return len(self.head) + self.size + len(self.tail)
+
+    def __iter__(self) -> Any:
+        yield self.head
+        chunk = b"B" * MiB
+        for _ in range(self.size // MiB):
+            if self.sent >= 8 * MiB:
+                self._look()
+            self.sent += MiB
+            yield chunk
+        self._look()
+        yield self.tail
+
+    def _look(self) -> None:
+        for path in self.tmp_dir.iterdir():
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                continue  # committed or dropped meanwhile
+            self.seen[path.name] = max(size, self.seen.get(path.name, 0))
+
+    def post(self, url: str) -> Any:
+        return requests.post(url, data=self, headers={"Content-Type": self.content_type}, allow_redirects=False,
+                             timeout=120)
+
+
+def _tmp_dir(user: User) -> Path:
+    return Path(user.server.running.settings.data_dir) / "objects" / "tmp"
+
+
+def _post_large(user: User, form: dict, size: int = LARGE) -> tuple[Any, StreamedForm]:
+    tmp_dir = _tmp_dir(user)
+    assert list(tmp_dir.iterdir()) == []
+    body = StreamedForm(form["fields"], size, tmp_dir)
+    response = body.post(form["url"])
+    assert body.sent == size  # the whole body went (the refusal is answered once it is in)
+    return response, body
+
+
+def _signed_v2(user: User, policy: dict, fields: dict) -> dict:
+    """A SigV2 form built by hand as S3's documentation describes it: the base64 JSON policy, its HMAC-SHA1
+    under the secret key in `signature`, and AWSAccessKeyId."""
+    encoded = base64.b64encode(json.dumps(policy).encode()).decode()
+    signature = base64.b64encode(hmac.new(user.keys.secret_key.encode(), encoded.encode(), hashlib.sha1).digest())
+    return {"url": f"{user.server.url}/{user.bucket}",
+            "fields": {**fields, "AWSAccessKeyId": user.keys.access_key, "policy": encoded,
+                       "signature": signature.decode()}}
+
+
+def _in(minutes: int) -> str:
+    return (datetime.now(timezone.utc) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_good_large_post_streams_to_its_temp_file(user: User) -> None:
+    # The control of the tests below: the same observation does see a good POST's file on its way to disk.
+    response, body = _post_large(user, user.presigned("good-large"))
+    assert response.status_code == 204, response.text
+    assert body.seen and max(body.seen.values()) >= 8 * MiB
+    assert user.s3.head_object(Bucket=user.bucket, Key="good-large")["ContentLength"] == LARGE
+    assert list(_tmp_dir(user).iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["boto3-forged", "boto3-expired", "boto3-condition", "boto3-unknown-key",
+                                  "sigv2-forged", "sigv2-expired", "sigv2-condition"])
+def test_a_refused_large_post_keeps_nothing_of_its_file(user: User, kind: str) -> None:
+    client, problem = kind.split("-", 1)
+    expected = {"forged": (403, "SignatureDoesNotMatch", "does not match"),
+                "expired": (403, "AccessDenied", "Invalid according to Policy: Policy expired."),
+                "condition": (403, "AccessDenied", "Invalid according to Policy: Policy Condition failed"),
+                "unknown-key": (403, "InvalidAccessKeyId", "does not exist")}[problem]
+    expiration = _in(-1) if problem == "expired" else _in(10)
+    if client == "boto3":
+        if problem == "expired":
+            form = _signed_v4(user, {"expiration": expiration, "conditions": [{"bucket": user.bucket},
+                                                                              {"key": "refused"}]},
+                              {"key": "refused"})
+        elif problem == "unknown-key":
+            stranger = boto3_client(user.server, Keys("AKNOBODYATALL", "secret", "none"))
+            form = stranger.generate_presigned_post(user.bucket, "refused")
+        else:
+            form = user.presigned("refused")
+    else:
+        form = _signed_v2(user, {"expiration": expiration, "conditions": [{"bucket": user.bucket},
+                                                                          ["starts-with", "$key", "refused"]]},
+                          {"key": "refused"})
+    if problem == "forged":
+        name = "x-amz-signature" if client == "boto3" else "signature"
+        form["fields"][name] = ("0" * 64) if client == "boto3" else base64.b64encode(b"f" * 20).decode()
+    if problem == "condition":
+        form["fields"]["key"] = "elsewhere"
+    response, body = _post_large(user, form)
+    assert response.status_code == expected[0], response.text
+    code, message = error_of(response)
+    assert (code, expected[2] in message) == (expected[1], True), message
+    assert body.seen == {}, "the refused POST's file reached the disk"
+    assert list(_tmp_dir(user).iterdir()) == []
+    assert user.keys_in() == []
+    assert user.s3.list_multipart_uploads(Bucket=user.bucket).get("Uploads", []) == []
+
+
+def test_a_good_sigv2_form_built_by_hand(user: User) -> None:
+    form = _signed_v2(user, {"expiration": _in(10), "conditions": [{"bucket": user.bucket},
+                                                                   ["starts-with", "$key", "v2/"],
+                                                                   ["content-length-range", 0, 2 * LARGE]]},
+                      {"key": "v2/hand"})
+    response, body = _post_large(user, form)
+    assert response.status_code == 204, response.text
+    assert body.seen
+    got = user.s3.get_object(Bucket=user.bucket, Key="v2/hand")
+    assert got["ContentLength"] == LARGE
+    assert got["ETag"] == '"%s"' % hashlib.md5(b"B" * LARGE).hexdigest()
+
+
+@pytest.mark.parametrize("client", ["boto3", "sigv2"])
+def test_content_length_range_is_enforced_as_the_file_streams(user: User, client: str) -> None:
+    limit = 4 * MiB
+    conditions = [{"bucket": user.bucket}, {"key": "capped"}, ["content-length-range", 1, limit]]
+    if client == "boto3":
+        form = user.presigned("capped", conditions=[["content-length-range", 1, limit]])
+    else:
+        form = _signed_v2(user, {"expiration": _in(10), "conditions": conditions}, {"key": "capped"})
+    response, body = _post_large(user, form)
+    assert (response.status_code, error_of(response)[0]) == (400, "EntityTooLarge")
+    # Refused at the limit, not at the end: no temp file ever held more than the limit allows.
+    assert all(size <= limit for size in body.seen.values()), body.seen
+    assert list(_tmp_dir(user).iterdir()) == []
+    assert user.keys_in() == []
