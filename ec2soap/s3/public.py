@@ -5,8 +5,8 @@ policy is public when an Allow statement has a wildcard principal and no conditi
 a key that limits who can call (aws:SourceIp with a specific range, aws:SourceArn, aws:SourceVpc[e],
 aws:SourceAccount, aws:SourceOwner, aws:PrincipalOrgID, aws:PrincipalAccount, aws:userid, ...).
 
-Enforcement, as S3 does it (only the bucket-level block: the account-level one is not offered):
-BlockPublicAcls refuses writes of public ACLs (AccessDenied); IgnorePublicAcls drops public grants from access
+Enforcement, as S3 does it, of the bucket's block and its owner's account block (S3 Control) together: each
+flag is in force when either sets it (the account's rides on the bucket, put there by s3.access). BlockPublicAcls refuses writes of public ACLs (AccessDenied); IgnorePublicAcls drops public grants from access
 decisions; BlockPublicPolicy refuses a public policy (AccessDenied); RestrictPublicBuckets, while the policy is
 public, lets its Allows count only for the bucket owner's account. ObjectOwnership BucketOwnerEnforced turns
 ACLs off (the bucket owner owns every object and alone is granted by ACL; ACL writes other than the owner's full
@@ -40,7 +40,9 @@ _FIXING_OPERATORS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "String
 
 
 def _flag(bucket: Any, name: str) -> bool:
-    return bool((bucket.public_access_block or {}).get(name))
+    """Whether NAME is in force on BUCKET: set by its own block or by its owner's account block."""
+    account = getattr(bucket, "account_public_access_block", None) or {}
+    return bool((bucket.public_access_block or {}).get(name) or account.get(name))
 
 
 def is_public_acl(acl: Optional[dict]) -> bool:

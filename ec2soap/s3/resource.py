@@ -29,6 +29,7 @@ from ec2soap.door import Exchange, FrontDoor
 from ec2soap.s3 import routes
 from ec2soap.s3.answers import S3Answer, UploadPlan, as_s3_error, from_query, last_resort
 from ec2soap.s3.cors import actual_request_headers, error_cors_headers
+from ec2soap.s3.handlers_control import is_control
 from ec2soap.s3.bodies import CHECKSUM_PREFIX, Prepared, check_small_body, decoder_for, read_small, trailers
 from ec2soap.s3.owners import Owners
 from ec2soap.s3.request_checks import before_route
@@ -58,6 +59,11 @@ def s3_target(method: bytes, uri: bytes) -> Optional[tuple[str, str]]:
     if any(name == "Action" and value for name, value in parse_query(query)):
         return None
     return path, query
+
+
+def _target_kind(call: "Call") -> str:
+    """What a request names, for its action in the log and the metrics."""
+    return "account" if call.control else "object" if call.key else "bucket" if call.bucket else "service"
 
 
 def _host_name(host: str) -> str:
@@ -98,6 +104,7 @@ class Call:
     context: dict = field(default_factory=dict)
     problem: Optional[S3Error] = None
     prepared: Any = None
+    control: bool = False  # S3 Control's (the account-level API, s3.handlers_control): no bucket, no key
 
     @property
     def resource_name(self) -> str:
@@ -160,7 +167,7 @@ class S3Resource(FrontDoor):
         """The request as a Call. A streamed upload's body is in (or was refused): how its preparation ended
         comes first; then what made the request unreadable; both before the switch is asked."""
         call = exchange.parsed = self._parse(exchange.request, exchange.request_id)
-        exchange.action = f"{call.method} {'object' if call.key else 'bucket' if call.bucket else 'service'}"
+        exchange.action = f"{call.method} {_target_kind(call)}"
         upload = getattr(exchange.request, "s3_upload", None)
         if upload is not None:
             call.prepared = await upload.result
@@ -181,7 +188,8 @@ class S3Resource(FrontDoor):
             await self._authenticate_buffered(call)
         if call.prepared is None:  # a streamed upload passed them before its body was read
             await before_route(self, call)  # expected bucket owners, grantees that exist
-        route = routes.resolve(call.method, call.bucket, call.key, call.query, call.headers)
+        route = (routes.resolve_control(call.method, call.raw_path) if call.control else
+                 routes.resolve(call.method, call.bucket, call.key, call.query, call.headers))
         answer = await route.handler(self, call)
         caller = call.caller if call.caller is not None else getattr(call.prepared, "caller", None)
         answer.headers.update(await actual_request_headers(self, call, caller))  # s3.cors
@@ -217,8 +225,7 @@ class S3Resource(FrontDoor):
     def _count(self, call: Call, status: int, seconds: float) -> None:
         """Metrics: the request (action = method and what it names) and, when it succeeded, the object bytes
         taken in (the decoded length of an upload) or sent out (the response's Content-Length)."""
-        target = "object" if call.key else "bucket" if call.bucket else "service"
-        self.metrics.request("s3", f"{call.method} {target}", status, seconds)
+        self.metrics.request("s3", f"{call.method} {_target_kind(call)}", status, seconds)
         if not 200 <= int(status or 0) < 300:
             return
         request = call.request
@@ -263,6 +270,8 @@ class S3Resource(FrontDoor):
             else:
                 target = self._target(raw_path, raw_query, origin.host or host)
             call.bucket, call.key, call.virtual_bucket, call.query = target
+            if is_control(raw_path, headers):  # the account's API: its path names no bucket, whatever the Host
+                call.control, call.bucket, call.key, call.virtual_bucket = True, None, None, None
         except S3Error as error:
             call.problem = error
         except Exception:
@@ -354,6 +363,8 @@ class S3Resource(FrontDoor):
             lowered[name] = lowered[name] + "," + value if name in lowered else value
         host = lowered.get("host", "")
         verb = method.decode("ascii")
+        if is_control(raw_path, lowered):
+            return None  # S3 Control's small documents are buffered
         if verb == "POST" and not lowered.get("content-type", "").lower().lstrip().startswith("multipart/form-data"):
             return None  # only a form streams (GatewayRoot gives a urlencoded one to EC2 Query; others: refused)
         probe = Call(None, "", verb, raw_path, raw_query, None, None, None, S3Query(), lowered, pairs, host)

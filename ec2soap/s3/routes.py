@@ -6,6 +6,9 @@ marked `upload` takes its body streamed to disk as it arrives (s3.streaming) ins
 sub-resources this gateway does not serve (NOT_IMPLEMENTED) get rows answering NotImplemented, so none of
 them is ever taken for a plain GET or PUT; a method no row serves is MethodNotAllowed.
 
+S3 Control's account-level paths (/v20180820/..., s3.handlers_control) have their own small table,
+CONTROL_ROUTES, which the resource consults instead when a request is S3 Control's.
+
 A new sub-resource is a row here (taking its name out of NOT_IMPLEMENTED), a handler in s3.handlers and an
 operation in the family module of s3.operations. Nothing from the resource or Twisted here.
 """
@@ -21,11 +24,12 @@ from ec2soap.s3 import handlers_lifecycle as lc
 from ec2soap.s3 import handlers_tagging as tg
 from ec2soap.s3 import handlers_object_lock as ol
 from ec2soap.s3 import handlers_checksums as ck
+from ec2soap.s3 import handlers_control as ctl
 from ec2soap.s3.answers import S3Answer
 from ec2soap.s3.errors import S3Error
 
 __all__ = ["Route", "ROUTES", "NOT_IMPLEMENTED", "METHODS", "resolve", "target_of", "is_upload",
-           "subresources"]
+           "subresources", "CONTROL_ROUTES", "resolve_control"]
 
 Handler = Callable[[Any, Any], Awaitable[S3Answer]]
 
@@ -204,6 +208,22 @@ def resolve(method: str, bucket: Optional[str], key: Optional[str], query: Any, 
 def is_upload(method: str, bucket: Optional[str], key: Optional[str], query: Any, headers: Any) -> bool:
     """Whether this request's body is streamed to disk as it arrives (its row says so)."""
     return resolve(method, bucket, key, query, headers).upload
+
+
+# S3 Control (s3.handlers_control): path → method → handler. Any other /v20180820/ path is NotImplemented.
+CONTROL_ROUTES: dict[str, dict[str, Handler]] = {
+    "/v20180820/configuration/publicAccessBlock": {"GET": ctl.get_public_access_block,
+                                                   "PUT": ctl.put_public_access_block,
+                                                   "DELETE": ctl.delete_public_access_block},
+}
+
+
+def resolve_control(method: str, raw_path: str) -> Route:
+    """The row serving an S3 Control request (s3.handlers_control.is_control): METHOD on RAW_PATH."""
+    served = CONTROL_ROUTES.get(raw_path.rstrip("/"))
+    if served is None:
+        return Route(method, "account", ctl.not_implemented)
+    return Route(method, "account", served.get(method, ctl.method_not_allowed))
 
 
 def subresources() -> dict[str, frozenset[str]]:

@@ -242,7 +242,15 @@ s3_lifecycle = Table(
     Column("swept", Double, nullable=True),
 )
 
-__all__ += ["s3_bucket", "s3_object", "s3_upload", "s3_part", "s3_lifecycle"]
+# Account-level S3 settings (s3/account_store.py): the S3 Control PublicAccessBlock of an account as JSON,
+# keyed by the account's canonical id (what s3_bucket.owner stores), enforced with each bucket's own.
+s3_account = Table(
+    "s3_account", metadata,
+    Column("owner", String(255), primary_key=True),
+    Column("public_access_block", Text, nullable=True),
+)
+
+__all__ += ["s3_bucket", "s3_object", "s3_upload", "s3_part", "s3_lifecycle", "s3_account"]
 
 # Snapshots of volumes CloudStack has no storage for yet (never attached: CloudStack allocates a volume's storage
 # on its first attach and cannot snapshot it before). Such a volume holds only zeros, so the gateway keeps the
