@@ -29,7 +29,9 @@ CANNED_ACLS = ("private", "public-read", "public-read-write", "authenticated-rea
 _GRANT_HEADERS = {"x-amz-grant-read": "READ", "x-amz-grant-write": "WRITE", "x-amz-grant-read-acp": "READ_ACP",
                   "x-amz-grant-write-acp": "WRITE_ACP", "x-amz-grant-full-control": "FULL_CONTROL"}
 _GRANTEE_KINDS = {"id": "CanonicalUser", "uri": "Group", "emailaddress": "AmazonCustomerByEmail"}
-_GRANTEE_ITEM = re.compile(r'\s*([A-Za-z]+)\s*=\s*"([^"]*)"\s*(?:,|$)')
+# `kind="value"` as S3's documentation writes a grantee, or `kind=value` as awscli's examples pass it (S3 takes
+# both); a list is comma-separated.
+_GRANTEE_ITEM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^",\s]+))\s*(?:,|$)')
 
 
 def _grant(kind: str, grantee: str, permission: str) -> dict:
@@ -70,7 +72,7 @@ def grants_from_headers(headers: Mapping[str, str]) -> list[dict]:
             if not match or match.group(1).lower() not in _GRANTEE_KINDS:
                 raise S3Error("InvalidArgument", argument_name=header, argument_value=value)
             kind = _GRANTEE_KINDS[match.group(1).lower()]
-            grantee = match.group(2)
+            grantee = match.group(2) if match.group(2) is not None else match.group(3)
             if kind == "Group" and grantee not in GROUPS:
                 raise S3Error("InvalidArgument", "Invalid group uri", argument_name="uri", argument_value=grantee)
             grants.append(_grant(kind, grantee_id(grantee) if kind == "CanonicalUser" else grantee, permission))

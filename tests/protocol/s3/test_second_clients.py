@@ -495,6 +495,25 @@ def test_awscli_grants_to_unknown_emails_and_ids(cli: Cli, other: Cli) -> None:
         {(cli.id, "FULL_CONTROL"), (other.id, "READ")}
 
 
+def test_awscli_grants_in_the_unquoted_form_of_its_examples(cli: Cli, other: Cli) -> None:
+    """`--grant-read id=...` / `uri=...` / `emailaddress=...` as awscli's own examples write them."""
+    bucket = cli.bucket()
+    cli.put(bucket, "k", b"x")
+    cli("put-object-acl", "--bucket", bucket, "--key", "k", "--grant-full-control", f"id={cli.id}",
+        "--grant-read", "uri=http://acs.amazonaws.com/groups/global/AllUsers")
+    assert {(g["Grantee"].get("ID") or g["Grantee"].get("URI"), g["Permission"]) for g in cli(
+        "get-object-acl", "--bucket", bucket, "--key", "k")["Grants"]} == {
+        (cli.id, "FULL_CONTROL"), ("http://acs.amazonaws.com/groups/global/AllUsers", "READ")}
+    cli("put-bucket-acl", "--bucket", bucket, "--grant-full-control", f"id={cli.id}",
+        "--grant-read", f"emailaddress={other.keys.account}@example.com")
+    assert {(g["Grantee"].get("ID") or g["Grantee"].get("EmailAddress"), g["Permission"]) for g in cli(
+        "get-bucket-acl", "--bucket", bucket)["Grants"]} == {
+        (cli.id, "FULL_CONTROL"), (f"{other.keys.account}@example.com", "READ")}
+    assert [o["Key"] for o in other("list-objects-v2", "--bucket", bucket)["Contents"]] == ["k"]  # READ: list
+    assert cli.fails("put-bucket-acl", "--bucket", bucket, "--grant-read",
+                     "emailaddress=nobody@nowhere.invalid").code == "UnresolvableGrantByEmailAddress"
+
+
 def test_awscli_bucket_owner_canned_acls_on_objects(cli: Cli, other: Cli) -> None:
     bucket = cli.bucket()
     cli("put-bucket-acl", "--bucket", bucket, "--grant-write", f'id="{other.id}"',
