@@ -97,16 +97,20 @@ class Multipart(Objects):
     def upload_part(self, caller: Optional[str], bucket: str, key: str, upload_id: str, part_number: Any,
                     body: IncomingBody, headers: Mapping[str, str],
                     context: Mapping[str, Any] | None = None) -> Part:
-        """UploadPart: the part becomes its own blob; uploading a number again replaces the earlier part."""
+        """UploadPart: the part becomes its own blob; uploading a number again replaces the earlier part.
+        It keeps the checksums its client named and its upload's, or S3's default CRC64NVME in an upload
+        created without an algorithm (checksums.part_checksums)."""
         try:
             number = check_part_number(part_number, self.limits)
             _, upload = self.store.run_sync(self._upload, caller, bucket, key, upload_id, "s3:PutObject", context)
-            checksums.check_part(upload.checksum_algorithm, body.algorithms)
+            named = checksums.requested(headers, default=False)[1]
+            checksums.check_part(upload.checksum_algorithm, named)
         except BaseException:
             body.abort()
             raise
         blob = self._finish_body(body, headers)
-        part = Part(number, blob.size, blob.md5, self.clock(), blob.blob_id, blob.checksums)
+        part = Part(number, blob.size, blob.md5, self.clock(), blob.blob_id,
+                    checksums.part_checksums(upload.checksum_algorithm, blob.checksums, named))
         return self._record_part(caller, bucket, key, upload_id, part, context)
 
     def _record_part(self, caller: Optional[str], bucket: str, key: str, upload_id: str, part: Part,
@@ -143,9 +147,10 @@ class Multipart(Objects):
         if reader.length > self.limits.max_part_size:
             reader.close()
             raise S3Error("EntityTooLarge", max_size_allowed=self.limits.max_part_size)
-        # The part gets its upload's checksum, computed as the bytes are copied (S3 does the same).
+        # The part gets its upload's checksum, computed as the bytes are copied (S3 does the same), or S3's
+        # default CRC64NVME in an upload created without one (the completed object's checksum is made of them).
         algorithm = uploads[-1].checksum_algorithm
-        blob = self._copy_bytes(reader, (algorithm,) if algorithm else ())
+        blob = self._copy_bytes(reader, (algorithm,) if algorithm else checksums.default_algorithms())
         part = Part(number, blob.size, blob.md5, self.clock(), blob.blob_id, dict(blob.checksums))
         return self._record_part(caller, bucket, key, upload_id, part, context), source
 

@@ -1,9 +1,11 @@
 """S3 flexible checksums through boto3 and awscli's s3api: CRC32, CRC32C, CRC64NVME, SHA1 and SHA256 on PutObject,
 UploadPart and in aws-chunked trailers; multipart COMPOSITE and FULL_OBJECT checksums; x-amz-checksum-mode;
-GetObjectAttributes; GetObject/HeadObject by partNumber; UploadPartCopy ranges; CopyObject's checksums."""
+GetObjectAttributes; GetObject/HeadObject by partNumber; UploadPartCopy ranges; CopyObject's checksums; S3's default
+CRC64NVME for PutObject, CopyObject and multipart uploads that carry no checksum (boto3 and awscli told to send none)."""
 from __future__ import annotations
 
 import base64
+import json
 import hashlib
 import uuid
 import zlib
@@ -412,3 +414,148 @@ def test_awscli_put_object_and_get_object_attributes(gateway_server, keys, bucke
                 "--object-attributes", "ETag", "Checksum", "ObjectSize")
     assert got["ETag"] == put["ETag"].strip('"') and got["ObjectSize"] == len(body.read_bytes())
     assert got["Checksum"][f"Checksum{algorithm}"] == put[f"Checksum{algorithm}"]
+
+
+# -- S3's default CRC64NVME (December 2024): objects written without a checksum get one ---------------------------
+
+def crc64(data: bytes) -> str:
+    """CRC64NVME as S3 answers it, computed here with awscrt (not through the gateway's code)."""
+    return b64(crt.crc64nvme(data).to_bytes(8, "big"))
+
+
+@pytest.fixture
+def plain(gateway_server, keys):
+    """A boto3 client that sends no checksum (current botocore sends a CRC32 unless told `when_required`);
+    the headers of every request it makes are recorded, so each test can show that it sent none."""
+    client = boto3_client(gateway_server, keys, request_checksum_calculation="when_required")
+    client.sent = []
+
+    def record(request, **kwargs):
+        client.sent.append({k.lower() for k in request.headers.keys()})
+    client.meta.events.register("before-send.s3", record)
+    return client
+
+
+def sent_no_checksum(client) -> bool:
+    """No request so far carried a checksum of its body (x-amz-checksum-mode only asks for the stored one)."""
+    return bool(client.sent) and not any(
+        (h.startswith("x-amz-checksum-") and h != "x-amz-checksum-mode")
+        or h in ("x-amz-sdk-checksum-algorithm", "x-amz-trailer", "content-md5")
+        for headers in client.sent for h in headers)
+
+
+@pytest.fixture
+def no_client_checksums(monkeypatch):
+    """awscli (botocore underneath) sending no checksum either: the documented environment switch."""
+    monkeypatch.setenv("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+
+
+def test_put_without_a_checksum_gets_crc64nvme(plain, bucket) -> None:
+    data = b"stored with S3's default checksum " * 2000
+    key = name("default")
+    put = plain.put_object(Bucket=bucket, Key=key, Body=data)
+    assert sent_no_checksum(plain)
+    assert (put["ChecksumCRC64NVME"], put["ChecksumType"]) == (crc64(data), "FULL_OBJECT")
+    head = plain.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (crc64(data), "FULL_OBJECT")
+    assert "ChecksumCRC64NVME" not in plain.head_object(Bucket=bucket, Key=key)  # only when asked for
+    got = plain.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert got["Body"].read() == data and got["ChecksumCRC64NVME"] == crc64(data)
+    attributes = plain.get_object_attributes(Bucket=bucket, Key=key, ObjectAttributes=["Checksum"])
+    assert attributes["Checksum"] == {"ChecksumCRC64NVME": crc64(data), "ChecksumType": "FULL_OBJECT"}
+    empty = plain.put_object(Bucket=bucket, Key=name("empty"), Body=b"")
+    assert empty["ChecksumCRC64NVME"] == crc64(b"") == "AAAAAAAAAAA="
+
+
+def test_a_checksum_the_client_sends_replaces_the_default(s3, bucket) -> None:
+    """boto3's own default (a CRC32 it computes) is what the object keeps: S3 adds CRC64NVME only when none came."""
+    data = b"the client chose" * 500
+    key = name("chosen")
+    put = s3.put_object(Bucket=bucket, Key=key, Body=data)
+    assert put["ChecksumCRC32"] == expected("CRC32", data) and "ChecksumCRC64NVME" not in put
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == expected("CRC32", data) and "ChecksumCRC64NVME" not in head
+
+
+def test_copy_of_a_default_checksummed_object_keeps_crc64nvme(plain, bucket) -> None:
+    data = b"copied, default checksum and all " * 300
+    source = name("default-src")
+    plain.put_object(Bucket=bucket, Key=source, Body=data)
+    copied = plain.copy_object(Bucket=bucket, Key=name("default-copy"), CopySource={"Bucket": bucket, "Key": source})
+    assert sent_no_checksum(plain)
+    result = copied["CopyObjectResult"]
+    assert (result["ChecksumCRC64NVME"], result["ChecksumType"]) == (crc64(data), "FULL_OBJECT")
+    other = plain.copy_object(Bucket=bucket, Key=name("sha-copy"), CopySource={"Bucket": bucket, "Key": source},
+                              ChecksumAlgorithm="SHA256")["CopyObjectResult"]
+    assert other["ChecksumSHA256"] == expected("SHA256", data) and "ChecksumCRC64NVME" not in other
+
+
+def test_multipart_upload_without_an_algorithm_gets_a_full_object_crc64nvme(plain, bucket) -> None:
+    """Parts uploaded and copied with no checksum; the object's CRC64NVME is made from the parts' at completion."""
+    source = name("mp-src")
+    tail_source = b"bytes copied into the last part " * 100
+    plain.put_object(Bucket=bucket, Key=source, Body=tail_source)
+    key = name("mp-default")
+    first = bytes(range(256)) * (PART // 256)
+    upload = plain.create_multipart_upload(Bucket=bucket, Key=key)
+    assert "ChecksumAlgorithm" not in upload
+    one = plain.upload_part(Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=1, Body=first)
+    assert one["ChecksumCRC64NVME"] == crc64(first)
+    two = plain.upload_part_copy(Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=2,
+                                 CopySource={"Bucket": bucket, "Key": source}, CopySourceRange="bytes=5-1004")
+    second = tail_source[5:1005]
+    assert two["CopyPartResult"]["ChecksumCRC64NVME"] == crc64(second)
+    done = plain.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": one["ETag"]}, {"PartNumber": 2, "ETag": two["CopyPartResult"]["ETag"]}]})
+    assert sent_no_checksum(plain)
+    whole = crc64(first + second)
+    assert (done["ChecksumCRC64NVME"], done["ChecksumType"]) == (whole, "FULL_OBJECT")
+    head = plain.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (whole, "FULL_OBJECT")
+    assert head["ETag"].endswith('-2"')  # still the multipart ETag
+    got = plain.get_object_attributes(Bucket=bucket, Key=key, ObjectAttributes=["Checksum", "ObjectParts"])
+    assert got["Checksum"] == {"ChecksumCRC64NVME": whole, "ChecksumType": "FULL_OBJECT"}
+    assert [(p["PartNumber"], p["ChecksumCRC64NVME"]) for p in got["ObjectParts"]["Parts"]] == [
+        (1, crc64(first)), (2, crc64(second))]
+    wrong = plain.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = plain.upload_part(Bucket=bucket, Key=key, UploadId=wrong, PartNumber=1, Body=b"short")
+    with pytest.raises(ClientError) as e:  # the whole-object value a client expects is checked against it
+        plain.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=wrong, ChecksumCRC64NVME=crc64(b"other"),
+                                        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert (code(e), status(e)) == ("BadDigest", 400)
+
+
+def test_awscli_put_copy_and_multipart_without_a_checksum(gateway_server, keys, bucket, tmp_path,
+                                                          no_client_checksums) -> None:
+    def cli(*args: str):
+        return s3api(gateway_server, keys, *args)
+
+    data = b"awscli sends no checksum here " * 400
+    body = tmp_path / "body"
+    body.write_bytes(data)
+    key, copy, multi = name("cli-default"), name("cli-copy"), name("cli-mp")
+    put = cli("put-object", "--bucket", bucket, "--key", key, "--body", str(body))
+    assert put["ChecksumCRC64NVME"] == crc64(data) and "ChecksumCRC32" not in put  # no CRC32 came from awscli
+    head = cli("head-object", "--bucket", bucket, "--key", key, "--checksum-mode", "ENABLED")
+    assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (crc64(data), "FULL_OBJECT")
+    cli("copy-object", "--bucket", bucket, "--key", copy, "--copy-source", f"{bucket}/{key}")
+    head = cli("head-object", "--bucket", bucket, "--key", copy, "--checksum-mode", "ENABLED")
+    assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (crc64(data), "FULL_OBJECT")
+    big = tmp_path / "part1"
+    big.write_bytes(b"\x07" * PART)
+    upload_id = cli("create-multipart-upload", "--bucket", bucket, "--key", multi)["UploadId"]
+    parts = []
+    for number, path in ((1, big), (2, body)):
+        part = cli("upload-part", "--bucket", bucket, "--key", multi, "--upload-id", upload_id,
+                   "--part-number", str(number), "--body", str(path))
+        assert "ChecksumCRC32" not in part
+        parts.append({"PartNumber": number, "ETag": part["ETag"]})
+    layout = tmp_path / "parts.json"
+    layout.write_text(json.dumps({"Parts": parts}))
+    done = cli("complete-multipart-upload", "--bucket", bucket, "--key", multi, "--upload-id", upload_id,
+               "--multipart-upload", f"file://{layout}")
+    whole = crc64(b"\x07" * PART + data)
+    assert (done["ChecksumCRC64NVME"], done["ChecksumType"]) == (whole, "FULL_OBJECT")
+    head = cli("head-object", "--bucket", bucket, "--key", multi, "--checksum-mode", "ENABLED")
+    assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (whole, "FULL_OBJECT")
+    assert "ChecksumCRC64NVME" not in cli("head-object", "--bucket", bucket, "--key", multi)
