@@ -467,6 +467,18 @@ def test_put_without_a_checksum_gets_crc64nvme(plain, bucket) -> None:
     assert empty["ChecksumCRC64NVME"] == crc64(b"") == "AAAAAAAAAAA="
 
 
+def test_browser_post_upload_gets_crc64nvme(plain, bucket) -> None:
+    """A POST Object form (boto3's generate_presigned_post, posted by requests as a browser would) carries no
+    checksum: the object gets the default too."""
+    data = b"a file from a browser form " * 100
+    key = name("posted")
+    form = plain.generate_presigned_post(bucket, key)
+    posted = requests.post(form["url"], data=form["fields"], files={"file": ("f.txt", data)})
+    assert posted.status_code == 204, posted.content
+    head = plain.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (crc64(data), "FULL_OBJECT")
+
+
 def test_a_checksum_the_client_sends_replaces_the_default(s3, bucket) -> None:
     """boto3's own default (a CRC32 it computes) is what the object keeps: S3 adds CRC64NVME only when none came."""
     data = b"the client chose" * 500
