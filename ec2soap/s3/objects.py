@@ -86,7 +86,7 @@ class Objects(OpsContext):
         length = headers.get("x-amz-decoded-content-length") or headers.get("content-length")
         if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
             raise S3Error("EntityTooLarge", proposed_size=length, max_size_allowed=limit)
-        client_sums, stored = checksums.requested(headers)
+        client_sums, stored = checksums.requested(headers, part=part)
         sha256 = headers.get("x-amz-content-sha256")
         expected_sha256 = sha256.lower() if sha256 and len(sha256) == 64 else None
         wanted = set(stored) | ({"sha256"} if expected_sha256 else set())
@@ -224,7 +224,7 @@ class Objects(OpsContext):
             raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
                           "itself without changing the object's metadata, storage class, website redirect location "
                           "or encryption attributes.")
-        blob = self._copy_bytes(reader, wanted or tuple(source.checksums))
+        blob = self._copy_bytes(reader, wanted or tuple(source.checksums) or checksums.default_algorithms())
         if replaced is None:
             replaced = ObjectMeta(source.content_type, dict(source.headers), dict(source.user_meta))
             if "x-amz-storage-class" in headers:

@@ -537,6 +537,20 @@ def test_multipart_upload_without_an_algorithm_gets_a_full_object_crc64nvme(plai
     assert (code(e), status(e)) == ("BadDigest", 400)
 
 
+def test_multipart_upload_as_boto3_sends_it_by_default_gets_a_full_object_crc64nvme(s3, bucket) -> None:
+    """boto3's defaults: no algorithm on CreateMultipartUpload, its own CRC32 on each part; the object still gets
+    the CRC64NVME of the whole, combined from the parts' (each part also kept it)."""
+    key = name("mp-boto3")
+    first, second = b"a" * PART, b"the short last part"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    etags = [s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=n, Body=body)["ETag"]
+             for n, body in ((1, first), (2, second))]
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, 1)]})
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (crc64(first + second), "FULL_OBJECT")
+
+
 def test_awscli_put_copy_and_multipart_without_a_checksum(gateway_server, keys, bucket, tmp_path,
                                                           no_client_checksums) -> None:
     def cli(*args: str):
