@@ -21,6 +21,7 @@ from ec2soap.cloudstack.admin import is_root_admin, own_account
 from ec2soap.cloudstack.api import COMMANDS
 from ec2soap.cloudstack.client import DEFAULT_PAGE_SIZE
 from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackAuthError, CloudStackError
+from ec2soap.core.vpc_cloud import pick_tier_offering, pick_vpc_offering, services_of, TIER_SERVICES, VPC_SERVICES
 
 __all__ = ["ContractReport", "check_cloudstack", "ADMIN_COMMANDS", "VPC_OFFERING", "TIER_OFFERING",
            "ISOLATED_OFFERING", "ACL_LISTS"]
@@ -109,7 +110,9 @@ def check_cloudstack(cloud: Any, api_key: str, *, where: str, may_create: bool =
                 _probe_vpc(cloud, zone, found, report, job_wait)
     elif may_create:
         report.lack("--may-create: not tried, there is no Advanced zone", required=need_vpc)
+    _check_affinity_types(cloud, report)
     _check_settings(cloud, admin, report)
+    _check_limits(cloud, admin, report, need_vpc)
     return report
 
 
@@ -189,19 +192,28 @@ def _check_advanced_zone(cloud: Any, zone: dict, report: ContractReport) -> dict
     except CloudStackError as exc:
         report.lack(f"the Advanced zone's offerings cannot be read: {exc}")
         return None
-    chosen = next((o for o in vpc_offerings if o.get("isdefault")), vpc_offerings[0] if vpc_offerings else None)
+    chosen = pick_vpc_offering(vpc_offerings)
     if chosen is None:
         report.lack(f"no enabled VPC offering in {zone.get('name')} (CloudStack's is {VPC_OFFERING!r}): CreateVpc "
                     f"answers InternalError 'No enabled VPC offering'")
     else:
         found["vpc_offering"] = chosen
         report.ok(f"VPC offering {chosen.get('name')!r} (CreateVpc uses it)")
-    if not tier:
+        _check_services(chosen, VPC_SERVICES, "VPC offering", report)
+        if "Gateway" not in services_of(chosen):
+            report.note(f"VPC offering {chosen.get('name')!r} has no Gateway service: no private gateways, so a "
+                        f"route to one cannot be made (CreateRoute to anything but the internet gateway)")
+    chosen_tier = pick_tier_offering(tier)
+    if chosen_tier is None:
         report.lack(f"no enabled Isolated network offering for VPC tiers without conserve mode (CloudStack's is "
                     f"{TIER_OFFERING!r}): CreateSubnet answers InternalError")
     else:
-        found["tier_offering"] = tier[0]
-        report.ok(f"VPC tier offering {tier[0].get('name')!r} (CreateSubnet uses it)")
+        found["tier_offering"] = chosen_tier
+        report.ok(f"VPC tier offering {chosen_tier.get('name')!r} (CreateSubnet uses it)")
+        _check_services(chosen_tier, TIER_SERVICES, "VPC tier offering", report)
+        if "UserData" not in services_of(chosen_tier):
+            report.note(f"VPC tier offering {chosen_tier.get('name')!r} has no UserData service: CloudStack "
+                        f"refuses RunInstances with UserData into a subnet")
     if not isolated:
         # A standard Advanced zone has one; no EC2 action makes a network outside a VPC, so it is not required.
         report.note(f"no enabled Isolated network offering outside VPCs (CloudStack's is {ISOLATED_OFFERING!r}); "
@@ -215,6 +227,69 @@ def _check_advanced_zone(cloud: Any, zone: dict, report: ContractReport) -> dict
             report.lack(f"network ACL list {name} (CloudStack creates it at install; CreateSubnet gives new "
                         f"subnets default_allow and answers InternalError without it)")
     return found if len(found) == 2 and all(n in acls for n in ACL_LISTS) else None
+
+
+# What each service does for EC2-VPC, for the report's MISSING lines.
+_SERVICE_USE = {"SourceNat": "CloudStack makes no VPC router without it (CreateVpc fails)",
+                "StaticNat": "Elastic IPs in a VPC are static NAT (AssociateAddress fails)",
+                "NetworkACL": "network ACLs are CloudStack ACL lists (CreateNetworkAcl and the tiers' ACLs fail)",
+                "Dhcp": "instances in a subnet get their addresses from it"}
+
+
+def _check_services(offering: dict, needed: tuple[str, ...], what: str, report: ContractReport) -> None:
+    have = services_of(offering)
+    for name in needed:
+        if name not in have:
+            report.lack(f"{what} {offering.get('name')!r} lacks the {name} service: {_SERVICE_USE[name]}")
+    if set(needed) <= have:
+        report.ok(f"{what} {offering.get('name')!r} has {', '.join(needed)}")
+
+
+# Placement group strategy → the CloudStack affinity group type it is made of.
+_AFFINITY_TYPES = {"spread": "host anti-affinity", "cluster": "host affinity"}
+
+
+def _check_affinity_types(cloud: Any, report: ContractReport) -> None:
+    try:
+        offered = {str(t.get("type")) for t in cloud.list("listAffinityGroupTypes")}
+    except CloudStackError as exc:
+        report.lack(f"listAffinityGroupTypes failed: {exc}", required=False)
+        return
+    for strategy, kind in _AFFINITY_TYPES.items():
+        if kind in offered:
+            report.ok(f"affinity group type {kind!r} (placement groups with strategy {strategy})")
+        else:
+            report.note(f"no affinity group type {kind!r}: CreatePlacementGroup --strategy {strategy} is refused")
+
+
+# The account limits EC2 users hit first: resource type name (listResourceLimits) → (setting, what it stops).
+_LIMITS = {"user_vm": ("max.account.user.vms", "RunInstances", False),
+           "public_ip": ("max.account.public.ips", "AllocateAddress, and each VPC's source NAT address", False),
+           "network": ("max.account.networks", "CreateSubnet (each subnet is a CloudStack network)", True),
+           "vpc": ("max.account.vpcs", "CreateVpc, and the default VPC", True)}
+
+
+def _check_limits(cloud: Any, admin: bool, report: ContractReport, need_vpc: bool) -> None:
+    """With admin keys the max.account.* settings every account without its own limit has; with a user's keys
+    that account's own limits. A limit of 0 stops the actions named."""
+    try:
+        if admin:
+            values = {name: _setting(cloud, setting) for name, (setting, _, _) in _LIMITS.items()}
+        else:
+            rows = {str(r.get("resourcetypename")): r.get("max") for r in cloud.list("listResourceLimits")}
+            values = {name: None if rows.get(name) is None else str(rows[name]) for name in _LIMITS}
+    except CloudStackError as exc:
+        report.lack(f"the account limits cannot be read: {exc}", required=False)
+        return
+    for name, (setting, stops, vpc_only) in _LIMITS.items():
+        label = setting if admin else f"this account's {name} limit"
+        value = values[name]
+        if value is not None and value.lstrip("-").isdigit() and int(value) == 0:
+            report.lack(f"{label} = 0: {stops} always fails (CloudStack's resource limit)",
+                        required=need_vpc or not vpc_only)
+        else:
+            shown = "not set" if value is None else "unlimited" if value.startswith("-") else value
+            report.ok(f"{label} = {shown}")
 
 
 def _probe_vpc(cloud: Any, zone: dict, found: dict, report: ContractReport, job_wait: float) -> None:

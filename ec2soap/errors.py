@@ -154,6 +154,7 @@ _CLIENT = [
     ("NetworkAclEntryAlreadyExists", "The network acl entry identified by {rule_number} already exists."),
     ("NetworkAclEntryLimitExceeded", "{detail}"),
     ("SubnetLimitExceeded", "{detail}"),
+    ("VpcLimitExceeded", "The maximum number of VPCs has been reached."),
     ("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '{eni_id}' does not exist"),
     ("PrivateIpAddressLimitExceeded", "{detail}"),
     ("InsufficientFreeAddressesInSubnet", "{detail}"),

@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from ec2soap import admin, cli
+from ec2soap.cloudstack.errors import CloudStackApiError
 from ec2soap.config import Settings
 
 
@@ -92,3 +95,59 @@ def test_a_user_key_is_checked_as_its_role_allows(tmp_path: Any, capsys: Any) ->
     assert keys["secretkey"] not in "\n".join(lines)
     assert admin.cloudstack_check(settings, keys["apikey"], "wrong") == 1
     assert _lines(capsys)[0].startswith("MISSING  CloudStack at the embedded simulator refuses these keys")
+
+
+def _edit_offerings(simulator: Any, kind: str, drop: str) -> None:
+    """As an operator would with a custom offering: KIND's offerings (all of them) without the service DROP."""
+    from ec2soap.cloudstack.simulator.engine import Caller, Ctx
+
+    def go(conn: Any) -> None:
+        ctx = Ctx(simulator, conn, Caller(user={"id": "test"}, account={"id": "test", "accounttype": 1,
+                                                                          "name": "test"}), "test", simulator.clock())
+        for doc in ctx.find(kind):
+            doc["service"] = [s for s in doc.get("service") or [] if s.get("name") != drop]
+            ctx.save(kind, doc)
+    simulator.store.run_sync(go)
+
+
+def test_missing_services_and_zero_limits_are_reported(tmp_path: Any, capsys: Any) -> None:
+    settings = Settings(data_dir=str(tmp_path / "data"))
+    from ec2soap.server import open_store
+
+    store = open_store(settings)
+    try:
+        simulator = admin._simulator(settings, store)
+        _edit_offerings(simulator, "networkoffering", "NetworkACL")
+        _edit_offerings(simulator, "vpcoffering", "StaticNat")
+        root = admin.BlockingCloudStack(simulator.admin_user["apikey"], simulator.admin_user["secretkey"],
+                                        simulator=simulator)
+        root.call("updateConfiguration", name="max.account.vpcs", value="0")
+        made = root.call("createAccount", username="limited", password="pw", email="l@example.com",
+                         firstname="l", lastname="m", accounttype="0")
+        keys = root.call("registerUserKeys", id=made["account"]["user"][0]["id"])["userkeys"]
+        # The setting is what the simulator enforces, as CloudStack does: the account can make no VPC.
+        user = admin.BlockingCloudStack(keys["apikey"], keys["secretkey"], simulator=simulator)
+        [zone] = [z for z in user.list("listZones") if z["networktype"] == "Advanced"]
+        offering = user.list("listVPCOfferings")[0]
+        with pytest.raises(CloudStackApiError) as refused:
+            user.call("createVPC", name="v", displaytext="v", cidr="10.9.0.0/16", zoneid=zone["id"],
+                      vpcofferingid=offering["id"])
+        assert "Maximum number of resources of type 'vpc'" in str(refused.value)
+    finally:
+        store.close()
+    assert admin.cloudstack_check(settings, None, None) == 1
+    lines = _lines(capsys)
+    missing = [line for line in lines if line.startswith("MISSING")]
+    assert missing == [
+        "MISSING  VPC offering 'Default VPC offering' lacks the StaticNat service: Elastic IPs in a VPC are static "
+        "NAT (AssociateAddress fails)",
+        "MISSING  VPC tier offering 'DefaultIsolatedNetworkOfferingForVpcNetworks' lacks the NetworkACL service: "
+        "network ACLs are CloudStack ACL lists (CreateNetworkAcl and the tiers' ACLs fail)",
+        "MISSING  max.account.vpcs = 0: CreateVpc, and the default VPC always fails (CloudStack's resource limit)"]
+    assert "ok       max.account.networks = 20" in lines
+    # A user's keys: that account's own limits, which the setting gives it.
+    assert admin.cloudstack_check(settings, keys["apikey"], keys["secretkey"]) == 1
+    lines = _lines(capsys)
+    assert "MISSING  this account's vpc limit = 0: CreateVpc, and the default VPC always fails (CloudStack's " \
+           "resource limit)" in lines
+    assert "ok       this account's user_vm limit = 20" in lines

@@ -23,8 +23,13 @@ RESOURCE_TYPES = {0: ("vm", "vm"), 1: ("ip", "ipaddress"), 2: ("volume", "volume
                   4: ("template", "template"), 5: ("project", None), 6: ("network", "network"), 7: ("vpc", "vpc"),
                   8: ("cpu", None), 9: ("memory", None), 10: ("primarystorage", None),
                   11: ("secondarystorage", None)}
-# max.account.* defaults of CloudStack 4.18 (max.account.networks and max.account.vpcs are 20 too).
-DEFAULT_USER_LIMITS = {"vm": 20, "ip": 20, "volume": 40, "snapshot": 40, "template": 20, "network": 20, "vpc": 20}
+# A user account without a limit of its own has the global setting's value, read each time (as CloudStack's
+# ResourceLimitManagerImpl does), so changing the setting changes every such account; 20 each in a fresh 4.18
+# (Config.java, "Account Defaults"). Root admin accounts are unlimited.
+LIMIT_SETTINGS = {"vm": "max.account.user.vms", "ip": "max.account.public.ips", "volume": "max.account.volumes",
+                  "snapshot": "max.account.snapshots", "template": "max.account.templates",
+                  "network": "max.account.networks", "vpc": "max.account.vpcs"}
+DEFAULT_USER_LIMITS = {name: 20 for name in LIMIT_SETTINGS}
 
 
 def new_keys() -> tuple[str, str]:
@@ -69,7 +74,12 @@ def root_domain(ctx: Ctx) -> dict:
 
 def limit_of(ctx: Ctx, account: dict, resource: str) -> int:
     """The account's limit for a resource name of RESOURCE_TYPES; -1 is unlimited."""
-    return int(account.get("limits", {}).get(resource, -1))
+    own = account.get("limits", {}).get(resource)
+    if own is not None:
+        return int(own)
+    if account.get("accounttype") == ADMIN or resource not in LIMIT_SETTINGS:
+        return -1
+    return ctx.config_int(LIMIT_SETTINGS[resource], DEFAULT_USER_LIMITS[resource])
 
 
 def count_of(ctx: Ctx, account: dict, resource: str) -> int:
@@ -150,7 +160,7 @@ def create_account(ctx: Ctx, p: dict) -> dict:
     account = ctx.insert("account", {
         "name": name, "accounttype": accounttype, "domainid": domain["id"], "state": "enabled",
         "networkdomain": p.get("networkdomain", ""), "_created": ctx.now, "isdefault": p.get("_isdefault", False),
-        "limits": {} if accounttype == ADMIN else dict(DEFAULT_USER_LIMITS),
+        "limits": {},  # only the limits set on this account (limit_of falls back to the settings)
     })
     ctx.save("account", account)
     _new_user(ctx, account, p, isdefault=p.get("_isdefault", False))

@@ -73,6 +73,11 @@ CONFIGURATIONS = [
     ("api.throttling.enabled", "Advanced", "Boolean", "false", "Enable/disable Api rate limit"),
     ("kvm.snapshot.enabled", "Snapshots", "Boolean", "false",
      "Whether volume snapshot is enabled on running instances on a KVM host"),
+    *[(accounts.LIMIT_SETTINGS[kind], "Account Defaults", "Long", str(accounts.DEFAULT_USER_LIMITS[kind]),
+       f"How many {what} an account may have unless it has a limit of its own")
+      for kind, what in (("vm", "user VMs"), ("ip", "public IPs"), ("template", "templates"),
+                         ("snapshot", "snapshots"), ("volume", "volumes"), ("network", "networks"),
+                         ("vpc", "VPCs"))],
 ]
 # listResourceLimits names (Resource.ResourceType.getName()) for accounts.RESOURCE_TYPES ordinals.
 _LIMIT_TYPE_NAMES = {0: "user_vm", 1: "public_ip", 2: "volume", 3: "snapshot", 4: "template", 5: "project",
