@@ -7,7 +7,8 @@ streamed form, first for one Twisted buffered): the form complete with its file 
 over the policy (auth.post_signature, the secret looked up as for any signed request), the policy's
 expiration when the file began and every condition, its length too (s3.post_policy), then the object is
 written by PutObject's own operation (so the bucket's ACL and policy decide whether the caller, or an
-anonymous form, may write) and the answer is S3's: success_action_redirect (303), success_action_status 200, 201 (a PostResponse document) or 204.
+anonymous form, may write) and the answer is S3's: success_action_redirect (303), success_action_status
+200, 201 (a PostResponse document) or 204.
 The `tagging` field is the tagging family's (its x-amz-tagging header); x-amz-server-side-encryption fields
 are refused (NotImplemented). On any failure the file's temp file is dropped; nothing is stored.
 

@@ -7,9 +7,9 @@ reactor (SQL through the same pool, CloudStack over HTTP). So the lookup starts 
 field naming the access key is in (`ReactorLookup`: handed over with callFromThread; the reactor never waits),
 and when the file part begins `FormJudge.before_file` checks at once what needs no secret (the key field, the
 signature fields) and answers a `Pending` verdict. The receiver holds the first bytes of the file in memory
-(post_form.HOLD_BYTES at most) while it polls the verdict, then waits for it on its pool thread, bounded by
-DECISION_SECONDS (the lookup's SQL job went into the pool's queue before any later write of this body, so that
-wait does not starve it). A refusal is raised from the receiver's write before any temp file is opened.
+(post_form.HOLD_BYTES at most) while it polls the verdict, then waits for it on its pool thread, briefly
+(post_form.HOLD_SECONDS: the lookup may need a pool thread itself, and a pool of one would wait on itself).
+A refusal is raised from the receiver's write, normally before any temp file is opened.
 s3.handlers_post checks the whole form again once it is in (the buffered path has no early check), with the
 time the file began as the policy's "now".
 
@@ -29,13 +29,11 @@ from ec2soap.auth.post_signature import PostCredentials, parse_post, verify_post
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.post_policy import check_fields, parse_policy
 
-__all__ = ["ReactorLookup", "Pending", "FormJudge", "SIGNED_FIELDS", "missing_key", "unavailable",
-           "DECISION_SECONDS"]
+__all__ = ["ReactorLookup", "Pending", "FormJudge", "SIGNED_FIELDS", "missing_key", "unavailable"]
 
 # Fields that make a form a signed one (auth.post_signature reads them); without any, it is anonymous.
 SIGNED_FIELDS = frozenset({"policy", "signature", "awsaccesskeyid", "x-amz-signature", "x-amz-credential",
                            "x-amz-algorithm"})
-DECISION_SECONDS = 30.0  # the longest a pool thread waits for a form's secret before answering 503
 
 
 def missing_key() -> S3Error:

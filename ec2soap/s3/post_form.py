@@ -8,8 +8,10 @@ follows the file is read and ignored, as S3 ignores it. When the file part begin
 judges it then (s3.post_early): an anonymous form to a bucket that takes no anonymous writes is refused at
 once; a signed one once its secret is in (its signature, its policy's expiration, the conditions on the
 fields), the first bytes of the file held in memory meanwhile (HOLD_BYTES at most, then the pool thread
-waits), and the temp file is opened only when the form has passed. The policy's content-length-range then
-caps the file as it streams. So no forged, expired or stranger's file and no oversized one reaches the disk.
+waits, HOLD_SECONDS at most), and the temp file is opened only when the form has passed (or, the verdict
+still not in after that wait, opened all the same, and dropped if the verdict is a refusal). The policy's
+content-length-range then caps the file as it streams. So no forged, expired or stranger's file and no
+oversized one reaches the disk, unless its secret takes longer than that to look up.
 Nothing is stored until the handler has checked the form and committed the file; `abort` drops the temp file
 (a crash leaves only a temp file, removed at start-up). `prepare_post` is what the resource runs before a
 byte of the body is read.
@@ -25,12 +27,13 @@ import multipart
 
 from ec2soap.s3.bodies import Prepared
 from ec2soap.s3.errors import S3Error
-from ec2soap.s3.post_early import DECISION_SECONDS, FormJudge, Pending
+from ec2soap.s3.post_early import FormJudge, Pending
 
-__all__ = ["FormReceiver", "prepare_post", "boundary_of", "MAX_FIELD_BYTES", "HOLD_BYTES"]
+__all__ = ["FormReceiver", "prepare_post", "boundary_of", "MAX_FIELD_BYTES", "HOLD_BYTES", "HOLD_SECONDS"]
 
 MAX_FIELD_BYTES = 20 * 1024  # S3: "the form fields preceding the upload file" together, names and values
 HOLD_BYTES = 2 * 1024 * 1024  # the most of a file kept in memory while its form is being judged
+HOLD_SECONDS = 1.0  # then the longest its pool thread waits for the verdict before the file goes to disk
 _MAX_SEGMENTS = 1000
 
 
@@ -95,8 +98,8 @@ class FormReceiver:
             self._parser.close(check_complete=True)
         except multipart.MultipartError:
             raise _malformed() from None
-        if self._verdict is not None:
-            self._admit(wait=True)  # a file smaller than HOLD_BYTES: its verdict was not needed before
+        if self._verdict is not None and self.body is None:
+            self._settle(HOLD_SECONDS)  # a file smaller than HOLD_BYTES: its verdict was not needed before
         if self.body is None:
             raise S3Error("InvalidArgument", "POST requires exactly one file upload per request.",
                           argument_name="file", argument_value="0")
@@ -123,10 +126,12 @@ class FormReceiver:
         elif self._in_file:
             self._file_bytes += len(event)
             if self._verdict is not None:
-                self._held.append(bytes(event))
-                self._held_bytes += len(event)
-                self._admit(wait=self._held_bytes >= HOLD_BYTES)
-                return
+                full = self.body is None and self._held_bytes + len(event) > HOLD_BYTES
+                self._settle(HOLD_SECONDS if full else 0)
+                if self.body is None:
+                    self._held.append(bytes(event))
+                    self._held_bytes += len(event)
+                    return
             self._check_size()
             self.body.write(event)
         elif self._field is not None:
@@ -148,7 +153,7 @@ class FormReceiver:
             verdict = self._before_file(self.fields, self.filename) if self._before_file is not None else None
             if isinstance(verdict, Pending):
                 self._verdict = verdict
-                self._admit(wait=False)
+                self._settle(0)
             else:
                 self._file_limit = verdict
                 self.body = self._open_body()
@@ -173,22 +178,25 @@ class FormReceiver:
             self._on_field(self._field, self.fields[self._field])
         self._field = None
 
-    def _admit(self, wait: bool) -> None:
-        """Once the pending verdict is in: refused (raised), or the temp file opened and the held bytes
-        written to it. Polled while the held bytes are few; with WAIT, waited for (bounded)."""
-        assert self._verdict is not None
-        if not self._verdict.wait(DECISION_SECONDS if wait else 0):
-            if wait:
-                raise S3Error("ServiceUnavailable", "The form's signature could not be checked in time; please "
-                                                    "try again shortly.")
+    def _settle(self, wait: float) -> None:
+        """The pending verdict, if it is in within WAIT seconds (0: a poll): a refusal is raised; a pass sets
+        the file's limit, and the temp file is opened for what was held. Still pending after a wait, the
+        file goes to its temp file all the same, its pool thread not held longer (the lookup may need that
+        thread: the built-in simulator answers on the same pool); the verdict is then applied at the first
+        write after it is in, or if it never is before the end, by the handler's own check of the form."""
+        verdict = self._verdict
+        assert verdict is not None
+        if verdict.wait(wait):
+            self._verdict = None
+            self._file_limit = verdict.limit()
+            self._check_size()
+        elif not wait:
             return
-        verdict, self._verdict = self._verdict, None
-        held, self._held, self._held_bytes = self._held, [], 0
-        self._file_limit = verdict.limit()
-        self._check_size()
-        self.body = self._open_body()
-        for piece in held:
-            self.body.write(piece)
+        if self.body is None:
+            held, self._held, self._held_bytes = self._held, [], 0
+            self.body = self._open_body()
+            for piece in held:
+                self.body.write(piece)
 
     def _check_size(self) -> None:
         if self._file_limit is not None and self._file_bytes > self._file_limit:

@@ -1,7 +1,9 @@
 """A form's verdict awaited while its file arrives (s3.post_early with s3.post_form.FormReceiver), on the real
 reactor (running in its thread) with this test's thread as the pool: the first bytes of the file are held in
 memory while the secret's lookup runs on the reactor, the write that would hold more than HOLD_BYTES waits for
-the verdict, and the sink is opened only once the form has passed: never for a refused one."""
+the verdict (HOLD_SECONDS at most), and the sink is opened only once the form has passed: never for a refused
+one, unless the verdict is later than that wait, when the file goes to the sink and the verdict applies when
+it comes."""
 from __future__ import annotations
 
 import threading
@@ -14,7 +16,7 @@ from ec2soap.auth.credentials import CredentialsUnavailable
 from ec2soap.auth.errors import AuthError
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.post_early import Pending, ReactorLookup
-from ec2soap.s3.post_form import HOLD_BYTES, FormReceiver
+from ec2soap.s3.post_form import HOLD_BYTES, HOLD_SECONDS, FormReceiver
 
 MiB = 1024 * 1024
 
@@ -96,3 +98,36 @@ def test_a_refused_form_never_opens_its_sink(reactor: Any, outcome: Any, judge: 
     assert caught.value.code == code
     form.abort()
     assert sinks == []
+
+
+@pytest.mark.parametrize("verdict", ["passed", "refused"])
+def test_a_verdict_later_than_the_wait_lets_the_file_go_to_disk(reactor: Any, verdict: str) -> None:
+    def judge(secret: Optional[str]) -> Optional[int]:
+        if verdict == "refused":
+            raise AuthError("SignatureDoesNotMatch", "no")
+        return None
+    form, sinks = receiver(reactor, slow_secret(reactor, HOLD_SECONDS + 0.6, "secret"), judge)
+    started = time.monotonic()
+    form.write(head({"key": "k"}) + b"a" * HOLD_BYTES)
+    form.write(b"b" * MiB)  # waits HOLD_SECONDS, then opens the sink: the pool thread is not held longer
+    assert HOLD_SECONDS - 0.05 <= time.monotonic() - started < HOLD_SECONDS + 0.5
+    assert len(sinks) == 1 and len(sinks[0].data) == HOLD_BYTES + MiB
+    form.write(b"c")  # a poll only
+    time.sleep(HOLD_SECONDS)
+    if verdict == "refused":
+        with pytest.raises(AuthError):
+            form.write(b"d")
+        form.abort()
+        assert sinks[0].aborted
+        return
+    form.write(b"d\r\n--B--\r\n")
+    form.finish()
+    assert bytes(sinks[0].data) == b"a" * HOLD_BYTES + b"b" * MiB + b"cd"
+
+
+def test_a_small_file_whose_verdict_is_late_is_left_to_the_handler(reactor: Any) -> None:
+    form, sinks = receiver(reactor, slow_secret(reactor, HOLD_SECONDS + 1.0, "secret"),
+                           lambda s: (_ for _ in ()).throw(AuthError("SignatureDoesNotMatch", "no")))
+    form.write(head({"key": "k"}) + b"tiny\r\n--B--\r\n")
+    form.finish()  # waits HOLD_SECONDS, no more; s3.handlers_post checks the signature itself
+    assert bytes(sinks[0].data) == b"tiny"
