@@ -2,7 +2,7 @@
 
 The body was streamed into a FormReceiver (s3.post_form) before this handler runs, and a signed form was
 judged when its file part began (s3.post_early: signature, expiration, the conditions on the fields), so a
-refused one never got this far. Here the whole form is checked as S3 checks it, in S3's order (again for a
+refused one seldom gets this far (only when its secret took longer to look up than its file was held). Here the whole form is checked as S3 checks it, in S3's order (again for a
 streamed form, first for one Twisted buffered): the form complete with its file and a `key`, the signature
 over the policy (auth.post_signature, the secret looked up as for any signed request), the policy's
 expiration when the file began and every condition, its length too (s3.post_policy), then the object is
