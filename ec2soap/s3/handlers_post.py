@@ -2,13 +2,13 @@
 
 The body was streamed into a FormReceiver (s3.post_form) before this handler runs, and a signed form was
 judged when its file part began (s3.post_early: signature, expiration, the conditions on the fields), so a
-refused one seldom gets this far (only when its secret took longer to look up than its file was held). Here the whole form is checked as S3 checks it, in S3's order (again for a
-streamed form, first for one Twisted buffered): the form complete with its file and a `key`, the signature
-over the policy (auth.post_signature, the secret looked up as for any signed request), the policy's
-expiration when the file began and every condition, its length too (s3.post_policy), then the object is
-written by PutObject's own operation (so the bucket's ACL and policy decide whether the caller, or an
-anonymous form, may write) and the answer is S3's: success_action_redirect (303), success_action_status
-200, 201 (a PostResponse document) or 204.
+refused one seldom gets this far (only when its secret took longer to look up than its file was held).
+Here the whole form is checked as S3 checks it, in S3's order (again for a streamed form, first for one
+Twisted buffered): the form complete with its file and a `key`, the signature over the policy
+(auth.post_signature, the secret looked up as for any signed request), the policy's expiration when the file
+began and every condition, its length too (s3.post_policy), then the object is written by PutObject's own
+operation (so the bucket's ACL and policy decide whether the caller, or an anonymous form, may write) and the
+answer is S3's: success_action_redirect (303), success_action_status 200, 201 (a PostResponse document) or 204.
 The `tagging` field is the tagging family's (its x-amz-tagging header); x-amz-server-side-encryption fields
 are refused (NotImplemented). On any failure the file's temp file is dropped; nothing is stored.
 
