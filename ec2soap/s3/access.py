@@ -4,8 +4,8 @@ OpsContext; the bucket's settings are columns of its row (public_access_block, o
 a row of s3_account (s3.account_store), and s3.public says what they change.
 
 The account's block applies to every bucket the account owns, with the bucket's own (each flag the OR of
-both, as S3 has it): this family's `_bucket` hands every bucket it loads for an operation its owner's account
-block too (`account_public_access_block`), which s3.public reads beside the bucket's.
+both, as S3 has it): s3.metadata loads it with every bucket (`Bucket.account_public_access_block`), whoever
+asks for the bucket, and s3.public reads it beside the bucket's.
 """
 from __future__ import annotations
 
@@ -50,11 +50,6 @@ class AccessControls(OpsContext):
         return public.is_public_policy(_parsed_policy(bucket))
 
     # -- the account's public access block (S3 Control) -------------------------------------------------------
-
-    def _bucket(self, conn: Any, name: str, lock: bool = False) -> Bucket:
-        bucket = super()._bucket(conn, name, lock)  # type: ignore[misc]
-        bucket.account_public_access_block = account_store.get_block(conn, bucket.owner)  # type: ignore[attr-defined]
-        return bucket
 
     def get_account_public_access_block(self, caller: Optional[str], account_id: str) -> dict:
         owner = own_account(caller, account_id)

@@ -61,7 +61,7 @@ class Buckets(OpsContext):
                     and location is None and ownership is None and lock is None:
                 # S3 in us-east-1 (where a bucket with no LocationConstraint is, as HeadBucket reports):
                 # re-creating your own bucket is 200 and resets its ACL, for legacy compatibility.
-                public.check_acl_write(existing, acl)  # BlockPublicAcls, ACLs disabled: as PutBucketAcl
+                public.check_acl_write(existing, acl)  # BlockPublicAcls (the account's too), ACLs disabled
                 self.meta.update_bucket(conn, existing.id, acl=acl)
                 existing.acl = acl
                 return existing
@@ -69,6 +69,10 @@ class Buckets(OpsContext):
                 raise S3Error("BucketAlreadyOwnedByYou" if existing.owner == owner else "BucketAlreadyExists",
                               bucket_name=name)
             made = self.meta.insert_bucket(conn, name, owner, self.clock(), location, acl)  # type: ignore[arg-type]
+            # The new bucket carries its owner's account block: a public ACL under BlockPublicAcls is refused
+            # (AccessDenied, as S3's "PUT Bucket calls fail if the request includes a public ACL"), and raising
+            # here rolls the insert back.
+            public.check_acl_write(made, acl)
             if lock is not None:  # Object Lock needs versioning, which then stays Enabled for good
                 self.meta.update_bucket(conn, made.id, versioning="Enabled", object_lock=lock)
                 made.versioning, made.object_lock = "Enabled", lock

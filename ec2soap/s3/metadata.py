@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ec2soap.store.tables import s3_bucket, s3_lifecycle, s3_object, s3_part, s3_upload
+from ec2soap.store.tables import s3_account, s3_bucket, s3_lifecycle, s3_object, s3_part, s3_upload
 
 __all__ = ["MetadataStore", "Bucket", "ObjectVersion", "Upload", "Part", "is_retryable", "new_version_id"]
 
@@ -77,6 +77,9 @@ class Bucket:
     ownership: str | None = None
     # s3.object_lock: the Object Lock configuration ({} or {"rule": {...}}), None: Object Lock not enabled.
     object_lock: dict | None = None
+    # The owner's account-level PublicAccessBlock (S3 Control, s3_account), loaded with the bucket by
+    # MetadataStore.get_bucket; s3.public enforces each flag as the OR of this and the bucket's own.
+    account_public_access_block: dict | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Bucket":
@@ -84,6 +87,7 @@ class Bucket:
                      row.versioning, row.policy, _loads(row.cors))
         bucket.public_access_block, bucket.ownership = _loads(row.public_access_block), row.ownership
         bucket.object_lock = _loads(row.object_lock)
+        bucket.account_public_access_block = _loads(getattr(row, _ACCOUNT_BLOCK))
         return bucket
 
 
@@ -193,13 +197,24 @@ def _locked(stmt: Any, lock: bool) -> Any:
     return stmt.with_for_update() if lock else stmt
 
 
+_ACCOUNT_BLOCK = "account_public_access_block"
+# The bucket owner's account block, as a correlated subquery beside the bucket's row: one query, and a locking
+# read of the bucket locks no s3_account row (PostgreSQL locks only the FROM tables; MySQL and MariaDB do not
+# lock a subquery's rows unless it says FOR UPDATE itself), so PutPublicAccessBlock never waits on buckets.
+_WITH_ACCOUNT_BLOCK = select(s3_bucket, select(s3_account.c.public_access_block)
+                             .where(s3_account.c.owner == s3_bucket.c.owner)
+                             .scalar_subquery().label(_ACCOUNT_BLOCK))
+
+
 class MetadataStore:
     """The queries. Stateless: one instance can serve every thread."""
 
     # -- buckets --------------------------------------------------------------------------------------------
 
     def get_bucket(self, conn: Connection, name: str, lock: bool = False) -> Bucket | None:
-        row = conn.execute(_locked(select(s3_bucket).where(s3_bucket.c.name == name), lock)).first()
+        """Bucket NAME with its owner's account block (the one place every access decision gets it from), or
+        None. LOCK: FOR UPDATE on the bucket's row."""
+        row = conn.execute(_locked(_WITH_ACCOUNT_BLOCK.where(s3_bucket.c.name == name), lock)).first()
         return Bucket.from_row(row) if row else None
 
     def insert_bucket(self, conn: Connection, name: str, owner: str, created: float, location: str | None,
@@ -210,7 +225,7 @@ class MetadataStore:
         return self.get_bucket(conn, name)  # type: ignore[return-value]
 
     def list_buckets(self, conn: Connection, owner: str) -> list[Bucket]:
-        rows = conn.execute(select(s3_bucket).where(s3_bucket.c.owner == owner).order_by(s3_bucket.c.name))
+        rows = conn.execute(_WITH_ACCOUNT_BLOCK.where(s3_bucket.c.owner == owner).order_by(s3_bucket.c.name))
         return [Bucket.from_row(row) for row in rows]
 
     def update_bucket(self, conn: Connection, bucket_id: int, **values: Any) -> None:

@@ -6,9 +6,10 @@ a key that limits who can call (aws:SourceIp with a specific range, aws:SourceAr
 aws:SourceAccount, aws:SourceOwner, aws:PrincipalOrgID, aws:PrincipalAccount, aws:userid, ...).
 
 Enforcement, as S3 does it, of the bucket's block and its owner's account block (S3 Control) together: each
-flag is in force when either sets it (the account's rides on the bucket, put there by s3.access). BlockPublicAcls refuses writes of public ACLs (AccessDenied); IgnorePublicAcls drops public grants from access
-decisions; BlockPublicPolicy refuses a public policy (AccessDenied); RestrictPublicBuckets, while the policy is
-public, lets its Allows count only for the bucket owner's account. ObjectOwnership BucketOwnerEnforced turns
+flag is in force when either sets it (the account's rides on the bucket: s3.metadata loads it with the bucket's
+row). BlockPublicAcls refuses writes of public ACLs (AccessDenied), CreateBucket's included; IgnorePublicAcls
+drops public grants from access decisions; BlockPublicPolicy refuses a public policy (AccessDenied);
+RestrictPublicBuckets, while the policy is public, lets its Allows count only for the bucket owner's account. ObjectOwnership BucketOwnerEnforced turns
 ACLs off (the bucket owner owns every object and alone is granted by ACL; ACL writes other than the owner's full
 control are AccessControlListNotSupported); BucketOwnerPreferred makes the bucket owner own objects written with
 `bucket-owner-full-control`; ObjectWriter (or none) is S3's classic behaviour.
@@ -41,8 +42,8 @@ _FIXING_OPERATORS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "String
 
 def _flag(bucket: Any, name: str) -> bool:
     """Whether NAME is in force on BUCKET: set by its own block or by its owner's account block."""
-    account = getattr(bucket, "account_public_access_block", None) or {}
-    return bool((bucket.public_access_block or {}).get(name) or account.get(name))
+    return bool((bucket.public_access_block or {}).get(name)
+                or (bucket.account_public_access_block or {}).get(name))
 
 
 def is_public_acl(acl: Optional[dict]) -> bool:

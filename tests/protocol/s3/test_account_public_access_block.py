@@ -2,7 +2,9 @@
 with x-amz-account-id), through boto3's s3control and awscli's `aws s3control`, against the real server: stored
 per account, answered as S3 Control answers it (NoSuchPublicAccessBlockConfiguration when none, AccessDenied
 for another account's id), and enforced with each bucket's own block (each flag the OR of both) on ACLs and
-policies: a bucket with no block of its own refuses a public ACL or policy once its account blocks them.
+policies: a bucket with no block of its own refuses a public ACL or policy once its account blocks them, an
+anonymous browser POST is judged with the account's block before any of its file is kept, and CreateBucket (a
+new bucket, or re-creating your own) refuses a public ACL under the account's BlockPublicAcls.
 
 botocore puts the account id in the host (`<account>.localhost:port`) whatever inject_host_prefix says; the
 session fixture resolves *.localhost, and the gateway knows S3 Control by its path and header. One server per
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 import boto3
@@ -21,6 +24,9 @@ from botocore.config import Config
 from tests.awscli_run import run_aws
 from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
 from tests.protocol.s3.conftest import boto3_client, failure_of
+from tests.protocol.s3.s3api_cli import s3api
+from tests.protocol.s3.test_durability import MiB
+from tests.protocol.s3.test_post_uploads import StreamedForm
 
 FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
@@ -163,6 +169,144 @@ def test_account_ignore_and_restrict_apply_to_reads(gateway_server: GatewayServe
     assert requests.get(f"{gateway_server.url}/{by_acl}/open", timeout=30).status_code == 200
 
 
+# -- anonymous browser POSTs (POST Object) ---------------------------------------------------------------------
+
+def _anonymous_post(server: GatewayServer, bucket: str, key: str, size: int = 24 * MiB) -> tuple[Any, StreamedForm]:
+    """An anonymous form posting a SIZE-byte file as a browser sends it, the gateway's temp directory looked at
+    while it is sent (StreamedForm: a form judged before its file records nothing there)."""
+    tmp_dir = Path(server.running.settings.data_dir) / "objects" / "tmp"
+    assert list(tmp_dir.iterdir()) == []
+    body = StreamedForm({"key": key}, size, tmp_dir)
+    return body.post(f"{server.url}/{bucket}"), body
+
+
+def _error_code(response: Any) -> str:
+    from lxml import etree
+    return etree.fromstring(response.content).findtext("Code")
+
+
+def _sizes(s3: Any, bucket: str) -> dict[str, int]:
+    # Listed, not read: an anonymous writer's object is its own (S3's classic ownership), the owner cannot GET it.
+    return {o["Key"]: o["Size"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+
+
+def _public_write_policy(bucket: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]})
+
+
+def test_account_block_refuses_anonymous_posts_before_the_file(gateway_server: GatewayServer, alice: Keys) -> None:
+    s3, control, me = boto3_client(gateway_server, alice), s3control(gateway_server, alice), \
+        account_id(gateway_server, alice)
+    by_acl, by_policy = _bucket(), _bucket()
+    for name in (by_acl, by_policy):
+        s3.create_bucket(Bucket=name)
+    s3.put_bucket_acl(Bucket=by_acl, ACL="public-read-write")
+    s3.put_bucket_policy(Bucket=by_policy, Policy=_public_write_policy(by_policy))
+    for name in (by_acl, by_policy):  # the control: both take anonymous forms, whose file reaches the disk
+        response, body = _anonymous_post(gateway_server, name, "before")
+        assert response.status_code == 204, response.text
+        assert body.seen and max(body.seen.values()) >= 8 * MiB
+        assert _sizes(s3, name) == {"before": 24 * MiB}
+
+    def refused(name: str, key: str) -> None:
+        response, body = _anonymous_post(gateway_server, name, key)
+        assert (response.status_code, _error_code(response)) == (403, "AccessDenied"), response.text
+        assert body.seen == {}, "the refused POST's file reached the disk"
+        assert key not in _sizes(s3, name)
+
+    # IgnorePublicAcls (boto3 s3control): the bucket's public-read-write grant no longer admits strangers.
+    control.put_public_access_block(AccountId=me, PublicAccessBlockConfiguration=_config(IgnorePublicAcls=True))
+    refused(by_acl, "ignored")
+    assert _anonymous_post(gateway_server, by_policy, "policy-still")[0].status_code == 204
+
+    # RestrictPublicBuckets (awscli s3control): the public policy counts for the owner's account alone.
+    aws_s3control(gateway_server, alice, "put-public-access-block", "--account-id", me,
+                  "--public-access-block-configuration",
+                  "BlockPublicAcls=false,IgnorePublicAcls=false,BlockPublicPolicy=false,RestrictPublicBuckets=true")
+    refused(by_policy, "restricted")
+    assert _anonymous_post(gateway_server, by_acl, "acl-again")[0].status_code == 204
+    s3.put_object(Bucket=by_policy, Key="owner", Body=b"mine")  # the owner still writes
+
+    control.delete_public_access_block(AccountId=me)
+    assert _anonymous_post(gateway_server, by_policy, "after")[0].status_code == 204
+
+
+# -- CreateBucket ----------------------------------------------------------------------------------------------
+
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+
+
+def _public_grantees(s3: Any, bucket: str) -> list[str]:
+    return [g["Grantee"].get("URI") for g in s3.get_bucket_acl(Bucket=bucket)["Grants"]
+            if g["Grantee"].get("Type") == "Group"]
+
+
+def test_account_block_refuses_creating_a_bucket_with_a_public_acl(gateway_server: GatewayServer, alice: Keys,
+                                                                    new_user: Callable[[], Keys]) -> None:
+    s3, control, me = boto3_client(gateway_server, alice), s3control(gateway_server, alice), \
+        account_id(gateway_server, alice)
+    control.put_public_access_block(AccountId=me, PublicAccessBlockConfiguration=_config(BlockPublicAcls=True))
+    attempts: list[tuple[str, Callable[[str], Any]]] = [
+        *((acl, lambda name, acl=acl: s3.create_bucket(Bucket=name, ACL=acl))
+          for acl in ("public-read", "public-read-write", "authenticated-read")),
+        ("boto3 grant", lambda name: s3.create_bucket(Bucket=name, GrantRead=f'uri="{ALL_USERS}"')),
+        ("awscli acl", lambda name: s3api(gateway_server, alice, "create-bucket", "--bucket", name,
+                                          "--acl", "public-read")),
+        ("awscli grant", lambda name: s3api(gateway_server, alice, "create-bucket", "--bucket", name,
+                                            "--grant-write", f"uri={ALL_USERS}")),
+    ]
+    for label, create in attempts:
+        name = _bucket()
+        denied = failure_of(lambda: create(name))
+        # (awscli's message names the code, not the status)
+        assert (denied.code, denied.status) == ("AccessDenied", None if "awscli" in label else 403), label
+        assert failure_of(lambda: s3.head_bucket(Bucket=name)).status == 404, label  # nothing was created
+    private = _bucket()
+    s3.create_bucket(Bucket=private, ACL="private")  # a private ACL still goes through
+    s3api(gateway_server, alice, "create-bucket", "--bucket", _bucket(), "--grant-read",
+          f"id={s3.list_buckets()['Owner']['ID']}")  # so does a grant to the owner alone
+    assert _public_grantees(s3, private) == []
+
+    # Another account is not blocked by Alice's, and IgnorePublicAcls alone does not refuse public ACLs.
+    bob = boto3_client(gateway_server, new_user())
+    bobs = _bucket()
+    bob.create_bucket(Bucket=bobs, ACL="public-read")
+    assert _public_grantees(bob, bobs) == [ALL_USERS]
+    control.put_public_access_block(AccountId=me, PublicAccessBlockConfiguration=_config(IgnorePublicAcls=True))
+    ignored = _bucket()
+    s3.create_bucket(Bucket=ignored, ACL="public-read")
+    assert _public_grantees(s3, ignored) == [ALL_USERS]
+
+    control.delete_public_access_block(AccountId=me)
+    opened = _bucket()
+    s3api(gateway_server, alice, "create-bucket", "--bucket", opened, "--acl", "public-read")
+    assert _public_grantees(s3, opened) == [ALL_USERS]
+
+
+def test_account_block_refuses_recreating_your_bucket_with_a_public_acl(gateway_server: GatewayServer,
+                                                                         alice: Keys) -> None:
+    s3, control, me = boto3_client(gateway_server, alice), s3control(gateway_server, alice), \
+        account_id(gateway_server, alice)
+    bucket = _bucket()
+    s3.create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=bucket, ACL="public-read")  # us-east-1: re-creating your own bucket resets its ACL
+    assert _public_grantees(s3, bucket) == [ALL_USERS]
+    s3.create_bucket(Bucket=bucket)
+    assert _public_grantees(s3, bucket) == []
+
+    control.put_public_access_block(AccountId=me, PublicAccessBlockConfiguration=_config(BlockPublicAcls=True))
+    for create in (lambda: s3.create_bucket(Bucket=bucket, ACL="public-read-write"),
+                   lambda: s3.create_bucket(Bucket=bucket, GrantRead=f'uri="{ALL_USERS}"')):
+        denied = failure_of(create)
+        assert (denied.code, denied.status) == ("AccessDenied", 403)
+    assert failure_of(lambda: s3api(gateway_server, alice, "create-bucket", "--bucket", bucket, "--acl",
+                                    "authenticated-read")).code == "AccessDenied"
+    assert _public_grantees(s3, bucket) == []  # the ACL was left as it was
+    s3api(gateway_server, alice, "create-bucket", "--bucket", bucket)  # private: still 200
+    assert _public_grantees(s3, bucket) == []
+
+
 def test_other_s3_control_calls_are_not_implemented(gateway_server: GatewayServer, alice: Keys) -> None:
     control, me = s3control(gateway_server, alice), account_id(gateway_server, alice)
     refused = failure_of(lambda: control.list_access_points(AccountId=me))
@@ -186,7 +330,6 @@ def test_awscli_s3control(gateway_server: GatewayServer, alice: Keys) -> None:
     assert got["PublicAccessBlockConfiguration"] == _config(BlockPublicAcls=True, BlockPublicPolicy=True)
 
     # The account's block refuses a public ACL and policy on a bucket with none of its own (awscli s3api).
-    from tests.protocol.s3.s3api_cli import s3api
     bucket = _bucket()
     s3api(gateway_server, alice, "create-bucket", "--bucket", bucket)
     acl = failure_of(lambda: s3api(gateway_server, alice, "put-bucket-acl", "--bucket", bucket, "--acl",
