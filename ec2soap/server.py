@@ -106,10 +106,34 @@ class GatewayRoot(resource.Resource):
 def _is_query(request: Any) -> bool:
     if request.args.get(b"Action"):
         return True
+    return request.method == b"POST" and _is_form(request)
+
+
+def _is_form(request: Any) -> bool:
     # The raw bytes: getHeader(str) decodes UTF-8 and raised on any other byte (a 500 page, not an answer).
     raw = (request.requestHeaders.getRawHeaders(b"content-type") or [b""])[0]
-    ctype = raw.decode("latin-1").split(";")[0].strip().lower()
-    return request.method == b"POST" and ctype == "application/x-www-form-urlencoded"
+    return raw.decode("latin-1").split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+
+
+def _forms_left_to_us(base: type) -> type:
+    """BASE (a Request class) without twisted.web's parsing of a form-urlencoded POST body into request.args:
+    the Query door decodes the body itself (auth/ec2_query.py), no other reader of request.args looks at a
+    POST's body (the /metrics and /health check is for GET and HEAD, `?wsdl` reads the URI), and routing
+    (_is_query) sends every form POST to the Query door whether Action is in args or not. Twisted's parse (an
+    email.message parse of Content-Type, then parse_qs of the body) was a visible share of a small Query
+    request's CPU. Other bodies (multipart/form-data) are parsed as before. Twisted sets the flag per request
+    from the Site; it is honoured for those."""
+    class FormsLeftToUs(base):  # type: ignore[misc, valid-type]
+        @property
+        def _parsePOSTFormSubmission(self) -> bool:
+            return self.__dict__.get("_parse_forms", True) and not _is_form(self)
+
+        @_parsePOSTFormSubmission.setter
+        def _parsePOSTFormSubmission(self, value: bool) -> None:
+            self.__dict__["_parse_forms"] = value
+
+    FormsLeftToUs.__name__ = FormsLeftToUs.__qualname__ = base.__name__
+    return FormsLeftToUs
 
 
 def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server.Site:
@@ -176,7 +200,7 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     site.origin_policy = ProxyPolicy.from_setting(settings.trusted_proxies)
     from ec2soap.s3.streaming import request_factory
 
-    site.requestFactory = request_factory(s3, running.store.defer)
+    site.requestFactory = _forms_left_to_us(request_factory(s3, running.store.defer))
     from ec2soap.shutdown import InFlight
 
     running.inflight = InFlight()
