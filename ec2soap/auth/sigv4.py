@@ -121,11 +121,14 @@ class Credential:
         return f"{self.date}/{self.region}/{self.service}/{self.terminator}"
 
 
+_DATE8 = re.compile(r"\d{8}")
+
+
 def parse_credential(value: str) -> Credential:
     """Split a credential; ValueError unless it has five non-empty parts and an 8-digit date."""
     # Access keys never contain '/', so the last four parts are the scope.
     parts = value.strip().split("/")
-    if len(parts) != 5 or not all(parts) or not re.fullmatch(r"\d{8}", parts[1]):
+    if len(parts) != 5 or not all(parts) or not _DATE8.fullmatch(parts[1]):
         raise ValueError("credential must be <key>/<YYYYMMDD>/<region>/<service>/aws4_request")
     return Credential(*parts)
 
@@ -164,11 +167,24 @@ def check_signed_headers(signed: Sequence[str]) -> None:
 
 
 def derive_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """kSigning = HMAC chain over date, region, service and 'aws4_request', seeded by 'AWS4'+secret."""
-    key = ("AWS4" + secret).encode("utf-8")
-    for part in (date, region, service, TERMINATOR):
-        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    """kSigning = HMAC chain over date, region, service and 'aws4_request', seeded by 'AWS4'+secret.
+
+    Kept per (secret, date, region, service): a client signs every request of a day with the same key, and the
+    chain is four HMACs per request. The secrets are the callers' own, already held by the credentials
+    cache; the table is bounded (cleared when full)."""
+    entry = (secret, date, region, service)
+    key = _SIGNING_KEYS.get(entry)
+    if key is None:
+        key = ("AWS4" + secret).encode("utf-8")
+        for part in (date, region, service, TERMINATOR):
+            key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+        if len(_SIGNING_KEYS) >= 1024:
+            _SIGNING_KEYS.clear()
+        _SIGNING_KEYS[entry] = key
     return key
+
+
+_SIGNING_KEYS: dict[tuple[str, str, str, str], bytes] = {}
 
 
 def string_to_sign(amz_date: str, scope: str, canonical_request: str) -> str:
