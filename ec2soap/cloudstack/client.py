@@ -9,7 +9,7 @@ import copy
 import json
 import logging
 from typing import Any, Callable, Mapping, Protocol
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from hyperlink import DecodedURL
@@ -121,7 +121,7 @@ def sign_request(command: str, params: Mapping[str, Any], api_key: str, secret_k
 
 def form_body(params: Mapping[str, str]) -> bytes:
     """application/x-www-form-urlencoded body. quote (not quote_plus) so a space is %20 and '+' is %2B."""
-    return urlencode(list(params.items()), quote_via=quote, safe="").encode("ascii")
+    return "&".join([signing.form_value(k) + "=" + signing.form_value(v) for k, v in params.items()]).encode("ascii")
 
 
 # -- transports -----------------------------------------------------------------------------------------------
