@@ -1,5 +1,8 @@
 """SQL of S3's account-level settings (s3_account): an account's S3 Control PublicAccessBlock, keyed by the
-account's canonical id. Every function takes a Connection inside a transaction; no Twisted."""
+account's canonical id. Every function takes a Connection inside a transaction; no Twisted.
+
+Access decisions do not call get_block: s3.metadata loads an account's block with each bucket it owns
+(MetadataStore.get_bucket), so whoever loads a bucket gets it; get_block serves S3 Control's GetPublicAccessBlock."""
 from __future__ import annotations
 
 import json

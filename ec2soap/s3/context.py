@@ -154,7 +154,8 @@ class OpsContext:
 
     def allowed(self, caller: Optional[str], action: str, bucket: str, key: Optional[str] = None,
                 version_id: Optional[str] = None, context: Mapping[str, Any] | None = None) -> bool:
-        """decide() by name, loading the bucket and object; an unknown bucket is never allowed."""
+        """decide() by name, loading the bucket (with its owner's account block, as every bucket load has it)
+        and object; an unknown bucket is never allowed."""
         def check(conn: Any) -> bool:
             found = self.meta.get_bucket(conn, bucket)
             if found is None:

@@ -232,6 +232,45 @@ def test_account_block_refuses_anonymous_posts_before_the_file(gateway_server: G
     assert _anonymous_post(gateway_server, by_policy, "after")[0].status_code == 204
 
 
+# -- CopyObject's leave to read the source's tags --------------------------------------------------------------
+
+def test_account_restrict_applies_to_copying_tags(gateway_server: GatewayServer, alice: Keys,
+                                                  new_user: Callable[[], Keys]) -> None:
+    s3, control, me = boto3_client(gateway_server, alice), s3control(gateway_server, alice), \
+        account_id(gateway_server, alice)
+    bob_keys = new_user()
+    bob = boto3_client(gateway_server, bob_keys)
+    source, target = _bucket(), _bucket()
+    s3.create_bucket(Bucket=source)
+    bob.create_bucket(Bucket=target)
+    # Bob may read the object by its ACL; only a public policy lets him read its tags.
+    s3.put_object(Bucket=source, Key="tagged", Body=b"tags", Tagging="colour=blue",
+                  GrantRead=f"id={bob.list_buckets()['Owner']['ID']}")
+    s3.put_bucket_policy(Bucket=source, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObjectTagging",
+         "Resource": f"arn:aws:s3:::{source}/*"}]}))
+    copy = {"Bucket": target, "CopySource": {"Bucket": source, "Key": "tagged"}}
+    bob.copy_object(Key="before", **copy)
+    assert bob.get_object_tagging(Bucket=target, Key="before")["TagSet"] == [{"Key": "colour", "Value": "blue"}]
+
+    control.put_public_access_block(AccountId=me, PublicAccessBlockConfiguration=_config(RestrictPublicBuckets=True))
+    denied = failure_of(lambda: bob.copy_object(Key="restricted", **copy))
+    assert (denied.code, denied.status) == ("AccessDenied", 403)
+    cli = failure_of(lambda: s3api(gateway_server, bob_keys, "copy-object", "--bucket", target, "--key", "cli",
+                                   "--copy-source", f"{source}/tagged"))
+    assert cli.code == "AccessDenied"
+    keys = [o["Key"] for o in bob.list_objects_v2(Bucket=target).get("Contents", [])]
+    assert keys == ["before"]
+    # Without the tags (a REPLACE tag set) Bob still copies: his leave to read the object is not public.
+    bob.copy_object(Key="replaced", TaggingDirective="REPLACE", Tagging="mine=yes", **copy)
+    assert bob.get_object(Bucket=target, Key="replaced")["Body"].read() == b"tags"
+
+    control.delete_public_access_block(AccountId=me)
+    s3api(gateway_server, bob_keys, "copy-object", "--bucket", target, "--key", "cli", "--copy-source",
+          f"{source}/tagged")
+    assert bob.get_object_tagging(Bucket=target, Key="cli")["TagSet"] == [{"Key": "colour", "Value": "blue"}]
+
+
 # -- CreateBucket ----------------------------------------------------------------------------------------------
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
