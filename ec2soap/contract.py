@@ -192,28 +192,24 @@ def _check_advanced_zone(cloud: Any, zone: dict, report: ContractReport) -> dict
     except CloudStackError as exc:
         report.lack(f"the Advanced zone's offerings cannot be read: {exc}")
         return None
-    chosen = pick_vpc_offering(vpc_offerings)
-    if chosen is None:
-        report.lack(f"no enabled VPC offering in {zone.get('name')} (CloudStack's is {VPC_OFFERING!r}): CreateVpc "
-                    f"answers InternalError 'No enabled VPC offering'")
-    else:
-        found["vpc_offering"] = chosen
-        report.ok(f"VPC offering {chosen.get('name')!r} (CreateVpc uses it)")
-        _check_services(chosen, VPC_SERVICES, "VPC offering", report)
-        if "Gateway" not in services_of(chosen):
-            report.note(f"VPC offering {chosen.get('name')!r} has no Gateway service: no private gateways, so a "
-                        f"route to one cannot be made (CreateRoute to anything but the internet gateway)")
-    chosen_tier = pick_tier_offering(tier)
-    if chosen_tier is None:
-        report.lack(f"no enabled Isolated network offering for VPC tiers without conserve mode (CloudStack's is "
-                    f"{TIER_OFFERING!r}): CreateSubnet answers InternalError")
-    else:
-        found["tier_offering"] = chosen_tier
-        report.ok(f"VPC tier offering {chosen_tier.get('name')!r} (CreateSubnet uses it)")
-        _check_services(chosen_tier, TIER_SERVICES, "VPC tier offering", report)
-        if "UserData" not in services_of(chosen_tier):
-            report.note(f"VPC tier offering {chosen_tier.get('name')!r} has no UserData service: CloudStack "
-                        f"refuses RunInstances with UserData into a subnet")
+    for key, chosen, what, uses, absent, needed, optional, without in (
+            ("vpc_offering", pick_vpc_offering(vpc_offerings), "VPC offering", "CreateVpc",
+             f"no enabled VPC offering in {zone.get('name')} (CloudStack's is {VPC_OFFERING!r}): CreateVpc answers "
+             f"InternalError 'No enabled VPC offering'", VPC_SERVICES, "Gateway",
+             "no private gateways, so a route to one cannot be made (CreateRoute to anything but the internet "
+             "gateway)"),
+            ("tier_offering", pick_tier_offering(tier), "VPC tier offering", "CreateSubnet",
+             f"no enabled Isolated network offering for VPC tiers without conserve mode (CloudStack's is "
+             f"{TIER_OFFERING!r}): CreateSubnet answers InternalError", TIER_SERVICES, "UserData",
+             "CloudStack refuses RunInstances with UserData into a subnet")):
+        if chosen is None:
+            report.lack(absent)
+            continue
+        found[key] = chosen
+        report.ok(f"{what} {chosen.get('name')!r} ({uses} uses it)")
+        _check_services(chosen, needed, what, report)
+        if optional not in services_of(chosen):
+            report.note(f"{what} {chosen.get('name')!r} has no {optional} service: {without}")
     if not isolated:
         # A standard Advanced zone has one; no EC2 action makes a network outside a VPC, so it is not required.
         report.note(f"no enabled Isolated network offering outside VPCs (CloudStack's is {ISOLATED_OFFERING!r}); "
