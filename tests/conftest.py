@@ -137,12 +137,12 @@ def database_urls() -> list[Any]:
     return urls
 
 
-@pytest.fixture(params=database_urls())
-def any_store_url(request: Any, tmp_path: Any) -> str:
-    """A fresh, empty database of each kind: SQLite file, PostgreSQL and MariaDB (own schema per test)."""
-    if request.param == "sqlite":
+def engine_url(engine: str, tmp_path: Any, add_finalizer: Callable[[Callable[[], None]], Any]) -> str:
+    """A fresh, empty database of ENGINE (sqlite: a file under TMP_PATH; postgresql, mysql: an own schema,
+    dropped by the finalizer given to ADD_FINALIZER). Skipped when its server is not named, failed in CI."""
+    if engine == "sqlite":
         return f"sqlite:///{tmp_path}/store.db"
-    var = {"postgresql": "EC2SOAP_TEST_POSTGRESQL_URL", "mysql": "EC2SOAP_TEST_MYSQL_URL"}[request.param]
+    var = {"postgresql": "EC2SOAP_TEST_POSTGRESQL_URL", "mysql": "EC2SOAP_TEST_MYSQL_URL"}[engine]
     base = os.environ.get(var)
     if not base:
         if os.environ.get("CI"):
@@ -151,5 +151,11 @@ def any_store_url(request: Any, tmp_path: Any) -> str:
     from tests.dbs import fresh_database
 
     url, drop = fresh_database(base)
-    request.addfinalizer(drop)
+    add_finalizer(drop)
     return url
+
+
+@pytest.fixture(params=database_urls())
+def any_store_url(request: Any, tmp_path: Any) -> str:
+    """A fresh, empty database of each kind: SQLite file, PostgreSQL and MariaDB (own schema per test)."""
+    return engine_url(request.param, tmp_path, request.addfinalizer)

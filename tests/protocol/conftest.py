@@ -56,12 +56,17 @@ def serve_gateway(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[...,
     running.store.close()
 
 
-def available_vpc(client: Any, cidr: str) -> str:
-    """A boto3 CreateVpc of CIDR, waited for with botocore's vpc_available waiter (polling every 0.2 s)."""
-    vpc_id = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    waiter = client.get_waiter("vpc_available")
+def fast_waiter(client: Any, name: str) -> Any:
+    """botocore's waiter NAME of a boto3 CLIENT, polling every 0.2 s (100 times) instead of every 15 s."""
+    waiter = client.get_waiter(name)
     waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(VpcIds=[vpc_id])
+    return waiter
+
+
+def available_vpc(client: Any, cidr: str) -> str:
+    """A boto3 CreateVpc of CIDR, waited for with botocore's vpc_available waiter."""
+    vpc_id = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    fast_waiter(client, "vpc_available").wait(VpcIds=[vpc_id])
     return vpc_id
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer, Keys, available_vpc, serve_gateway
+from tests.protocol.conftest import available_vpc, EC2Client, fast_waiter, GatewayServer, Keys, serve_gateway
 from tests.protocol.ec2.test_instances import template_id
 
 
@@ -48,9 +48,7 @@ def test_launch_address_released_at_terminate_boto3(gateway_server: GatewayServe
     made = client.run_instances(ImageId=template_id(gateway_server), MinCount=2, MaxCount=2, NetworkInterfaces=[
         {"DeviceIndex": 0, "SubnetId": subnet_id, "AssociatePublicIpAddress": True}])["Instances"]
     ids = [i["InstanceId"] for i in made]
-    waiter = client.get_waiter("instance_running")
-    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(InstanceIds=ids)
+    fast_waiter(client, "instance_running").wait(InstanceIds=ids)
     found = [i for r in client.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]]
     launched = {i["PublicIpAddress"] for i in found}
     assert len(launched) == 2 and _public_ips(gateway_server, keys) == before | launched
@@ -64,9 +62,7 @@ def test_launch_address_released_at_terminate_boto3(gateway_server: GatewayServe
     # Released with the instances; the Elastic IP stays.
     _until(lambda: _public_ips(gateway_server, keys) == before, "the launch addresses were never released")
     assert [a["PublicIp"] for a in client.describe_addresses()["Addresses"]] == [elastic["PublicIp"]]
-    waiter = client.get_waiter("instance_terminated")
-    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(InstanceIds=ids)
+    fast_waiter(client, "instance_terminated").wait(InstanceIds=ids)
     listed = client.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
     assert listed["NetworkInterfaces"] == []
     client.release_address(AllocationId=elastic["AllocationId"])
@@ -153,9 +149,7 @@ def test_teardown_leaves_no_records(gateway_server: GatewayServer, new_user: Cal
          "Description": "front"}])["Instances"]
     assert _records(gateway_server, keys)  # the records this test expects to go
     client.terminate_instances(InstanceIds=[made[0]["InstanceId"]])
-    waiter = client.get_waiter("instance_terminated")
-    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(InstanceIds=[made[0]["InstanceId"]])
+    fast_waiter(client, "instance_terminated").wait(InstanceIds=[made[0]["InstanceId"]])
     for subnet_id in subnets:
         client.delete_subnet(SubnetId=subnet_id)
     client.delete_network_acl(NetworkAclId=acl_id)

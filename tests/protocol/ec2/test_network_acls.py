@@ -5,7 +5,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
+from tests.protocol.conftest import EC2Client, fast_waiter, GatewayServer, Keys, serve_gateway
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +15,7 @@ def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[...
 
 def _vpc_and_subnet(client: Any, cidr: str) -> tuple[str, str]:
     vpc_id = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    waiter = client.get_waiter("vpc_available")
-    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(VpcIds=[vpc_id])
+    fast_waiter(client, "vpc_available").wait(VpcIds=[vpc_id])
     subnet_id = client.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("0.0/16", "1.0/24"))["Subnet"]["SubnetId"]
     return vpc_id, subnet_id
 

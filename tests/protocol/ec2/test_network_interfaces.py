@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
+from tests.protocol.conftest import EC2Client, fast_waiter, GatewayServer, Keys, serve_gateway
 from tests.protocol.ec2.test_instances import template_id
 
 
@@ -20,9 +20,7 @@ def vpc_with_subnet(ec2: EC2Client, vpc_cidr: str, subnet_cidr: str) -> tuple[st
     """(vpc id, subnet id), the VPC available."""
     c = ec2.client
     vpc = c.create_vpc(CidrBlock=vpc_cidr)["Vpc"]["VpcId"]
-    waiter = c.get_waiter("vpc_available")
-    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(VpcIds=[vpc])
+    fast_waiter(c, "vpc_available").wait(VpcIds=[vpc])
     return vpc, c.create_subnet(VpcId=vpc, CidrBlock=subnet_cidr)["Subnet"]["SubnetId"]
 
 
@@ -33,9 +31,7 @@ def launch_in(server: GatewayServer, keys: Keys, subnet_id: str | None, count: i
         kw["SubnetId"] = subnet_id
     made = c.run_instances(ImageId=template_id(server), MinCount=count, MaxCount=count, **kw)
     ids = [i["InstanceId"] for i in made["Instances"]]
-    waiter = c.get_waiter("instance_running")
-    waiter.config.delay, waiter.config.max_attempts = 0.2, 100
-    waiter.wait(InstanceIds=ids)
+    fast_waiter(c, "instance_running").wait(InstanceIds=ids)
     return ids
 
 

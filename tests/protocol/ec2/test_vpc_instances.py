@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
+from tests.protocol.conftest import EC2Client, fast_waiter, GatewayServer, Keys, serve_gateway
 from tests.protocol.ec2.test_instances import template_id
 
 
@@ -21,13 +21,6 @@ def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[...
 @pytest.fixture
 def boto3_ec2(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> EC2Client:
     return EC2Client("boto3", gateway_server, new_user())
-
-
-def _waiter(client: Any, name: str) -> Any:
-    waiter = client.get_waiter(name)
-    waiter.config.delay = 0.2
-    waiter.config.max_attempts = 100
-    return waiter
 
 
 def _cli_wait(cli: EC2Client, instance_id: str, state: str) -> dict:
@@ -42,7 +35,7 @@ def _cli_wait(cli: EC2Client, instance_id: str, state: str) -> dict:
 
 def _vpc_and_subnet(client: Any, cidr: str = "10.60.0.0/16", subnet: str = "10.60.1.0/24") -> tuple[str, str]:
     vpc_id = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    _waiter(client, "vpc_available").wait(VpcIds=[vpc_id])
+    fast_waiter(client, "vpc_available").wait(VpcIds=[vpc_id])
     subnet_id = client.create_subnet(VpcId=vpc_id, CidrBlock=subnet)["Subnet"]["SubnetId"]
     return vpc_id, subnet_id
 
@@ -56,7 +49,7 @@ def test_instance_in_a_subnet_boto3(boto3_ec2: EC2Client, gateway_server: Gatewa
     instance_id = made["InstanceId"]
     assert (made["VpcId"], made["SubnetId"], made["PrivateIpAddress"]) == (vpc_id, subnet_id, "10.60.1.10")
     assert made["Placement"]["AvailabilityZone"] == "zone2" and "PublicIpAddress" not in made
-    _waiter(client, "instance_running").wait(InstanceIds=[instance_id])
+    fast_waiter(client, "instance_running").wait(InstanceIds=[instance_id])
     [inst] = client.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"]
     assert (inst["VpcId"], inst["SubnetId"], inst["PrivateIpAddress"]) == (vpc_id, subnet_id, "10.60.1.10")
     # Launched without groups: the VPC's default group, on the instance and its interface.
@@ -97,7 +90,7 @@ def test_instance_in_a_subnet_boto3(boto3_ec2: EC2Client, gateway_server: Gatewa
             call(**kw)
         assert failure.value.code == "DependencyViolation"
     client.terminate_instances(InstanceIds=[instance_id])
-    _waiter(client, "instance_terminated").wait(InstanceIds=[instance_id])
+    fast_waiter(client, "instance_terminated").wait(InstanceIds=[instance_id])
     client.delete_subnet(SubnetId=subnet_id)
     client.delete_vpc(VpcId=vpc_id)
 
@@ -185,7 +178,7 @@ def test_default_vpc(boto3_ec2: EC2Client, gateway_server: GatewayServer) -> Non
         ("172.31.0.0/16", "local"), ("0.0.0.0/0", igw["InternetGatewayId"])]
     assert [a["Main"] for a in main["Associations"]] == [True]
     assert made["SubnetId"] == subnet["SubnetId"] and made["PrivateIpAddress"].startswith("172.31.")
-    _waiter(client, "instance_running").wait(InstanceIds=[made["InstanceId"]])
+    fast_waiter(client, "instance_running").wait(InstanceIds=[made["InstanceId"]])
     [inst] = client.describe_instances(InstanceIds=[made["InstanceId"]])["Reservations"][0]["Instances"]
     assert inst["PublicIpAddress"]  # the default subnet maps a public address on launch
     found = client.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"]
@@ -194,7 +187,7 @@ def test_default_vpc(boto3_ec2: EC2Client, gateway_server: GatewayServer) -> Non
     classic = client.run_instances(ImageId=template_id(gateway_server), MinCount=1, MaxCount=1)["Instances"][0]
     assert classic["Placement"]["AvailabilityZone"] == "zone1" and "VpcId" not in classic
     client.terminate_instances(InstanceIds=[made["InstanceId"], classic["InstanceId"]])
-    _waiter(client, "instance_terminated").wait(InstanceIds=[made["InstanceId"]])
+    fast_waiter(client, "instance_terminated").wait(InstanceIds=[made["InstanceId"]])
     client.delete_subnet(SubnetId=subnet["SubnetId"])
     # Neither the default subnet nor the default VPC is made again by itself once deleted.
     assert client.describe_subnets()["Subnets"] == []

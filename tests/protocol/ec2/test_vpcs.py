@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import EC2Client, GatewayServer, Keys, serve_gateway
+from tests.protocol.conftest import EC2Client, fast_waiter, GatewayServer, Keys, serve_gateway
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +20,6 @@ def boto3_ec2(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> EC
     return EC2Client("boto3", gateway_server, new_user())
 
 
-def _waiter(client: Any, name: str) -> Any:
-    waiter = client.get_waiter(name)
-    waiter.config.delay = 0.2
-    waiter.config.max_attempts = 100
-    return waiter
-
-
 def test_vpc_round_trip_boto3(boto3_ec2: EC2Client) -> None:
     client = boto3_ec2.client
     made = client.create_vpc(CidrBlock="10.20.0.0/16", TagSpecifications=[
@@ -34,7 +27,7 @@ def test_vpc_round_trip_boto3(boto3_ec2: EC2Client) -> None:
     vpc_id = made["VpcId"]
     assert vpc_id.startswith("vpc-") and made["State"] == "pending" and made["CidrBlock"] == "10.20.0.0/16"
     assert made["Tags"] == [{"Key": "Name", "Value": "blue"}]
-    _waiter(client, "vpc_available").wait(VpcIds=[vpc_id])
+    fast_waiter(client, "vpc_available").wait(VpcIds=[vpc_id])
     [vpc] = client.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
     assert vpc["State"] == "available" and vpc["IsDefault"] is False and vpc["InstanceTenancy"] == "default"
     assert vpc["Tags"] == [{"Key": "Name", "Value": "blue"}]
@@ -72,7 +65,7 @@ def test_vpc_pages_and_second_user(boto3_ec2: EC2Client, gateway_server: Gateway
     with other.failure() as failure:
         other.client.delete_vpc(VpcId=made[0])
     assert failure.value.code == "InvalidVpcID.NotFound"
-    _waiter(client, "vpc_available").wait(VpcIds=made)
+    fast_waiter(client, "vpc_available").wait(VpcIds=made)
     for vpc_id in made:
         client.delete_vpc(VpcId=vpc_id)
 
@@ -109,7 +102,7 @@ def test_vpc_through_awscli(gateway_server: GatewayServer, new_user: Callable[[]
 def vpc(boto3_ec2: EC2Client) -> Iterator[str]:
     """An available VPC 10.50.0.0/16 of the test's boto3 user."""
     vpc_id = boto3_ec2.client.create_vpc(CidrBlock="10.50.0.0/16")["Vpc"]["VpcId"]
-    _waiter(boto3_ec2.client, "vpc_available").wait(VpcIds=[vpc_id])
+    fast_waiter(boto3_ec2.client, "vpc_available").wait(VpcIds=[vpc_id])
     yield vpc_id
 
 
@@ -122,7 +115,7 @@ def test_subnet_round_trip_boto3(boto3_ec2: EC2Client, vpc: str) -> None:
     assert subnet_id.startswith("subnet-") and made["VpcId"] == vpc and made["CidrBlock"] == "10.50.1.0/24"
     assert made["AvailabilityZone"] == "zone2" and made["AvailableIpAddressCount"] == 251
     assert made["Tags"] == [{"Key": "tier", "Value": "web"}]
-    _waiter(client, "subnet_available").wait(SubnetIds=[subnet_id])
+    fast_waiter(client, "subnet_available").wait(SubnetIds=[subnet_id])
     [subnet] = client.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
     assert subnet["State"] == "available" and subnet["MapPublicIpOnLaunch"] is False
     assert subnet["DefaultForAz"] is False and subnet["Tags"] == [{"Key": "tier", "Value": "web"}]

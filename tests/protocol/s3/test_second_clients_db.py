@@ -6,7 +6,6 @@ killed with SIGKILL in the middle of a sweep (each object whole or gone, no row 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.conftest import database_urls
+from tests.conftest import database_urls, engine_url
 from tests.protocol.conftest import ClientFailure, GatewayServer, Keys, serve_gateway
 from tests.protocol.s3.conftest import boto3_client, translate
 from tests.protocol.s3.s3api_cli import s3api
@@ -27,29 +26,12 @@ DAY = 86400
 LOST = {"PreconditionFailed", "ConditionalRequestConflict"}
 
 
-def _url(engine: str, tmp: Path, finalizers: list) -> str:
-    """A fresh database of ENGINE (skipped, or failed in CI, when its server is not named)."""
-    if engine == "sqlite":
-        return f"sqlite:///{tmp}/store.db"
-    var = {"postgresql": "EC2SOAP_TEST_POSTGRESQL_URL", "mysql": "EC2SOAP_TEST_MYSQL_URL"}[engine]
-    base = os.environ.get(var)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(f"{var} must be set in CI")
-        pytest.skip(f"{var} not set")
-    from tests.dbs import fresh_database
-
-    url, drop = fresh_database(base)
-    finalizers.append(drop)
-    return url
-
-
 @pytest.fixture(scope="module", params=database_urls())
 def db_server(request: Any, tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]
               ) -> Iterator[GatewayServer]:
     """The real server on a fresh database of each engine."""
     drops: list = []
-    url = _url(request.param, tmp_path_factory.mktemp(f"db-{request.param}"), drops)
+    url = engine_url(request.param, tmp_path_factory.mktemp(f"db-{request.param}"), drops.append)
     try:
         yield from serve_gateway(tmp_path_factory, reactor, in_reactor, name=f"gw-{request.param}", database_url=url)
     finally:
@@ -220,9 +202,7 @@ def test_kill_9_mid_sweep_on_every_engine(engine: str, tmp_path: Path, request: 
     from ec2soap.store import Store
     from tests.unit.s3.conftest import ALICE, get, put
 
-    drops: list = []
-    request.addfinalizer(lambda: [drop() for drop in drops])
-    url, root = _url(engine, tmp_path, drops), tmp_path / "objects"
+    url, root = engine_url(engine, tmp_path, request.addfinalizer), tmp_path / "objects"
     store = Store(url, threads=2)
     store.migrate()
     request.addfinalizer(store.close)
