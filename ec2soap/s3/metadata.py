@@ -12,7 +12,6 @@ caller deletes the files only after the transaction has committed.
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -20,6 +19,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from ec2soap.s3.rules import opaque_token
 from ec2soap.store.tables import s3_account, s3_bucket, s3_lifecycle, s3_object, s3_part, s3_upload
 
 __all__ = ["MetadataStore", "Bucket", "ObjectVersion", "Upload", "Part", "is_retryable", "new_version_id"]
@@ -29,7 +29,7 @@ NULL_VERSION = "null"
 
 def new_version_id() -> str:
     # Opaque like S3's; URL-safe so clients can pass it back in ?versionId= without trouble.
-    return secrets.token_urlsafe(24)
+    return opaque_token(24)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -379,7 +379,7 @@ class MetadataStore:
     def create_upload(self, conn: Connection, bucket_id: int, key: str, owner: str, initiated: float,
                       content_type: str | None, headers: dict, user_meta: dict, acl: dict | None,
                       checksum_algorithm: str | None, checksum_type: str | None = None) -> Upload:
-        upload_id = secrets.token_urlsafe(32)
+        upload_id = opaque_token(32)
         conn.execute(insert(s3_upload).values(
             upload_id=upload_id, bucket_id=bucket_id, key=key.encode(), owner=owner, initiated=initiated,
             content_type=content_type, headers=_dumps(headers or None), user_meta=_dumps(user_meta or None),

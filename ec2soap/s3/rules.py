@@ -10,6 +10,7 @@ import binascii
 import hashlib
 import ipaddress
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
@@ -18,7 +19,7 @@ from urllib.parse import unquote
 
 from ec2soap.s3.errors import S3Error
 
-__all__ = ["Limits", "ObjectMeta", "validate_bucket_name", "validate_key", "meta_from_headers", "parse_range",
+__all__ = ["opaque_token", "Limits", "ObjectMeta", "validate_bucket_name", "validate_key", "meta_from_headers", "parse_range",
            "check_conditions", "check_copy_conditions", "parse_copy_source", "parse_copy_range",
            "multipart_etag", "http_date", "iso_date", "parse_http_date", "key_successor", "etag_header",
            "check_part_number", "parse_max", "STORAGE_CLASSES"]
@@ -316,3 +317,12 @@ def key_successor(prefix: bytes) -> Optional[bytes]:
     if not trimmed:
         return None
     return trimmed[:-1] + bytes([trimmed[-1] + 1])
+
+
+def opaque_token(nbytes: int) -> str:
+    """A random URL-safe id (version ids, upload ids, lifecycle rule ids) that never begins with "-": a client's
+    command line (awscli's --version-id, --upload-id) would take such a value for an option."""
+    while True:
+        token = secrets.token_urlsafe(nbytes)
+        if not token.startswith("-"):
+            return token

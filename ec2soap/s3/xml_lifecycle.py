@@ -9,11 +9,11 @@ members came in an <And>, so the document is given back in the form it was put),
 """
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timezone
 from typing import Any, Optional, Sequence
 
 from ec2soap.s3.errors import S3Error
+from ec2soap.s3.rules import opaque_token
 from ec2soap.s3.xml import _children, _el, _one, _parse, _root, document
 
 __all__ = ["parse_lifecycle", "lifecycle_configuration", "MAX_RULES", "MAX_ID"]
@@ -171,7 +171,7 @@ def _rule(element: Any) -> dict:
     if len(filters) + len(prefixes) != 1:
         # Filter or the legacy Prefix: exactly one of them (S3's schema).
         raise S3Error("MalformedXML")
-    rule: dict = {"id": rule_id or secrets.token_urlsafe(36)[:48], "status": status}
+    rule: dict = {"id": rule_id or opaque_token(36)[:48], "status": status}
     if prefixes:
         rule["prefix"] = prefixes[0].text or ""
         rule["filter"] = None
