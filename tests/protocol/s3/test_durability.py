@@ -72,6 +72,22 @@ class Served:
         self.process.stdout.close()
 
 
+def wait_for_temp_file(tmp_dir: Path, size: int, what: str, deadline: float = 60.0) -> None:
+    """Poll TMP_DIR until some temp file there holds SIZE bytes (a condition, not a sleep: the deadline only
+    bounds a hang, so it is generous for a loaded 2-core CI machine). A temp file may vanish between the
+    listing and its stat (an upload finishing or aborting): that one is skipped, not an error."""
+    def sizes() -> Iterator[int]:
+        for entry in tmp_dir.iterdir():
+            try:
+                yield entry.stat().st_size
+            except FileNotFoundError:
+                continue
+    end = time.monotonic() + deadline
+    while not any(n >= size for n in sizes()):
+        assert time.monotonic() < end, f"{what} never reached the disk ({sorted(sizes())} bytes in temp files)"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     server = Served(tmp_path / "data")
@@ -147,10 +163,7 @@ def test_kill_9_mid_upload_then_restart(tmp_path: Path) -> None:
         for _ in range(size // MiB // 2):
             sock.sendall(block)
         tmp_dir = data / "objects" / "tmp"
-        deadline = time.monotonic() + 20
-        while not any(p.stat().st_size >= 8 * MiB for p in tmp_dir.iterdir()):
-            assert time.monotonic() < deadline, "the upload never reached the disk"
-            time.sleep(0.05)
+        wait_for_temp_file(tmp_dir, 8 * MiB, "the upload")
         first.kill()
         sock.close()
     finally:

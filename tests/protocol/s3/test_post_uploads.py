@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import socket
-import time
 import uuid
 import warnings
 from datetime import datetime, timedelta, timezone
@@ -24,7 +23,7 @@ from lxml import etree
 
 from tests.protocol.conftest import GatewayServer, Keys
 from tests.protocol.s3.conftest import boto2_connection, boto3_client
-from tests.protocol.s3.test_durability import MiB, Served
+from tests.protocol.s3.test_durability import MiB, Served, wait_for_temp_file
 
 
 class User:
@@ -307,10 +306,7 @@ def test_kill_9_mid_post_leaves_nothing(tmp_path: Path) -> None:
         for _ in range(size // MiB // 2):
             sock.sendall(b"p" * MiB)
         tmp_dir = data / "objects" / "tmp"
-        deadline = time.monotonic() + 20
-        while not any(p.stat().st_size >= 8 * MiB for p in tmp_dir.iterdir()):
-            assert time.monotonic() < deadline, "the POST's file never reached the disk"
-            time.sleep(0.05)
+        wait_for_temp_file(tmp_dir, 8 * MiB, "the POST's file")
         first.kill()
         sock.close()
     finally:
