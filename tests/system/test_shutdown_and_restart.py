@@ -255,14 +255,25 @@ def simulator_call(simulator: Any, user: dict, command: str, **params: Any) -> d
 
 def _put_old_object(store: Any, data: Path, owner: str) -> bytes:
     """An S3 object in a previous schema that already has S3 tables, through the S3 operations."""
-    from ec2soap.s3 import ObjectStore, S3Operations
+    from sqlalchemy import inspect
 
-    ops = S3Operations(store, ObjectStore(data / "objects"))
-    body = b"kept across the upgrade\n" * 1000
-    ops.create_bucket(owner, "before-upgrade")
-    incoming = ops.receive({"content-length": str(len(body))})
-    incoming.write(body)
-    ops.put_object(owner, "before-upgrade", "old.txt", incoming, {"content-length": str(len(body))})
+    from ec2soap.s3 import ObjectStore, S3Operations
+    from ec2soap.store.tables import metadata
+
+    # This version's S3 code reads the S3 tables the newer revisions added (s3_account at 0013): they are made
+    # empty for the writes and dropped again, so what is left is the previous schema with its rows.
+    present = set(inspect(store.engine).get_table_names())
+    added = [t for t in metadata.sorted_tables if t.name.startswith("s3_") and t.name not in present]
+    metadata.create_all(store.engine, tables=added)
+    try:
+        ops = S3Operations(store, ObjectStore(data / "objects"))
+        body = b"kept across the upgrade\n" * 1000
+        ops.create_bucket(owner, "before-upgrade")
+        incoming = ops.receive({"content-length": str(len(body))})
+        incoming.write(body)
+        ops.put_object(owner, "before-upgrade", "old.txt", incoming, {"content-length": str(len(body))})
+    finally:
+        metadata.drop_all(store.engine, tables=list(reversed(added)))
     return body
 
 
