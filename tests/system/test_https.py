@@ -7,6 +7,8 @@ it against that CA (boto3, awscli, zeep, s3cmd: their own TLS stacks). The gatew
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import json
 import logging
@@ -16,6 +18,7 @@ import ssl
 import subprocess
 import sys
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -181,6 +184,77 @@ def test_awscli_over_https_with_the_ca_bundle(gateway: GatewayServer, keys: Keys
     upload.write_text("awscli over https\n")
     aws("s3api", "put-object", "--bucket", bucket, "--key", "up.txt", "--body", str(upload))
     assert [o["Key"] for o in aws("s3api", "list-objects-v2", "--bucket", bucket)["Contents"]] == ["up.txt"]
+
+
+def _sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def _crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def test_boto3_checksum_trailers_over_https(gateway: GatewayServer, keys: Keys, pki: Pki) -> None:
+    """Over https boto3 sends checksums in an aws-chunked trailer (over plain http it puts them in a header):
+    the trailer is read, verified and stored, for a PUT and for the parts of a multipart upload."""
+    s3 = _boto3("s3", gateway.https, keys, pki.ca, addressing_style="path")
+    sent: list[dict] = []
+    s3.meta.events.register("before-send.s3.*", lambda request, **_: sent.append(
+        {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}))
+    bucket = "trl-" + uuid.uuid4().hex[:10]
+    s3.create_bucket(Bucket=bucket)
+    body = b"a checksum in the trailer " * 40000  # ~1 MiB, several aws-chunked chunks
+    put = s3.put_object(Bucket=bucket, Key="one", Body=body, ChecksumAlgorithm="SHA256")
+    assert sent[-1]["x-amz-trailer"] == "x-amz-checksum-sha256" and "x-amz-checksum-sha256" not in sent[-1]
+    assert put["ChecksumSHA256"] == _sha256(body)
+    got = s3.get_object(Bucket=bucket, Key="one", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body and got["ChecksumSHA256"] == _sha256(body)
+
+    parts = [b"1" * (5 << 20), b"the last part"]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="many", ChecksumAlgorithm="CRC32")["UploadId"]
+    done_parts = []
+    for number, data in enumerate(parts, 1):
+        part = s3.upload_part(Bucket=bucket, Key="many", UploadId=upload, PartNumber=number, Body=data,
+                              ChecksumAlgorithm="CRC32")
+        assert sent[-1]["x-amz-trailer"] == "x-amz-checksum-crc32"
+        assert part["ChecksumCRC32"] == _crc32(data)
+        done_parts.append({"PartNumber": number, "ETag": part["ETag"], "ChecksumCRC32": part["ChecksumCRC32"]})
+    s3.complete_multipart_upload(Bucket=bucket, Key="many", UploadId=upload,
+                                 MultipartUpload={"Parts": done_parts})
+    composite = b"".join(base64.b64decode(_crc32(d)) for d in parts)  # S3's checksum of the part checksums
+    attributes = s3.get_object_attributes(Bucket=bucket, Key="many", ObjectAttributes=["Checksum", "ObjectParts"])
+    assert attributes["Checksum"]["ChecksumCRC32"] == f"{_crc32(composite)}-2"
+    assert [p["ChecksumCRC32"] for p in attributes["ObjectParts"]["Parts"]] == [_crc32(d) for d in parts]
+
+
+def test_awscli_checksum_trailer_over_https(gateway: GatewayServer, keys: Keys, pki: Pki, tmp_path: Path) -> None:
+    """awscli's put-object with --checksum-algorithm over https: the checksum travels in the trailer (its debug
+    log shows the request headers), and get-object-attributes reads back what was computed here."""
+    env = {"AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key,
+           "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+           "AWS_MAX_ATTEMPTS": "1", "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+
+    def aws(*args: str, debug: bool = False) -> tuple[Any, str]:
+        done = subprocess.run([str(Path(sys.executable).parent / "aws"), *args, "--endpoint-url", gateway.https,
+                               "--ca-bundle", str(pki.ca), "--output", "json", *(["--debug"] if debug else [])],
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return (json.loads(done.stdout) if done.stdout.strip() else {}), done.stderr
+
+    bucket = "clitrl-" + uuid.uuid4().hex[:8]
+    aws("s3api", "create-bucket", "--bucket", bucket)
+    data = b"awscli puts this checksum in a trailer\n" * 5000
+    upload = tmp_path / "up.bin"
+    upload.write_bytes(data)
+    put, log = aws("s3api", "put-object", "--bucket", bucket, "--key", "t.bin", "--body", str(upload),
+                   "--checksum-algorithm", "SHA256", debug=True)
+    sending = [line for line in log.splitlines() if "Sending http request" in line and "method=PUT" in line]
+    assert len(sending) == 1 and re.search(r"'x-amz-trailer': b'x-amz-checksum-sha256'", sending[0], re.I), \
+        "awscli did not send the checksum in a trailer"
+    assert put["ChecksumSHA256"] == _sha256(data)
+    attributes, _ = aws("s3api", "get-object-attributes", "--bucket", bucket, "--key", "t.bin",
+                        "--object-attributes", "Checksum", "ObjectSize")
+    assert attributes["Checksum"]["ChecksumSHA256"] == _sha256(data) and attributes["ObjectSize"] == len(data)
 
 
 @pytest.mark.parametrize("signature_v2", [True, False], ids=["sigv2", "sigv4"])
