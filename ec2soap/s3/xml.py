@@ -93,11 +93,26 @@ def list_all_my_buckets(owner: str, buckets: Iterable[Any], continuation_token: 
     return document(root)
 
 
+def _listed_checksums(entry: Any, values: Any) -> None:
+    """A listed object's or version's checksums as S3 lists them, after the ETag (botocore's Object and
+    ObjectVersion shapes): one ChecksumAlgorithm per algorithm it was stored with (a flattened list, the name
+    upper-case), then its ChecksumType; nothing for an object stored without one. The values themselves are
+    only for GetObjectAttributes and HEAD/GET with checksum mode; the listing row carries them (s3_object's
+    checksums column, read with the row), so no listed key costs a query of its own."""
+    names = [name for name in checksums.KNOWN if name in values]
+    for name in names:
+        _el(entry, "ChecksumAlgorithm", name.upper())
+    kind = checksums.checksum_type({name: values[name] for name in names})
+    if kind is not None:
+        _el(entry, "ChecksumType", kind)
+
+
 def _contents(parent: Any, version: Any, enc: Any, with_owner: bool, name: str = "Contents") -> None:
     entry = _el(parent, name)
     _el(entry, "Key", enc(version.key))
     _el(entry, "LastModified", iso_date(version.last_modified))
     _el(entry, "ETag", etag_header(version.etag))
+    _listed_checksums(entry, version.checksums)
     _el(entry, "Size", version.size)
     if with_owner:
         _owner(entry, version.owner)
@@ -160,6 +175,7 @@ def list_versions_result(result: Any) -> bytes:
         _el(entry, "LastModified", iso_date(version.last_modified))
         if not version.delete_marker:
             _el(entry, "ETag", etag_header(version.etag))
+            _listed_checksums(entry, version.checksums)
             _el(entry, "Size", version.size)
             _el(entry, "StorageClass", version.headers.get("x-amz-storage-class", "STANDARD"))
         _owner(entry, version.owner)

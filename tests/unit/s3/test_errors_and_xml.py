@@ -46,7 +46,8 @@ def test_error_document() -> None:
 
 
 def test_list_bucket_result_v2_with_url_encoding() -> None:
-    version = SimpleNamespace(key="a b+c/ü", last_modified=0.5, etag="abc", size=3, owner="AK", headers={})
+    version = SimpleNamespace(key="a b+c/ü", last_modified=0.5, etag="abc", size=3, owner="AK", headers={},
+                              checksums={})
     result = ListResult("bkt", "a b", "/", 1000, "url", [version], ["a b/"], True,
                         next_continuation_token="tok", continuation_token=None)
     root = etree.fromstring(xml.list_bucket_result(result, v2=True))
@@ -58,6 +59,34 @@ def test_list_bucket_result_v2_with_url_encoding() -> None:
     assert root.findtext("s3:IsTruncated", namespaces=NS) == "true"
     assert root.findtext("s3:NextContinuationToken", namespaces=NS) == "tok"
     assert root.find("s3:Contents/s3:Owner", namespaces=NS) is None  # v2 without fetch-owner
+
+
+def test_listed_checksums_follow_the_etag_one_algorithm_each_then_the_type() -> None:
+    """Object and ObjectVersion (botocore's order): ETag, ChecksumAlgorithm..., ChecksumType, Size; nothing for an
+    object stored without a checksum or for a delete marker."""
+    from ec2soap.s3.listing import VersionsResult
+
+    def version(key: str, checksums: dict, marker: bool = False) -> SimpleNamespace:
+        return SimpleNamespace(key=key, last_modified=0.0, etag="e", size=1, owner="o", headers={},
+                               checksums=checksums, version_id="v" + key, is_latest=True, delete_marker=marker)
+    rows = [version("both", {"sha256": "s=", "crc32": "c="}), version("parts", {"sha1": "x=-3"}),
+            version("none", {})]
+    listed = etree.fromstring(xml.list_bucket_result(ListResult("b", "", None, 1000, None, rows, [], False)))
+    entries = listed.findall("s3:Contents", namespaces=NS)
+    names = [[etree.QName(child).localname for child in entry] for entry in entries]
+    assert names[0] == ["Key", "LastModified", "ETag", "ChecksumAlgorithm", "ChecksumAlgorithm", "ChecksumType",
+                        "Size", "Owner", "StorageClass"]
+    assert [e.text for e in entries[0].findall("s3:ChecksumAlgorithm", namespaces=NS)] == ["CRC32", "SHA256"]
+    assert entries[0].findtext("s3:ChecksumType", namespaces=NS) == "FULL_OBJECT"
+    assert entries[1].findtext("s3:ChecksumType", namespaces=NS) == "COMPOSITE"
+    assert names[2] == ["Key", "LastModified", "ETag", "Size", "Owner", "StorageClass"]
+    result = VersionsResult("b", "", None, 1000, None, "", "", [rows[1], version("gone", {}, marker=True)], [], False)
+    versions = etree.fromstring(xml.list_versions_result(result))
+    assert [etree.QName(c).localname for c in versions.find("s3:Version", namespaces=NS)] == [
+        "Key", "VersionId", "IsLatest", "LastModified", "ETag", "ChecksumAlgorithm", "ChecksumType", "Size",
+        "StorageClass", "Owner"]
+    assert [etree.QName(c).localname for c in versions.find("s3:DeleteMarker", namespaces=NS)] == [
+        "Key", "VersionId", "IsLatest", "LastModified", "Owner"]
 
 
 def test_acl_document_round_trips() -> None:
