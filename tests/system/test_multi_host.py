@@ -4,12 +4,13 @@ sees at once; racing writers end with one winner and no orphan file; racing id m
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
+from tests.conftest import engine_url
+from tests.racing import race
 from tests.system.gateways import (Process, admin_keys, boto3_client, referenced_blobs, stored_blobs,
                                    temp_files)
 
@@ -39,18 +40,11 @@ class Pair:
 
 @pytest.fixture(scope="module", params=DATABASES)
 def pair(request: Any, cloud: Process, tmp_path_factory: Any) -> Iterator[Pair]:
-    var = {"postgresql": "EC2SOAP_TEST_POSTGRESQL_URL", "mysql": "EC2SOAP_TEST_MYSQL_URL"}[request.param]
-    base = os.environ.get(var)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(f"{var} must be set in CI")
-        pytest.skip(f"{var} not set")
     from cryptography.fernet import Fernet
 
-    from tests.dbs import fresh_database
-
-    url, drop = fresh_database(base)
     root = tmp_path_factory.mktemp(f"shared-{request.param}")
+    drops: list[Callable[[], None]] = []
+    url = engine_url(request.param, root, drops.append)  # PostgreSQL or MariaDB: a fresh database
     api_key, secret_key = admin_keys(cloud.integration)
     env = {"EC2SOAP_CLOUDSTACK_ADMIN_API_KEY": api_key, "EC2SOAP_CLOUDSTACK_ADMIN_SECRET_KEY": secret_key,
            "EC2SOAP_ENCRYPTION_KEY": Fernet.generate_key().decode(), "EC2SOAP_DATABASE_URL": url}
@@ -66,30 +60,8 @@ def pair(request: Any, cloud: Process, tmp_path_factory: Any) -> Iterator[Pair]:
     finally:
         for gateway in started:
             gateway.kill()
-        drop()
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run CALLS at once (released together by a barrier); → their results, or raise the first failure."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait(timeout=60)
-        try:
-            results[i] = calls[i]()
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(180)
-    for result in results:
-        if isinstance(result, Exception):
-            raise result
-    return results
+        for drop in drops:
+            drop()
 
 
 def test_an_ec2_id_minted_on_one_gateway_is_described_on_the_other(pair: Pair) -> None:
@@ -127,8 +99,8 @@ def test_concurrent_puts_of_one_key_on_both_gateways_leave_one_winner_and_no_orp
     s3_a.create_bucket(Bucket="race")
     for round_ in range(6):
         bodies = [os.urandom(256 * 1024 + 4096 * round_), os.urandom(640 * 1024 - 4096 * round_)]
-        race(lambda: s3_a.put_object(Bucket="race", Key="same", Body=bodies[0]),
-             lambda: s3_b.put_object(Bucket="race", Key="same", Body=bodies[1]))
+        race([lambda: s3_a.put_object(Bucket="race", Key="same", Body=bodies[0]),
+              lambda: s3_b.put_object(Bucket="race", Key="same", Body=bodies[1])], raise_first=True)
         seen = [s3.get_object(Bucket="race", Key="same")["Body"].read() for s3 in (s3_a, s3_b)]
         assert seen[0] == seen[1], f"round {round_}: the gateways disagree"
         assert seen[0] in bodies, f"round {round_}: a mixed or partial object"
@@ -152,7 +124,8 @@ def test_concurrent_minting_for_one_new_resource_yields_one_id(pair: Pair) -> No
             # Made in CloudStack directly: no gateway has seen it, so the describes below race to mint its id.
             name = f"fresh-{pair.tag}-{round_}"
             cs_group = cloudstack.call("createSecurityGroup", name=name)["securitygroup"]
-            answers = race(*[lambda c=c: c.describe_security_groups(GroupNames=[name]) for c in clients])
+            answers = race([lambda c=c: c.describe_security_groups(GroupNames=[name]) for c in clients],
+                           raise_first=True)
             ids = {answer["SecurityGroups"][0]["GroupId"] for answer in answers}
             assert len(ids) == 1, f"round {round_}: {ids}"
             rows = store.run_sync(lambda conn: conn.execute(select(func.count()).select_from(ec2_id).where(

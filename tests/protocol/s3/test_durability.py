@@ -3,6 +3,7 @@ kill -9 in the middle of an upload followed by a restart (no partial object, no 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -28,13 +29,11 @@ class Served:
     """One `ec2soap serve` process on DATA_DIR; keys are the demo user's, read from its banner."""
 
     def __init__(self, data_dir: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
         exe = Path(sys.executable).parent / "ec2soap"
+        # --port 0: the server binds a free port itself and its banner names it (no probe to lose a race with).
         self.process = subprocess.Popen(
             [str(exe), "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--simulator-port", "-1",
-             "--integration-port", "-1", "--log-level", "WARNING", "--port", str(self.port)],
+             "--integration-port", "-1", "--log-level", "WARNING", "--port", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         fields = {}
         deadline = time.monotonic() + 60
@@ -45,6 +44,7 @@ class Served:
                 raise RuntimeError("ec2soap serve did not start: " + line)
             name, _, value = line.strip().partition("  ")
             fields[name.strip()] = value.strip()
+        self.port = int(re.match(r"http://127\.0\.0\.1:(\d+)/", fields["S3"]).group(1))
         self.keys = Keys(fields["access key"], fields["secret key"], "demo")
         self.url = f"http://127.0.0.1:{self.port}"
 

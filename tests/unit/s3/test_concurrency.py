@@ -4,29 +4,17 @@ Threads with their own connections stand in for processes: each S3Operations sha
 the storage root, as two hosts would."""
 from __future__ import annotations
 
-import threading
+from functools import partial
 from typing import Any, Callable
 
 from ec2soap.s3.operations import S3Operations
+from tests import racing
 from tests.unit.s3.conftest import ALICE, get, put, upload_part
 
 
 def race(n: int, fn: Callable[[int], Any]) -> list[Any]:
-    results: list[Any] = [None] * n
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as exc:  # collected, asserted on below
-            results[i] = exc
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
+    """FN(0) … FN(N-1) at once (tests.racing.race) → each one's result or exception."""
+    return racing.race((partial(fn, i) for i in range(n)), timeout=60)
 
 
 def referenced(ops: S3Operations) -> set[str]:
