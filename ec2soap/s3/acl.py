@@ -5,6 +5,10 @@ Pure data and functions: no Twisted, no SQL, nothing from ec2soap.core. An ACL i
 "grantee": id | group URI | email, "permission": "READ"|...}]}; the canonical id of a user is their CloudStack
 account's (64 hex, s3/principal.py). Grants stored before that name an access key: still honoured for that
 key's caller (scripts written for the original gateway grant by access key) until s3/owners.py upgrades them.
+A grant by email (`emailAddress="…"`, an AmazonCustomerByEmail grantee) is stored as the CanonicalUser of the
+account that email belongs to, as S3 does (so a later change of email changes no permission), once
+s3/request_checks.py has resolved it for the request; an AmazonCustomerByEmail grant is stored only when it could
+not be (a gateway without CloudStack admin keys), or was before, and is matched by the caller's email.
 """
 from __future__ import annotations
 
@@ -12,10 +16,10 @@ import re
 from typing import Callable, Mapping, Optional
 
 from ec2soap.s3.errors import S3Error
-from ec2soap.s3.principal import grantee_id
+from ec2soap.s3.principal import email_grantee, grantee_id
 
 __all__ = ["ALL_USERS", "AUTHENTICATED_USERS", "LOG_DELIVERY", "PERMISSIONS", "CANNED_ACLS", "canned_acl",
-           "grants_from_headers", "acl_from_headers", "permits", "validate_acl"]
+           "resolved", "grants_from_headers", "acl_from_headers", "permits", "validate_acl"]
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
@@ -58,8 +62,20 @@ def canned_acl(name: str, owner: str, bucket_owner: str | None = None) -> dict:
     return {"owner": owner, "grants": grants}
 
 
-def grants_from_headers(headers: Mapping[str, str]) -> list[dict]:
-    """Grants from x-amz-grant-* headers (`id="…", uri="…", emailAddress="…"`); [] when none is sent."""
+def resolved(grant: dict) -> dict:
+    """GRANT as it is stored: an email grantee as its account's CanonicalUser when that is known
+    (s3.principal.email_grantee), an access key as its account's canonical id (grantee_id)."""
+    if grant["type"] == "AmazonCustomerByEmail":
+        found = email_grantee(grant["grantee"])
+        return _grant("CanonicalUser", found, grant["permission"]) if found else grant
+    if grant["type"] == "CanonicalUser":
+        return {**grant, "grantee": grantee_id(grant["grantee"])}
+    return grant
+
+
+def grants_from_headers(headers: Mapping[str, str], resolve: bool = True) -> list[dict]:
+    """Grants from x-amz-grant-* headers (`id="…", uri="…", emailAddress="…"`); [] when none is sent.
+    RESOLVE=False: email grantees as given (what s3.request_checks resolves)."""
     grants = []
     for header, permission in _GRANT_HEADERS.items():
         value = headers.get(header)
@@ -75,7 +91,8 @@ def grants_from_headers(headers: Mapping[str, str]) -> list[dict]:
             grantee = match.group(2) if match.group(2) is not None else match.group(3)
             if kind == "Group" and grantee not in GROUPS:
                 raise S3Error("InvalidArgument", "Invalid group uri", argument_name="uri", argument_value=grantee)
-            grants.append(_grant(kind, grantee_id(grantee) if kind == "CanonicalUser" else grantee, permission))
+            grant = _grant(kind, grantee, permission)
+            grants.append(resolved(grant) if resolve or kind == "CanonicalUser" else grant)
             position = match.end()
     return grants
 
@@ -106,8 +123,7 @@ def validate_acl(acl: dict, owner: str) -> dict:
         if grant["type"] == "Group" and grant["grantee"] not in GROUPS:
             raise S3Error("InvalidArgument", "Invalid group uri", argument_name="uri",
                           argument_value=grant["grantee"])
-    return {"owner": owner, "grants": [{**g, "grantee": grantee_id(g["grantee"])} if g["type"] == "CanonicalUser"
-                                       else g for g in acl.get("grants", [])]}
+    return {"owner": owner, "grants": [resolved(g) for g in acl.get("grants", [])]}
 
 
 def permits(acl: dict | None, caller: Optional[str], permission: str,

@@ -5,6 +5,8 @@ Pure: no Twisted, no SQL.
   canonical id (what buckets, objects, uploads and grants store and compare), with the access key, the
   user's email and the account's name beside it (email grants; grants by the old access-key id are still
   honoured, for scripts written for the original gateway).
+- `email_grantee` is the account an email grant names (S3 stores it as that CanonicalUser, never the email),
+  as s3/request_checks.py last resolved it for a request naming it.
 - `public_id` / `display_name_of` are what answers show: an id that is not canonical (a stored access key
   not yet upgraded by s3/owners.py) is never shown as it is.
 """
@@ -15,7 +17,7 @@ from typing import Optional
 from ec2soap.auth.identity import Identity, is_canonical_id, opaque_id
 
 __all__ = ["Principal", "public_id", "display_name_of", "remember_name", "remember_key", "grantee_id", "writer_id",
-           "ANONYMOUS"]
+           "remember_email", "email_grantee", "ANONYMOUS"]
 
 ANONYMOUS = "anonymous"  # the owner stored for what an anonymous caller wrote (a public-write bucket)
 # Canonical id → account name, for DisplayName. Public facts (S3 shows them to grantees), learnt from the
@@ -24,6 +26,10 @@ _NAMES: dict[str, str] = {}
 # Access key → canonical id of the callers this process has seen: a grant written by the old access-key id is
 # stored under the account's canonical id when the key is known here (else as given, honoured for that key).
 _KEYS: dict[str, str] = {}
+# Email (lower-case) → canonical id of the one account whose user has it, as s3/request_checks.py resolved it from
+# CloudStack (or the caller's own) before the route of the request naming it runs, in this same process: an email
+# grant is stored as that CanonicalUser. An email never resolved here stays an email grant (no admin keys).
+_EMAILS: dict[str, str] = {}
 
 
 class Principal(str):
@@ -55,6 +61,16 @@ def writer_id(caller: Optional[str]) -> str:
 
 def remember_key(access_key: str, canonical_id: str) -> None:
     _KEYS[access_key] = canonical_id
+
+
+def remember_email(email: str, canonical_id: str) -> None:
+    if email and email.strip():
+        _EMAILS[email.strip().lower()] = canonical_id
+
+
+def email_grantee(email: str) -> Optional[str]:
+    """The canonical id of the account an email grant names, if resolved here; else None."""
+    return _EMAILS.get(email.strip().lower())
 
 
 def grantee_id(given: str) -> str:

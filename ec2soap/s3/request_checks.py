@@ -5,7 +5,9 @@ x-amz-server-side-encryption* or x-amz-copy-source-server-side-encryption* heade
 and the object kept unencrypted as if it had been honoured);
 x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner on copies) on every call, and that the
 grantees an ACL names exist (S3: InvalidArgument "Invalid id", UnresolvableGrantByEmailAddress), which only
-CloudStack can tell. Nothing from Twisted here; RES is the S3 resource (run, ops, credentials).
+CloudStack can tell. An email grantee is resolved here to the one account a user with that email belongs to
+(s3.principal.remember_email), so the route stores the grant as that CanonicalUser, as S3 does. Nothing from
+Twisted here; RES is the S3 resource (run, ops, credentials).
 
 An account id, as this gateway reports it (EC2's ownerId, the Principal of bucket policies), is the CloudStack
 account's uuid; a bucket stores its owner's canonical id, which is that uuid's hash (auth/identity.py), so the
@@ -13,7 +15,8 @@ header is compared through the hash and never needs CloudStack.
 
 Grantees are resolved with the gateway's CloudStack admin keys (every account's id and every user's email).
 Without them no one but the caller can be told apart from a stranger, so grants are kept as given (as before):
-the permission check then matches them only if such a caller ever appears.
+the permission check then matches them only if such a caller ever appears; the caller's own email is still
+resolved, to the caller's account.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from ec2soap.cloudstack.errors import CloudStackBadResponse, CloudStackUnavailab
 from ec2soap.s3 import acl as acls
 from ec2soap.s3 import xml
 from ec2soap.s3.errors import S3Error
-from ec2soap.s3.principal import display_name_of, grantee_id
+from ec2soap.s3.principal import display_name_of, grantee_id, remember_email, remember_name
 from ec2soap.s3.rules import parse_copy_source
 
 __all__ = ["before_route"]
@@ -92,7 +95,8 @@ def _is_account_of(account: str, owner: str) -> bool:
 # -- grantees --------------------------------------------------------------------------------------------------
 
 def _requested_grants(call: Any) -> list[dict]:
-    grants = acls.grants_from_headers(call.headers)  # malformed: the same InvalidArgument the route gives
+    # Malformed: the same InvalidArgument the route gives. Emails as sent: each is resolved again below.
+    grants = acls.grants_from_headers(call.headers, resolve=False)
     if call.method == "PUT" and "acl" in call.query and call.body and call.body.strip():
         grants += xml.parse_access_control_policy(call.body).get("grants", [])
     return grants
@@ -109,7 +113,10 @@ async def _grantees(res: Any, call: Any, caller: Optional[str]) -> None:
     ids = {i for i in ids if not (is_canonical_id(i) and display_name_of(i))}  # an account seen already
     emails = {g["grantee"].strip().lower() for g in grants
               if g.get("type") == "AmazonCustomerByEmail" and g.get("grantee")}
-    emails -= {(getattr(caller, "email", "") or "").lower()}
+    own = (getattr(caller, "email", "") or "").strip().lower()
+    if own in emails:
+        remember_email(own, str(caller))  # the caller's own email names the caller's account
+        emails.discard(own)
     admin = getattr(res.credentials, "admin_cloud", None)
     if not (ids or emails) or admin is None:
         return
@@ -117,10 +124,7 @@ async def _grantees(res: Any, call: Any, caller: Optional[str]) -> None:
         if ids:
             await _check_ids(res, admin, ids)
         if emails:
-            known = {str(u.get("email") or "").strip().lower() for u in await admin.list_users(listall=True) or ()}
-            unknown = sorted(emails - known)
-            if unknown:
-                raise S3Error("UnresolvableGrantByEmailAddress", email_address=unknown[0])
+            await _resolve_emails(admin, emails)
     except (CloudStackUnavailable, CloudStackBadResponse, CredentialsUnavailable) as exc:
         log.warning("S3 grantees: CloudStack could not be asked now (%s)", exc.__class__.__name__)
         raise S3Error("ServiceUnavailable", "CloudStack cannot be reached; please try again shortly.") from None
@@ -136,6 +140,27 @@ async def _check_ids(res: Any, admin: Any, ids: set[str]) -> None:
     for key in sorted(ids - canonical):  # an access key, as the original gateway's grants named users
         if await res.credentials.identity_for(key) is None:
             raise _invalid_id(key)
+
+
+async def _resolve_emails(admin: Any, emails: set[str]) -> None:
+    """Each of EMAILS (lower-case) → the canonical id of the account whose user has it, remembered for the route;
+    no such user is S3's UnresolvableGrantByEmailAddress, users of several accounts an ambiguous grant."""
+    accounts: dict[str, set[str]] = {email: set() for email in emails}
+    for user in await admin.list_users(listall=True) or ():
+        email = str(user.get("email") or "").strip().lower()
+        if email in accounts and user.get("accountid"):
+            found = canonical_id(str(user["accountid"]))
+            accounts[email].add(found)
+            remember_name(found, str(user.get("account") or ""))
+    for email in sorted(emails):
+        if not accounts[email]:
+            raise S3Error("UnresolvableGrantByEmailAddress", email_address=email)
+        if len(accounts[email]) > 1:
+            # S3 answers AmbiguousGrantByEmailAddress, a code s3.errors' table does not hold: its wording, 400.
+            raise S3Error("InvalidArgument", "The email address you provided is associated with more than one "
+                          "account.", argument_name="emailAddress", argument_value=email)
+    for email, found in accounts.items():
+        remember_email(email, found.pop())
 
 
 def _invalid_id(value: str) -> S3Error:

@@ -506,9 +506,9 @@ def test_awscli_grants_in_the_unquoted_form_of_its_examples(cli: Cli, other: Cli
         (cli.id, "FULL_CONTROL"), ("http://acs.amazonaws.com/groups/global/AllUsers", "READ")}
     cli("put-bucket-acl", "--bucket", bucket, "--grant-full-control", f"id={cli.id}",
         "--grant-read", f"emailaddress={other.keys.account}@example.com")
-    assert {(g["Grantee"].get("ID") or g["Grantee"].get("EmailAddress"), g["Permission"]) for g in cli(
+    assert {(g["Grantee"]["Type"], g["Grantee"].get("ID"), g["Permission"]) for g in cli(
         "get-bucket-acl", "--bucket", bucket)["Grants"]} == {
-        (cli.id, "FULL_CONTROL"), (f"{other.keys.account}@example.com", "READ")}
+        ("CanonicalUser", cli.id, "FULL_CONTROL"), ("CanonicalUser", other.id, "READ")}  # the email's account
     assert [o["Key"] for o in other("list-objects-v2", "--bucket", bucket)["Contents"]] == ["k"]  # READ: list
     assert cli.fails("put-bucket-acl", "--bucket", bucket, "--grant-read",
                      "emailaddress=nobody@nowhere.invalid").code == "UnresolvableGrantByEmailAddress"

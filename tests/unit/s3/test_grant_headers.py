@@ -25,7 +25,7 @@ def test_quoted_and_unquoted_grantee_lists_give_the_same_grants() -> None:
         items = [f'{rng.choice([kind, kind.lower()])}{rng.choice(["=", " = "])}'
                  f'{rng.choice([chr(34) + value + chr(34), value])}' for kind, value in chosen]
         header = rng.choice([",", ", ", " ,"]).join(items)
-        got = grants_from_headers({"x-amz-grant-read": header})
+        got = grants_from_headers({"x-amz-grant-read": header}, resolve=False)  # emails as sent
         assert [(g["type"], g["grantee"], g["permission"]) for g in got] == [
             (_TYPES[kind], value, "READ") for kind, value in chosen], header
 
@@ -36,3 +36,21 @@ def test_what_is_no_grantee_list_is_invalid_argument(header: str) -> None:
     with pytest.raises(S3Error) as caught:
         grants_from_headers({"x-amz-grant-write": header})
     assert caught.value.code == "InvalidArgument"
+
+
+def test_resolved_emails_are_stored_as_canonical_users_and_unknown_ones_as_given(monkeypatch) -> None:
+    from ec2soap.s3 import principal
+    from ec2soap.s3.acl import validate_acl
+
+    monkeypatch.setattr(principal, "_EMAILS", {})
+    principal.remember_email(" Bob@Example.com ", _CANONICAL)
+    header = 'emailAddress="BOB@example.com", emailAddress="carol@example.com"'
+    assert [(g["type"], g["grantee"]) for g in grants_from_headers({"x-amz-grant-read": header})] == [
+        ("CanonicalUser", _CANONICAL), ("AmazonCustomerByEmail", "carol@example.com")]
+    assert [g["type"] for g in grants_from_headers({"x-amz-grant-read": header}, resolve=False)] == [
+        "AmazonCustomerByEmail", "AmazonCustomerByEmail"]
+    owner = "a" * 64
+    body = {"owner": owner, "grants": [{"type": "AmazonCustomerByEmail", "grantee": "bob@example.COM",
+                                        "permission": "WRITE_ACP"}]}
+    assert validate_acl(body, owner)["grants"] == [
+        {"type": "CanonicalUser", "grantee": _CANONICAL, "permission": "WRITE_ACP"}]
