@@ -86,16 +86,19 @@ class Keys:
 def new_user(gateway_server: GatewayServer) -> Callable[[], Keys]:
     """new_user() → keys of a fresh CloudStack account (a plain user), registered nowhere: the gateway
     looks its secret up with its admin keys, as on the embedded default."""
-    def make() -> Keys:
-        name = f"u{uuid.uuid4().hex[:10]}"
-        status, made = gateway_server.cloudstack("admin", "createAccount", username=name, password="pw",
-                                                 email=f"{name}@example.com", firstname=name, lastname="test")
-        assert status == 200, made
-        user_id = made["account"]["user"][0]["id"]
-        status, keys = gateway_server.cloudstack("admin", "registerUserKeys", id=user_id)
-        assert status == 200, keys
-        return Keys(keys["userkeys"]["apikey"], keys["userkeys"]["secretkey"], name)
-    return make
+    return lambda: make_user(gateway_server)
+
+
+def make_user(server: Any, prefix: str = "u") -> Keys:
+    """Keys of a fresh CloudStack account on SERVER's simulator (anything with `cloudstack(...)` as
+    GatewayServer has it), its name PREFIX and ten hex digits, its e-mail <name>@example.com."""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    status, made = server.cloudstack("admin", "createAccount", username=name, password="pw",
+                                     email=f"{name}@example.com", firstname=name, lastname="test")
+    assert status == 200, made
+    status, keys = server.cloudstack("admin", "registerUserKeys", id=made["account"]["user"][0]["id"])
+    assert status == 200, keys
+    return Keys(keys["userkeys"]["apikey"], keys["userkeys"]["secretkey"], name)
 
 
 class ClientFailure(Exception):

@@ -27,7 +27,7 @@ import requests
 from lxml import etree
 
 from ec2soap.config import Settings
-from tests.protocol.conftest import GatewayServer, Keys
+from tests.protocol.conftest import GatewayServer, Keys, make_user
 from tests.system.certs import Pki, make_pki
 
 REGION = "cloudstack"
@@ -73,13 +73,7 @@ def gateway(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any],
 
 @pytest.fixture(scope="module")
 def keys(gateway: GatewayServer) -> Keys:
-    name = f"tls{uuid.uuid4().hex[:8]}"
-    status, made = gateway.cloudstack("admin", "createAccount", username=name, password="pw",
-                                      email=f"{name}@example.com", firstname=name, lastname="t")
-    assert status == 200, made
-    status, found = gateway.cloudstack("admin", "registerUserKeys", id=made["account"]["user"][0]["id"])
-    assert status == 200, found
-    return Keys(found["userkeys"]["apikey"], found["userkeys"]["secretkey"], name)
+    return make_user(gateway, "tls")
 
 
 def _boto3(service: str, endpoint: str, keys: Keys, ca: Path, **s3: Any) -> Any:

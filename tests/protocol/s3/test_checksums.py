@@ -15,7 +15,7 @@ import requests
 from awscrt import checksums as crt
 from botocore.exceptions import ClientError
 
-from tests.protocol.conftest import Keys
+from tests.protocol.conftest import make_user
 from tests.protocol.s3.conftest import boto3_client
 from tests.protocol.s3.s3api_cli import s3api
 
@@ -61,17 +61,6 @@ def sent_by_client(algorithms: list[str]) -> list:
     """ALGORITHMS for a test where botocore computes the checksum: CRC32C and CRC64NVME need botocore's CRT,
     so those cases are marked `crt` (they run in tests/protocol/test_crt_signer.py's subprocess)."""
     return [pytest.param(a, marks=pytest.mark.crt) if a in ("CRC32C", "CRC64NVME") else a for a in algorithms]
-
-
-def make_user(server) -> Keys:
-    """A fresh CloudStack account's keys (new_user's steps; this module shares one user across its tests)."""
-    user = f"u{uuid.uuid4().hex[:10]}"
-    status_code, made = server.cloudstack("admin", "createAccount", username=user, password="pw",
-                                          email=f"{user}@example.com", firstname=user, lastname="test")
-    assert status_code == 200, made
-    status_code, found = server.cloudstack("admin", "registerUserKeys", id=made["account"]["user"][0]["id"])
-    assert status_code == 200, found
-    return Keys(found["userkeys"]["apikey"], found["userkeys"]["secretkey"], user)
 
 
 @pytest.fixture(scope="module")

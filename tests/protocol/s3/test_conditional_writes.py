@@ -4,7 +4,6 @@ creators of one key through boto3 (exactly one wins). Every engine's atomicity i
 test_conditional_writes.py's."""
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
 from typing import Any, Callable
@@ -14,6 +13,7 @@ import pytest
 from tests.protocol.conftest import GatewayServer, Keys
 from tests.protocol.s3.conftest import boto3_client, failure_of, translate
 from tests.protocol.s3.s3api_cli import s3api
+from tests.racing import race
 
 
 def _bucket() -> str:
@@ -69,21 +69,12 @@ def test_boto3_concurrent_creators_one_winner(gateway_server: GatewayServer, key
     bucket = _bucket()
     clients = [boto3_client(gateway_server, keys) for _ in range(6)]
     clients[0].create_bucket(Bucket=bucket)
-    barrier = threading.Barrier(len(clients))
-    outcomes: list[Any] = [None] * len(clients)
 
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            clients[i].put_object(Bucket=bucket, Key="contested", Body=b"writer %d" % i, IfNoneMatch="*")
-            outcomes[i] = "ok"
-        except Exception as exc:  # collected and asserted on below
-            outcomes[i] = translate(exc)
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    def put(client: Any) -> Any:
+        client.put_object(Bucket=bucket, Key="contested", Body=b"writer %d" % clients.index(client),
+                          IfNoneMatch="*")
+        return "ok"
+    outcomes = [o if o == "ok" else translate(o) for o in race([lambda c=c: put(c) for c in clients])]
     winners = [i for i, outcome in enumerate(outcomes) if outcome == "ok"]
     assert len(winners) == 1, outcomes
     assert {(o.code, o.status) for o in outcomes if o != "ok"} <= {("PreconditionFailed", 412),

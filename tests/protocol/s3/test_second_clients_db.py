@@ -18,7 +18,7 @@ from tests.conftest import database_urls, engine_url
 from tests.protocol.conftest import ClientFailure, GatewayServer, Keys, serve_gateway
 from tests.protocol.s3.conftest import boto3_client, translate
 from tests.protocol.s3.s3api_cli import s3api
-from tests.protocol.s3.test_checksums import make_user
+from tests.protocol.conftest import make_user
 from tests.racing import race
 
 DAY = 86400
