@@ -2,7 +2,10 @@
 
 A scan at start lists them; each is rewritten to its account's canonical id as soon as CloudStack says whose
 key it is (at start, or when its user next calls), in the owner columns and in every stored ACL, so nothing
-is lost after an upgrade. `Owners.principal` turns a checked access key into the request's Principal.
+is lost after an upgrade. Grants by email stored before they were resolved at write time (AmazonCustomerByEmail)
+become the CanonicalUser of the one account a user with that email belongs to, as S3 stores them, when the
+gateway has CloudStack admin keys (an email no user has, or users of several accounts have, is left as it is and
+still matched by the caller's email). `Owners.principal` turns a checked access key into the request's Principal.
 """
 from __future__ import annotations
 
@@ -19,12 +22,13 @@ from ec2soap.auth.identity import Identity, canonical_id, is_canonical_id
 from ec2soap.s3.principal import ANONYMOUS, Principal, remember_key, remember_name
 from ec2soap.store.tables import s3_bucket, s3_object, s3_upload
 
-__all__ = ["Owners", "scan_sync", "rewrite_sync"]
+__all__ = ["Owners", "scan_sync", "rewrite_sync", "scan_emails_sync", "rewrite_emails_sync"]
 
 log = logging.getLogger(__name__)
 
 _TABLES = (s3_bucket, s3_object, s3_upload)
 _CANONICAL_GRANT = '"type":"CanonicalUser"'  # as metadata.py writes ACLs (compact, sorted keys)
+_EMAIL_GRANT = '"type":"AmazonCustomerByEmail"'
 NAMES_REFRESH = 300.0  # seconds between two readings of the account names (with admin keys)
 
 
@@ -94,6 +98,48 @@ def rewrite_sync(conn: Connection, old: str, new: str) -> int:
     return changed
 
 
+def _email_grants(acl: Any) -> Iterable[dict]:
+    if isinstance(acl, dict):
+        for grant in acl.get("grants") or ():
+            if isinstance(grant, dict) and grant.get("type") == "AmazonCustomerByEmail" \
+                    and isinstance(grant.get("grantee"), str):
+                yield grant
+
+
+def scan_emails_sync(conn: Connection) -> set[str]:
+    """Every email (lower-case) a stored AmazonCustomerByEmail grant names; only ACLs holding one are read."""
+    found: set[str] = set()
+    for table in _TABLES:
+        for (text,) in conn.execute(select(table.c.acl).where(table.c.acl.like(f"%{_EMAIL_GRANT}%"))):
+            try:
+                acl = json.loads(text)
+            except ValueError:
+                continue
+            found.update(grant["grantee"].strip().lower() for grant in _email_grants(acl))
+    return found
+
+
+def rewrite_emails_sync(conn: Connection, accounts: dict[str, str]) -> int:
+    """Email grants naming a key of ACCOUNTS (lower-case email → canonical id) → that CanonicalUser grant."""
+    changed = 0
+    for table in _TABLES:
+        rows = conn.execute(select(table.c.id, table.c.acl).where(table.c.acl.like(f"%{_EMAIL_GRANT}%"))
+                            .with_for_update()).all()
+        for row_id, text in rows:
+            try:
+                acl = json.loads(text)
+            except ValueError:
+                continue
+            grants = [grant for grant in _email_grants(acl) if grant["grantee"].strip().lower() in accounts]
+            for grant in grants:
+                grant["type"], grant["grantee"] = "CanonicalUser", accounts[grant["grantee"].strip().lower()]
+            if grants:
+                conn.execute(update(table).where(table.c.id == row_id)
+                             .values(acl=json.dumps(acl, separators=(",", ":"), sort_keys=True)))
+                changed += 1
+    return changed
+
+
 class Owners:
     """The S3 door's view of who calls. RUN(fn, *args) runs fn on the pool (a Deferred); STORE has run_sync;
     CREDENTIALS has identity_for (which raises CredentialsUnavailable when CloudStack cannot be asked)."""
@@ -127,6 +173,7 @@ class Owners:
         """Scan for stored access keys, then upgrade every one CloudStack can name now (the rest are upgraded
         when their user next calls). Failures are logged: the scan is retried by the next caller."""
         await self.refresh_names()
+        await self._resolve_email_grants()
         await self._scan()
         for key in sorted(self._pending or ()):
             try:
@@ -154,6 +201,29 @@ class Owners:
         for account in accounts or ():
             if account.get("id") and account.get("name"):
                 remember_name(canonical_id(str(account["id"])), str(account["name"]))
+
+    async def _resolve_email_grants(self) -> None:
+        """Stored email grants → their accounts' CanonicalUser grants (with admin keys; a failure is logged and
+        the grants stay email grants, honoured as before, until the next start)."""
+        admin = getattr(self.credentials, "admin_cloud", None)
+        if admin is None:
+            return
+        try:
+            emails = await self.run(self.store.run_sync, scan_emails_sync)
+            if not emails:
+                return
+            owners: dict[str, set[str]] = {}
+            for user in await admin.list_users(listall=True) or ():
+                email = str(user.get("email") or "").strip().lower()
+                if email in emails and user.get("accountid"):
+                    owners.setdefault(email, set()).add(canonical_id(str(user["accountid"])))
+            accounts = {email: found.pop() for email, found in owners.items() if len(found) == 1}
+            changed = await self.run(self.store.run_sync, rewrite_emails_sync, accounts) if accounts else 0
+        except Exception as exc:  # CloudStack or the database down: the next start tries again
+            log.warning("S3 email grant upgrade: not now (%s)", exc.__class__.__name__)
+            return
+        log.info("S3 email grant upgrade: %d of %d email(s) resolved to accounts (%d rows)", len(accounts),
+                 len(emails), changed)
 
     async def _scan(self) -> None:
         if self._pending is not None:

@@ -151,3 +151,59 @@ def test_email_grants_through_awscli_and_boto2(gateway_server: GatewayServer, ne
     assert ("CanonicalUser", b_id, bob.account, "WRITE_ACP") in [(g.type, g.id, g.display_name, g.permission)
                                                                for g in grants]
     assert all(g.type != "AmazonCustomerByEmail" and g.email_address is None for g in grants)
+
+
+def test_email_grants_stored_before_are_resolved_when_the_gateway_starts(tmp_path_factory: Any, reactor: Any,
+                                                                         in_reactor: Callable[..., Any]) -> None:
+    """An AmazonCustomerByEmail grant a previous version stored becomes its account's CanonicalUser at start; one
+    naming an email no user has is left as it was."""
+    import json
+
+    from sqlalchemy import update
+
+    from ec2soap.store.tables import s3_object
+    from tests.protocol.s3.test_owners import _start, _stop
+
+    data_dir = str(tmp_path_factory.mktemp("legacy-email-grants"))
+    gateway = _start(data_dir, reactor, in_reactor)
+    try:
+        alice, bob = (make_keys(gateway) for _ in range(2))
+        a = boto3_client(gateway, alice)
+        a_id, b_id = _id(a), _id(boto3_client(gateway, bob))
+        bucket = name("legacy-mail")
+        a.create_bucket(Bucket=bucket)
+        for key in ("known", "unknown"):
+            a.put_object(Bucket=bucket, Key=key, Body=key.encode())
+
+        def make_legacy(conn: Any) -> None:
+            for key, email in (("known", f"{bob.account.upper()}@example.com"), ("unknown", "ghost@nowhere.invalid")):
+                acl = {"owner": a_id, "grants": [
+                    {"type": "CanonicalUser", "grantee": a_id, "permission": "FULL_CONTROL"},
+                    {"type": "AmazonCustomerByEmail", "grantee": email, "permission": "READ"}]}
+                conn.execute(update(s3_object).where(s3_object.c.key == key.encode())
+                             .values(acl=json.dumps(acl, separators=(",", ":"), sort_keys=True)))
+        gateway.running.store.run_sync(make_legacy)
+    finally:
+        _stop(gateway, in_reactor)
+
+    gateway = _start(data_dir, reactor, in_reactor)
+    try:
+        a, b = boto3_client(gateway, alice), boto3_client(gateway, bob)
+        assert _grants(a.get_object_acl(Bucket=bucket, Key="known")) == {
+            ("CanonicalUser", a_id, alice.account, None, "FULL_CONTROL"),
+            ("CanonicalUser", b_id, bob.account, None, "READ")}
+        assert b.get_object(Bucket=bucket, Key="known")["Body"].read() == b"known"
+        assert ("AmazonCustomerByEmail", None, None, "ghost@nowhere.invalid", "READ") in _grants(
+            a.get_object_acl(Bucket=bucket, Key="unknown"))
+    finally:
+        _stop(gateway, in_reactor)
+
+
+def make_keys(gateway: GatewayServer) -> Keys:
+    user = f"u{uuid.uuid4().hex[:10]}"
+    status, made = gateway.cloudstack("admin", "createAccount", username=user, password="pw",
+                                      email=f"{user}@example.com", firstname=user, lastname="t")
+    assert status == 200, made
+    status, got = gateway.cloudstack("admin", "registerUserKeys", id=made["account"]["user"][0]["id"])
+    assert status == 200, got
+    return Keys(got["userkeys"]["apikey"], got["userkeys"]["secretkey"], user)

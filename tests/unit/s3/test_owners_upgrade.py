@@ -5,7 +5,7 @@ from typing import Any
 
 from ec2soap.auth.identity import Identity, canonical_id
 from ec2soap.s3 import acl as acls
-from ec2soap.s3.owners import rewrite_sync, scan_sync
+from ec2soap.s3.owners import rewrite_emails_sync, rewrite_sync, scan_emails_sync, scan_sync
 from ec2soap.s3.principal import Principal
 from tests.unit.s3.conftest import get, put
 
@@ -68,3 +68,22 @@ def test_email_grants_match_the_callers_cloudstack_email() -> None:
     assert not acls.permits(acl, principal("AKC", "carol-account", "carol@example.com"), "READ")
     assert not acls.permits(acl, principal("AKB", "bob-account", "bob@example.com"), "WRITE")
     assert not acls.permits(acl, None, "READ")
+
+
+def test_stored_email_grants_become_the_canonical_users_they_resolve_to(any_ops: Any, monkeypatch: Any) -> None:
+    from ec2soap.s3 import principal as principals
+
+    monkeypatch.setattr(principals, "_EMAILS", {})  # nothing resolved here: the grants are stored as emails
+    ops, store = any_ops, any_ops.store
+    alice, bob = canonical_id("alice-account"), canonical_id("bob-account")
+    ops.create_bucket(alice, "mails")
+    put(ops, alice, "mails", "doc", b"d", {"x-amz-grant-read": 'emailAddress="Bob_1%@Example.com"',
+                                           "x-amz-grant-full-control": f'id="{alice}"'})
+    ops.put_bucket_acl(alice, "mails", headers={"x-amz-grant-write": 'emailAddress="ghost@nowhere.invalid"',
+                                                "x-amz-grant-full-control": f'id="{alice}"'})
+    assert store.run_sync(scan_emails_sync) == {"bob_1%@example.com", "ghost@nowhere.invalid"}
+    assert store.run_sync(rewrite_emails_sync, {"bob_1%@example.com": bob}) == 1
+    assert {(g["type"], g["grantee"]) for g in ops.get_object_acl(alice, "mails", "doc")["grants"]} == {
+        ("CanonicalUser", alice), ("CanonicalUser", bob)}
+    assert get(ops, principal("AKB", "bob-account", "other@example.com"), "mails", "doc") == b"d"
+    assert store.run_sync(scan_emails_sync) == {"ghost@nowhere.invalid"}  # the bucket's grant is left as it was
