@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.protocol.conftest import GatewayServer, Keys
+from tests.protocol.conftest import GatewayServer, Keys, make_user
 from tests.protocol.s3.conftest import boto2_connection, boto3_client, failure_of
 from tests.protocol.s3.s3api_cli import s3api
 
@@ -167,7 +167,7 @@ def test_email_grants_stored_before_are_resolved_when_the_gateway_starts(tmp_pat
     data_dir = str(tmp_path_factory.mktemp("legacy-email-grants"))
     gateway = _start(data_dir, reactor, in_reactor)
     try:
-        alice, bob = (make_keys(gateway) for _ in range(2))
+        alice, bob = (make_user(gateway) for _ in range(2))
         a = boto3_client(gateway, alice)
         a_id, b_id = _id(a), _id(boto3_client(gateway, bob))
         bucket = name("legacy-mail")
@@ -198,12 +198,3 @@ def test_email_grants_stored_before_are_resolved_when_the_gateway_starts(tmp_pat
     finally:
         _stop(gateway, in_reactor)
 
-
-def make_keys(gateway: GatewayServer) -> Keys:
-    user = f"u{uuid.uuid4().hex[:10]}"
-    status, made = gateway.cloudstack("admin", "createAccount", username=user, password="pw",
-                                      email=f"{user}@example.com", firstname=user, lastname="t")
-    assert status == 200, made
-    status, got = gateway.cloudstack("admin", "registerUserKeys", id=made["account"]["user"][0]["id"])
-    assert status == 200, got
-    return Keys(got["userkeys"]["apikey"], got["userkeys"]["secretkey"], user)

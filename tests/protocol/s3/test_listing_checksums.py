@@ -11,9 +11,9 @@ import uuid
 import pytest
 from sqlalchemy import event
 
+from tests.protocol.conftest import make_user
 from tests.protocol.s3.conftest import boto3_client
 from tests.protocol.s3.s3api_cli import s3api
-from tests.protocol.s3.test_checksums import make_user
 
 
 def name(tag: str) -> str:
