@@ -49,6 +49,17 @@ def serve(argv: list[str]) -> int:
     return cli_main(["serve", *argv])
 
 
+def thread_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of PID's main thread alone: the reactor's. The rest of the process's CPU is
+    its other threads' (the store's thread pool: SQL, file I/O), which cProfile in the main thread never sees."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def print_by_module(stats: pstats.Stats) -> None:
     """Own time summed per module (ec2soap's by module, libraries by package), the poll's idle time apart."""
     totals: dict[str, float] = {}
@@ -129,12 +140,14 @@ def main() -> int:
         for action in args.actions:
             for _ in range(20):
                 client.call(action)
-            before, started = cpu_seconds(pid), time.perf_counter()
+            before, main_before, started = cpu_seconds(pid), thread_cpu_seconds(pid), time.perf_counter()
             for _ in range(args.calls):
                 client.call(action)
             elapsed = time.perf_counter() - started
             cpu = (cpu_seconds(pid) - before) * 1000 / args.calls
-            print(f"\n== {action} over {args.instances} instances: gateway CPU {cpu:.2f} ms per request, "
+            main_cpu = (thread_cpu_seconds(pid) - main_before) * 1000 / args.calls
+            print(f"\n== {action} over {args.instances} instances: gateway CPU {cpu:.2f} ms per request "
+                  f"(reactor thread {main_cpu:.2f}, other threads {cpu - main_cpu:.2f}), "
                   f"{elapsed * 1000 / args.calls:.2f} ms per call (no profiler; load {load_average()}) ==")
             if args.compare_only:
                 continue
