@@ -17,6 +17,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied"),
     "AccountProblem": (403, "There is a problem with your AWS account that prevents the operation from "
                             "completing successfully."),
+    "AmbiguousGrantByEmailAddress": (400, "The email address you provided is associated with more than one "
+                                          "account."),
     "AllAccessDisabled": (403, "All access to this Amazon S3 resource has been disabled."),
     "AuthorizationHeaderMalformed": (400, "The authorization header you provided is invalid."),
     "AuthorizationQueryParametersError": (400, "Error parsing the X-Amz-Credential parameter."),

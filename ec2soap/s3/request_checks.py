@@ -156,9 +156,7 @@ async def _resolve_emails(admin: Any, emails: set[str]) -> None:
         if not accounts[email]:
             raise S3Error("UnresolvableGrantByEmailAddress", email_address=email)
         if len(accounts[email]) > 1:
-            # S3 answers AmbiguousGrantByEmailAddress, a code s3.errors' table does not hold: its wording, 400.
-            raise S3Error("InvalidArgument", "The email address you provided is associated with more than one "
-                          "account.", argument_name="emailAddress", argument_value=email)
+            raise S3Error("AmbiguousGrantByEmailAddress", email_address=email)
     for email, found in accounts.items():
         remember_email(email, found.pop())
 

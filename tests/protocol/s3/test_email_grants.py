@@ -117,7 +117,7 @@ def test_an_email_of_users_of_several_accounts_is_refused(gateway_server: Gatewa
     bucket = name("ambiguous")
     a.create_bucket(Bucket=bucket)
     refused = failure_of(lambda: a.put_bucket_acl(Bucket=bucket, GrantRead=f'emailAddress="{shared}"'))
-    assert (refused.code, refused.status) == ("InvalidArgument", 400)
+    assert (refused.code, refused.status) == ("AmbiguousGrantByEmailAddress", 400)
     assert "more than one account" in refused.message
     assert {g[1] for g in _grants(a.get_bucket_acl(Bucket=bucket))} == {a_id}
 
