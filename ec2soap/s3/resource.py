@@ -403,7 +403,8 @@ class S3Resource(FrontDoor):
         return Prepared(caller, auth, body, decoder_for(auth, headers), headers)
 
     def respond_early(self, request: Any, failure: Failure) -> None:
-        """An upload refused before its body (the client waits for 100 Continue): the error now, or once the
+        """An upload refused before its body was read whole (the client waits for 100 Continue, or is still
+        sending it: s3.streaming reads and drops the rest after this answer): the error now, or once the
         bucket's CORS rules are read when a browser's Origin asks for them."""
         try:
             call = self._parse(request)
@@ -413,21 +414,31 @@ class S3Resource(FrontDoor):
             log.exception("S3 upload refusal could not be written")
             last_resort(request)
             return
+        # The front door never serves this request (its body is not read): its log line and count are here.
+        exchange = Exchange(request=request, request_id=call.request_id, parsed=call, status=error.status,
+                            started=getattr(getattr(request, "s3_upload", None), "started", time.monotonic()),
+                            action=f"{call.method} {_target_kind(call)}")
         if not call.headers.get("origin") or call.bucket is None:
-            self._refuse_early(call, error, {})
+            self._refuse_early(call, error, {}, exchange)
             return
         # Who signed is not known yet: a signed request is answered as signed ones are (its origin echoed).
         signed = call.headers.get("authorization") or call.query.get("X-Amz-Credential") or call.query.get(
             "AWSAccessKeyId") or None
         ensureDeferred(error_cors_headers(self, call, signed)).addBoth(
-            lambda headers: self._refuse_early(call, error, headers if isinstance(headers, dict) else {}))
+            lambda headers: self._refuse_early(call, error, headers if isinstance(headers, dict) else {}, exchange))
 
-    def _refuse_early(self, call: Call, error: S3Error, cors: dict) -> None:
+    def _refuse_early(self, call: Call, error: S3Error, cors: dict, exchange: Exchange) -> None:
         try:
             self._error(call, error, cors)
         except Exception:
             log.exception("S3 upload refusal could not be written")
             last_resort(call.request)
+            exchange.status = 500
+        try:
+            self.measure(exchange, exchange.seconds)
+            self.log.info(self.log_line(exchange))
+        except Exception:
+            log.exception("S3 upload refusal could not be logged")
 
     # -- responses ----------------------------------------------------------------------------------------
 

@@ -8,11 +8,19 @@ for S3 object and part PUTs, authenticates from the headers as soon as they are 
 read, and before `100 Continue` is sent), then hands the body to the operations' IncomingBody on the store's
 thread pool while it arrives, pausing the connection whenever more than HIGH_WATER bytes wait. Every other
 request (EC2 Query, SOAP, S3 requests with small XML bodies) is buffered exactly as Twisted does.
+
+An upload refused while its body is still arriving (refused from its headers without Expect, or failed
+mid-body: a bad chunk, too many bytes, a disk error) is answered at once, with `Connection: close`, and the
+rest of its body is then read and dropped (`_Linger`, at most DRAIN_BYTES or DRAIN_SECONDS) before the
+connection closes: closing with unread bytes would reset the connection, and a client still sending (urllib3
+reads the answer only after its last byte) could lose the answer to that reset. The connection never
+serves another request: the channel's queue keeps this request until the body ended or the budget ran out.
 """
 from __future__ import annotations
 
 import io
 import logging
+import time
 from collections import deque
 from typing import Any, Callable, Optional, Protocol
 
@@ -25,12 +33,14 @@ from twisted.internet.interfaces import IPushProducer
 from ec2soap.origin import request_origin
 
 __all__ = ["StreamingRequest", "request_factory", "UploadHandler", "UploadStream", "BlobProducer",
-           "HIGH_WATER"]
+           "HIGH_WATER", "DRAIN_BYTES", "DRAIN_SECONDS"]
 
 log = logging.getLogger(__name__)
 
 HIGH_WATER = 1024 * 1024  # received bytes we hold before pausing the client's connection
 BATCH = 1024 * 1024       # most bytes handed to the thread pool in one write
+DRAIN_BYTES = 64 * 1024 * 1024  # body bytes read and dropped after an early answer before closing anyway
+DRAIN_SECONDS = 5.0             # ... and for at most this long (the channel's own LINGER_SECONDS)
 
 
 class UploadHandler(Protocol):
@@ -41,7 +51,7 @@ class UploadHandler(Protocol):
         """For a streamed upload: a coroutine function preparing it (auth, permission, sink) → Prepared."""
 
     def respond_early(self, request: Any, failure: Failure) -> None:
-        """Answer REQUEST with FAILURE before its body was read (the client waits for 100 Continue)."""
+        """Answer REQUEST with FAILURE now, before its body was read (whole): see StreamingRequest.reject."""
 
 
 class Prepared(Protocol):
@@ -67,10 +77,17 @@ class UploadStream:
         self._paused = False
         self._writing = False
         self._ended = False
+        self._continued = False  # 100 Continue sent: the client sends its body
         self._state = "auth"   # auth → streaming → done | discard | rejected | aborted
         self._error: Optional[Failure] = None
         self.prepared: Any = None
         self.result: Deferred = Deferred()
+        self.started = time.monotonic()  # for the log line of an answer given before the body was in
+
+    @property
+    def body_arriving(self) -> bool:
+        """The client is sending (or will send without waiting) body bytes we have not read yet."""
+        return not self._ended and (not self._expect or self._continued)
 
     # -- events from the request ----------------------------------------------------------------------------
 
@@ -121,6 +138,7 @@ class UploadStream:
         self._state = "streaming"
         if self._expect and not self._ended:
             # RFC 9110 §10.1.1: the client holds its body until this interim answer.
+            self._continued = True
             self.request.send_continue()
         self._resume()
         self._kick()
@@ -129,16 +147,16 @@ class UploadStream:
         if self._state == "aborted":
             return
         self._error = failure
-        if self._expect and not self._ended:
-            self._state = "rejected"
-            self.request.reject(failure)
+        if not self._ended:
+            # Answer now: a client waiting for 100 Continue will not send its body; one sending it without
+            # Expect has its rest read and dropped after the answer (StreamingRequest.reject).
+            self._reject(failure)
             return
-        # Without Expect the body is on its way: read and drop it, then answer in order.
+        # The whole body is in already: the resource answers in order, and the connection stays usable.
         self._state = "discard"
         self._queue.clear()
         self._resume()
-        if self._ended:
-            self._fire_error()
+        self._fire_error()
 
     def _kick(self) -> None:
         if self._state != "streaming" or self._writing:
@@ -195,12 +213,14 @@ class UploadStream:
             self._abort_body()
             return
         self._error = failure
+        self._abort_body()
+        if not self._ended:
+            self._reject(failure)  # mid-body: answer now, drop the rest of the body
+            return
         self._state = "discard"
         self._queue.clear()
-        self._abort_body()
         self._resume()
-        if self._ended:
-            self._fire_error()
+        self._fire_error()
 
     def _broken(self, failure: Failure) -> None:
         """The pipeline itself failed (not the upload): answer now, as a refusal, so the client is not left
@@ -208,11 +228,17 @@ class UploadStream:
         log.error("S3 upload pipeline failed: %s", failure.getTraceback())
         if self._state in ("rejected", "aborted", "done"):
             return  # answered already, or the resource has the body and answers
+        self._abort_body()
+        self._reject(failure)
+
+    def _reject(self, failure: Failure) -> None:
+        """Answer FAILURE now (nothing of this body will be kept); read and drop what is still arriving."""
+        arriving = self.body_arriving
         self._state = "rejected"
         self._queue.clear()
-        self._abort_body()
+        self._queued = 0
         self._resume()
-        self.request.reject(failure)
+        self.request.reject(failure, drain=arriving)
 
     def _fire_error(self) -> None:
         if not self.result.called:
@@ -244,6 +270,7 @@ class StreamingRequest(server.Request):
     run: Optional[Callable[..., Deferred]] = None
 
     s3_upload: Optional[UploadStream] = None
+    _linger: Optional["_Linger"] = None
 
     def gotLength(self, length: Optional[int]) -> None:
         # The channel knows the request line before it hands us the body; Request only learns it in
@@ -274,6 +301,8 @@ class StreamingRequest(server.Request):
     def handleContentChunk(self, data: bytes) -> None:
         if self.s3_upload is None:
             super().handleContentChunk(data)
+        elif self._linger is not None:
+            self._linger.dropped(len(data))
         else:
             self.s3_upload.feed(data)
 
@@ -287,6 +316,9 @@ class StreamingRequest(server.Request):
             upload.end()
         except Exception:
             upload._broken(Failure())  # answers now (a refusal), rather than leave the client waiting
+        if self._linger is not None:
+            self._linger.body_ended()  # answered already, while the body arrived: now the channel may close
+            return
         if upload._state == "rejected":
             return  # answered already, before the body
         self.process()
@@ -302,8 +334,10 @@ class StreamingRequest(server.Request):
         if self.channel is not None and self.channel.transport is not None:
             self.channel.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
-    def reject(self, failure: Failure) -> None:
-        """Answer now, before the body: the client is waiting for 100 Continue and will not send it."""
+    def reject(self, failure: Failure, drain: bool = False) -> None:
+        """Answer now, before the body was read: the client waits for 100 Continue and will not send it, or
+        (DRAIN) it is sending it: the rest is then read and dropped (_Linger) until the body ends, or
+        DRAIN_BYTES more arrived, or DRAIN_SECONDS passed, and only then does the connection close."""
         if self.channel is None:
             return
         try:
@@ -311,16 +345,90 @@ class StreamingRequest(server.Request):
             # The unread body would otherwise be taken for the next request.
             self.channel.persistent = False
             self.setHeader("Connection", "close")
+            if drain and self._linger is None:
+                self._linger = _Linger(self)
             self.handler.respond_early(self, failure)  # type: ignore[union-attr]
         except Exception:
             log.exception("S3 upload refusal failed; closing the connection")
             if self.channel is not None and self.channel.transport is not None:
                 self.channel.transport.loseConnection()
 
+    def _cleanup(self) -> None:
+        # Request.finish ends here: it tells the channel the request is done (which closes it, since it is not
+        # persistent). An early answer while the body arrives keeps this request at the head of the channel's
+        # queue instead: its body goes on to handleContentChunk (dropped), its end to requestReceived
+        # (ignored), and the connection closes only when _Linger says so.
+        if self._linger is not None and self._linger.hold():
+            return
+        super()._cleanup()
+
     def connectionLost(self, reason: Failure) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
         if self.s3_upload is not None:
             self.s3_upload.connection_lost()
         super().connectionLost(reason)
+
+
+class _Linger:
+    """The rest of an answered upload's body, read and dropped (a lingering close): at most DRAIN_BYTES or
+    DRAIN_SECONDS, then the connection closes. The answer goes out first and whole, whenever it is ready."""
+
+    def __init__(self, request: StreamingRequest):
+        self.request = request
+        self.left = DRAIN_BYTES
+        self.answered = False  # Request.finish ran (the answer is written); its cleanup waits here
+        self.ended = False     # the body ended: the channel is between requests and closes cleanly
+        self.over = False      # the budget ran out first: the connection is cut
+        # The channel's own clock (TimeoutMixin.callLater: the running reactor, or a test's Clock).
+        self._timer: Any = request.channel.callLater(DRAIN_SECONDS, self._out_of_budget)
+
+    def dropped(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0 and not self.over:
+            self._out_of_budget()
+
+    def hold(self) -> bool:
+        """The answer is written: True while its request must stay at the head of the channel's queue."""
+        self.answered = True
+        if self.ended:
+            return False
+        if self.over:
+            self._close()
+        return True
+
+    def body_ended(self) -> None:
+        if self.ended or self.over:
+            return  # a cut connection's last bytes: the channel is closing already
+        self.ended = True
+        self.cancel()
+        if self.answered:
+            super(StreamingRequest, self.request)._cleanup()  # the channel closes (not persistent)
+
+    def _out_of_budget(self) -> None:
+        self._timer = None
+        if self.over or self.ended:
+            return
+        self.over = True
+        self.cancel()
+        if self.answered:
+            self._close()
+            return
+        # The answer is still being made (a bucket's CORS rules): read no more until it is out.
+        transport = self.request.channel.transport if self.request.channel is not None else None
+        if transport is not None:
+            transport.pauseProducing()
+
+    def _close(self) -> None:
+        # The request stays in the channel's queue: bytes still in this read end in our requestReceived.
+        channel = self.request.channel
+        if channel is not None and channel.transport is not None:
+            channel.loseConnection()
+
+    def cancel(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
 
 
 def _failing(failure: Failure) -> Callable[[], Deferred]:
