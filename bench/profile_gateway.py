@@ -99,6 +99,22 @@ def _capture_renders(directory: str) -> None:
 
     resource.render_document = render_document
 
+    # And the largest CloudStack answers DescribeInstances converted (listVirtualMachines, listVolumes), for
+    # timing core.instance_model.to_instances alone: DIR/to_instances.pickle holds (vms, volumes).
+    from ec2soap.core import terminations
+
+    convert = terminations.to_instances
+    largest = [0]
+
+    async def to_instances(ctx, vms, *, volumes=None):
+        if volumes is not None and len(vms) > largest[0]:
+            largest[0] = len(vms)
+            with open(os.path.join(directory, "to_instances.pickle"), "wb") as out:
+                pickle.dump((list(vms), list(volumes or ())), out)
+        return await convert(ctx, vms, volumes=volumes)
+
+    terminations.to_instances = to_instances
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -145,10 +145,13 @@ def device_name(device_id: Any) -> str:
     return "/dev/sd" + chr(ord("a") + number) if 0 < number < 26 else f"/dev/sd{number}"
 
 
+# EC2 names the Xen family "xen"; other hypervisors keep CloudStack's name.
+_HYPERVISORS = {"xenserver": "xen", "xen": "xen", "ovm": "ovm", "ovm3": "ovm"}
+
+
 def _hypervisor(cs: dict) -> str | None:
     name = str(cs.get("hypervisor") or "").lower()
-    # EC2 names the Xen family "xen"; other hypervisors keep CloudStack's name.
-    return {"xenserver": "xen", "xen": "xen", "ovm": "ovm", "ovm3": "ovm"}.get(name, name or None)
+    return _HYPERVISORS.get(name, name or None)
 
 
 _RESERVATION = re.compile(r"^r-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
@@ -171,9 +174,14 @@ async def _shutting_down(ctx: RequestContext, cs: dict) -> bool:
 
 async def state_of(ctx: RequestContext, cs: dict) -> tuple[InstanceState, StateReason | None]:
     """The EC2 state (and reason) of a CloudStack VM."""
-    cs_state = str(cs.get("state") or "").lower()
     if await _shutting_down(ctx, cs):
         return STATES["shutting-down"], None
+    return _listed_state(cs)
+
+
+def _listed_state(cs: dict) -> tuple[InstanceState, StateReason | None]:
+    """The EC2 state (and reason) CloudStack's state of the VM gives, its jobs aside."""
+    cs_state = str(cs.get("state") or "").lower()
     name = _CS_STATES.get(cs_state, "terminated" if not cs_state else "running")
     return STATES[name], (ERROR_REASON if cs_state == "error" else None)
 
@@ -202,44 +210,67 @@ async def to_instances(ctx: RequestContext, vms: Sequence[dict], *,
             by_vm.setdefault(volume["virtualmachineid"], []).append(volume)
     volume_ids = await ctx.ids.to_ec2_many("volume", [v["id"] for vs in by_vm.values() for v in vs])
     in_vpcs = await vpc_nics(ctx, vms)
+    # Profiled (DescribeInstances of 50): the loop's own time led the core's CPU. What many VMs share is made
+    # once per call: an offering's EC2 type, and the frozen placements and group references.
+    types: dict[tuple[Any, Any], str] = {}
+    placements: dict[tuple[str, str | None], Placement] = {}
+    group_refs: dict[tuple[str, str], GroupRef] = {}
     out = []
     for cs in vms:
-        state, reason = await state_of(ctx, cs)
+        cs_id = cs["id"]
+        get = cs.get
+        # Only a VM with a job can be on its way out (_shutting_down): the others' state is CloudStack's.
+        state, reason = await state_of(ctx, cs) if get("jobid") else _listed_state(cs)
         nic = _default_nic(cs)
-        public_ip = cs.get("publicip") or None
-        instance_type = await ctx.offerings.type_for(cs.get("serviceofferingid", ""),
-                                                     cs.get("serviceofferingname", ""))
+        public_ip = get("publicip") or None
+        offering = (get("serviceofferingid", ""), get("serviceofferingname", ""))
+        instance_type = types.get(offering)
+        if instance_type is None:
+            instance_type = types[offering] = await ctx.offerings.type_for(*offering)
         devices = []
-        for volume in sorted(by_vm.get(cs["id"], ()), key=lambda v: int(v.get("deviceid") or 0)):
-            devices.append(BlockDevice(device_name(volume.get("deviceid")), EbsDevice(
-                volume_id=volume_ids[volume["id"]], status="attached",
-                attach_time=parse_cs_date(volume.get("attached") or volume.get("created")),
-                delete_on_termination=delete_on_termination(volume))))
-        keys = [k for k in str(cs.get("keypairs") or cs.get("keypair") or "").split(",") if k]
-        os_name = str(cs.get("osdisplayname") or cs.get("templatedisplaytext") or "")
-        nics = in_vpcs.get(cs["id"], [])
-        affinity = [str(g.get("name")) for g in cs.get("affinitygroup") or () if g.get("name")]
-        groups = [GroupRef(group_ids[g["id"]], str(g.get("name", "")))
-                  for g in cs.get("securitygroup") or () if g.get("id")]
+        attached = by_vm.get(cs_id)
+        if attached:
+            for volume in sorted(attached, key=lambda v: int(v.get("deviceid") or 0)):
+                devices.append(BlockDevice(device_name(volume.get("deviceid")), EbsDevice(
+                    volume_id=volume_ids[volume["id"]], status="attached",
+                    attach_time=parse_cs_date(volume.get("attached") or volume.get("created")),
+                    delete_on_termination=delete_on_termination(volume))))
+        keys = [k for k in str(get("keypairs") or get("keypair") or "").split(",") if k]
+        os_name = str(get("osdisplayname") or get("templatedisplaytext") or "")
+        nics = in_vpcs.get(cs_id, [])
+        affinity = [str(g.get("name")) for g in get("affinitygroup") or () if g.get("name")]
+        where = (str(get("zonename") or ""), affinity[0] if affinity else None)
+        placement = placements.get(where)
+        if placement is None:
+            placement = placements[where] = Placement(*where)
         if nics:
             # CloudStack has no groups on a VPC tier's NIC: the instance shows its primary interface's.
             groups = [GroupRef(g.group_id, g.group_name) for g in nics[0].groups]
+        else:
+            groups = []
+            for g in get("securitygroup") or ():
+                if g.get("id"):
+                    ref_key = (group_ids[g["id"]], str(g.get("name", "")))
+                    ref = group_refs.get(ref_key)
+                    if ref is None:
+                        ref = group_refs[ref_key] = GroupRef(*ref_key)
+                    groups.append(ref)
         out.append(Instance(
-            instance_id=instance_ids[cs["id"]],
-            image_id=image_ids.get(cs.get("templateid"), ""),
+            instance_id=instance_ids[cs_id],
+            image_id=image_ids.get(get("templateid"), ""),
             instance_state=state,
-            private_dns_name=str(cs.get("name") or ""),
+            private_dns_name=str(get("name") or ""),
             dns_name=public_ip or "",
             instance_type=instance_type,
-            launch_time=parse_cs_date(cs.get("created")),
-            placement=Placement(str(cs.get("zonename") or ""), affinity[0] if affinity else None),
-            reservation_id=str(cs.get("group")) if cs["id"] not in reservations else reservations[cs["id"]],
+            launch_time=parse_cs_date(get("created")),
+            placement=placement,
+            reservation_id=str(get("group")) if cs_id not in reservations else reservations[cs_id],
             owner_id=owner_id(cs),
             key_name=keys[0] if keys else None,
             private_ip_address=nic.get("ipaddress") or None,
             ip_address=public_ip,
             state_reason=reason,
-            root_device_name=device_name(cs.get("rootdeviceid", 0)),
+            root_device_name=device_name(get("rootdeviceid", 0)),
             block_device_mapping=devices,
             platform="windows" if "windows" in os_name.lower() else None,
             hypervisor=_hypervisor(cs),
@@ -249,8 +280,8 @@ async def to_instances(ctx: RequestContext, vms: Sequence[dict], *,
             vpc_id=nics[0].vpc_id if nics else None,
             source_dest_check=True if nics else None,
             network_interfaces=nics or None,
-            cs_id=cs["id"],
-            cs_state=str(cs.get("state") or ""),
+            cs_id=cs_id,
+            cs_state=str(get("state") or ""),
         ))
     return out
 
