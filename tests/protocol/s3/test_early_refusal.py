@@ -87,12 +87,17 @@ def _rest_until_closed(sock: socket.socket) -> bytes:
         return got
 
 
-def test_refused_from_the_headers_is_answered_before_the_body_ends(gateway_server, owner_and_intruder,
-                                                                   caplog) -> None:
+@pytest.mark.parametrize("origin", [None, "https://app.example.com"], ids=["plain", "browser-origin"])
+def test_refused_from_the_headers_is_answered_before_the_body_ends(gateway_server, owner_and_intruder, caplog,
+                                                                   origin) -> None:
+    """With an Origin the answer waits for the bucket's CORS rules (S3Resource.respond_early), still before the
+    body's end."""
     caplog.set_level(logging.INFO, logger="ec2soap.s3.resource")
     bucket, owner, intruder = owner_and_intruder
     size = 32 * MiB
     headers = _signed_put_headers(SimpleNamespace(url=gateway_server.url, keys=intruder), bucket, "big", size)
+    if origin:
+        headers["Origin"] = origin
     assert not any(k.lower() == "expect" for k in headers)
     sock = _connect(gateway_server, f"/{bucket}/big", headers)
     try:
