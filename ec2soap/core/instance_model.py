@@ -131,6 +131,7 @@ class Reservation:
 
 
 ROOT_DEVICE_NAME = "/dev/sda1"
+_MONITORING = Monitoring()  # frozen: every instance shares the one (monitoring is never enabled here)
 
 
 def device_name(device_id: Any) -> str:
@@ -186,6 +187,10 @@ def _listed_state(cs: dict) -> tuple[InstanceState, StateReason | None]:
     return STATES[name], (ERROR_REASON if cs_state == "error" else None)
 
 
+def _device_order(volume: dict) -> int:
+    return int(volume.get("deviceid") or 0)
+
+
 def _default_nic(cs: dict) -> dict:
     nics = cs.get("nic") or []
     return next((n for n in nics if n.get("isdefault")), nics[0] if nics else {})
@@ -230,7 +235,7 @@ async def to_instances(ctx: RequestContext, vms: Sequence[dict], *,
         devices = []
         attached = by_vm.get(cs_id)
         if attached:
-            for volume in sorted(attached, key=lambda v: int(v.get("deviceid") or 0)):
+            for volume in sorted(attached, key=_device_order) if len(attached) > 1 else attached:
                 devices.append(BlockDevice(device_name(volume.get("deviceid")), EbsDevice(
                     volume_id=volume_ids[volume["id"]], status="attached",
                     attach_time=parse_cs_date(volume.get("attached") or volume.get("created")),
@@ -280,6 +285,7 @@ async def to_instances(ctx: RequestContext, vms: Sequence[dict], *,
             vpc_id=nics[0].vpc_id if nics else None,
             source_dest_check=True if nics else None,
             network_interfaces=nics or None,
+            monitoring=_MONITORING,
             cs_id=cs_id,
             cs_state=str(get("state") or ""),
         ))
