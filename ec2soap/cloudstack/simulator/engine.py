@@ -17,7 +17,7 @@ import time
 import uuid as uuidlib
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from ec2soap.cloudstack import signing, spec
@@ -40,6 +40,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 AUTH_FAILED = "unable to verify user credentials and/or request signature"
+
+# The job statements every request may run, built once (bound parameters).
+_FIRST_DUE = select(func.min(cs_job.c.due)).where(cs_job.c.status == 0)
+_DUE_JOBS = select(cs_job).where(cs_job.c.status == 0, cs_job.c.due <= bindparam("b_now")).order_by(
+    cs_job.c.due, cs_job.c.id)
+_FINISH_JOB = update(cs_job).where(cs_job.c.id == bindparam("b_id")).values(
+    status=bindparam("b_status"), result_code=bindparam("b_code"), result=bindparam("b_result"),
+    completed=bindparam("b_completed"))
 
 
 class _WriteNeeded(Exception):
@@ -228,12 +236,10 @@ class Engine:
         """Finish every job whose time has come, oldest first (lazy: no timers, survives restarts)."""
         # When the next job comes due is kept between read-only requests (listings.py): jobs are only started
         # and finished by writing requests, so reads skip scanning every job ever run.
-        first_due = self.listings.fetch(("first-due-job",), lambda: conn.execute(
-            select(func.min(cs_job.c.due)).where(cs_job.c.status == 0)).scalar())
+        first_due = self.listings.fetch(("first-due-job",), lambda: conn.execute(_FIRST_DUE).scalar(), "job")
         if first_due is not None and first_due <= now:
             self._lock(conn)
-            due = conn.execute(select(cs_job).where(cs_job.c.status == 0, cs_job.c.due <= now)
-                               .order_by(cs_job.c.due, cs_job.c.id)).fetchall()
+            due = conn.execute(_DUE_JOBS, {"b_now": now}).fetchall()
             for job in due:
                 self._finish_job(conn, job, job.due)
         # Families' time-driven changes (expunging, downloads) are looked at again only when one is due, or
@@ -262,8 +268,9 @@ class Engine:
         except SimError as err:
             status, code = 2, 530
             result = {"errorcode": err.errorcode, "errortext": err.errortext}
-        conn.execute(update(cs_job).where(cs_job.c.id == job.id).values(
-            status=status, result_code=code, result=json.dumps(result), completed=when))
+        self.listings.changed("job")
+        conn.execute(_FINISH_JOB, {"b_id": job.id, "b_status": status, "b_code": code,
+                                   "b_result": json.dumps(result), "b_completed": when})
         self._next_advance = 0.0  # a finished job can release a time-driven change
 
     def job_response(self, ctx: Ctx, job: Any) -> dict:

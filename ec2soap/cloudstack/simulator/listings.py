@@ -14,6 +14,12 @@ writing the database through a Ctx of its own) cannot be followed to its commit:
 served, it switches the cache off for good for that Simulator (seeding, before the first request, is fine). Another process writing the same database is not supported by the simulator
 anyway (its state belongs to the process that serves it); Simulators in one process on one Store share one
 cache (ReadCache.of), so a job one queues is seen by the other.
+
+Each entry belongs to a kind (the row kind a Ctx.get or Ctx.find read, "job" for the engine's next due job):
+a write of one kind drops that kind's entries only, so a deploy (VMs, volumes, NICs, addresses, jobs) leaves
+the users, accounts, settings, templates, offerings and zones every request reads in place. A change whose
+kind is not named (changed() without one) drops everything, as does the end of a writing request that made
+one. A reader still takes the one generation, so nothing it read races any write.
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ from typing import Any, Callable, Hashable, Iterator
 
 __all__ = ["ReadCache"]
 
-# Enough for every (kind, account, name) listing and uuid row of a busy simulator; cleared at every write.
+# Enough for every (kind, account, name) listing and uuid row of a busy simulator; a kind's go at its writes,
+# and all of them when there are more.
 _MAX_ENTRIES = 20000
 
 
@@ -46,7 +53,9 @@ class ReadCache:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._generation = 0
-        self._entries: dict[Hashable, Any] = {}
+        # kind → {key: value}; the kind None holds what any write may change.
+        self._entries: dict[Hashable, dict[Hashable, Any]] = {}
+        self._count = 0
         self.enabled = True
         self._serving = False
 
@@ -66,34 +75,54 @@ class ReadCache:
         """A writing request on this thread: no cache; the generation moves once it has ended."""
         self._serving = True
         self._local.writing = True
+        self._local.touched = set()
         try:
             yield
         finally:
             self._local.writing = False
-            self._bump()
+            touched, self._local.touched = self._local.touched, set()
+            self._bump(touched)
 
-    def changed(self) -> None:
-        """A row was written (Ctx.insert/save/remove)."""
+    def changed(self, kind: Hashable = None) -> None:
+        """A row of KIND was written (Ctx.insert/save/remove; None: of any kind)."""
         if self._serving and not getattr(self._local, "writing", False):
             with self._lock:
                 self.enabled = False
-        self._bump()
+        touched = getattr(self._local, "touched", None)
+        if touched is not None and getattr(self._local, "writing", False):
+            touched.add(kind)
+        self._bump({kind})
 
-    def _bump(self) -> None:
+    def _bump(self, kinds: set) -> None:
+        """A new generation; the entries of KINDS go, and those any write may change (all when None is one)."""
         with self._lock:
             self._generation += 1
-            self._entries.clear()
+            if None in kinds:
+                self._entries.clear()
+                self._count = 0
+                return
+            for kind in (*kinds, None):
+                self._count -= len(self._entries.pop(kind, ()))
 
-    def fetch(self, key: Hashable, read: Callable[[], Any]) -> Any:
-        """The cached value of KEY, or READ()'s (stored when still valid)."""
+    def fetch(self, key: Hashable, read: Callable[[], Any], kind: Hashable = None) -> Any:
+        """The cached value of KEY (rows of KIND; None: changed by any write), or READ()'s (stored when still
+        valid)."""
         token = getattr(self._local, "token", None)
         if token is None:
             return read()
         with self._lock:
-            if token == self._generation and key in self._entries:
-                return self._entries[key]
+            if token == self._generation:
+                group = self._entries.get(kind)
+                if group is not None and key in group:
+                    return group[key]
         value = read()
         with self._lock:
-            if token == self._generation and self.enabled and len(self._entries) < _MAX_ENTRIES:
-                self._entries[key] = value
+            if token == self._generation and self.enabled:
+                if self._count >= _MAX_ENTRIES:  # full: start again rather than grow
+                    self._entries.clear()
+                    self._count = 0
+                group = self._entries.setdefault(kind, {})
+                if key not in group:
+                    self._count += 1
+                group[key] = value
         return value

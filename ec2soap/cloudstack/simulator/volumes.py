@@ -27,12 +27,15 @@ _SNAPSHOT_BUSY = ("Allocated", "Creating", "CreatedOnPrimary", "BackingUp", "Cop
 
 
 # -- helpers shared with vms.py ------------------------------------------------------------------------------------
+_PENDING_JOBS = select(cs_job.c.uuid, cs_job.c.due, cs_job.c.instance_id).where(
+    cs_job.c.status == 0, cs_job.c.instance_id.is_not(None)).order_by(cs_job.c.due)
+
+
 def pending_job(ctx: Ctx, instance_id: str) -> tuple[str, float] | None:
     """(jobid, due) of the newest unfinished job bound to an object; CloudStack's views join it (§13)."""
     def pending() -> dict[str, tuple[str, float]]:
         newest: dict[str, tuple[str, float]] = {}
-        for row in ctx.conn.execute(select(cs_job.c.uuid, cs_job.c.due, cs_job.c.instance_id).where(
-                cs_job.c.status == 0, cs_job.c.instance_id.is_not(None)).order_by(cs_job.c.due)):
+        for row in ctx.conn.execute(_PENDING_JOBS):
             newest[row.instance_id] = (row.uuid, row.due)
         return newest
     return ctx.memo("pending-jobs", pending).get(instance_id)
