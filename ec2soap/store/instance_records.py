@@ -37,6 +37,7 @@ PURGE_EVERY = 3600.0
 TERMINATED_TTL = 0.2
 # Cached accounts beyond this many drop their expired entries when another is added.
 _CACHE_SWEEP = 256
+_CARRY = 1000
 
 
 class TerminatedRecord:
@@ -230,9 +231,11 @@ class InstanceRecords:
             answer = cached.answer(now, since, wanted)
             if answer is not None:
                 return answer
-            # A VM newly listed as destroyed: read it with the ones the fresh read covered, in one query.
-            asked = set(wanted)
-            ask = wanted + [c for c in cached.checked if c not in asked]
+            # A VM newly listed as destroyed: read it with the ones the fresh read covered, in one query (up to
+            # _CARRY of them: refills chained within the TTL never grow the query without bound).
+            if len(cached.checked) <= _CARRY:
+                asked = set(wanted)
+                ask = wanted + [c for c in cached.checked if c not in asked]
         writes = self._writes
         rows = await self.store.run(_terminated_sync, account, since, ask, readonly=True)
         records = [TerminatedRecord(r.cs_id, r.instance_id, r.terminated, json.loads(r.facts or "{}"))

@@ -179,3 +179,20 @@ def test_ttl_zero_reads_the_database_every_time(tmp_path: Any) -> None:
         assert records.store.reads == 3
     finally:
         db.close()
+
+
+def test_refills_within_the_ttl_carry_a_bounded_number_of_checked_vms(tmp_path: Any, monkeypatch: Any) -> None:
+    from ec2soap.store import instance_records
+
+    monkeypatch.setattr(instance_records, "_CARRY", 3)
+    db, other = _stores(tmp_path)
+    other.close()
+    try:
+        _record(db, "acct", "vm-old", NOW - 5 * HOUR)  # outside the hour: only seen when named
+        records = InstanceRecords(_Inline(db), clock=_Clock())
+        for n in range(10):
+            got = _done(records.terminated("acct", NOW - HOUR, [f"vm-{n}", "vm-old"] if n == 9 else [f"vm-{n}"]))
+            assert _ids(got) == ([("vm-old", NOW - 5 * HOUR)] if n == 9 else [])
+            assert len(records._terminated["acct"].checked) <= 3 + 2
+    finally:
+        db.close()
