@@ -8,6 +8,7 @@ hypervisor) lives in image_sources.py.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
@@ -126,6 +127,53 @@ IMAGE_FILTERS = {
     "block-device-mapping.device-name": lambda i: [m.device_name for m in i.block_device_mapping],
     "block-device-mapping.volume-size": lambda i: [m.ebs.volume_size for m in i.block_device_mapping if m.ebs],
 }
+
+
+# -- the templates RunInstances launches from -----------------------------------------------------------------------
+# A ready template as one caller's listTemplates(executable, id) answered it, per CloudStack (the client's
+# transport) for LAUNCH_TEMPLATE_SECONDS: RunInstances reads it on every launch, and nothing but a template's
+# own writes change it. This process forgets a template as it writes it (deleteTemplate, updateTemplate,
+# updateTemplatePermissions, for every caller); another process's or the operator's write is seen within the
+# TTL, and a launch from a template deleted in between fails at deployVirtualMachine as InvalidAMIID.NotFound.
+# A template still downloading (isready false) or not found is not kept, so it is found ready at once.
+LAUNCH_TEMPLATE_SECONDS = 5.0
+_LAUNCH_TEMPLATES: "weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[float, list[dict]]]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def _template_cache(ctx: RequestContext) -> dict | None:
+    transport = getattr(ctx.cloud, "transport", None)
+    if transport is None:
+        return None
+    try:
+        return _LAUNCH_TEMPLATES.setdefault(transport, {})
+    except TypeError:  # not weakly referable: no cache
+        return None
+
+
+async def launch_templates(ctx: RequestContext, cs_id: str) -> list[dict]:
+    """listTemplates(templatefilter=executable, id=CS_ID) as the caller, from the cache when a ready answer is
+    younger than LAUNCH_TEMPLATE_SECONDS (every caller gets its own copies)."""
+    cache = _template_cache(ctx)
+    key = (str(getattr(ctx.cloud, "api_key", "")), cs_id)
+    now = ctx.clock()
+    found = cache.get(key) if cache is not None else None
+    if found is not None and found[0] > now:
+        return [dict(t) for t in found[1]]
+    templates = await ctx.cloud.list_templates(templatefilter="executable", id=cs_id)
+    if cache is not None and templates and all(t.get("isready", True) for t in templates):
+        if len(cache) > 10000:  # many callers: start again rather than grow
+            cache.clear()
+        cache[key] = (now + LAUNCH_TEMPLATE_SECONDS, [dict(t) for t in templates])
+    return templates
+
+
+def forget_template(ctx: RequestContext, cs_id: str) -> None:
+    """This process wrote template CS_ID: no caller launches from what was kept of it."""
+    cache = _template_cache(ctx)
+    if cache:
+        for key in [k for k in cache if k[1] == cs_id]:
+            cache.pop(key, None)
 
 
 # -- CloudStack → EC2 ----------------------------------------------------------------------------------------------
@@ -410,9 +458,11 @@ async def deregister_image(ctx: RequestContext, image_id: str) -> bool:
     try:
         await ctx.cloud.delete_template(id=cs_id, forced=True)
     except CloudStackApiError as exc:
+        forget_template(ctx, cs_id)
         if exc.errorcode == 431 and "already deleted" in exc.errortext:
             raise ERRORS["InvalidAMIID.NotFound"](image_id=image_id) from None
         raise
+    forget_template(ctx, cs_id)
     return True
 
 
@@ -466,6 +516,8 @@ async def _update_permissions(ctx: RequestContext, cs_id: str, **params: Any) ->
             raise ERRORS["InvalidParameterValue"](detail="This cloud does not allow users to make images public") \
                 from None
         raise
+    finally:
+        forget_template(ctx, cs_id)
 
 
 async def modify_image_attribute(ctx: RequestContext, image_id: str, description: str | None = None,
@@ -483,6 +535,7 @@ async def modify_image_attribute(ctx: RequestContext, image_id: str, description
     cs_id, _ = await _own_template_for(ctx, image_id, "ModifyImageAttribute")
     if description is not None:
         await ctx.cloud.update_template(id=cs_id, displaytext=description)
+        forget_template(ctx, cs_id)
     public = None
     if any(p.group == "all" for p in launch_permission_add):
         public = True

@@ -15,6 +15,7 @@ from ec2soap.cloudstack.errors import CloudStackApiError, CloudStackJobFailed
 from ec2soap.core import instance_attributes, launch_devices, launches
 from ec2soap.core.context import RequestContext
 from ec2soap.core.filters import Filter, apply_filters, paginate
+from ec2soap.core.images import launch_templates
 from ec2soap.core.instance_model import (STATES, UUID, GroupRef, Instance, InstanceState, InstanceStateChange,
                                          Reservation, instance_filters, offering_for_type, state_of,
                                          to_instances)
@@ -150,7 +151,7 @@ async def _template(ctx: RequestContext, image_id: str) -> dict:
     if cs_id is None:
         raise ERRORS["InvalidAMIID.NotFound"](image_id=image_id)
     try:
-        found = await ctx.cloud.list_templates(templatefilter="executable", id=cs_id)
+        found = await launch_templates(ctx, cs_id)
     except CloudStackApiError as exc:
         if exc.errorcode not in (431, 531):
             raise

@@ -96,6 +96,27 @@ async def caller_account_id(ctx: RequestContext) -> str:
     return account
 
 
+# Later than any termination time: records.terminated(SINCE=this, CS_IDS) answers the records of CS_IDS only.
+_NO_RECORD_SINCE = 2.0 ** 62
+
+# Instance ids up to this many are asked of listVirtualMachines by id (the rest of the caller's VMs are neither
+# listed nor rendered); more are filtered from the whole listing, so the request stays short.
+_BY_ID_LIMIT = 50
+
+
+async def _listed_vms(ctx: RequestContext, wanted: dict[str, Any], params: dict[str, Any]) -> list[dict]:
+    """listVirtualMachines(**PARAMS), by the WANTED VMs' ids when there are few: the same VMs as the whole
+    listing keeps for them. An id CloudStack refuses (431 for a purged row, or another account's) asks for the
+    whole listing instead, which answers as before."""
+    cs_ids = list(dict.fromkeys(wanted.values()))
+    if cs_ids and len(cs_ids) <= _BY_ID_LIMIT and not {"id", "ids"} & set(params):
+        try:
+            return await ctx.cloud.list_virtual_machines(ids=cs_ids, **params)
+        except CloudStackApiError:
+            pass
+    return await ctx.cloud.list_virtual_machines(**params)
+
+
 async def visible_instances(ctx: RequestContext, instance_ids: Sequence[str] = (), *,
                             volumes: Sequence[dict] | None = None, need_volumes: bool = False,
                             **params: Any) -> tuple[list[dict], list[Instance]]:
@@ -104,12 +125,16 @@ async def visible_instances(ctx: RequestContext, instance_ids: Sequence[str] = (
     given, are answered in that order; an id neither knows is InvalidInstanceID.NotFound. A destroyed VM we
     have no record of (destroyed outside the gateway) shows as CloudStack shows it."""
     wanted = await resolve_instance_ids(ctx, instance_ids)
-    vms = await ctx.cloud.list_virtual_machines(**params)
+    vms = await _listed_vms(ctx, wanted, params)
     gone_ids = [v["id"] for v in vms if str(v.get("state", "")).lower() in _GONE]
     records: dict[str, Any] = {}
     if ctx.records is not None:
         since = ctx.clock() - ctx.settings.terminated_retention
-        for record in await ctx.records.terminated(await caller_account_id(ctx), since, gone_ids):
+        # Named instances need only their own records, whenever terminated (a SINCE no record reaches): the
+        # account's others, hundreds within the retention, are neither read nor decoded.
+        ask_since, ask_ids = (_NO_RECORD_SINCE, list(dict.fromkeys(wanted.values()))) if instance_ids \
+            else (since, gone_ids)
+        for record in await ctx.records.terminated(await caller_account_id(ctx), ask_since, ask_ids):
             records[record.cs_id] = record if record.terminated >= since else None
     # A VM we terminated is shown from our record (or no more, after the retention) once CloudStack has it
     # destroyed; a destroy that failed leaves it live, and CloudStack's view wins.
@@ -178,14 +203,26 @@ def _not_permitted(instance_id: str) -> Exception:
                f"attribute and try again.")
 
 
+async def _volumes_of(ctx: RequestContext, instance_ids: Sequence[str]) -> list[dict]:
+    """listVolumes of the one VM INSTANCE_IDS name (what the caller's whole listing holds of it), else all."""
+    cs_ids = set((await resolve_instance_ids(ctx, instance_ids)).values())
+    if len(cs_ids) == 1:
+        try:
+            return await ctx.cloud.list_volumes(virtualmachineid=next(iter(cs_ids)))
+        except CloudStackApiError:
+            pass  # a VM CloudStack will not name to the caller: the whole listing (it holds none of its volumes)
+    return await ctx.cloud.list_volumes()
+
+
 async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) -> list[Any]:
     """TerminateInstances → detachVolume for each data volume, then destroyVirtualMachine (expunge=true where
     the caller or the gateway's admin keys may), started and not awaited: the answer is shutting-down at once
     and the waiters then see terminated. Termination protection (our record) refuses the whole call, as EC2."""
     if not instance_ids:
         raise ERRORS["MissingParameter"](name="InstanceId")
-    # One listVolumes serves both the answer's block devices and the volumes that go or stay with the VMs.
-    volumes = await ctx.cloud.list_volumes()
+    # One listVolumes serves both the answer's block devices and the volumes that go or stay with the VMs: those
+    # of the one VM named, when one is.
+    volumes = await _volumes_of(ctx, instance_ids)
     vms, instances = await visible_instances(ctx, instance_ids, volumes=volumes)
     live = {v["id"]: v for v in vms}
     if ctx.records is not None:
