@@ -82,6 +82,8 @@ def test_cached_answers_are_the_databases_for_any_since_and_destroyed_vms(tmp_pa
         hits = 0
         for step in range(300):
             since = NOW - HOUR + step  # the clock moves on, as each request's `since` does
+            if rng.random() < 0.2:
+                since = 2.0 ** 62  # only the named VMs' records, whenever terminated
             gone = rng.sample(vms, rng.randint(0, 6))
             account = rng.choice(["acct", "other"])
             before = cached.store.reads
@@ -92,7 +94,7 @@ def test_cached_answers_are_the_databases_for_any_since_and_destroyed_vms(tmp_pa
             assert [r.facts for r in got] == [r.facts for r in want]
             if step % 50 == 49:
                 clock.now += 2  # past the TTL: read again
-        assert hits > 150  # the cache answered most of them
+        assert hits > 100  # the cache answered many of them
         # An earlier SINCE than the cached read's is read from the database.
         before = cached.store.reads
         _done(cached.terminated("acct", NOW - 2 * HOUR, []))
