@@ -147,7 +147,11 @@ def parse_s3(request: HttpRequestInfo, now: datetime | None = None, *,
     query: the request's S3Query, decoded once by the caller, which hands the same object to the
     handlers (built from request.query when omitted). Every scheme signs exactly its fields, so
     what is verified is what runs. Raises AuthError, or S3QueryError for a query S3 cannot read.
+    An OPTIONS request (a CORS preflight) is anonymous whatever it carries: S3 verifies no presigned
+    query (SigV2 or SigV4) and no Authorization header on it, and answers it from the CORS rules alone.
     """
+    if request.method == "OPTIONS":
+        return None  # a CORS preflight is never authenticated: browsers send it without credentials
     now = _utc(now)
     if query is None:
         query = S3Query.parse(request.query)

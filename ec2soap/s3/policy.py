@@ -5,7 +5,10 @@ Principal "*" / {"AWS": ...} / {"CanonicalUser": ...}, Action/NotAction and Reso
 wildcards, and the String*, Numeric*, Date*, Bool, IpAddress/NotIpAddress and Null condition operators (with
 ...IfExists, and the ForAnyValue:/ForAllValues: set operators for multivalued keys such as
 s3:RequestObjectTagKeys; the object tag keys s3:ExistingObjectTag/<key> and s3:RequestObjectTag/<key> come in
-the context from s3.tag_rules). Anything else is refused with MalformedPolicy when the policy is stored, so evaluation never
+the context from s3.tag_rules; the keys a request's own headers and query give, s3:x-amz-acl,
+s3:x-amz-grant-*, s3:x-amz-copy-source and the like, from `request_keys`). Principals {"Service": ...} and
+{"Federated": ...} are accepted as S3 accepts them and match no caller: no AWS service nor identity provider
+calls this gateway, so such a statement is kept and has no effect. Anything else is refused with MalformedPolicy when the policy is stored, so evaluation never
 meets a condition it cannot judge (a Deny it silently skipped would open the bucket).
 """
 from __future__ import annotations
@@ -15,11 +18,12 @@ import re
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Mapping, Optional
+from urllib.parse import unquote
 
 from ec2soap.limits import LimitExceeded, load_json
 from ec2soap.s3.errors import S3Error
 
-__all__ = ["parse_policy", "evaluate", "MAX_POLICY_BYTES"]
+__all__ = ["parse_policy", "evaluate", "request_keys", "MAX_POLICY_BYTES"]
 
 MAX_POLICY_BYTES = 20 * 1024
 MAX_POLICY_DEPTH = 16  # a real policy nests 5 levels (document, Statement, statement, Condition, operator)
@@ -97,13 +101,17 @@ def parse_policy(text: str | bytes, bucket: str) -> dict:
     return doc
 
 
+_PRINCIPAL_KINDS = ("AWS", "CanonicalUser", "Service", "Federated")
+_CALLER_KINDS = ("AWS", "CanonicalUser")  # the kinds a caller of this gateway can be
+
+
 def _check_principal(principal: Any) -> None:
     if principal == "*":
         return
     if not isinstance(principal, dict) or not principal:
         raise _malformed("Invalid principal in policy")
     for kind, ids in principal.items():
-        if kind not in ("AWS", "CanonicalUser"):
+        if kind not in _PRINCIPAL_KINDS:
             raise _malformed("Invalid principal in policy")
         for ident in _as_list(ids):
             if not isinstance(ident, str) or not ident:
@@ -130,6 +138,8 @@ def _principal_matches(principal: Any, caller: Optional[str]) -> bool:
     if principal == "*":
         return True
     for kind, ids in principal.items():
+        if kind not in _CALLER_KINDS:
+            continue  # a Service or Federated principal: never a caller of ours, even as "*"
         for ident in _as_list(ids):
             if ident == "*":
                 return True
@@ -269,3 +279,45 @@ def evaluate(policy: dict | None, caller: Optional[str], action: str, resource: 
             return "Deny"
         verdict = "Allow"
     return verdict
+
+
+# -- the condition keys of a request's headers and query ---------------------------------------------------
+
+# Request headers S3 offers to bucket policies as s3:<header name> (the Service Authorization Reference's
+# condition keys for Amazon S3), present when the request carries the header. x-amz-server-side-encryption*
+# never reaches a policy: s3.request_checks refuses those headers first, so those keys are always absent.
+_HEADER_KEYS = ("x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
+                "x-amz-grant-write-acp", "x-amz-grant-full-control", "x-amz-metadata-directive",
+                "x-amz-storage-class", "x-amz-website-redirect-location", "x-amz-content-sha256",
+                "x-amz-object-ownership", "if-match", "if-none-match")
+_LOCK_KEYS = {"x-amz-object-lock-mode": "s3:object-lock-mode",
+              "x-amz-object-lock-retain-until-date": "s3:object-lock-retain-until-date",
+              "x-amz-object-lock-legal-hold": "s3:object-lock-legal-hold"}
+
+
+def request_keys(headers: Mapping[str, str], query: Mapping[str, str] | None = None) -> dict:
+    """The condition keys the request with HEADERS (names lower case) and QUERY gives a bucket policy: s3:x-amz-acl,
+    s3:x-amz-grant-*, s3:x-amz-copy-source ("bucket/key", decoded, without a leading slash or the versionId),
+    s3:x-amz-metadata-directive, s3:x-amz-storage-class, s3:object-lock-*, s3:versionid, s3:authType and
+    s3:signatureversion. A key whose header the request lacks is absent (the ...IfExists and Null operators judge
+    that); a copy source S3 cannot read is left to the copy itself to refuse."""
+    keys = {"s3:" + name: headers[name] for name in _HEADER_KEYS if name in headers}
+    keys.update({key: headers[name] for name, key in _LOCK_KEYS.items() if name in headers})
+    source = headers.get("x-amz-copy-source")
+    if source:
+        path = unquote(source.partition("?")[0]).lstrip("/")
+        if "/" in path:
+            keys["s3:x-amz-copy-source"] = path
+    query = query or {}
+    if query.get("versionId"):
+        keys["s3:versionid"] = query["versionId"]
+    authorization = (headers.get("authorization") or "").strip()
+    if authorization.startswith("AWS4-HMAC-SHA256 "):
+        keys["s3:authType"], keys["s3:signatureversion"] = "REST-HEADER", "AWS4-HMAC-SHA256"
+    elif authorization.startswith("AWS "):
+        keys["s3:authType"], keys["s3:signatureversion"] = "REST-HEADER", "AWS"
+    elif "X-Amz-Algorithm" in query:
+        keys["s3:authType"], keys["s3:signatureversion"] = "REST-QUERY-STRING", "AWS4-HMAC-SHA256"
+    elif "AWSAccessKeyId" in query or "Signature" in query:
+        keys["s3:authType"], keys["s3:signatureversion"] = "REST-QUERY-STRING", "AWS"
+    return keys
