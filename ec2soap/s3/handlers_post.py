@@ -26,9 +26,9 @@ from ec2soap.s3 import xml_access
 from ec2soap.s3.answers import S3Answer
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.metadata import NULL_VERSION
-from ec2soap.s3.post_early import missing_key, unavailable
+from ec2soap.s3.post_early import form_keys, missing_key, unavailable
 from ec2soap.s3.post_form import FormReceiver, boundary_of
-from ec2soap.s3.post_policy import check_form, parse_policy
+from ec2soap.s3.post_policy import check_form, parse_policy, with_filename
 from ec2soap.s3.rules import etag_header
 
 __all__ = ["browser_post", "object_headers"]
@@ -101,19 +101,19 @@ async def browser_post(res: Any, call: Any) -> S3Answer:
     form: FormReceiver = call.prepared.body if call.prepared is not None else await _buffered_form(res, call)
     try:
         await res.run(form.finish)
-        fields = form.fields
-        if "key" not in fields:
+        if "key" not in form.fields:
             raise missing_key()
+        fields = with_filename(form.fields, form.filename)  # the policy judges the key S3 will store
         call.caller = await _caller(res, fields)
         if "policy" in fields:  # parse_post has refused a signature without one
             check_form(parse_policy(fields["policy"]), fields, call.bucket, form.body.size, form.began)
-        key = fields["key"].replace("${filename}", form.filename or "")
+        key = fields["key"]
         if not key:
             raise S3Error("InvalidArgument", "User key must have a length greater than 0.", argument_name="key",
                           argument_value="")
         headers = object_headers(fields, getattr(res.ops, "post_tagging_headers", None))
-        version = await res.run(res.ops.put_object, call.caller, call.bucket, key, form.body, headers,
-                                call.context)
+        context = {**call.context, **form_keys(fields)}  # s3:x-amz-acl, s3:authType, ...
+        version = await res.run(res.ops.put_object, call.caller, call.bucket, key, form.body, headers, context)
     except BaseException:
         await res.run(form.abort)
         raise

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Mapping, Optional
 
 from twisted.internet.defer import ensureDeferred
 from twisted.python.failure import Failure
@@ -27,13 +27,28 @@ from twisted.python.failure import Failure
 from ec2soap.auth.credentials import CredentialsUnavailable
 from ec2soap.auth.post_signature import PostCredentials, parse_post, verify_post
 from ec2soap.s3.errors import S3Error
-from ec2soap.s3.post_policy import check_fields, parse_policy
+from ec2soap.s3.post_policy import check_fields, parse_policy, with_filename
 
-__all__ = ["ReactorLookup", "Pending", "FormJudge", "SIGNED_FIELDS", "missing_key", "unavailable"]
+__all__ = ["ReactorLookup", "Pending", "FormJudge", "SIGNED_FIELDS", "form_keys", "missing_key", "unavailable"]
 
 # Fields that make a form a signed one (auth.post_signature reads them); without any, it is anonymous.
 SIGNED_FIELDS = frozenset({"policy", "signature", "awsaccesskeyid", "x-amz-signature", "x-amz-credential",
                            "x-amz-algorithm"})
+
+
+def form_keys(fields: Mapping[str, str]) -> dict:
+    """The bucket-policy condition keys a POST form's FIELDS give its PutObject, as the same-named headers would
+    a PUT's: s3:x-amz-acl (the `acl` field), s3:x-amz-storage-class, s3:x-amz-website-redirect-location; for
+    a signed form, s3:authType POST and s3:signatureversion (AWS4-HMAC-SHA256 with x-amz-algorithm, else AWS)."""
+    keys = {"s3:x-amz-acl": fields["acl"]} if "acl" in fields else {}
+    keys.update({"s3:" + name: fields[name] for name in _HEADER_FIELDS if name in fields})
+    if "signature" in fields or "x-amz-signature" in fields:
+        keys["s3:authType"] = "POST"
+        keys["s3:signatureversion"] = "AWS4-HMAC-SHA256" if "x-amz-algorithm" in fields else "AWS"
+    return keys
+
+
+_HEADER_FIELDS = ("x-amz-storage-class", "x-amz-website-redirect-location")
 
 
 def missing_key() -> S3Error:
@@ -126,16 +141,16 @@ class FormJudge:
         if "key" not in fields:
             raise missing_key()
         credentials = parse_post(fields) if SIGNED_FIELDS.intersection(fields) else None
+        seen = with_filename(fields, filename)  # S3 judges the key it will store, ${filename} replaced
         if credentials is None:
             # An anonymous form: refused now if the bucket takes no anonymous writes, so no stranger's bytes
             # reach the disk.
-            key = fields["key"].replace("${filename}", filename)
+            key = seen["key"]
             if key and not self.res.ops.allowed(None, "s3:PutObject", self.call.bucket, key,
-                                                context=self.call.context):
+                                                context={**self.call.context, **form_keys(seen)}):
                 raise S3Error("AccessDenied")
             return None
         began = datetime.now(timezone.utc)
-        seen = dict(fields)
         return Pending(self._lookup(credentials.access_key),
                        lambda secret: self._judge(credentials, secret, seen, began))
 

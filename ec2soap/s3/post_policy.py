@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional
 from ec2soap.limits import LimitExceeded, load_json
 from ec2soap.s3.errors import S3Error
 
-__all__ = ["PostPolicy", "parse_policy", "check_form", "check_fields", "check_size", "EXEMPT_FIELDS"]
+__all__ = ["PostPolicy", "parse_policy", "check_form", "check_fields", "check_size", "with_filename", "EXEMPT_FIELDS"]
 
 MAX_POLICY_BYTES = 20 * 1024  # S3's cap on the form fields before the file, of which the policy is one
 # Fields no condition needs to name (S3's "Creating a POST policy": the signature fields, the file, the policy).
@@ -118,10 +118,19 @@ def _failed(condition: Condition) -> S3Error:
     return S3Error("AccessDenied", f"Invalid according to Policy: Policy Condition failed: {condition.source}")
 
 
+def with_filename(fields: Mapping[str, str], filename: Optional[str]) -> dict:
+    """FIELDS with `${filename}` in the `key` field replaced by FILENAME, the file part's name (empty when it
+    has none), as S3 does before it checks the policy's conditions or names the object."""
+    out = dict(fields)
+    if "key" in out:
+        out["key"] = out["key"].replace("${filename}", filename or "")
+    return out
+
+
 def check_form(policy: PostPolicy, fields: Mapping[str, str], bucket: str, size: int,
                now: Optional[datetime] = None) -> None:
-    """FIELDS (names lower case; `key` before `${filename}` is replaced) of a POST to BUCKET, with a file
-    of SIZE bytes, against POLICY at NOW (when the file began); S3's refusal otherwise."""
+    """FIELDS (names lower case; `key` after `${filename}` is replaced: with_filename) of a POST to BUCKET, with
+    a file of SIZE bytes, against POLICY at NOW (when the file began); S3's refusal otherwise."""
     check_fields(policy, fields, bucket, now)
     check_size(policy, size)
 
