@@ -13,20 +13,26 @@ its part blobs: see `Layout`.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import os
+import select
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Collection, Iterator, Sequence, Union
+from typing import Callable, Collection, Iterator, Optional, Sequence, Union
 
 from ec2soap.auth.checksums import ALGORITHMS, new_hasher
 
 __all__ = ["ObjectStore", "BlobWriter", "BlobReader", "CommittedBlob", "Layout", "CHUNK_SIZE",
            "SUPPORTED_CHECKSUMS"]
 
-CHUNK_SIZE = 256 * 1024
+CHUNK_SIZE = 256 * 1024  # one read of a download that does not go by sendfile; see BlobReader
+# What a download's lookup reads with it (BlobReader.prefetch): an object that small is served in that one
+# pool hop; a larger one's rest goes by sendfile once the transport sent this (more than Twisted's 64 KiB
+# bufferSize, so the transport pauses the producer and tells it when its buffer is empty).
+PREFETCH_SIZE = 80 * 1024
 # A layout is the list of (blob id, size) whose concatenation is an object's bytes.
 Layout = Sequence[tuple[str, int]]
 
@@ -140,6 +146,8 @@ class BlobReader:
         self.start, self.end, self.length = start, end, max(0, end - start + 1)
         self._chunk = chunk_size
         self._pieces: list[tuple[object, int]] = []  # (open file, bytes left to read from it)
+        self._ahead: Optional[bytes] = None  # a chunk prefetch() read, handed out first
+        self._failed: Optional[OSError] = None  # what prefetch() met, raised by the next read()
         offset = 0
         try:
             for blob_id, size in layout:
@@ -153,9 +161,41 @@ class BlobReader:
             self.close()
             raise
 
+    def prefetch(self) -> None:
+        """Read the first PREFETCH_SIZE bytes now (on the pool, in the same hop as the lookup that opened this
+        reader): ready() then hands them over without another hop, and an object that small is read whole here
+        (its file closed). A read error is kept for the next read(), where it would have happened anyway."""
+        if self._ahead is None and self._failed is None:
+            try:
+                self._ahead = self._read_piece(PREFETCH_SIZE)
+            except OSError as exc:
+                self._failed = exc
+
+    def ready(self) -> Optional[bytes]:
+        """The chunk prefetch() read, if any (then None): never blocks, so the reactor may call it."""
+        data, self._ahead = self._ahead, None
+        return data or None
+
+    @property
+    def exhausted(self) -> bool:
+        """Every byte was handed out (every file is closed): no read is left to do."""
+        return not self._pieces and not self._ahead and self._failed is None
+
     def read(self, size: int | None = None) -> bytes:
         """The next chunk (at most SIZE or the chunk size); b"" at the end."""
-        want = size or self._chunk
+        if self._failed is not None:
+            failed, self._failed = self._failed, None
+            raise failed
+        if self._ahead:
+            data = self._ahead
+            if size and len(data) > size:
+                data, self._ahead = data[:size], data[size:]
+            else:
+                self._ahead = None
+            return data
+        return self._read_piece(size or self._chunk)
+
+    def _read_piece(self, want: int) -> bytes:
         while self._pieces:
             handle, left = self._pieces[0]
             data = handle.read(min(want, left))  # type: ignore[attr-defined]
@@ -169,6 +209,44 @@ class BlobReader:
                 self._pieces.pop(0)
             return data
         return b""
+
+    def send_to(self, sock_fd: int, stop: Callable[[], bool], budget: int = 32 * 1024 * 1024,
+                stall: float = 0.5) -> tuple[int, bool]:
+        """Send the bytes not read yet straight from the files to the non-blocking socket SOCK_FD with
+        sendfile(2) (no copy through Python), about BUDGET bytes at most (so a thread is not held for a whole
+        large object); → (bytes sent, stalled). Returns early, STALLED, when the socket stayed full for STALL
+        seconds (the caller then waits elsewhere, without holding a thread), or when STOP() says so. Only
+        after prefetch()'s chunk was handed out."""
+        if self._ahead or self._failed is not None:
+            raise ValueError("send_to with a prefetched chunk not read")
+        sent = 0
+        poller = select.poll()
+        poller.register(sock_fd, select.POLLOUT)
+        while self._pieces and sent < budget and not stop():
+            handle, left = self._pieces[0]
+            position = handle.tell()  # type: ignore[attr-defined]
+            try:
+                n = os.sendfile(sock_fd, handle.fileno(), position,  # type: ignore[attr-defined]
+                                min(left, budget - sent, 8 * 1024 * 1024))
+            except BlockingIOError:
+                if not poller.poll(stall * 1000):
+                    return sent, True  # the client is not reading: let the caller wait without a thread
+                continue
+            except OSError as exc:
+                if exc.errno == errno.EINTR:
+                    continue
+                raise
+            if n == 0:
+                raise IOError("blob shorter than recorded (storage damaged?)")
+            sent += n
+            left -= n
+            if left:
+                handle.seek(position + n)  # type: ignore[attr-defined]
+                self._pieces[0] = (handle, left)
+            else:
+                handle.close()  # type: ignore[attr-defined]
+                self._pieces.pop(0)
+        return sent, False
 
     def __iter__(self) -> Iterator[bytes]:
         try:
@@ -184,6 +262,7 @@ class BlobReader:
         for handle, _ in self._pieces:
             handle.close()  # type: ignore[attr-defined]
         self._pieces = []
+        self._ahead = None
 
     def __enter__(self) -> "BlobReader":
         return self

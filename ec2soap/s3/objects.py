@@ -254,12 +254,12 @@ class Objects(OpsContext):
         return source
 
     def _open_source(self, prepare: Callable[[Any], ObjectVersion],
-                     byte_range: Callable[[ObjectVersion], Optional[tuple[int, int]]] | None
-                     ) -> tuple[ObjectVersion, BlobReader]:
+                     byte_range: Callable[[ObjectVersion], Optional[tuple[int, int]]] | None,
+                     readonly: bool = False) -> tuple[ObjectVersion, BlobReader]:
         """Look a version up and open its blobs. Another node may replace the object and delete its blobs
         between the two steps; then the lookup is simply done again."""
         for attempt in range(5):
-            source = self.store.run_sync(prepare)
+            source = self.store.run_sync(prepare, readonly=readonly)
             span = byte_range(source) if byte_range else None
             start, end = span if span else (0, None)
             try:
@@ -318,8 +318,9 @@ class Objects(OpsContext):
                 caller, action, the_bucket, key, version, context))  # each group to whom may read it
             return version
 
+        # The lookup only reads: on SQLite it then runs beside writers instead of queueing for the write lock.
         if head:
-            version = self.store.run_sync(lookup)
+            version = self.store.run_sync(lookup, readonly=True)
             span = span_of(version)
             return GetResult(version, None, span, {**self.object_headers(version, found["bucket"].versioning
                                                                          is not None), **found["lock"],
@@ -329,7 +330,8 @@ class Objects(OpsContext):
         def remember(version: ObjectVersion) -> Optional[tuple[int, int]]:
             spans["range"] = span_of(version)
             return spans["range"]
-        version, reader = self._open_source(lookup, remember)
+        version, reader = self._open_source(lookup, remember, readonly=True)
+        reader.prefetch()  # in this pool hop: an object of PREFETCH_SIZE or less needs no further hop
         return GetResult(version, reader, spans["range"],
                          {**self.object_headers(version, found["bucket"].versioning is not None),
                           **found["lock"], **found["expiration"]}, _part(part_number))

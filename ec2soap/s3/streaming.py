@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import sys
 import time
 from collections import deque
 from typing import Any, Callable, Optional, Protocol
 
+from twisted.internet import tcp
 from twisted.internet.defer import Deferred, ensureDeferred, fail
+from twisted.internet.interfaces import ISSLTransport
 from twisted.python.failure import Failure
 from twisted.web import http, server
 from zope.interface import implementer
@@ -41,6 +45,7 @@ HIGH_WATER = 1024 * 1024  # received bytes we hold before pausing the client's c
 BATCH = 1024 * 1024       # most bytes handed to the thread pool in one write
 DRAIN_BYTES = 64 * 1024 * 1024  # body bytes read and dropped after an early answer before closing anyway
 DRAIN_SECONDS = 5.0             # ... and for at most this long (the channel's own LINGER_SECONDS)
+SENDFILE = True  # downloads over plain TCP by sendfile(2) on Linux (BlobProducer); False: through Python
 
 
 class UploadHandler(Protocol):
@@ -441,28 +446,103 @@ def request_factory(handler: UploadHandler, run: Callable[..., Deferred]) -> Cal
     return cls
 
 
+def _socket_fd(request: Any) -> Optional[int]:
+    """The plain TCP socket under REQUEST's channel when its body may go out by sendfile(2): Linux, no TLS
+    (TLS must encrypt in the process), a body neither chunked nor suppressed (HEAD, 204/304). Else None."""
+    if not SENDFILE or not sys.platform.startswith("linux"):
+        return None
+    channel = getattr(request, "channel", None)
+    transport = getattr(channel, "transport", None)
+    if not isinstance(transport, tcp.Connection) or ISSLTransport.providedBy(transport) \
+            or getattr(transport, "TLS", False):
+        return None
+    if request.chunked or request.method == b"HEAD" or request.code in http.NO_BODY_CODES:
+        return None
+    try:
+        return transport.socket.fileno()
+    except (AttributeError, OSError):
+        return None
+
+
 @implementer(IPushProducer)
 class BlobProducer:
-    """Writes a BlobReader to a Request: each chunk is read on the pool, written, and the next read starts
-    only while the transport wants more (registerProducer streaming), so memory stays at one chunk."""
+    """Writes a BlobReader to a Request: first the prefix it read with its lookup (BlobReader.ready); a
+    reader with nothing left (exhausted) ends the body with no hop for an empty read or the close.
+    Over plain TCP (_socket_fd) the rest goes by sendfile(2) on the pool (BlobReader.send_to: no copy through
+    Python, the reactor free), only while the transport's buffer is empty (its resumeProducing after a pause),
+    on a dup of the socket's descriptor (a connection closed meanwhile never lets bytes reach another), a
+    budget of bytes per hop. A client that stops reading makes send_to return (no thread held): the next chunk
+    goes through the transport, which waits for it. Otherwise chunk by chunk with one read ahead (read on the
+    pool while the transport drains). At most two chunks per download in memory."""
 
     def __init__(self, request: Any, reader: Any, run: Callable[..., Deferred]):
         self.request, self.reader, self.run = request, reader, run
         self._paused = False
         self._reading = False
         self._stopped = False
+        self._ahead: Optional[bytes] = None  # read, not yet written
+        self._drained = False  # the transport's buffer is empty (resumed after a pause), nothing written since
+        self._sendfile = hasattr(reader, "send_to") and _socket_fd(request) is not None
         self.done: Deferred = Deferred()
 
     def start(self) -> Deferred:
         self.request.registerProducer(self, True)
-        self._next()
+        ready = getattr(self.reader, "ready", None)
+        self._ahead = ready() if ready is not None else None
+        self._pump()
         return self.done
 
-    def _next(self) -> None:
-        if self._paused or self._reading or self._stopped:
+    def _pump(self) -> None:
+        if self._stopped:
             return
+        if self._ahead is not None and not self._paused:
+            data, self._ahead = self._ahead, None
+            self._drained = False
+            self.request.write(data)  # may pause us at once (the transport's buffer is full)
+            if self._stopped:
+                return
+        if self._ahead is not None or self._reading:
+            return
+        if getattr(self.reader, "exhausted", False):
+            self._end(None)
+            return
+        if self._sendfile:
+            if self._drained:
+                self._send()
+                return
+            if self._paused:
+                return  # no read ahead: sendfile goes on from here once the transport is empty
         self._reading = True
         self.run(self.reader.read).addCallbacks(self._got, self._error)
+
+    def _send(self) -> None:
+        try:
+            fd = os.dup(_socket_fd(self.request))  # type: ignore[arg-type]
+        except (TypeError, OSError):
+            self._sendfile = False  # the connection is going away: the ordinary path finds out
+            self._pump()
+            return
+        self._reading = True
+
+        def sent(result: tuple[int, bool]) -> None:
+            count, stalled = result
+            self.request.sentLength += count
+            if stalled:
+                self._drained = False  # the next chunk goes through the transport, which waits for the client
+            self._got_sent()
+
+        def closed(result: Any) -> Any:
+            os.close(fd)
+            return result
+        self.run(self.reader.send_to, fd, lambda: self._stopped).addBoth(closed).addCallbacks(
+            sent, self._error)
+
+    def _got_sent(self) -> None:
+        self._reading = False
+        if self._stopped:
+            self._close()
+            return
+        self._pump()
 
     def _got(self, data: bytes) -> None:
         self._reading = False
@@ -472,12 +552,13 @@ class BlobProducer:
         if not data:
             self._end(None)
             return
-        self.request.write(data)
-        self._next()
+        self._ahead = data
+        self._pump()
 
     def _error(self, failure: Failure) -> None:
         self._reading = False
-        log.error("S3 download failed while streaming: %s", failure.getErrorMessage())
+        if not self._stopped:
+            log.error("S3 download failed while streaming: %s", failure.getErrorMessage())
         self._end(failure)
 
     def _end(self, failure: Optional[Failure]) -> None:
@@ -494,14 +575,20 @@ class BlobProducer:
                 self.done.errback(failure)
 
     def _close(self) -> None:
+        self._ahead = None
+        if getattr(self.reader, "exhausted", False):
+            self.reader.close()  # every file is closed already: nothing that blocks
+            return
         self.run(self.reader.close).addErrback(lambda f: None)
 
     def pauseProducing(self) -> None:
         self._paused = True
 
     def resumeProducing(self) -> None:
+        # The transport resumes its producer only once its buffer is empty (FileDescriptor.doWrite).
         self._paused = False
-        self._next()
+        self._drained = True
+        self._pump()
 
     def stopProducing(self) -> None:
         if self._stopped:
