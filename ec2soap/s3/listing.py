@@ -3,6 +3,7 @@ markers) that multipart upload listings share. One family of S3Operations over t
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -135,10 +136,7 @@ class Listing(OpsContext):
             after_id = None
             if version_id_marker:
                 marked = self.meta.get_object(conn, found.id, key_marker, version_id_marker)  # type: ignore[arg-type]
-                if marked is None:
-                    raise S3Error("InvalidArgument", "Invalid version id specified",
-                                  argument_name="version-id-marker", argument_value=version_id_marker)
-                after_id = marked.id
+                after_id = marked.id if marked is not None else _gone_marker(version_id_marker)
             items, prefixes, truncated = walk(
                 lambda after, inclusive, n, after_id=None: self.meta.list_versions(
                     conn, found.id, after, after_id, upper_bound(prefix), n, inclusive),
@@ -153,6 +151,25 @@ class Listing(OpsContext):
                     result.next_key_marker, result.next_version_id_marker = last.key, last.version_id
             return result
         return self.store.run_sync(run)
+
+
+# A version id this gateway could have made: "null" or new_version_id()'s 24 random bytes in URL-safe base64.
+_VERSION_ID = re.compile(r"null|[A-Za-z0-9_-]{32}")
+# Past every row id: the marker key's remaining versions are all "after" it.
+_BEFORE_EVERY_VERSION = 2 ** 63 - 1
+
+
+def _gone_marker(version_id_marker: str) -> int:
+    """The position of a version-id marker that names no version (any more): S3 takes a marker as a place in
+    the listing, not a version that must still exist, so a client that deletes each page while paging (and a
+    key marker past every key) goes on. The deleted version's place among its key's versions is not known
+    here; its key's remaining versions are listed again from the newest (a pager that deleted the page loses
+    none, and one that did not sees them twice rather than never). A value that cannot be a version id is
+    S3's InvalidArgument."""
+    if not _VERSION_ID.fullmatch(version_id_marker):
+        raise S3Error("InvalidArgument", "Invalid version id specified",
+                      argument_name="version-id-marker", argument_value=version_id_marker)
+    return _BEFORE_EVERY_VERSION
 
 
 def check_encoding(encoding_type: Optional[str]) -> None:

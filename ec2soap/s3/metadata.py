@@ -20,9 +20,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ec2soap.s3.rules import opaque_token
-from ec2soap.store.tables import s3_account, s3_bucket, s3_lifecycle, s3_object, s3_part, s3_upload
+from ec2soap.store.tables import (s3_account, s3_bucket, s3_completed_upload, s3_lifecycle, s3_object, s3_part,
+                                  s3_upload)
 
-__all__ = ["MetadataStore", "Bucket", "ObjectVersion", "Upload", "Part", "is_retryable", "new_version_id"]
+__all__ = ["MetadataStore", "Bucket", "ObjectVersion", "Upload", "Part", "CompletedUpload", "is_retryable", "new_version_id"]
 
 NULL_VERSION = "null"
 
@@ -176,6 +177,18 @@ class Part:
 
 
 @dataclass
+class CompletedUpload:
+    """A multipart upload that completed: the object row it made and the parts [(number, etag)] it used."""
+    upload_id: str
+    bucket_id: int
+    key: str
+    owner: str
+    object_id: int
+    parts: list[tuple[int, str]]
+    completed: float
+
+
+@dataclass
 class NewVersion:
     """What a PUT, copy or multipart completion records for a key."""
     owner: str
@@ -251,6 +264,7 @@ class MetadataStore:
             conn.execute(delete(s3_part).where(s3_part.c.upload_pk.in_(uploads)))
             conn.execute(delete(s3_upload).where(s3_upload.c.id.in_(uploads)))
         conn.execute(delete(s3_lifecycle).where(s3_lifecycle.c.bucket_id == bucket_id))  # s3.lifecycle's rules
+        conn.execute(delete(s3_completed_upload).where(s3_completed_upload.c.bucket_id == bucket_id))
         conn.execute(delete(s3_bucket).where(s3_bucket.c.id == bucket_id))
         return freed
 
@@ -433,6 +447,28 @@ class MetadataStore:
         conn.execute(delete(s3_part).where(s3_part.c.upload_pk == upload.id))
         conn.execute(delete(s3_upload).where(s3_upload.c.id == upload.id))
         return [blob_id for blob_id in blobs if blob_id not in kept]
+
+    def remember_completed(self, conn: Connection, upload: Upload, version: ObjectVersion,
+                           parts: Sequence[tuple[int, str]], keep: float) -> None:
+        """Record that UPLOAD completed into VERSION with PARTS [(number, etag)] (a retried Complete answers
+        from it), at VERSION's last_modified (which tells that row from a later one given its id); rows older
+        than KEEP seconds go at the same time."""
+        now = version.last_modified
+        conn.execute(delete(s3_completed_upload).where(s3_completed_upload.c.completed < now - keep))
+        conn.execute(insert(s3_completed_upload).values(
+            upload_id=upload.upload_id, bucket_id=upload.bucket_id, key=upload.key.encode(), owner=upload.owner,
+            object_id=version.id, parts=json.dumps([[number, etag] for number, etag in parts]), completed=now))
+
+    def completed_upload(self, conn: Connection, upload_id: str) -> CompletedUpload | None:
+        row = conn.execute(select(s3_completed_upload).where(s3_completed_upload.c.upload_id == upload_id)).first()
+        if row is None:
+            return None
+        return CompletedUpload(row.upload_id, row.bucket_id, _key(row.key), row.owner, row.object_id,
+                               [(number, etag) for number, etag in json.loads(row.parts)], row.completed)
+
+    def get_version_row(self, conn: Connection, object_id: int) -> ObjectVersion | None:
+        row = conn.execute(select(s3_object).where(s3_object.c.id == object_id)).first()
+        return ObjectVersion.from_row(row) if row else None
 
     # -- housekeeping ---------------------------------------------------------------------------------------
 

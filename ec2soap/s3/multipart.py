@@ -18,7 +18,11 @@ from ec2soap.s3.listing import check_encoding, last_entry, upper_bound, walk
 from ec2soap.s3.objects import IncomingBody, Objects
 from ec2soap.s3.tagging import store_upload_tags, upload_tags
 
-__all__ = ["Multipart", "PartsResult", "UploadsResult"]
+__all__ = ["Multipart", "PartsResult", "UploadsResult", "COMPLETED_KEPT_SECONDS"]
+
+# How long a completed upload is remembered for a retried CompleteMultipartUpload (s3.metadata's
+# s3_completed_upload rows; S3 documents no period: clients retry within seconds or minutes).
+COMPLETED_KEPT_SECONDS = 86400.0
 
 
 @dataclass
@@ -224,8 +228,16 @@ class Multipart(Objects):
         if any(b <= a for a, b in zip(numbers, numbers[1:])):
             raise S3Error("InvalidPartOrder", upload_id=upload_id)
 
+        wanted = [(number, etag.strip().strip('"')) for number, etag in parts]
+
         def complete(conn: Any) -> tuple[ObjectVersion, list[str]]:
-            found, upload = self._upload(conn, caller, bucket, key, upload_id, "s3:PutObject", context, lock=True)
+            try:
+                found, upload = self._upload(conn, caller, bucket, key, upload_id, "s3:PutObject", context,
+                                             lock=True)
+            except S3Error as error:
+                if error.code != "NoSuchUpload":
+                    raise
+                return self._completed_before(conn, caller, bucket, key, upload_id, wanted, context, error), []
             stored = {part.part_number: part for part in self.meta.list_parts(conn, upload.id)}
             chosen = []
             for number, etag in parts:
@@ -252,9 +264,35 @@ class Multipart(Objects):
                 self.meta, conn, found, key, headers))
             object_lock.record_version_lock(conn, version, lock)
             freed += self.meta.delete_upload(conn, upload, keep=[p.blob_id for p in chosen])
+            self.meta.remember_completed(conn, upload, version, wanted, COMPLETED_KEPT_SECONDS)
             return version, freed
         version, freed = self._txn(complete)
         self._free(freed)
+        return version
+
+    def _completed_before(self, conn: Any, caller: Optional[str], bucket: str, key: str, upload_id: str,
+                          parts: Sequence[tuple[int, str]], context: Mapping[str, Any] | None,
+                          missing: S3Error) -> ObjectVersion:
+        """A Complete of an upload that has already completed: S3 tells clients to retry Complete (its answer
+        can be lost, or come as a 200 carrying an error), so it answers as the first did (the same version,
+        ETag and checksums) while that version is there. With another parts list it is InvalidPart (the parts
+        it names are gone); once the version is deleted or replaced, or the record has aged out, NoSuchUpload.
+        The upload row's lock, which the first Complete held until it committed, orders concurrent ones."""
+        found = self._bucket(conn, bucket)
+        done = self.meta.completed_upload(conn, upload_id)
+        if done is None or done.bucket_id != found.id or done.key != key:
+            raise missing
+        version = self.meta.get_version_row(conn, done.object_id)
+        # The row, not a later one given the same id (SQLite reuses the highest row id once it is deleted).
+        if version is None or version.bucket_id != found.id or version.key != key \
+                or version.last_modified != done.completed:
+            raise missing
+        if caller is None or caller != done.owner:  # as for the upload: its initiator may always
+            self._require(caller, "s3:PutObject", found, key, context=context)
+        if list(parts) != done.parts:
+            number, etag = ([p for p, q in zip(parts, done.parts) if p != q] or list(parts[len(done.parts):])
+                            or [parts[-1]])[0]
+            raise S3Error("InvalidPart", upload_id=upload_id, part_number=number, etag=etag)
         return version
 
     def abort_multipart_upload(self, caller: Optional[str], bucket: str, key: str, upload_id: str,

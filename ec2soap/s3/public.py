@@ -25,7 +25,7 @@ from ec2soap.s3 import acl as acls
 from ec2soap.s3.errors import S3Error
 
 __all__ = ["is_public_acl", "is_public_policy", "effective_acl", "shown_acl", "effective_owner", "policy_counts",
-           "check_acl_write", "check_policy_write", "object_owner", "requested_ownership", "upload_owner",
+           "check_acl_write", "check_canned_acl", "check_policy_write", "object_owner", "requested_ownership", "upload_owner",
            "ENFORCED", "PREFERRED"]
 
 ENFORCED = "BucketOwnerEnforced"
@@ -145,10 +145,23 @@ def check_policy_write(bucket: Any, policy: dict) -> None:
         raise S3Error("AccessDenied")
 
 
+def check_canned_acl(bucket: Any, headers: Mapping[str, str]) -> None:
+    """While ACLs are disabled (BucketOwnerEnforced) S3 accepts a write that sends no ACL or a bucket owner full
+    control one: the only canned ACL is bucket-owner-full-control; any other x-amz-acl, `private` included,
+    is AccessControlListNotSupported (grant headers and ACL documents are judged by check_acl_write). This
+    holds for PutObject, CopyObject, CreateMultipartUpload, PutObjectAcl and PutBucketAcl; CreateBucket is
+    requested_ownership's (there `private`, the new bucket's default, is allowed)."""
+    canned = headers.get("x-amz-acl")
+    if bucket.ownership == ENFORCED and canned is not None and canned.strip() != "bucket-owner-full-control":
+        raise S3Error("AccessControlListNotSupported")
+
+
 def object_owner(bucket: Any, writer: str, headers: Mapping[str, str]) -> str:
     """Who owns an object WRITER puts into BUCKET: the bucket owner under BucketOwnerEnforced, and under
-    BucketOwnerPreferred when it is written with the bucket-owner-full-control canned ACL."""
+    BucketOwnerPreferred when it is written with the bucket-owner-full-control canned ACL. A canned ACL the
+    bucket refuses (check_canned_acl) is refused here, where every object write asks who will own it."""
     if bucket.ownership == ENFORCED:
+        check_canned_acl(bucket, headers)
         return bucket.owner
     if bucket.ownership == PREFERRED and (headers.get("x-amz-acl") or "").strip() == "bucket-owner-full-control":
         return bucket.owner

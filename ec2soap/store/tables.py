@@ -250,7 +250,23 @@ s3_account = Table(
     Column("public_access_block", Text, nullable=True),
 )
 
-__all__ += ["s3_bucket", "s3_object", "s3_upload", "s3_part", "s3_lifecycle", "s3_account"]
+# Multipart uploads that completed (s3/multipart.py), so that a retried CompleteMultipartUpload answers as the
+# first did while the version it made (`object_id`, an s3_object.id) is there: its initiator, the parts list
+# it completed with (JSON [[number, etag], ...]) and when (rows older than a day are dropped).
+s3_completed_upload = Table(
+    "s3_completed_upload", metadata,
+    Column("upload_id", String(64), primary_key=True),
+    Column("bucket_id", Integer, ForeignKey("s3_bucket.id", name="fk_s3_completed_upload_bucket_id"),
+           nullable=False),
+    Column("key", S3_KEY, nullable=False),
+    Column("owner", String(255), nullable=False),
+    Column("object_id", S3_ROW_ID, nullable=False),
+    Column("parts", Text, nullable=False),
+    Column("completed", Double, nullable=False),
+    Index(None, "completed"),
+)
+
+__all__ += ["s3_bucket", "s3_object", "s3_upload", "s3_part", "s3_lifecycle", "s3_account", "s3_completed_upload"]
 
 # Snapshots of volumes CloudStack has no storage for yet (never attached: CloudStack allocates a volume's storage
 # on its first attach and cannot snapshot it before). Such a volume holds only zeros, so the gateway keeps the
