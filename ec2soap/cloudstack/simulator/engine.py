@@ -139,8 +139,12 @@ class Engine:
             params = check_params(name, entry, {k: v for k, v in lower_params(raw).items()
                                                 if k not in NOT_PARAMS})
             ctx = Ctx(self, conn, caller, name, now)
-            with conn.begin_nested():
+            if conn.get_execution_options().get(READONLY):
+                # A read-only request writes nothing (a write needed raises _WriteNeeded): no savepoint.
                 result = self.commands[name](ctx, params)
+            else:
+                with conn.begin_nested():
+                    result = self.commands[name](ctx, params)
             return 200, self._envelope(name, entry, result, params)
         except SimError as err:
             body: dict[str, Any] = {"uuidList": [], "errorcode": err.errorcode}

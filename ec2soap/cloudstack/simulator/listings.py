@@ -19,7 +19,10 @@ Each entry belongs to a kind (the row kind a Ctx.get or Ctx.find read, "job" for
 a write of one kind drops that kind's entries only, so a deploy (VMs, volumes, NICs, addresses, jobs) leaves
 the users, accounts, settings, templates, offerings and zones every request reads in place. A change whose
 kind is not named (changed() without one) drops everything, as does the end of a writing request that made
-one. A reader still takes the one generation, so nothing it read races any write.
+one. A reader still takes the one generation, so nothing it read races any write, and keeps nothing of a kind
+a writing request under way has written (its commit comes before its end). So what the cache holds of a kind
+is what is committed of it, and a writing request reads the entries of kinds it has not written itself while
+no other writing request has either; it stores none.
 """
 from __future__ import annotations
 
@@ -56,6 +59,8 @@ class ReadCache:
         # kind → {key: value}; the kind None holds what any write may change.
         self._entries: dict[Hashable, dict[Hashable, Any]] = {}
         self._count = 0
+        # Kinds written by writing requests still under way (None: any kind) → how many such requests.
+        self._dirty: dict[Hashable, int] = {}
         self.enabled = True
         self._serving = False
 
@@ -72,7 +77,8 @@ class ReadCache:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """A writing request on this thread: no cache; the generation moves once it has ended."""
+        """A writing request on this thread: it reads the entries of kinds no write under way has touched (its
+        own included) and stores none; the generation moves once it has ended."""
         self._serving = True
         self._local.writing = True
         self._local.touched = set()
@@ -81,7 +87,7 @@ class ReadCache:
         finally:
             self._local.writing = False
             touched, self._local.touched = self._local.touched, set()
-            self._bump(touched)
+            self._bump(touched, ended=True)
 
     def changed(self, kind: Hashable = None) -> None:
         """A row of KIND was written (Ctx.insert/save/remove; None: of any kind)."""
@@ -89,14 +95,22 @@ class ReadCache:
             with self._lock:
                 self.enabled = False
         touched = getattr(self._local, "touched", None)
-        if touched is not None and getattr(self._local, "writing", False):
+        first = touched is not None and getattr(self._local, "writing", False) and kind not in touched
+        if first:
             touched.add(kind)
-        self._bump({kind})
+        self._bump({kind}, started=first)
 
-    def _bump(self, kinds: set) -> None:
-        """A new generation; the entries of KINDS go, and those any write may change (all when None is one)."""
+    def _bump(self, kinds: set, *, started: bool = False, ended: bool = False) -> None:
+        """A new generation; the entries of KINDS go, and those any write may change (all when None is one).
+        STARTED: a writing request's first write of KINDS (dirty until it ENDED)."""
         with self._lock:
             self._generation += 1
+            for kind in kinds if started or ended else ():
+                count = self._dirty.get(kind, 0) + (1 if started else -1)
+                if count > 0:
+                    self._dirty[kind] = count
+                else:
+                    self._dirty.pop(kind, None)
             if None in kinds:
                 self._entries.clear()
                 self._count = 0
@@ -109,6 +123,16 @@ class ReadCache:
         valid)."""
         token = getattr(self._local, "token", None)
         if token is None:
+            if kind is not None and getattr(self._local, "writing", False) and self.enabled:
+                touched = self._local.touched
+                # What the cache holds of a kind no write under way touches is the committed state, which
+                # the writer (holding the write lock) would read.
+                if None not in touched and kind not in touched:
+                    with self._lock:
+                        group = self._entries.get(kind)
+                        if group is not None and key in group and not self._dirty.get(kind) \
+                                and not self._dirty.get(None):
+                            return group[key]
             return read()
         with self._lock:
             if token == self._generation:
@@ -117,7 +141,9 @@ class ReadCache:
                     return group[key]
         value = read()
         with self._lock:
-            if token == self._generation and self.enabled:
+            # Not a kind a writing request under way has written: its commit could come before its end.
+            if token == self._generation and self.enabled and not self._dirty.get(kind) \
+                    and not self._dirty.get(None):
                 if self._count >= _MAX_ENTRIES:  # full: start again rather than grow
                     self._entries.clear()
                     self._count = 0

@@ -38,7 +38,9 @@ def pending_job(ctx: Ctx, instance_id: str) -> tuple[str, float] | None:
         for row in ctx.conn.execute(_PENDING_JOBS):
             newest[row.instance_id] = (row.uuid, row.due)
         return newest
-    return ctx.memo("pending-jobs", pending).get(instance_id)
+    # The unfinished jobs change only as jobs start and finish (the read cache's "job" kind).
+    return ctx.memo("pending-jobs", lambda: ctx.sim.listings.fetch(("pending-jobs",), pending, "job")).get(
+        instance_id)
 
 
 # -- volumes -----------------------------------------------------------------------------------------------------
@@ -55,10 +57,22 @@ def new_volume(ctx: Ctx, owner: dict, zone: dict, *, vtype: str, size: int, stat
     return ctx.insert("volume", doc, account_id=owner["id"])
 
 
+# Up to this many volumes in one request read their VM by id; past it every VM is read once (expunged ones too,
+# which the whole history grows), so a listing of one VM's volumes does not decode every VM ever deployed.
+_VM_BY_ID = 8
+
+
+def _volume_vm(ctx: Ctx, vm_id: str) -> dict | None:
+    looked_up = ctx.memo("volume-vm-lookups", lambda: [0])
+    looked_up[0] += 1
+    if looked_up[0] <= _VM_BY_ID:
+        return ctx.get("vm", vm_id, removed=True)
+    return ctx.memo("vms-by-id", lambda: {v["id"]: v for v in ctx.find("vm", removed=True)}).get(vm_id)
+
+
 def render_volume(ctx: Ctx, doc: dict) -> dict:
     out = dict(doc)
-    vms = ctx.memo("vms-by-id", lambda: {v["id"]: v for v in ctx.find("vm", removed=True)})
-    vm = vms.get(doc["virtualmachineid"]) if doc.get("virtualmachineid") else None
+    vm = _volume_vm(ctx, doc["virtualmachineid"]) if doc.get("virtualmachineid") else None
     if vm:
         out.update(vmname=vm.get("name"), vmdisplayname=vm.get("displayname"), vmstate=vm.get("state"),
                    vmtype="User")

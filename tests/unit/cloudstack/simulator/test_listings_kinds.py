@@ -4,6 +4,7 @@ everything; a read that raced a write of any kind is still not kept. And through
 the templates read before it in the cache, and what it wrote is read again."""
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from ec2soap.cloudstack.simulator.listings import ReadCache
@@ -34,12 +35,45 @@ def test_a_kinds_entries_read_during_a_write_go_when_it_ends() -> None:
     _read(cache, "templates", "template", ("t",), reads)
     with cache.writing():
         cache.changed("vm")
-        # A reader between the write and its commit reads the old rows and may keep them...
+        # A reader between the write and its commit reads the old rows and keeps none of them (the commit
+        # could come before the request ends); other kinds are still served.
         assert _read(cache, "vms", "vm", ("old",), reads) == ("old",)
-        assert _read(cache, "vms", "vm", ("again",), reads) == ("old",)
-    # ...until the writing request ends.
+        assert _read(cache, "vms", "vm", ("again",), reads) == ("again",)
+        assert _read(cache, "templates", "template", ("other",), reads) == ("t",)
     assert _read(cache, "vms", "vm", ("new",), reads) == ("new",)
+    assert _read(cache, "vms", "vm", ("kept",), reads) == ("new",)
     assert _read(cache, "templates", "template", ("other",), reads) == ("t",)
+
+
+def test_a_writing_request_reads_the_kinds_no_write_under_way_touched() -> None:
+    cache, reads = ReadCache(), []
+    _read(cache, "templates", "template", ("t",), reads)
+    _read(cache, "vms", "vm", ("a",), reads)
+    with cache.writing():
+        assert cache.fetch("templates", lambda: ("db",), "template") == ("t",)
+        assert cache.fetch("vms", lambda: ("db",), "vm") == ("a",)
+        cache.changed("vm")
+        # Its own write: read from the database from then on, and nothing it reads is stored.
+        assert cache.fetch("vms", lambda: ("own",), "vm") == ("own",)
+        assert cache.fetch("zones", lambda: ("z",), "zone") == ("z",)
+        # Another thread's writing request under way makes its kinds the database's for everyone.
+        other_done, other_go = threading.Event(), threading.Event()
+
+        def other() -> None:
+            with cache.writing():
+                cache.changed("template")
+                other_done.set()
+                other_go.wait(10)
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert other_done.wait(10)
+        assert cache.fetch("templates", lambda: ("db",), "template") == ("db",)
+        other_go.set()
+        thread.join(10)
+    assert _read(cache, "zones", "zone", ("z2",), reads) == ("z2",)
+    with cache.writing():
+        cache.changed()  # an unnamed change: nothing from the cache for the rest of the request
+        assert cache.fetch("zones", lambda: ("db",), "zone") == ("db",)
 
 
 def test_entries_of_no_kind_and_unnamed_changes() -> None:
