@@ -2,7 +2,7 @@
 
 Pure functions; no Twisted, no SQL, nothing from ec2soap.core. Covers the common subset: Effect Allow/Deny,
 Principal "*" / {"AWS": ...} / {"CanonicalUser": ...}, Action/NotAction and Resource/NotResource with * and ?
-wildcards, and the String*, Numeric*, Date*, Bool, IpAddress/NotIpAddress and Null condition operators (with
+wildcards, and the String*, Numeric*, Date*, Arn*, Bool, IpAddress/NotIpAddress and Null condition operators (with
 ...IfExists, and the ForAnyValue:/ForAllValues: set operators for multivalued keys such as
 s3:RequestObjectTagKeys; the object tag keys s3:ExistingObjectTag/<key> and s3:RequestObjectTag/<key> come in
 the context from s3.tag_rules; the keys a request's own headers and query give, s3:x-amz-acl,
@@ -33,10 +33,11 @@ _NUMERIC_OPS = {"NumericEquals", "NumericNotEquals", "NumericLessThan", "Numeric
                 "NumericGreaterThan", "NumericGreaterThanEquals"}
 _DATE_OPS = {"DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan",
              "DateGreaterThanEquals"}
+_ARN_OPS = {"ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"}
 _OTHER_OPS = {"Bool", "IpAddress", "NotIpAddress", "Null"}
-OPERATORS = _STRING_OPS | _NUMERIC_OPS | _DATE_OPS | _OTHER_OPS
+OPERATORS = _STRING_OPS | _NUMERIC_OPS | _DATE_OPS | _ARN_OPS | _OTHER_OPS
 _NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "NumericNotEquals", "DateNotEquals",
-            "NotIpAddress"}
+            "NotIpAddress", "ArnNotEquals", "ArnNotLike"}
 
 
 def _as_list(value: Any) -> list:
@@ -193,6 +194,10 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
         kind = op.replace("Numeric", "").replace("Date", "")
         return {"Equals": a == e, "NotEquals": a == e, "LessThan": a < e, "LessThanEquals": a <= e,
                 "GreaterThan": a > e, "GreaterThanEquals": a >= e}[kind]
+    if op in _ARN_OPS:
+        # IAM: the six colon-separated parts are matched one by one, each with * and ? (ArnEquals alike).
+        a, e = str(actual).split(":", 5), str(expected).split(":", 5)
+        return len(a) == len(e) == 6 and all(_wildcard(x).fullmatch(y) is not None for x, y in zip(e, a))
     if op == "Bool":
         return str(actual).lower() == str(expected).lower()
     if op in ("IpAddress", "NotIpAddress"):

@@ -216,7 +216,9 @@ def test_service_and_federated_principals_are_kept_and_match_no_caller(gateway_s
     bucket = owner.bucket()
     owner.s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     statements = [
-        allow("s3:PutObject", f"arn:aws:s3:::{bucket}/log/*", principal={"Service": "logging.s3.amazonaws.com"}),
+        allow("s3:PutObject", f"arn:aws:s3:::{bucket}/log/*", principal={"Service": "logging.s3.amazonaws.com"},
+              condition={"ArnLike": {"aws:SourceArn": "arn:aws:s3:::src-*"},
+                         "StringEquals": {"aws:SourceAccount": owner.keys.account}}),  # S3's logging policy
         allow("s3:GetObject", f"arn:aws:s3:::{bucket}/*",
               principal={"Federated": "cognito-identity.amazonaws.com"}),
         allow("s3:ListBucket", f"arn:aws:s3:::{bucket}", principal={"CanonicalUser": other.id})]

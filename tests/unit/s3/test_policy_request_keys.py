@@ -117,3 +117,26 @@ def test_with_filename_and_form_keys() -> None:
     assert form_keys({"key": "k", "signature": "s", "x-amz-storage-class": "STANDARD"}) == {
         "s3:x-amz-storage-class": "STANDARD", "s3:authType": "POST", "s3:signatureversion": "AWS"}
     assert form_keys({"key": "k"}) == {}
+
+
+@pytest.mark.parametrize("operator, pattern, actual, holds", [
+    ("ArnLike", "arn:aws:s3:::src-*", "arn:aws:s3:::src-logs", True),
+    ("ArnEquals", "arn:aws:s3:::src-?", "arn:aws:s3:::src-a", True),
+    ("ArnLike", "arn:aws:s3:::src-*", "arn:aws:s3:::other", False),
+    ("ArnLike", "arn:aws:*:*:*:*", "arn:aws:s3:::b", True),
+    ("ArnLike", "arn:aws:s3:::b", "not-an-arn", False),
+    ("ArnLike", "arn:aws:s3:::b*", "arn:aws:s3:us:1:b", False),  # * stays within its part
+    ("ArnNotLike", "arn:aws:s3:::src-*", "arn:aws:s3:::other", True),
+    ("ArnNotEquals", "arn:aws:s3:::src-*", "arn:aws:s3:::src-x", False),
+])
+def test_arn_operators(operator: str, pattern: str, actual: str, holds: bool) -> None:
+    parsed = policy.parse_policy(_doc("*", {operator: {"aws:SourceArn": pattern}}), "b")
+    verdict = policy.evaluate(parsed, None, "s3:PutObject", "arn:aws:s3:::b/k", {"aws:SourceArn": actual})
+    assert verdict == ("Allow" if holds else None)
+
+
+def test_arn_operators_on_an_absent_key() -> None:
+    like = policy.parse_policy(_doc("*", {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::*"}}), "b")
+    assert policy.evaluate(like, None, "s3:PutObject", "arn:aws:s3:::b/k", {}) is None
+    not_like = policy.parse_policy(_doc("*", {"ArnNotLike": {"aws:SourceArn": "arn:aws:s3:::*"}}), "b")
+    assert policy.evaluate(not_like, None, "s3:PutObject", "arn:aws:s3:::b/k", {}) == "Allow"
