@@ -6,7 +6,8 @@ Workloads, each at every concurrency level, with a raw SigV4-signed HTTP client 
 http.client keep-alive connections, one per thread):
   describe  DescribeInstances over N running instances
   cycle     RunInstances (1 instance) followed by TerminateInstances of it
-Reports req/s, p50 and p99 latency for both servers and the ratio ours/moto. Not a test: run by hand.
+Reports req/s, p50 and p99 latency for both servers and the ratio ours/moto, and the CloudStack calls ec2soap
+made per iteration (its /metrics counters before and after). Not a test: run by hand.
 Needs moto's server (`pip install 'moto[server]'`). bench/run.py runs this with everything else in one go;
 its pieces (start_ours, start_simulator, start_moto, launch, measure) are importable.
 """
@@ -191,11 +192,34 @@ def cycle(client: Client) -> None:
 
 def measure(target: Target, work: Callable[[Client], None], concurrency: int, seconds: float,
             pid: Optional[int] = None) -> dict:
-    """WORK(client) back to back on CONCURRENCY connections for SECONDS (common.closed_loop)."""
+    """WORK(client) back to back on CONCURRENCY connections for SECONDS (common.closed_loop). For ec2soap the
+    row also says how many CloudStack calls each iteration made (cloudstack_calls, by command, from /metrics)."""
     def new_call() -> Callable[[], None]:
         client = Client(target)
         return lambda: work(client)
-    return closed_loop(new_call, concurrency, seconds, pid)
+    before = cloudstack_calls(target)
+    row = closed_loop(new_call, concurrency, seconds, pid)
+    if before is not None and row.get("requests"):
+        after = cloudstack_calls(target) or {}
+        per = {c: round((n - before.get(c, 0)) / row["requests"], 2) for c, n in sorted(after.items())
+               if n > before.get(c, 0)}
+        row["cloudstack_calls"] = {"total": round(sum(per.values()), 2), **per}
+    return row
+
+
+def cloudstack_calls(target: Target) -> Optional[dict[str, float]]:
+    """CloudStack requests the gateway made so far, by command (ec2soap's /metrics); None for moto."""
+    if target.name == "moto":
+        return None
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{target.port}/metrics", timeout=10).read().decode()
+    except OSError:
+        return None
+    calls: dict[str, float] = {}
+    for match in re.finditer(r'^ec2soap_cloudstack_calls_total\{command="([^"]+)",[^}]*\} ([0-9.e+]+)$', text,
+                             re.MULTILINE):
+        calls[match[1]] = calls.get(match[1], 0.0) + float(match[2])
+    return calls
 
 
 def main() -> int:
@@ -232,8 +256,10 @@ def main() -> int:
             moto = next(r for r in results if r["workload"] == workload and r["concurrency"] == concurrency
                         and r["server"] == "moto")
             ratio = ours["rps"] / moto["rps"] if moto["rps"] else float("nan")
+            calls = (ours.get("cloudstack_calls") or {}).get("total")
             print(f"{workload:9} {concurrency:5} {ours['rps']:13.1f} {ours['p50_ms']:7.1f} {ours['p99_ms']:7.1f} |"
-                  f" {moto['rps']:11.1f} {moto['p50_ms']:7.1f} {moto['p99_ms']:7.1f} | {ratio:5.2f}x")
+                  f" {moto['rps']:11.1f} {moto['p50_ms']:7.1f} {moto['p99_ms']:7.1f} | {ratio:5.2f}x"
+                  + (f"  ({calls:g} CloudStack calls each)" if calls is not None else ""))
     return 0
 
 
