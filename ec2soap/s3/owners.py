@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from ec2soap.auth.identity import Identity, canonical_id, is_canonical_id
 from ec2soap.s3.principal import ANONYMOUS, Principal, remember_key, remember_name
-from ec2soap.store.tables import s3_bucket, s3_object, s3_upload
+from ec2soap.store.tables import s3_bucket, s3_completed_upload, s3_object, s3_upload
 
 __all__ = ["Owners", "scan_sync", "rewrite_sync", "scan_emails_sync", "rewrite_emails_sync"]
 
@@ -95,6 +95,9 @@ def rewrite_sync(conn: Connection, old: str, new: str) -> int:
             conn.execute(update(table).where(table.c.id == row_id)
                          .values(acl=json.dumps(acl, separators=(",", ":"), sort_keys=True)))
             changed += 1
+    # A completed upload's initiator (s3.multipart: a retried Complete), kept with the upload's owner as stored.
+    changed += conn.execute(update(s3_completed_upload).where(s3_completed_upload.c.owner == old)
+                            .values(owner=new)).rowcount or 0
     return changed
 
 
