@@ -137,7 +137,8 @@ class Objects(OpsContext):
             self._require(caller, "s3:PutObject", found, key, context=context)
             writer = public.object_owner(found, writer_id(caller), headers)  # a public ACL: refused now
             public.check_acl_write(found, acls.acl_from_headers(headers, writer, found.owner))
-        self.store.run_sync(check)
+        # Only reads (put_object checks again in its write): on SQLite no queueing for the write lock.
+        self.store.run_sync(check, readonly=True)
 
     def put_object(self, caller: Optional[str], bucket: str, key: str, body: IncomingBody,
                    headers: Mapping[str, str], context: Mapping[str, Any] | None = None) -> ObjectVersion:

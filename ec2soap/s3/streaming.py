@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 HIGH_WATER = 1024 * 1024  # received bytes we hold before pausing the client's connection
 BATCH = 1024 * 1024       # most bytes handed to the thread pool in one write
+MIN_BATCH = 256 * 1024    # ... and the fewest, unless the body ended (fewer hops than one per socket read)
 DRAIN_BYTES = 64 * 1024 * 1024  # body bytes read and dropped after an early answer before closing anyway
 DRAIN_SECONDS = 5.0             # ... and for at most this long (the channel's own LINGER_SECONDS)
 SENDFILE = True  # downloads over plain TCP by sendfile(2) on Linux (BlobProducer); False: through Python
@@ -166,7 +167,7 @@ class UploadStream:
     def _kick(self) -> None:
         if self._state != "streaming" or self._writing:
             return
-        if self._queue:
+        if self._queue and (self._queued >= MIN_BATCH or self._ended or self._paused):
             batch, size = [], 0
             while self._queue and size < BATCH:
                 piece = self._queue.popleft()
@@ -174,16 +175,18 @@ class UploadStream:
                 size += len(piece)
             self._queued -= size
             self._writing = True
-            self._run(self._write, b"".join(batch)).addCallbacks(self._written, self._failed).addErrback(
-                self._broken)
+            self._run(self._write, batch).addCallbacks(self._written, self._failed).addErrback(self._broken)
             return
+        if self._queue:
+            return  # less than MIN_BATCH: wait for more (the connection is not paused)
         if self._paused:
             self._resume()
         if self._ended:
             self._writing = True
             self._run(self._finish).addCallbacks(self._finished, self._failed).addErrback(self._broken)
 
-    def _write(self, data: bytes) -> None:  # on the pool
+    def _write(self, batch: list[bytes]) -> None:  # on the pool (the join too: no copy on the reactor)
+        data = b"".join(batch)
         decoder = self.prepared.decoder
         if decoder is None:
             self.prepared.body.write(data)
@@ -529,7 +532,7 @@ class BlobProducer:
             self.request.sentLength += count
             if stalled:
                 self._drained = False  # the next chunk goes through the transport, which waits for the client
-            self._got_sent()
+            self._got(None)
 
         def closed(result: Any) -> Any:
             os.close(fd)
@@ -537,19 +540,12 @@ class BlobProducer:
         self.run(self.reader.send_to, fd, lambda: self._stopped).addBoth(closed).addCallbacks(
             sent, self._error)
 
-    def _got_sent(self) -> None:
+    def _got(self, data: Optional[bytes]) -> None:  # a chunk read, or None after a sendfile hop
         self._reading = False
         if self._stopped:
             self._close()
             return
-        self._pump()
-
-    def _got(self, data: bytes) -> None:
-        self._reading = False
-        if self._stopped:
-            self._close()
-            return
-        if not data:
+        if data == b"":
             self._end(None)
             return
         self._ahead = data
