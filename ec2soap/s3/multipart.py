@@ -35,6 +35,9 @@ class PartsResult:
     next_part_number_marker: int
     max_parts: int
     is_truncated: bool
+    # ListParts' Owner: "the object owner, after the object is created" (S3), public.upload_owner: the bucket
+    # owner under BucketOwnerEnforced, and under BucketOwnerPreferred for a bucket-owner-full-control upload.
+    owner: Optional[str] = None
 
 
 @dataclass
@@ -171,12 +174,13 @@ class Multipart(Objects):
                           argument_name="part-number-marker", argument_value=part_number_marker) from None
 
         def run(conn: Any) -> PartsResult:
-            _, upload = self._upload(conn, caller, bucket, key, upload_id, "s3:ListMultipartUploadParts", context)
+            found, upload = self._upload(conn, caller, bucket, key, upload_id, "s3:ListMultipartUploadParts",
+                                         context)
             parts = self.meta.list_parts(conn, upload.id, after, limit + 1)
             truncated = len(parts) > limit
             parts = parts[:limit]
             return PartsResult(bucket, key, upload, parts, after, parts[-1].part_number if parts else 0, limit,
-                               truncated)
+                               truncated, public.upload_owner(found, upload))
         return self.store.run_sync(run)
 
     def list_multipart_uploads(self, caller: Optional[str], bucket: str, prefix: str = "",

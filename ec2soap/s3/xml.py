@@ -256,7 +256,7 @@ def list_parts_result(result: Any) -> bytes:
     _el(root, "Key", result.key)
     _el(root, "UploadId", result.upload.upload_id)
     _owner(root, result.upload.owner, "Initiator")
-    _owner(root, result.upload.owner)
+    _owner(root, result.owner or result.upload.owner)  # the completed object's owner (s3.multipart)
     _el(root, "StorageClass", result.upload.headers.get("x-amz-storage-class", "STANDARD"))
     _el(root, "PartNumberMarker", result.part_number_marker)
     _el(root, "NextPartNumberMarker", result.next_part_number_marker)

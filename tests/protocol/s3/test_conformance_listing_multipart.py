@@ -10,7 +10,9 @@ against the real server:
   another parts list it is InvalidPart, and once the version is gone NoSuchUpload.
 - Under BucketOwnerEnforced a write's canned ACL may only be bucket-owner-full-control: `private` too is 400
   AccessControlListNotSupported on PutObject, CopyObject, CreateMultipartUpload, PutObjectAcl and PutBucketAcl
-  (CreateBucket with ObjectOwnership=BucketOwnerEnforced still takes `private`)."""
+  (CreateBucket with ObjectOwnership=BucketOwnerEnforced still takes `private`).
+- ListParts' Owner is who will own the completed object (the bucket owner under BucketOwnerEnforced, and under
+  BucketOwnerPreferred for a bucket-owner-full-control upload); Initiator stays the uploader."""
 from __future__ import annotations
 
 import json
@@ -351,3 +353,32 @@ def test_object_writer_bucket_still_takes_private(s3: Any) -> None:
     s3.put_object(Bucket=bucket, Key="p", Body=b"x", ACL="private")
     s3.put_bucket_acl(Bucket=bucket, ACL="private")
     s3.put_object_acl(Bucket=bucket, Key="p", ACL="public-read")
+
+
+# -- G2: ListParts' Owner is the owner the completed object will have ---------------------------------------------
+
+@pytest.mark.parametrize("ownership", ["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"])
+def test_list_parts_owner_is_the_objects_owner_to_be(s3: Any, gateway_server: GatewayServer,
+                                                     new_user: Callable[[], Keys], ownership: str) -> None:
+    bucket = _name("lpo")
+    s3.create_bucket(Bucket=bucket, ObjectOwnership=ownership)
+    s3.put_bucket_policy(Bucket=bucket, Policy=_public_policy(bucket))
+    owner = s3.get_bucket_acl(Bucket=bucket)["Owner"]["ID"]
+    alt_keys = new_user()
+    alt = boto3_client(gateway_server, alt_keys)
+    plain = alt.create_multipart_upload(Bucket=bucket, Key="plain")["UploadId"]
+    given = alt.create_multipart_upload(Bucket=bucket, Key="given", ACL="bucket-owner-full-control")["UploadId"]
+    listed = alt.list_parts(Bucket=bucket, Key="plain", UploadId=plain)
+    writer = listed["Initiator"]["ID"]
+    assert writer != owner
+    expected = {"BucketOwnerEnforced": (owner, owner), "BucketOwnerPreferred": (writer, owner),
+                "ObjectWriter": (writer, writer)}[ownership]
+    assert listed["Owner"]["ID"] == expected[0]
+    cli = s3api(gateway_server, alt_keys, "list-parts", "--bucket", bucket, "--key", "given", "--upload-id", given)
+    assert (cli["Initiator"]["ID"], cli["Owner"]["ID"]) == (writer, expected[1])
+    # the completed objects are owned as ListParts said
+    for key, upload, want in (("plain", plain, expected[0]), ("given", given, expected[1])):
+        part = alt.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"x")
+        alt.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                      MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        assert s3.get_object_acl(Bucket=bucket, Key=key)["Owner"]["ID"] == want
