@@ -6,9 +6,9 @@ and the object kept unencrypted as if it had been honoured);
 x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner on copies) on every call, and that the
 grantees an ACL names exist (S3: InvalidArgument "Invalid id", UnresolvableGrantByEmailAddress), which only
 CloudStack can tell. An email grantee is resolved here to the one account a user with that email belongs to
-(s3.principal.remember_email), so the route stores the grant as that CanonicalUser, as S3 does. Last, the
-bucket-policy condition keys of the request's headers and query (s3:x-amz-acl, s3:x-amz-copy-source, ...:
-s3.policy.request_keys) are added to call.context, which every access decision of the route reads. Nothing from
+(s3.principal.remember_email), so the route stores the grant as that CanonicalUser, as S3 does. (The
+bucket-policy condition keys of the request's headers and query, s3.policy.request_keys, are in call.context
+from the moment the resource parses the request, for the early and the final access checks alike.) Nothing from
 Twisted here; RES is the S3 resource (run, ops, credentials).
 
 An account id, as this gateway reports it (EC2's ownerId, the Principal of bucket policies), is the CloudStack
@@ -29,7 +29,6 @@ from ec2soap.auth.credentials import CredentialsUnavailable
 from ec2soap.auth.identity import canonical_id, is_canonical_id
 from ec2soap.cloudstack.errors import CloudStackBadResponse, CloudStackUnavailable
 from ec2soap.s3 import acl as acls
-from ec2soap.s3 import policy as policies
 from ec2soap.s3 import xml
 from ec2soap.s3.errors import S3Error
 from ec2soap.s3.principal import display_name_of, grantee_id, remember_email, remember_name
@@ -45,8 +44,7 @@ _SOURCE_EXPECTED = "x-amz-source-expected-bucket-owner"
 
 async def before_route(res: Any, call: Any, caller: Optional[str] = None) -> None:
     """Raise the S3Error S3 answers when CALL (made by CALLER, else call.caller) fails a check; before a
-    streamed upload's body is read, and before any other request's route. Then the condition keys the
-    request's headers and query give a bucket policy (policy.request_keys) join call.context.
+    streamed upload's body is read, and before any other request's route.
 
     A CORS preflight (OPTIONS) passes none of them: it names no operation, only the one a browser means to
     send, and S3 answers it from the CORS rules alone (never authenticated: auth.s3_signatures.parse_s3)."""
@@ -55,7 +53,6 @@ async def before_route(res: Any, call: Any, caller: Optional[str] = None) -> Non
     _no_encryption(call)
     await _expected_owners(res, call)
     await _grantees(res, call, caller if caller is not None else call.caller)
-    call.context.update(policies.request_keys(call.headers, call.query))
 
 
 # -- server-side encryption -----------------------------------------------------------------------------------

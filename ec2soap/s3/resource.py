@@ -32,6 +32,7 @@ from ec2soap.s3.cors import actual_request_headers, error_cors_headers
 from ec2soap.s3.handlers_control import is_control
 from ec2soap.s3.bodies import CHECKSUM_PREFIX, Prepared, check_small_body, decoder_for, read_small, trailers
 from ec2soap.s3.owners import Owners
+from ec2soap.s3.policy import request_keys
 from ec2soap.s3.request_checks import before_route
 from ec2soap.s3.post_form import prepare_post
 from ec2soap.s3.errors import S3Error, render_error
@@ -111,6 +112,15 @@ class Call:
         if self.bucket is None:
             return "/"
         return f"/{self.bucket}" + (f"/{self.key}" if self.key else "")
+
+
+def policy_context(headers: dict, query: S3Query, origin: Origin) -> dict:
+    """The condition keys of a request (lower-cased HEADERS, its QUERY, ORIGIN) that bucket policies read:
+    aws:SourceIp, aws:SecureTransport, aws:UserAgent, aws:Referer and s3.policy.request_keys (s3:x-amz-acl,
+    s3:x-amz-copy-source, ...). One function for the checks made before a streamed body and after it."""
+    return {"aws:SourceIp": origin.client, "aws:SecureTransport": "true" if origin.secure else "false",
+            "aws:UserAgent": headers.get("user-agent", ""), "aws:Referer": headers.get("referer", ""),
+            **request_keys(headers, query)}
 
 
 class S3Resource(FrontDoor):
@@ -277,9 +287,7 @@ class S3Resource(FrontDoor):
         except Exception:
             log.exception("S3 request %s could not be read", rid)
             call.problem = S3Error("InternalError")
-        call.context = {"aws:SourceIp": origin.client,
-                        "aws:SecureTransport": "true" if origin.secure else "false",
-                        "aws:UserAgent": headers.get("user-agent", ""), "aws:Referer": headers.get("referer", "")}
+        call.context = policy_context(headers, call.query, origin)
         return call
 
     def _target(self, raw_path: str, raw_query: str, host: str) -> tuple[Optional[str], Optional[str],
@@ -378,6 +386,8 @@ class S3Resource(FrontDoor):
             return UploadPlan(probe, self._prepare_upload)
         if not routes.is_upload(verb, probe.bucket, probe.key, probe.query, probe.headers):
             return None
+        if origin is not None:  # the checks before the body see what the final one sees
+            probe.context = policy_context(lowered, probe.query, origin)
         return UploadPlan(probe, self._prepare_upload)
 
     async def _prepare_upload(self, call: Call) -> Prepared:

@@ -175,9 +175,6 @@ def test_grant_condition_on_put_object_acl_and_create_multipart(owner: Account, 
     assert [(g["Grantee"]["ID"], g["Permission"]) for g in grants] == [(owner.id, "READ")]
 
 
-@pytest.mark.xfail(strict=True, reason="a streamed PutObject's final access check reads the context "
-                   "s3.resource._parse builds, which lacks s3.policy.request_keys until resource.py adds them "
-                   "(the early check_put sees them; the commit's report gives the one-line change)")
 def test_grant_condition_on_streamed_put_object(owner: Account, other: Account) -> None:
     dst = owner.bucket()
     grant = f"id={owner.id}"
@@ -187,6 +184,21 @@ def test_grant_condition_on_streamed_put_object(owner: Account, other: Account) 
     other.s3.put_object(Bucket=dst, Key="k1", Body=b"k1", GrantFullControl=grant)
     acl = owner.s3.get_object_acl(Bucket=dst, Key="k1")
     assert (owner.id, "FULL_CONTROL") in [(g["Grantee"]["ID"], g["Permission"]) for g in acl["Grants"]]
+
+
+@pytest.mark.parametrize("size", [1, 3 * 1024 * 1024], ids=["small", "3MiB"])
+def test_source_ip_allow_on_streamed_put_object(owner: Account, other: Account, size: int) -> None:
+    """The check made from the headers, before a streamed body is read, sees the same aws:* keys as the one
+    after it: an Allow on the client's address lets the upload in, one on another network keeps it out."""
+    here, elsewhere = owner.bucket(), owner.bucket()
+    for bucket, network in ((here, "127.0.0.0/8"), (elsewhere, "10.0.0.0/8")):
+        owner.s3.put_bucket_policy(Bucket=bucket, Policy=document([allow(
+            "s3:PutObject", f"arn:aws:s3:::{bucket}/*", {"IpAddress": {"aws:SourceIp": network}})]))
+    body = b"i" * size
+    other.s3.put_object(Bucket=here, Key="in", Body=body)
+    assert other.s3.get_object(Bucket=here, Key="in")["Body"].read() == body  # the writer owns it
+    assert code_of(lambda: other.s3.put_object(Bucket=elsewhere, Key="out", Body=body)) == "AccessDenied"
+    assert owner.s3.list_objects_v2(Bucket=elsewhere)["KeyCount"] == 0
 
 
 def test_signature_version_and_auth_type(gateway_server: GatewayServer, owner: Account) -> None:
