@@ -364,7 +364,11 @@ class Objects(OpsContext):
         """x-amz-checksum-* (and -type) for a GET/HEAD with x-amz-checksum-mode: ENABLED, of the object or of
         the part read."""
         if part_number is not None:
-            return {f"x-amz-checksum-{name}": value for name, value in part_checksums(version, part_number).items()}
+            out = {f"x-amz-checksum-{name}": value for name, value in part_checksums(version, part_number).items()}
+            kind = checksums.checksum_type(version.checksums)  # a part is answered with its object's type
+            if out and kind is not None:
+                out["x-amz-checksum-type"] = kind
+            return out
         return checksums.response_headers(version.checksums)
 
     # -- deleting objects -----------------------------------------------------------------------------------

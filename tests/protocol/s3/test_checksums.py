@@ -223,6 +223,9 @@ def test_full_object_checksum_is_the_crc_of_the_whole_object(s3, bucket, algorit
     assert done[f"Checksum{algorithm}"] == whole and done["ChecksumType"] == "FULL_OBJECT"
     got = s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")  # botocore checks the full CRC
     assert got["Body"].read() == b"".join(pieces) and got[f"Checksum{algorithm}"] == whole
+    part = s3.get_object(Bucket=bucket, Key=key, PartNumber=2, ChecksumMode="ENABLED")
+    assert part["Body"].read() == pieces[1]
+    assert (part[f"Checksum{algorithm}"], part["ChecksumType"]) == (expected(algorithm, pieces[1]), "FULL_OBJECT")
 
 
 def test_crc64nvme_uploads_default_to_full_object(s3, bucket) -> None:
@@ -329,6 +332,7 @@ def test_get_and_head_by_part_number(s3, bucket, parts_object) -> None:
     assert second["ResponseMetadata"]["HTTPStatusCode"] == 206
     assert second["ContentRange"] == f"bytes {len(one)}-{len(one) + len(two) - 1}/{len(one) + len(two)}"
     assert second["ChecksumSHA256"] == expected("SHA256", two)  # the part's own
+    assert second["ChecksumType"] == "COMPOSITE"  # and its object's type
     head = s3.head_object(Bucket=bucket, Key=key, PartNumber=1)
     assert head["ContentLength"] == len(one) and head["PartsCount"] == 2
     with pytest.raises(ClientError) as e:
