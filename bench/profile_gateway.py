@@ -3,6 +3,7 @@ process, as bench/run.py's cpu section), over a window of back-to-back Query req
 
     python bench/profile_gateway.py [--instances 50] [--calls 300] [--actions DescribeInstances ...] [--top 40]
     python bench/profile_gateway.py --compare-only   # CPU per request without the profiler (its overhead off)
+    python bench/profile_gateway.py --time-render DIR [--before TREE]   # the renderer alone on --capture's inputs
 
 The gateway runs under a small wrapper (this file with `--serve`): SIGUSR1 starts cProfile, SIGUSR2 stops it and
 writes the stats to the file named by EC2SOAP_BENCH_PROFILE. Each action's window prints the gateway's CPU per
@@ -116,6 +117,49 @@ def _capture_renders(directory: str) -> None:
     terminations.to_instances = to_instances
 
 
+def time_renders(directory: str, before: str | None, rounds: int = 15, calls: int = 40) -> None:
+    """wire.shapes.render_document alone on each pickle --capture saved in DIRECTORY (process time, the best of
+    ROUNDS rounds of CALLS calls), at the captured Version and at 2010-11-15 (the SOAP door's). With BEFORE (a
+    source tree, e.g. an exported commit), that tree's ec2soap/wire/shapes.py is loaded beside ours, given our
+    shapes' declarations, and timed in alternation with ours; the two outputs must be the same bytes."""
+    import glob
+    import importlib.util
+    import pickle
+    from ec2soap.wire import shapes
+    importlib.import_module("ec2soap.wire.types")  # registers the shapes
+
+    renderers = {"ours": shapes.render_document}
+    if before:
+        spec = importlib.util.spec_from_file_location("before_shapes",
+                                                      os.path.join(before, "ec2soap", "wire", "shapes.py"))
+        old = importlib.util.module_from_spec(spec)
+        sys.modules["before_shapes"] = old  # its dataclasses look their module up
+        spec.loader.exec_module(old)
+        old.Struct, old.ListOf, old.RESPONSES = shapes.Struct, shapes.ListOf, shapes.RESPONSES
+        renderers = {"before": old.render_document, **renderers}
+    print(f"load average at start: {load_average()}")
+    for path in sorted(glob.glob(os.path.join(directory, "*.pickle"))):
+        if os.path.basename(path) == "to_instances.pickle":
+            continue
+        with open(path, "rb") as data:
+            action, result, request_id, version = pickle.load(data)
+        for each in dict.fromkeys([version, shapes.BASE_VERSION]):
+            outputs = {name: render(action, result, request_id, each) for name, render in renderers.items()}
+            if len(set(outputs.values())) != 1:
+                raise SystemExit(f"{action} {each}: the two renderers' documents differ")
+            best = dict.fromkeys(renderers, float("inf"))
+            for _ in range(rounds):
+                for name, render in renderers.items():
+                    started = time.process_time()
+                    for _ in range(calls):
+                        render(action, result, request_id, each)
+                    best[name] = min(best[name], (time.process_time() - started) / calls)
+            line = "  ".join(f"{name} {seconds * 1000:.3f} ms" for name, seconds in best.items())
+            ratio = f"  ({best['ours'] / best['before']:.2f}x)" if before else ""
+            print(f"{action:28} {each}  {len(outputs['ours']):7d} B  {line}{ratio}")
+    print(f"load average at end: {load_average()}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -126,9 +170,14 @@ def main() -> int:
     parser.add_argument("--compare-only", action="store_true", help="only the CPU per request, no profile")
     parser.add_argument("--save", metavar="PREFIX", help="keep each action's stats as PREFIX<Action>.prof")
     parser.add_argument("--capture", metavar="DIR", help="pickle each action's first render inputs into DIR")
+    parser.add_argument("--time-render", metavar="DIR", help="time the renderer alone on --capture's pickles")
+    parser.add_argument("--before", metavar="TREE", help="with --time-render: also TREE's renderer, alternated")
     args = parser.parse_args()
     if args.serve is not None:
         return serve(args.serve)
+    if args.time_render:
+        time_renders(args.time_render, args.before)
+        return 0
     workdir = tempfile.mkdtemp(prefix="ec2soap-profile-")
     stats_file = os.path.join(workdir, "gateway.prof")
     os.environ["EC2SOAP_BENCH_PROFILE"] = stats_file
