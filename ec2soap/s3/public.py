@@ -58,7 +58,8 @@ def _wildcard_principal(principal: Any) -> bool:
     if principal == "*":
         return True
     if isinstance(principal, dict):
-        return any("*" in str(ident) for ids in principal.values() for ident in _as_list(ids))
+        # Only the kinds that name callers: a Service or Federated principal matches nobody here (s3.policy).
+        return any("*" in str(ident) for kind in ("AWS", "CanonicalUser") for ident in _as_list(principal.get(kind)))
     return False
 
 

@@ -238,8 +238,14 @@ def test_service_and_federated_principals_are_kept_and_match_no_caller(gateway_s
     stored = json.loads(owner.cli("get-bucket-policy", "--bucket", bucket)["Policy"])
     assert [s["Principal"] for s in stored["Statement"]] == [s["Principal"] for s in statements]
     assert owner.s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is False
-    # even a Service principal "*" names no caller of ours (s3.public still counts it public: see the report)
+    # even a Service principal "*" names no caller of ours, so it is not public either (nor refused by
+    # BlockPublicPolicy); an AWS "*" beside it is
     statements.append(allow("s3:GetObject", f"arn:aws:s3:::{bucket}/*", principal={"Service": ["*"]}))
+    owner.s3.put_bucket_policy(Bucket=bucket, Policy=document(statements))
+    assert owner.s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is False
+    public = allow("s3:GetObject", f"arn:aws:s3:::{bucket}/*", principal={"Service": "*", "AWS": "*"})
+    owner.s3.put_bucket_policy(Bucket=bucket, Policy=document([public]))
+    assert owner.s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
     owner.s3.put_bucket_policy(Bucket=bucket, Policy=document(statements))
     assert code_of(lambda: other.s3.put_object(Bucket=bucket, Key="log/a", Body=b"x")) == "AccessDenied"
     assert code_of(lambda: other.s3.get_object(Bucket=bucket, Key="k")) == "AccessDenied"
