@@ -126,6 +126,12 @@ class OpsContext:
                                 self.email_of)
         return False
 
+    def denied(self, caller: Optional[str], action: str, bucket: Bucket, key: Optional[str] = None,
+               context: Mapping[str, Any] | None = None) -> bool:
+        """Whether the bucket policy explicitly denies CALLER ACTION (what no implicit right overrides)."""
+        resource = f"arn:aws:s3:::{bucket.name}" + (f"/{key}" if key is not None else "")
+        return policies.evaluate(_parsed_policy(bucket), caller, action, resource, context) == "Deny"
+
     def _require(self, caller: Optional[str], action: str, bucket: Bucket, key: Optional[str] = None,
                  obj: Optional[ObjectVersion] = None, context: Mapping[str, Any] | None = None) -> None:
         if not self.decide(caller, action, bucket, key, obj, context):

@@ -96,9 +96,12 @@ class Multipart(Objects):
         upload = self.meta.get_upload(conn, upload_id, lock=lock)
         if upload is None or upload.bucket_id != found.id or upload.key != key:
             raise S3Error("NoSuchUpload", upload_id=upload_id)
-        # The initiator may always act on its own upload.
+        # The initiator may always act on its own upload, but for an explicit Deny of the bucket policy (S3
+        # authorizes each UploadPart and the Complete as s3:PutObject, Abort and ListParts as their own actions).
         if caller is None or caller != upload.owner:
             self._require(caller, action, found, key, context=context)
+        elif self.denied(caller, action, found, key, context=context):
+            raise S3Error("AccessDenied")
         return found, upload
 
     def upload_part(self, caller: Optional[str], bucket: str, key: str, upload_id: str, part_number: Any,

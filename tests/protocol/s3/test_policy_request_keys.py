@@ -254,3 +254,23 @@ def test_service_and_federated_principals_are_kept_and_match_no_caller(gateway_s
     for bad in ({"Robot": "x"}, {"Service": ""}, {"Service": [1]}):
         assert code_of(lambda: owner.s3.put_bucket_policy(Bucket=bucket, Policy=document([
             allow("s3:GetObject", f"arn:aws:s3:::{bucket}/*", principal=bad)]))) == "MalformedPolicy"
+
+
+def test_a_deny_holds_for_the_parts_of_an_upload_the_caller_began(owner: Account, other: Account) -> None:
+    """The initiator acts on its own upload without a grant, but an explicit Deny added since still stops its
+    UploadPart and CompleteMultipartUpload (each is s3:PutObject); AbortMultipartUpload, not denied, works."""
+    bucket = owner.bucket()
+    allowed = allow("s3:PutObject", f"arn:aws:s3:::{bucket}/*", principal={"CanonicalUser": other.id})
+    owner.s3.put_bucket_policy(Bucket=bucket, Policy=document([allowed]))
+    upload = other.s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    first = other.s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=b"one")
+    owner.s3.put_bucket_policy(Bucket=bucket, Policy=document([allowed, allow(
+        "s3:PutObject", f"arn:aws:s3:::{bucket}/*", effect="Deny", principal={"CanonicalUser": other.id})]))
+    assert code_of(lambda: other.s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=2,
+                                                Body=b"two")) == "AccessDenied"
+    assert code_of(lambda: other.s3.complete_multipart_upload(
+        Bucket=bucket, Key="mp", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": first["ETag"]}]})) == "AccessDenied"
+    assert [p["PartNumber"] for p in other.s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload)["Parts"]] == [1]
+    other.s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
+    assert owner.s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
