@@ -28,6 +28,7 @@ class BucketConfiguration(OpsContext):
                        headers: Mapping[str, str] | None = None, context: Mapping[str, Any] | None = None) -> None:
         """PutBucketAcl from an AccessControlPolicy body (ACL) or x-amz-acl / x-amz-grant-* headers."""
         bucket = self._read_bucket(caller, name, "s3:PutBucketAcl", context)
+        public.check_canned_acl(bucket, headers or {})  # ACLs disabled: bucket-owner-full-control alone
         new = self._acl_for_put(bucket.owner, None, acl, headers)
         public.check_acl_write(bucket, new)  # BlockPublicAcls, ACLs disabled
         self._set_bucket(caller, name, "s3:PutBucketAcl", context, acl=new)

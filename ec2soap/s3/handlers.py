@@ -11,7 +11,7 @@ from typing import Any, Optional
 from urllib.parse import quote
 
 from ec2soap.origin import base_url
-from ec2soap.s3 import checksums, public, xml, xml_checksums
+from ec2soap.s3 import checksums, xml, xml_checksums
 from ec2soap.s3.answers import S3Answer
 from ec2soap.s3.bodies import Prepared, decoder_for
 from ec2soap.s3.errors import S3Error
@@ -104,23 +104,8 @@ async def list_objects(res: Any, call: Any) -> S3Answer:
     return S3Answer(200, xml.list_bucket_result(result))
 
 
-async def _canned_acl_allowed(res: Any, call: Any, action: str, key: Optional[str] = None,
-                              version_id: Optional[str] = None) -> None:
-    """PutBucketAcl and PutObjectAcl with a canned ACL on a bucket whose ACLs are disabled: refused
-    (s3.public.check_canned_acl) once the caller may write the ACL at all, else the operation's own refusal."""
-    if call.headers.get("x-amz-acl") is None:
-        return
-    bucket = await res.run(res.ops.head_bucket_exists, call.bucket)
-    try:
-        public.check_canned_acl(bucket, call.headers)
-    except S3Error:
-        if await res.run(res.ops.allowed, call.caller, action, call.bucket, key, version_id, call.context):
-            raise
-
-
 async def put_bucket_acl(res: Any, call: Any) -> S3Answer:
     acl = xml.parse_access_control_policy(call.body) if call.body.strip() else None
-    await _canned_acl_allowed(res, call, "s3:PutBucketAcl")
     await res.run(res.ops.put_bucket_acl, call.caller, call.bucket, acl, call.headers, call.context)
     return S3Answer.empty(200)
 
@@ -306,9 +291,6 @@ async def get_object_acl(res: Any, call: Any) -> S3Answer:
 
 async def put_object_acl(res: Any, call: Any) -> S3Answer:
     acl = xml.parse_access_control_policy(call.body) if call.body.strip() else None
-    version_id = call.query.get("versionId")
-    await _canned_acl_allowed(res, call, "s3:PutObjectVersionAcl" if version_id else "s3:PutObjectAcl", call.key,
-                              version_id)
     await res.run(res.ops.put_object_acl, call.caller, call.bucket, call.key, acl, call.headers,
                   call.query.get("versionId"), call.context)
     return S3Answer.empty(200)

@@ -441,6 +441,7 @@ class Objects(OpsContext):
                 raise self._missing_key(caller, found, key, context, version_id)
             self._require(caller, "s3:PutObjectVersionAcl" if version_id else "s3:PutObjectAcl", found, key,
                           version, context)
+            public.check_canned_acl(found, headers or {})  # ACLs disabled: bucket-owner-full-control alone
             new_acl = self._acl_for_put(public.effective_owner(found, version.owner), found.owner, acl, headers)
             public.check_acl_write(found, new_acl)  # BlockPublicAcls, ACLs disabled
             self.meta.set_object_acl(conn, version.id, new_acl)
