@@ -22,10 +22,11 @@ GUIDE = Path(__file__).resolve().parents[3] / "docs" / "user-guide.md"
 HEADING = "## 9. What the S3 API supports"
 _SUBRESOURCE = re.compile(r"`\?([A-Za-z][A-Za-z-]*)")
 _CODE = re.compile(r"`([A-Za-z][A-Za-z0-9-]*)`")
-# Backticked words of the refused column that are not error codes: the settings, elements and values refused.
+# Backticked words of the refused column that are not error codes: the settings, elements, canned ACLs and
+# values refused.
 _NOT_CODES = {"MfaDelete", "Enabled", "Transition", "NoncurrentVersionTransition", "BlockPublicPolicy",
               "BucketOwnerEnforced", "If-None-Match", "If-Match", "Origin", "Access-Control-Request-Method",
-              "x-amz-content-sha256", "awscrt"}
+              "x-amz-content-sha256", "awscrt", "bucket-owner-full-control", "private"}
 
 
 def _section() -> str:
