@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
+from tests.conftest import database_urls, engine_url
+from tests.protocol.conftest import ClientFailure, GatewayServer, Keys, serve_gateway
 
 S3_CLIENTS = ["boto3", "boto3-vhost", "boto2", "s3cmd-v2", "s3cmd-v4"]
 _real_getaddrinfo = socket.getaddrinfo
@@ -267,3 +268,17 @@ def s3_of(gateway_server: GatewayServer, tmp_path: Path) -> Callable[[str, Keys]
 @pytest.fixture
 def boto3_s3(gateway_server: GatewayServer, new_user: Callable[[], Keys]) -> Any:
     return boto3_client(gateway_server, new_user())
+
+
+@pytest.fixture(scope="module", params=database_urls())
+def db_server(request: Any, tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]
+              ) -> Iterator[GatewayServer]:
+    """The real server on a fresh database of each engine (SQLite, and PostgreSQL and MariaDB when their URLs
+    are set): one per module that asks, for the tests where concurrency on every database matters."""
+    drops: list = []
+    url = engine_url(request.param, tmp_path_factory.mktemp(f"db-{request.param}"), drops.append)
+    try:
+        yield from serve_gateway(tmp_path_factory, reactor, in_reactor, name=f"gw-{request.param}", database_url=url)
+    finally:
+        for drop in drops:
+            drop()

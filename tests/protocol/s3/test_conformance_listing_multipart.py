@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import database_urls, engine_url
-from tests.protocol.conftest import ClientFailure, GatewayServer, Keys, make_user, serve_gateway
+from tests.protocol.conftest import ClientFailure, GatewayServer, Keys, make_user
 from tests.protocol.s3.conftest import boto3_client, translate
 from tests.protocol.s3.s3api_cli import s3api
 from tests.racing import race
@@ -249,19 +248,6 @@ def test_retried_complete_after_the_object_is_replaced_is_no_such_upload(s3: Any
     gone = _fails(lambda: cli("complete-multipart-upload", "--bucket", bucket, "--key", "mp", "--upload-id", upload,
                               "--multipart-upload", spec))
     assert gone.code == "NoSuchUpload"
-
-
-@pytest.fixture(scope="module", params=database_urls())
-def db_server(request: Any, tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]
-              ) -> Iterator[GatewayServer]:
-    """The real server on a fresh database of each engine."""
-    drops: list = []
-    url = engine_url(request.param, tmp_path_factory.mktemp(f"db-{request.param}"), drops.append)
-    try:
-        yield from serve_gateway(tmp_path_factory, reactor, in_reactor, name=f"gw-{request.param}", database_url=url)
-    finally:
-        for drop in drops:
-            drop()
 
 
 def test_racing_completes_of_one_upload_all_answer_the_same(db_server: GatewayServer) -> None:

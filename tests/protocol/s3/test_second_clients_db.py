@@ -10,12 +10,11 @@ import time
 import uuid
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
-from tests.conftest import database_urls, engine_url
-from tests.protocol.conftest import ClientFailure, GatewayServer, Keys, serve_gateway
+from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
 from tests.protocol.s3.conftest import boto3_client, translate
 from tests.protocol.s3.s3api_cli import s3api
 from tests.protocol.conftest import make_user
@@ -23,19 +22,6 @@ from tests.racing import race
 
 DAY = 86400
 LOST = {"PreconditionFailed", "ConditionalRequestConflict"}
-
-
-@pytest.fixture(scope="module", params=database_urls())
-def db_server(request: Any, tmp_path_factory: Any, reactor: Any, in_reactor: Callable[..., Any]
-              ) -> Iterator[GatewayServer]:
-    """The real server on a fresh database of each engine."""
-    drops: list = []
-    url = engine_url(request.param, tmp_path_factory.mktemp(f"db-{request.param}"), drops.append)
-    try:
-        yield from serve_gateway(tmp_path_factory, reactor, in_reactor, name=f"gw-{request.param}", database_url=url)
-    finally:
-        for drop in drops:
-            drop()
 
 
 @pytest.fixture
