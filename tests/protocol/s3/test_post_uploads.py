@@ -11,7 +11,6 @@ import hmac
 import json
 import socket
 import uuid
-import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -22,7 +21,7 @@ import requests
 from lxml import etree
 
 from tests.protocol.conftest import GatewayServer, Keys
-from tests.protocol.s3.conftest import boto2_connection, boto3_client
+from tests.protocol.s3.conftest import boto2_post_connection, boto3_client
 from tests.protocol.s3.test_durability import MiB, Served, wait_for_temp_file
 
 
@@ -257,13 +256,7 @@ def test_server_side_encryption_field_is_refused(user: User) -> None:
 
 
 def test_boto2_sigv2_form(user: User) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        conn = boto2_connection(user.server, user.keys, path="/")
-    # boto 2.49 on Python 3 base64-encodes a str and signs bytes: its own bugs, shimmed at the edges only.
-    build, sign = conn.build_post_policy, conn._auth_handler.sign_string
-    conn.build_post_policy = lambda *a: build(*a).encode()
-    conn._auth_handler.sign_string = lambda s: sign(s.decode() if isinstance(s, bytes) else s)
+    conn = boto2_post_connection(user.server, user.keys)
     args = conn.build_post_form_args(user.bucket, "v2/${filename}", expires_in=600, acl="private",
                                      max_content_length=1024, fields=[{"name": "x-amz-meta-via", "value": "boto2"}],
                                      conditions=['{"x-amz-meta-via": "boto2"}'])

@@ -14,7 +14,6 @@ import json
 import os
 import time
 import uuid
-import warnings
 import zlib
 from pathlib import Path
 from typing import Any, Callable
@@ -24,7 +23,7 @@ import pytest
 import requests
 
 from tests.protocol.conftest import ClientFailure, GatewayServer, Keys
-from tests.protocol.s3.conftest import boto2_connection, boto3_client, failure_of
+from tests.protocol.s3.conftest import boto2_connection, boto2_post_connection, boto3_client, failure_of
 from tests.protocol.s3.s3api_cli import s3api
 
 MiB = 1024 * 1024
@@ -557,13 +556,7 @@ def test_awscli_unsigned_requests_are_anonymous(cli: Cli) -> None:
 # -- browser uploads: a boto 2 form --------------------------------------------------------------------------
 
 def _boto2_form(cli: Cli, bucket: str, key: str, **kwargs: Any) -> tuple[str, dict]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        conn = boto2_connection(cli.server, cli.keys, path="/")
-    # boto 2.49 on Python 3 base64-encodes a str and signs bytes (as test_post_uploads shims them).
-    build, sign = conn.build_post_policy, conn._auth_handler.sign_string
-    conn.build_post_policy = lambda *a: build(*a).encode()
-    conn._auth_handler.sign_string = lambda s: sign(s.decode() if isinstance(s, bytes) else s)
+    conn = boto2_post_connection(cli.server, cli.keys)
     args = conn.build_post_form_args(bucket, key, expires_in=600, **kwargs)
     return args["action"] + bucket, {f["name"]: f["value"] for f in args["fields"]}
 
