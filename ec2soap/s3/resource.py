@@ -407,9 +407,12 @@ class S3Resource(FrontDoor):
                 headers["x-amz-checksum-algorithm"] = name[len(CHECKSUM_PREFIX):]
         if part:
             check_part_number(call.query.get("partNumber"), self.ops.limits)
-        else:
-            await self.run(self.ops.check_put, caller, call.bucket, call.key, headers, call.context)
-        body = await self.run(self.ops.receive, headers, part)
+
+        def check_and_receive() -> Any:  # one pool hop: the permission, then the temp file the body goes to
+            if not part:
+                self.ops.check_put(caller, call.bucket, call.key, headers, call.context)
+            return self.ops.receive(headers, part)
+        body = await self.run(check_and_receive)
         return Prepared(caller, auth, body, decoder_for(auth, headers), headers)
 
     def respond_early(self, request: Any, failure: Failure) -> None:
