@@ -294,8 +294,10 @@ class Multipart(Objects):
         if version is None or version.bucket_id != found.id or version.key != key \
                 or version.last_modified != done.completed:
             raise missing
-        if caller is None or caller != done.owner:  # as for the upload: its initiator may always
+        if caller is None or caller != done.owner:  # as for the upload (_upload): its initiator may, but for a Deny
             self._require(caller, "s3:PutObject", found, key, context=context)
+        elif self.denied(caller, "s3:PutObject", found, key, context=context):
+            raise S3Error("AccessDenied")
         if list(parts) != done.parts:
             number, etag = ([p for p, q in zip(parts, done.parts) if p != q] or list(parts[len(done.parts):])
                             or [parts[-1]])[0]

@@ -264,6 +264,10 @@ def test_a_deny_holds_for_the_parts_of_an_upload_the_caller_began(owner: Account
     owner.s3.put_bucket_policy(Bucket=bucket, Policy=document([allowed]))
     upload = other.s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
     first = other.s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=b"one")
+    done = other.s3.create_multipart_upload(Bucket=bucket, Key="done")["UploadId"]
+    only = other.s3.upload_part(Bucket=bucket, Key="done", UploadId=done, PartNumber=1, Body=b"all of it")
+    finished = {"Parts": [{"PartNumber": 1, "ETag": only["ETag"]}]}
+    other.s3.complete_multipart_upload(Bucket=bucket, Key="done", UploadId=done, MultipartUpload=finished)
     owner.s3.put_bucket_policy(Bucket=bucket, Policy=document([allowed, allow(
         "s3:PutObject", f"arn:aws:s3:::{bucket}/*", effect="Deny", principal={"CanonicalUser": other.id})]))
     assert code_of(lambda: other.s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=2,
@@ -271,6 +275,8 @@ def test_a_deny_holds_for_the_parts_of_an_upload_the_caller_began(owner: Account
     assert code_of(lambda: other.s3.complete_multipart_upload(
         Bucket=bucket, Key="mp", UploadId=upload,
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": first["ETag"]}]})) == "AccessDenied"
+    assert code_of(lambda: other.s3.complete_multipart_upload(  # a retry of the finished one, too
+        Bucket=bucket, Key="done", UploadId=done, MultipartUpload=finished)) == "AccessDenied"
     assert [p["PartNumber"] for p in other.s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload)["Parts"]] == [1]
     other.s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
     assert owner.s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
