@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Optional
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ec2soap.s3.metadata import ObjectVersion, Upload
@@ -15,8 +15,12 @@ __all__ = ["get_rules", "set_rules", "delete_rules", "swept_buckets", "move_curs
            "versions_between", "versions_of", "old_uploads"]
 
 
+# Read by every GET of a current version (s3.lifecycle.expiration_header): built once, parameters bound.
+_RULES = select(s3_lifecycle.c.rules).where(s3_lifecycle.c.bucket_id == bindparam("bucket_id"))
+
+
 def get_rules(conn: Connection, bucket_id: int) -> Optional[list]:
-    row = conn.execute(select(s3_lifecycle.c.rules).where(s3_lifecycle.c.bucket_id == bucket_id)).first()
+    row = conn.execute(_RULES, {"bucket_id": bucket_id}).first()
     return json.loads(row.rules) if row else None
 
 

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -217,6 +217,17 @@ _ACCOUNT_BLOCK = "account_public_access_block"
 _WITH_ACCOUNT_BLOCK = select(s3_bucket, select(s3_account.c.public_access_block)
                              .where(s3_account.c.owner == s3_bucket.c.owner)
                              .scalar_subquery().label(_ACCOUNT_BLOCK))
+# The reads every GET and PUT makes, built once with bound parameters: SQLAlchemy then neither rebuilds the
+# expression nor recomputes its cache key per call (a third of a GET's lookup on the pool, by cProfile).
+_BUCKET_BY_NAME = _WITH_ACCOUNT_BLOCK.where(s3_bucket.c.name == bindparam("name"))
+_BUCKET_BY_NAME_LOCKED = _BUCKET_BY_NAME.with_for_update()
+_LATEST = select(s3_object).where(s3_object.c.bucket_id == bindparam("bucket_id"),
+                                  s3_object.c.key == bindparam("key"), s3_object.c.latest == 1)
+_LATEST_LOCKED = _LATEST.with_for_update()
+_VERSION = select(s3_object).where(s3_object.c.bucket_id == bindparam("bucket_id"),
+                                   s3_object.c.key == bindparam("key"),
+                                   s3_object.c.version_id == bindparam("version_id"))
+_VERSION_LOCKED = _VERSION.with_for_update()
 
 
 class MetadataStore:
@@ -227,7 +238,7 @@ class MetadataStore:
     def get_bucket(self, conn: Connection, name: str, lock: bool = False) -> Bucket | None:
         """Bucket NAME with its owner's account block (the one place every access decision gets it from), or
         None. LOCK: FOR UPDATE on the bucket's row."""
-        row = conn.execute(_locked(_WITH_ACCOUNT_BLOCK.where(s3_bucket.c.name == name), lock)).first()
+        row = conn.execute(_BUCKET_BY_NAME_LOCKED if lock else _BUCKET_BY_NAME, {"name": name}).first()
         return Bucket.from_row(row) if row else None
 
     def insert_bucket(self, conn: Connection, name: str, owner: str, created: float, location: str | None,
@@ -273,12 +284,12 @@ class MetadataStore:
     def get_object(self, conn: Connection, bucket_id: int, key: str, version_id: str | None = None,
                    lock: bool = False) -> ObjectVersion | None:
         """The latest version of KEY (maybe a delete marker), or version VERSION_ID."""
-        stmt = select(s3_object).where(s3_object.c.bucket_id == bucket_id, s3_object.c.key == key.encode())
         if version_id is None:
-            stmt = stmt.where(s3_object.c.latest == 1)
+            row = conn.execute(_LATEST_LOCKED if lock else _LATEST, {"bucket_id": bucket_id, "key": key.encode()})
         else:
-            stmt = stmt.where(s3_object.c.version_id == version_id)
-        row = conn.execute(_locked(stmt, lock)).first()
+            row = conn.execute(_VERSION_LOCKED if lock else _VERSION, {"bucket_id": bucket_id, "key": key.encode(),
+                                                                         "version_id": version_id})
+        row = row.first()
         return ObjectVersion.from_row(row) if row else None
 
     def _insert_version(self, conn: Connection, bucket_id: int, key: str, version_id: str, new: NewVersion,

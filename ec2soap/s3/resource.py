@@ -10,6 +10,7 @@ the reactor thread.
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import time
 import uuid
@@ -37,7 +38,7 @@ from ec2soap.s3.request_checks import before_route
 from ec2soap.s3.post_form import prepare_post
 from ec2soap.s3.errors import S3Error, render_error
 from ec2soap.s3.rules import check_part_number, http_date
-from ec2soap.s3.streaming import BlobProducer
+from ec2soap.s3.downloads import BlobProducer
 
 __all__ = ["S3Resource", "s3_target", "Prepared"]
 
@@ -341,7 +342,13 @@ class S3Resource(FrontDoor):
     async def _authenticate_buffered(self, call: Call) -> None:
         """A request whose (small) body Twisted buffered: read it, check the signature and digests."""
         streamed_put = routes.is_upload(call.method, call.bucket, call.key, call.query, call.headers)
-        body = None if streamed_put else await self.run(read_small, call.request.content)
+        content = call.request.content
+        if streamed_put:
+            body = None
+        elif content is None or isinstance(content, io.BytesIO):
+            body = read_small(content)  # in memory (Twisted buffers a small body so): no I/O, no pool hop
+        else:
+            body = await self.run(read_small, content)  # a temp file
         call.caller, call.auth = await self._identify(call, body)
         if body is None:
             return

@@ -1,4 +1,4 @@
-"""S3 bodies in constant memory over Twisted: a Request that streams object uploads, and a download producer.
+"""S3 upload bodies in constant memory over Twisted: a Request that streams them (downloads: s3.downloads).
 
 Twisted glue only: no SQL, no XML and nothing from ec2soap.core. S3 decisions (is this an upload, who is the
 caller, may they write) are the S3Resource's, reached through the `UploadHandler` it gives the factory.
@@ -20,24 +20,19 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import sys
 import time
 from collections import deque
 from typing import Any, Callable, Optional, Protocol
 
-from twisted.internet import tcp
 from twisted.internet.defer import Deferred, ensureDeferred, fail
-from twisted.internet.interfaces import ISSLTransport
 from twisted.python.failure import Failure
 from twisted.web import http, server
-from zope.interface import implementer
-from twisted.internet.interfaces import IPushProducer
 
 from ec2soap.origin import request_origin
+from ec2soap.s3.downloads import plain_tcp
 
-__all__ = ["StreamingRequest", "request_factory", "UploadHandler", "UploadStream", "BlobProducer",
-           "HIGH_WATER", "DRAIN_BYTES", "DRAIN_SECONDS"]
+__all__ = ["StreamingRequest", "request_factory", "UploadHandler", "UploadStream", "HIGH_WATER", "DRAIN_BYTES",
+           "DRAIN_SECONDS"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +41,7 @@ BATCH = 1024 * 1024       # most bytes handed to the thread pool in one write
 MIN_BATCH = 256 * 1024    # ... and the fewest, unless the body ended (fewer hops than one per socket read)
 DRAIN_BYTES = 64 * 1024 * 1024  # body bytes read and dropped after an early answer before closing anyway
 DRAIN_SECONDS = 5.0             # ... and for at most this long (the channel's own LINGER_SECONDS)
-SENDFILE = True  # downloads over plain TCP by sendfile(2) on Linux (BlobProducer); False: through Python
+UPLOAD_READ = 256 * 1024  # socket reads while an upload body arrives (Twisted's own: 64 KiB)
 
 
 class UploadHandler(Protocol):
@@ -183,6 +178,9 @@ class UploadStream:
             self._resume()
         if self._ended:
             self._writing = True
+            if self.prepared.decoder is None:  # nothing to finish: no pool hop
+                self._finished(None)
+                return
             self._run(self._finish).addCallbacks(self._finished, self._failed).addErrback(self._broken)
 
     def _write(self, batch: list[bytes]) -> None:  # on the pool (the join too: no copy on the reactor)
@@ -304,6 +302,7 @@ class StreamingRequest(server.Request):
         if expect_continue:
             self.requestHeaders.removeHeader(b"expect")
         self.s3_upload = UploadStream(self, prepare, self.run, expect_continue)  # type: ignore[arg-type]
+        _read_size(self, UPLOAD_READ)  # fewer, larger reads on the reactor while the body arrives
         self.s3_upload.start()
 
     def handleContentChunk(self, data: bytes) -> None:
@@ -320,6 +319,7 @@ class StreamingRequest(server.Request):
             super().requestReceived(command, path, version)
             return
         self._set_request_line(command, path, version)
+        _read_size(self, None)  # the connection's next request is read as Twisted reads
         try:
             upload.end()
         except Exception:
@@ -439,6 +439,19 @@ class _Linger:
         self._timer = None
 
 
+def _read_size(request: Any, size: Optional[int]) -> None:
+    """Read REQUEST's plain TCP connection SIZE bytes at a time (None: Twisted's default again). Only the
+    read size: tcp.Connection.doRead reads `bufferSize`; the same attribute is also the write buffer's limit
+    before a producer is paused, which an upload's small answer never reaches."""
+    transport = getattr(getattr(request, "channel", None), "transport", None)
+    if not plain_tcp(transport):
+        return
+    if size is None:
+        transport.__dict__.pop("bufferSize", None)
+    else:
+        transport.bufferSize = size
+
+
 def _failing(failure: Failure) -> Callable[[], Deferred]:
     return lambda: fail(failure)
 
@@ -447,150 +460,3 @@ def request_factory(handler: UploadHandler, run: Callable[..., Deferred]) -> Cal
     """site.requestFactory: StreamingRequest bound to HANDLER and RUN (the store's `defer`)."""
     cls = type("GatewayRequest", (StreamingRequest,), {"handler": handler, "run": staticmethod(run)})
     return cls
-
-
-def _socket_fd(request: Any) -> Optional[int]:
-    """The plain TCP socket under REQUEST's channel when its body may go out by sendfile(2): Linux, no TLS
-    (TLS must encrypt in the process), a body neither chunked nor suppressed (HEAD, 204/304). Else None."""
-    if not SENDFILE or not sys.platform.startswith("linux"):
-        return None
-    channel = getattr(request, "channel", None)
-    transport = getattr(channel, "transport", None)
-    if not isinstance(transport, tcp.Connection) or ISSLTransport.providedBy(transport) \
-            or getattr(transport, "TLS", False):
-        return None
-    if request.chunked or request.method == b"HEAD" or request.code in http.NO_BODY_CODES:
-        return None
-    try:
-        return transport.socket.fileno()
-    except (AttributeError, OSError):
-        return None
-
-
-@implementer(IPushProducer)
-class BlobProducer:
-    """Writes a BlobReader to a Request: first the prefix it read with its lookup (BlobReader.ready); a
-    reader with nothing left (exhausted) ends the body with no hop for an empty read or the close.
-    Over plain TCP (_socket_fd) the rest goes by sendfile(2) on the pool (BlobReader.send_to: no copy through
-    Python, the reactor free), only while the transport's buffer is empty (its resumeProducing after a pause),
-    on a dup of the socket's descriptor (a connection closed meanwhile never lets bytes reach another), a
-    budget of bytes per hop. A client that stops reading makes send_to return (no thread held): the next chunk
-    goes through the transport, which waits for it. Otherwise chunk by chunk with one read ahead (read on the
-    pool while the transport drains). At most two chunks per download in memory."""
-
-    def __init__(self, request: Any, reader: Any, run: Callable[..., Deferred]):
-        self.request, self.reader, self.run = request, reader, run
-        self._paused = False
-        self._reading = False
-        self._stopped = False
-        self._ahead: Optional[bytes] = None  # read, not yet written
-        self._drained = False  # the transport's buffer is empty (resumed after a pause), nothing written since
-        self._sendfile = hasattr(reader, "send_to") and _socket_fd(request) is not None
-        self.done: Deferred = Deferred()
-
-    def start(self) -> Deferred:
-        self.request.registerProducer(self, True)
-        ready = getattr(self.reader, "ready", None)
-        self._ahead = ready() if ready is not None else None
-        self._pump()
-        return self.done
-
-    def _pump(self) -> None:
-        if self._stopped:
-            return
-        if self._ahead is not None and not self._paused:
-            data, self._ahead = self._ahead, None
-            self._drained = False
-            self.request.write(data)  # may pause us at once (the transport's buffer is full)
-            if self._stopped:
-                return
-        if self._ahead is not None or self._reading:
-            return
-        if getattr(self.reader, "exhausted", False):
-            self._end(None)
-            return
-        if self._sendfile:
-            if self._drained:
-                self._send()
-                return
-            if self._paused:
-                return  # no read ahead: sendfile goes on from here once the transport is empty
-        self._reading = True
-        self.run(self.reader.read).addCallbacks(self._got, self._error)
-
-    def _send(self) -> None:
-        try:
-            fd = os.dup(_socket_fd(self.request))  # type: ignore[arg-type]
-        except (TypeError, OSError):
-            self._sendfile = False  # the connection is going away: the ordinary path finds out
-            self._pump()
-            return
-        self._reading = True
-
-        def sent(result: tuple[int, bool]) -> None:
-            count, stalled = result
-            self.request.sentLength += count
-            if stalled:
-                self._drained = False  # the next chunk goes through the transport, which waits for the client
-            self._got(None)
-
-        def closed(result: Any) -> Any:
-            os.close(fd)
-            return result
-        self.run(self.reader.send_to, fd, lambda: self._stopped).addBoth(closed).addCallbacks(
-            sent, self._error)
-
-    def _got(self, data: Optional[bytes]) -> None:  # a chunk read, or None after a sendfile hop
-        self._reading = False
-        if self._stopped:
-            self._close()
-            return
-        if data == b"":
-            self._end(None)
-            return
-        self._ahead = data
-        self._pump()
-
-    def _error(self, failure: Failure) -> None:
-        self._reading = False
-        if not self._stopped:
-            log.error("S3 download failed while streaming: %s", failure.getErrorMessage())
-        self._end(failure)
-
-    def _end(self, failure: Optional[Failure]) -> None:
-        self._stopped = True
-        self._close()
-        try:
-            self.request.unregisterProducer()
-        except Exception:  # the connection is gone already
-            pass
-        if not self.done.called:
-            if failure is None:
-                self.done.callback(None)
-            else:
-                self.done.errback(failure)
-
-    def _close(self) -> None:
-        self._ahead = None
-        if getattr(self.reader, "exhausted", False):
-            self.reader.close()  # every file is closed already: nothing that blocks
-            return
-        self.run(self.reader.close).addErrback(lambda f: None)
-
-    def pauseProducing(self) -> None:
-        self._paused = True
-
-    def resumeProducing(self) -> None:
-        # The transport resumes its producer only once its buffer is empty (FileDescriptor.doWrite).
-        self._paused = False
-        self._drained = True
-        self._pump()
-
-    def stopProducing(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        if not self._reading:
-            self._close()
-        if not self.done.called:
-            self.done.errback(Failure(ConnectionError("client went away during the download")))

@@ -1,4 +1,4 @@
-"""GetObject's byte paths (s3.streaming.BlobProducer) through boto3 and a raw socket against the real gateway:
+"""GetObject's byte paths (s3.downloads.BlobProducer) through boto3 and a raw socket against the real gateway:
 the prefix read with the lookup (BlobReader.prefetch), sendfile(2) from the pool over plain TCP (in budgets of
 bytes per pool hop), the chunked path through the transport (SENDFILE off), and a client that stops reading
 for longer than send_to's stall limit. Every body is compared with what was PUT."""
@@ -16,7 +16,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from ec2soap.s3 import object_store, streaming
+from ec2soap.s3 import downloads, object_store
 from tests.protocol.conftest import GatewayServer, Keys, make_user
 from tests.protocol.s3.conftest import boto3_client
 
@@ -43,7 +43,7 @@ SENT: list[int] = []  # bytes each send_to call sent, in the test running
 
 @pytest.fixture(params=["sendfile", "chunked"])
 def path(request: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setattr(streaming, "SENDFILE", request.param == "sendfile")
+    monkeypatch.setattr(downloads, "SENDFILE", request.param == "sendfile")
     real = object_store.BlobReader.send_to
 
     def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
