@@ -228,6 +228,7 @@ _VERSION = select(s3_object).where(s3_object.c.bucket_id == bindparam("bucket_id
                                    s3_object.c.key == bindparam("key"),
                                    s3_object.c.version_id == bindparam("version_id"))
 _VERSION_LOCKED = _VERSION.with_for_update()
+_INSERT_VERSION = insert(s3_object)  # every column given as a parameter (_insert_version)
 
 
 class MetadataStore:
@@ -294,7 +295,7 @@ class MetadataStore:
 
     def _insert_version(self, conn: Connection, bucket_id: int, key: str, version_id: str, new: NewVersion,
                         delete_marker: bool = False) -> ObjectVersion:
-        conn.execute(insert(s3_object).values(
+        conn.execute(_INSERT_VERSION, dict(
             bucket_id=bucket_id, key=key.encode(), version_id=version_id, latest=1, delete_marker=delete_marker,
             owner=new.owner, size=new.size, etag=new.etag, last_modified=new.last_modified,
             content_type=new.content_type, headers=_dumps(new.headers or None),
