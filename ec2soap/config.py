@@ -76,6 +76,10 @@ class Settings:
         "doc": "port of the built-in simulator's signed API (/client/api); 0 picks a free port, -1 disables"})
     integration_port: int = field(default=8096, metadata={
         "doc": "port of the simulator's unauthenticated integration API; 0 picks a free port, -1 disables"})
+    simulator_over_http: bool = field(default=False, metadata={
+        "doc": "the gateway reaches its built-in simulator over loopback HTTP on simulator_port, as it would a real "
+               "CloudStack; false (the default) hands it the same signed requests in-process and reads the same "
+               "JSON bytes back, without two HTTP exchanges per call"})
     simulator_job_seconds: float = field(default=2.0, metadata={
         "doc": "how long the simulator's async jobs (deploy, stop, snapshot, ...) take"})
     simulator_expunge_seconds: float = field(default=86400.0, metadata={

@@ -153,8 +153,8 @@ def gateway_site(settings: Settings, running: "Running", reactor: Any) -> server
     if not settings.embedded:
         factory = CloudStackClientFactory.for_url(settings.cloudstack_url, timeout=settings.cloudstack_timeout,
                                                   **options)
-    elif "simulator" in running.ports:
-        # The embedded simulator is reached over loopback HTTP, exactly as a real CloudStack would be.
+    elif settings.simulator_over_http and "simulator" in running.ports:
+        # Asked for: the embedded simulator over loopback HTTP, exactly as a real CloudStack would be reached.
         factory = CloudStackClientFactory.for_url(
             f"http://127.0.0.1:{running.ports['simulator']}/client/api", timeout=settings.cloudstack_timeout,
             **options)

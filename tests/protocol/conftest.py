@@ -1,4 +1,4 @@
-"""The real server (gateway + simulator over loopback HTTP) on 127.0.0.1, and real EC2 clients against it.
+"""The real server (gateway + simulator over loopback HTTP, simulator_over_http) on 127.0.0.1, and real EC2 clients against it.
 
 One server per test module; each test gets a fresh CloudStack account (its own keys), so tests never see each
 other's resources. Clients: boto3 (SigV4), boto 2.49 (SigV2) and awscli (run in-process through its own
@@ -45,7 +45,10 @@ def serve_gateway(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[...,
     (e.g. simulator_advanced_zone=True). A module-scoped `gateway_server` fixture yields from it."""
     from ec2soap import server
 
+    # Over loopback HTTP (simulator_over_http), so every protocol test also crosses the CloudStack wire; the
+    # modules that build their own Settings run the default, in-process.
     values: dict[str, Any] = dict(host="127.0.0.1", port=0, simulator_port=0, integration_port=-1,
+                                  simulator_over_http=True,
                                   data_dir=str(tmp_path_factory.mktemp(name)), simulator_job_seconds=0.2,
                                   simulator_expunge_seconds=2.0, job_poll_interval=0.05, job_wait=20.0, db_threads=4)
     values.update(overrides)

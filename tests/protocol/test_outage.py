@@ -21,7 +21,7 @@ def gateway_server(tmp_path_factory: Any, reactor: Any, in_reactor: Callable[...
     """This module's own server: the outage must not reach other modules."""
     from ec2soap import server
 
-    settings = Settings(host="127.0.0.1", port=0, simulator_port=0, integration_port=-1,
+    settings = Settings(host="127.0.0.1", port=0, simulator_port=0, integration_port=-1, simulator_over_http=True,
                         data_dir=str(tmp_path_factory.mktemp("outage")), simulator_job_seconds=0.2,
                         job_poll_interval=0.05, job_wait=20.0, db_threads=4, cloudstack_timeout=5.0)
     running = in_reactor(server.start, settings, reactor)
