@@ -141,9 +141,10 @@ class ReadCache:
                     return group[key]
         value = read()
         with self._lock:
-            # Not a kind a writing request under way has written: its commit could come before its end.
-            if token == self._generation and self.enabled and not self._dirty.get(kind) \
-                    and not self._dirty.get(None):
+            # Not a kind a writing request under way has written: its commit could come before its end. What any
+            # write may change (KIND None) is kept only while no writing request under way has written at all.
+            dirty = bool(self._dirty) if kind is None else self._dirty.get(kind) or self._dirty.get(None)
+            if token == self._generation and self.enabled and not dirty:
                 if self._count >= _MAX_ENTRIES:  # full: start again rather than grow
                     self._entries.clear()
                     self._count = 0
