@@ -120,3 +120,13 @@ def test_run_uses_the_pool_not_the_reactor_thread(store: Store, in_reactor: Any)
     assert value == "done"
     assert names and names[0] != "reactor"
     assert len(ticks) == 3 and max(ticks) < 0.45, ticks
+
+
+def test_sqlite_commits_are_durable(tmp_path: Any) -> None:
+    """WAL with synchronous=FULL on every connection: a commit is on disk before the write is answered."""
+    store = Store(f"sqlite:///{tmp_path}/durable.db", threads=2)
+    for _ in range(3):  # pooled connections, each set up by the connect hook
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    store.close()
