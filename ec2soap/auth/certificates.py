@@ -5,6 +5,7 @@ carries one next to the certificate is reduced to the certificate alone before a
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -18,6 +19,11 @@ __all__ = ["CertificateError", "RegisteredCertificate", "load_pem", "load_der", 
 # The width of ec2_credential.cert_unique_id.
 MAX_UNIQUE_ID = 768
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
+# Parsing is a pure function of the bytes, and the same few certificates come back on every SOAP request (the
+# token, then the registered PEM it is compared with): the last ones parsed are kept, keyed by their exact
+# bytes. Only certificates of ordinary size are kept, so the memory held stays bounded (_MEMO_ENTRIES × 8 KiB).
+_MEMO_ENTRIES = 256
+_MEMO_MAX_BYTES = 8192
 
 
 class CertificateError(ValueError):
@@ -44,11 +50,19 @@ def unique_id(cert: x509.Certificate) -> str:
 
 def load_der(der: bytes) -> RegisteredCertificate:
     """DER bytes (a BinarySecurityToken) → RegisteredCertificate; CertificateError if unusable."""
+    der = bytes(der)
+    return _load_der_memo(der) if len(der) <= _MEMO_MAX_BYTES else _load_der(der)
+
+
+def _load_der(der: bytes) -> RegisteredCertificate:
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError:
         raise CertificateError("the certificate is not a valid DER-encoded X.509 certificate") from None
     return _registered(cert)
+
+
+_load_der_memo = functools.lru_cache(maxsize=_MEMO_ENTRIES)(_load_der)  # a refusal raises: never kept
 
 
 def load_pem(text: str | bytes) -> RegisteredCertificate:
@@ -62,11 +76,18 @@ def load_pem(text: str | bytes) -> RegisteredCertificate:
         raise CertificateError("no PEM certificate (-----BEGIN CERTIFICATE-----) was given")
     if len(blocks) > 1:
         raise CertificateError("give exactly one certificate, not a chain")
+    return _load_block_memo(blocks[0]) if len(blocks[0]) <= _MEMO_MAX_BYTES else _load_block(blocks[0])
+
+
+def _load_block(block: bytes) -> RegisteredCertificate:
     try:
-        cert = x509.load_pem_x509_certificate(blocks[0])
+        cert = x509.load_pem_x509_certificate(block)
     except ValueError:
         raise CertificateError("the PEM certificate could not be parsed") from None
     return _registered(cert)
+
+
+_load_block_memo = functools.lru_cache(maxsize=_MEMO_ENTRIES)(_load_block)
 
 
 def _registered(cert: x509.Certificate) -> RegisteredCertificate:
