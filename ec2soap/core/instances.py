@@ -288,7 +288,9 @@ async def run_instances(ctx: RequestContext, image_id: str, min_count: int, max_
         "HostResourceGroupArn": placement_host_resource_group_arn,
         "AvailabilityZoneId": placement_availability_zone_id})
     launch = await launch_devices.plan(ctx, block_devices, tag_specifications or {}, template, zone)
-    allowed = await _allowed(ctx)
+    # One instance needs no count of what the account may still have: CloudStack refuses a deploy past the
+    # limit (535), which is InstanceLimitExceeded with nothing launched, as this check would answer it.
+    allowed = await _allowed(ctx) if max_count > 1 else None
     if allowed is not None and allowed < min_count:
         raise ERRORS["InstanceLimitExceeded"](allowed=allowed, requested=min_count)
     count = max_count if allowed is None else min(max_count, allowed)

@@ -165,18 +165,24 @@ async def visible_instances(ctx: RequestContext, instance_ids: Sequence[str] = (
 
 # -- TerminateInstances -------------------------------------------------------------------------------------------
 
-async def _may_expunge(ctx: RequestContext) -> Any:
-    """The client that may expunge at destroy time: the caller's when allow.user.expunge.recover.vm is set,
-    else the gateway's admin client, else None."""
+async def _user_may_expunge(ctx: RequestContext) -> bool:
+    """Whether the caller's own keys may expunge (listCapabilities' allowuserexpungerecovervm)."""
     try:
         capabilities = await ctx.cloud.list_capabilities()
     except CloudStackApiError:
         capabilities = {}
     if isinstance(capabilities, list):
         capabilities = capabilities[0] if capabilities else {}
-    if str((capabilities or {}).get("allowuserexpungerecovervm", "")).lower() == "true":
-        return ctx.cloud
-    return ctx.admin
+    return str((capabilities or {}).get("allowuserexpungerecovervm", "")).lower() == "true"
+
+
+async def _may_expunge(ctx: RequestContext) -> Any:
+    """The client that may expunge at destroy time: the gateway's admin client when there is one (an admin may
+    always expunge, so nothing need be asked: one listCapabilities fewer per TerminateInstances), else the
+    caller's when allow.user.expunge.recover.vm is set, else None."""
+    if ctx.admin is not None:
+        return ctx.admin
+    return ctx.cloud if await _user_may_expunge(ctx) else None
 
 
 async def _destroy(ctx: RequestContext, expunger: Any, cs_id: str, going: dict) -> None:
@@ -189,18 +195,21 @@ async def _destroy(ctx: RequestContext, expunger: Any, cs_id: str, going: dict) 
             if exc.errorcode == 431:
                 raise
             # The gateway's admin keys failed (revoked, wrong): the caller's own destroy still terminates the
-            # instance, and CloudStack expunges it after expunge.delay. Never the caller's AuthFailure.
+            # instance (expunged when the caller may, else after expunge.delay). Never the caller's AuthFailure.
             log.warning("request %s: expunging VM %s with the admin keys failed (%s): destroying it as the "
                         "caller", ctx.request_id, cs_id, exc.errorcode)
-        expunger = None
+        expunger = ctx.cloud if await _user_may_expunge(ctx) else None
     extra = {"expunge": True} if expunger is not None else {}
     await ctx.cloud.begin_destroy_virtual_machine(id=cs_id, **extra, **going)
 
 
-def _not_permitted(instance_id: str) -> Exception:
-    return ERRORS["OperationNotPermitted"](
-        detail=f"The instance '{instance_id}' may not be terminated. Modify its 'disableApiTermination' instance "
-               f"attribute and try again.")
+def _refuse_protected(instances: Sequence[Instance], protected: set[str]) -> None:
+    """The whole call is refused when any instance it names has termination protection on, as in EC2."""
+    for inst in instances:
+        if inst.cs_id in protected:
+            raise ERRORS["OperationNotPermitted"](
+                detail=f"The instance '{inst.instance_id}' may not be terminated. Modify its "
+                       f"'disableApiTermination' instance attribute and try again.")
 
 
 async def _volumes_of(ctx: RequestContext, instance_ids: Sequence[str]) -> list[dict]:
@@ -223,16 +232,14 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
     # One listVolumes serves both the answer's block devices and the volumes that go or stay with the VMs: those
     # of the one VM named, when one is.
     volumes = await _volumes_of(ctx, instance_ids)
-    vms, instances = await visible_instances(ctx, instance_ids, volumes=volumes)
+    # The answer is state changes only: the instances need no block devices (whose volume ids would be minted).
+    vms, instances = await visible_instances(ctx, instance_ids, volumes=())
     live = {v["id"]: v for v in vms}
-    if ctx.records is not None:
-        protected = await ctx.records.protected(live)
-        for inst in instances:
-            if inst.cs_id in protected:
-                raise _not_permitted(inst.instance_id)
     doomed = [i for i in instances if i.cs_id in live
               and str(live[i.cs_id].get("state", "")).lower() not in _GONE
               and i.instance_state.name != "shutting-down"]
+    if ctx.records is not None and not doomed:
+        _refuse_protected(instances, await ctx.records.protected(live))
     expunger = await _may_expunge(ctx) if doomed else None
     data_volumes: dict[str, list[str]] = {}
     # Data volumes RunInstances made with DeleteOnTermination (launch_devices.py) go with the instance.
@@ -246,9 +253,11 @@ async def terminate_instances(ctx: RequestContext, instance_ids: Sequence[str]) 
     if ctx.records is not None and doomed:
         # Recorded before any destroy starts, so an instance on its way out always has its record (a crash
         # between the two cannot make it vanish); a destroy that fails leaves the VM live, and CloudStack's
-        # view of a live VM wins over the record.
-        await ctx.records.record_terminated(await caller_account_id(ctx),
-                                            [(i.cs_id, i.instance_id, to_facts(i, now)) for i in doomed], now)
+        # view of a live VM wins over the record. Termination protection (of any live VM named) is read in the
+        # same transaction, which records nothing when one has it.
+        _refuse_protected(instances, await ctx.records.record_terminated(
+            await caller_account_id(ctx), [(i.cs_id, i.instance_id, to_facts(i, now)) for i in doomed], now,
+            unless_protected=list(live)))
     for inst in doomed:
         # EC2 detaches the volumes that outlive the instance as it terminates; CloudStack would keep them
         # attached to the destroyed VM until it is expunged (a day by default). CloudStack's per-VM work queue

@@ -55,6 +55,17 @@ def ec2_id_kind(value: str) -> str | None:
 
 
 def _mint_sync(conn: Connection, kind: str, cs_ids: list[str]) -> dict[str, str]:
+    # Most ids asked here are new (a VM just deployed): inserted at once in one statement, and only when another
+    # process minted one of them first (or a random id repeats) read and minted one by one below.
+    fresh = {cs_id: f"{ID_PREFIXES[kind]}-{secrets.token_hex(9)[:17]}" for cs_id in cs_ids}
+    created = time.time()
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(ec2_id), [{"kind": kind, "ec2_id": e, "cs_id": c, "created": created}
+                                          for c, e in fresh.items()])
+        return fresh
+    except IntegrityError:
+        pass
     known = {row.cs_id: row.ec2_id for row in conn.execute(
         select(ec2_id.c.cs_id, ec2_id.c.ec2_id).where(ec2_id.c.kind == kind, ec2_id.c.cs_id.in_(cs_ids)))}
     for cs_id in cs_ids:

@@ -101,11 +101,18 @@ def _set_protection_sync(conn: Connection, cs_id: str, instance_id: str, account
     _upsert(conn, cs_id, {"instance_id": instance_id, "account": account, "disable_api_termination": flag})
 
 
-def _record_sync(conn: Connection, account: str, rows: list[tuple[str, str, str]], now: float) -> None:
+def _record_sync(conn: Connection, account: str, rows: list[tuple[str, str, str]], now: float,
+                 unless_protected: Iterable[str] = (), purge: bool = True) -> set[str]:
+    if unless_protected:
+        protected = _protected_sync(conn, list(unless_protected))
+        if protected:
+            return protected
     for cs_id, instance_id, facts in rows:
         _upsert(conn, cs_id, {"instance_id": instance_id, "account": account, "terminated": now,
                               "facts": facts, "disable_api_termination": False})
-    conn.execute(delete(ec2_instance).where(ec2_instance.c.terminated < now - KEEP_TERMINATED))
+    if purge:
+        conn.execute(delete(ec2_instance).where(ec2_instance.c.terminated < now - KEEP_TERMINATED))
+    return set()
 
 
 def _terminated_sync(conn: Connection, account: str, since: float, cs_ids: list[str]) -> list[Any]:
@@ -177,6 +184,7 @@ class InstanceRecords:
         # access key → CloudStack account uuid: never changes for a key, so each process remembers it.
         self.accounts: dict[str, str] = {}
         self._purged = 0.0
+        self._purged_terminated = 0.0
         self.terminated_ttl = terminated_ttl
         self.clock = clock
         self._terminated: dict[str, _Terminated] = {}
@@ -198,10 +206,18 @@ class InstanceRecords:
         finally:
             self._forget_terminated()
 
-    async def record_terminated(self, account: str, rows: list[tuple[str, str, dict]], now: float) -> None:
-        """ROWS: (VM uuid, EC2 id, facts) of instances just terminated."""
+    async def record_terminated(self, account: str, rows: list[tuple[str, str, dict]], now: float, *,
+                                unless_protected: Iterable[str] = ()) -> set[str]:
+        """ROWS: (VM uuid, EC2 id, facts) of instances just terminated. With UNLESS_PROTECTED (VM uuids), in the
+        same transaction: when any of them has termination protection on, nothing is recorded and those are
+        answered (one pool hop and one transaction for TerminateInstances' check and record). Rows older than
+        KEEP_TERMINATED are dropped at most once per PURGE_EVERY in each process."""
+        purge = now - self._purged_terminated >= PURGE_EVERY
+        if purge:
+            self._purged_terminated = now
         try:
-            await self.store.run(_record_sync, account, [(c, i, json.dumps(f)) for c, i, f in rows], now)
+            return await self.store.run(_record_sync, account, [(c, i, json.dumps(f)) for c, i, f in rows], now,
+                                        list(dict.fromkeys(unless_protected)), purge)
         finally:
             # After the commit (or a failure): the next read in this process goes to the database.
             self._forget_terminated()
