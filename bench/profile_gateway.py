@@ -2,6 +2,7 @@
 process, as bench/run.py's cpu section), over a window of back-to-back Query requests only.
 
     python bench/profile_gateway.py [--instances 50] [--calls 300] [--actions DescribeInstances ...] [--top 40]
+    python bench/profile_gateway.py --actions RunInstances+TerminateInstances   # the Run+Terminate cycle
     python bench/profile_gateway.py --compare-only   # CPU per request without the profiler (its overhead off)
     python bench/profile_gateway.py --time-render DIR [--before TREE]   # the renderer alone on --capture's inputs
 
@@ -160,6 +161,9 @@ def time_renders(directory: str, before: str | None, rounds: int = 15, calls: in
     print(f"load average at end: {load_average()}")
 
 
+CYCLE = "RunInstances+TerminateInstances"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -203,11 +207,13 @@ def main() -> int:
         client = Client(target)
         print(f"load average at start: {load_average()}")
         for action in args.actions:
+            # CYCLE names the Run+Terminate workload (ec2_bench.cycle); any other name is one Query action.
+            work = (lambda: ec2_bench.cycle(client)) if action == CYCLE else (lambda: client.call(action))
             for _ in range(20):
-                client.call(action)
+                work()
             before, main_before, started = cpu_seconds(pid), thread_cpu_seconds(pid), time.perf_counter()
             for _ in range(args.calls):
-                client.call(action)
+                work()
             elapsed = time.perf_counter() - started
             cpu = (cpu_seconds(pid) - before) * 1000 / args.calls
             main_cpu = (thread_cpu_seconds(pid) - main_before) * 1000 / args.calls
@@ -219,7 +225,7 @@ def main() -> int:
             os.kill(pid, signal.SIGUSR1)
             time.sleep(0.2)
             for _ in range(args.calls):
-                client.call(action)
+                work()
             os.kill(pid, signal.SIGUSR2)
             deadline = time.monotonic() + 10
             while not os.path.exists(stats_file) and time.monotonic() < deadline:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 import orjson
 from sqlalchemy import bindparam, insert, select, update
@@ -109,6 +109,13 @@ class Ctx:
         return self.sim.new_uuid()
 
     def get(self, kind: str, uuid: str | None, *, removed: bool = False) -> dict | None:
+        row = self._row(kind, uuid)
+        if row is None or (row.removed is not None and not removed):
+            return None
+        return orjson.loads(row.data)
+
+    def _row(self, kind: str, uuid: str | None) -> Any:
+        """The stored row (id, account_id, data, removed) of KIND named UUID, or None."""
         if not uuid:
             return None
         key = ("row", kind, uuid)
@@ -117,14 +124,19 @@ class Ctx:
             # requests share it across requests until the next write (listings.py).
             self._memo[key] = self.sim.listings.fetch(key, lambda: self.conn.execute(
                 _GET_ROW, {"uuid": uuid, "kind": kind}).first(), kind)
-        row = self._memo[key]
-        if row is None or (row.removed is not None and not removed):
-            return None
-        return orjson.loads(row.data)
+        return self._memo[key]
 
     def find(self, kind: str, *, account_id: str | None = None, name: str | None = None,
-             removed: bool = False, where: Callable[[dict], bool] | None = None) -> list[dict]:
-        """Rows of KIND in creation order, optionally of one account / with one name."""
+             removed: bool = False, where: Callable[[dict], bool] | None = None,
+             ids: Collection[str] | None = None) -> list[dict]:
+        """Rows of KIND in creation order, optionally of one account / with one name / among IDS. A few IDS
+        are read one by one (by uuid, as get does), not with the whole kind: profiled, listVirtualMachines
+        id=X decoded every VM of the account."""
+        if ids is not None and len(ids) <= _FEW_IDS and name is None:
+            rows = [r for r in (self._row(kind, uuid) for uuid in set(ids)) if r is not None
+                    and (removed or r.removed is None) and (account_id is None or r.account_id == account_id)]
+            items = [orjson.loads(r.data) for r in sorted(rows, key=lambda r: r.id)]
+            return [i for i in items if where(i)] if where else items
         query = _find_query(account_id is not None, name is not None, removed)
         values = {"kind": kind}
         if account_id is not None:
@@ -134,38 +146,37 @@ class Ctx:
         texts = self.sim.listings.fetch(("find", kind, account_id, name, removed),
                                         lambda: tuple(r.data for r in self.conn.execute(query, values)), kind)
         items = [orjson.loads(text) for text in texts]
+        if ids is not None:
+            wanted = set(ids)
+            items = [i for i in items if i.get("id") in wanted]
         return [i for i in items if where(i)] if where else items
 
     def insert(self, kind: str, data: dict, *, account_id: str | None = None) -> dict:
         """Store a new entity. data["id"] is set to a fresh uuid unless given; data is returned."""
         data.setdefault("id", self.new_uuid())
-        self._memo.clear()
-        self.sim.listings.changed(kind)
-        if kind == "user":
-            self.sim._key_index = None
-        self.sim._next_advance = 0.0
+        self._wrote(kind, data)
         self.conn.execute(_INSERT_ROW, {"uuid": data["id"], "kind": kind, "account_id": account_id,
                                         "name": _name_of(data), "data": _dump(data), "created": self.now})
         return data
 
     def save(self, kind: str, data: dict) -> dict:
-        self._memo.clear()
-        self.sim.listings.changed(kind)
-        if kind == "user":
-            self.sim._key_index = None
-        self.sim._next_advance = 0.0
+        self._wrote(kind, data)
         self.conn.execute(_SAVE_ROW, {"b_uuid": data["id"], "b_kind": kind, "b_data": _dump(data),
                                       "b_name": _name_of(data)})
         return data
 
     def remove(self, kind: str, uuid: str) -> None:
         """Mark removed: gone from lists, still known to uuid lookups that ask for removed rows."""
+        self._wrote(kind, None)
+        self.conn.execute(_REMOVE_ROW, {"b_uuid": uuid, "b_kind": kind, "b_removed": self.now})
+
+    def _wrote(self, kind: str, doc: dict | None) -> None:
+        """What any write of KIND (DOC inserted or saved; None: removed) makes stale, and the timer it may start."""
         self._memo.clear()
         self.sim.listings.changed(kind)
         if kind == "user":
             self.sim._key_index = None
-        self.sim._next_advance = 0.0
-        self.conn.execute(_REMOVE_ROW, {"b_uuid": uuid, "b_kind": kind, "b_removed": self.now})
+        self.sim.timers.wrote(kind, doc)
 
     def lock(self) -> None:
         """Take the simulator's state lock before changing anything in a read-only path (e.g. advance())."""
@@ -269,7 +280,8 @@ class Ctx:
 
 # The statements Ctx runs most, built once with bound parameters: building and keying a select per
 # call was a tenth of the simulator's CPU in a Run+Terminate cycle.
-_GET_ROW = select(cs_object.c.data, cs_object.c.removed).where(
+_FEW_IDS = 20  # Ctx.find(ids=...) reads up to this many rows by uuid; more, the kind at once
+_GET_ROW = select(cs_object.c.id, cs_object.c.account_id, cs_object.c.data, cs_object.c.removed).where(
     cs_object.c.uuid == bindparam("uuid"), cs_object.c.kind == bindparam("kind"))
 _FIND: dict[tuple[bool, bool, bool], Any] = {}
 _INSERT_ROW = insert(cs_object)

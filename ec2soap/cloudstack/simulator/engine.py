@@ -28,6 +28,7 @@ from ec2soap.cloudstack.simulator.context import (ADMIN, DOMAIN_ADMIN, SUCCESS, 
 from ec2soap.cloudstack.simulator.errors import SimError, invalid_value, param_error, permission_denied
 from ec2soap.cloudstack.simulator.listings import ReadCache
 from ec2soap.cloudstack.simulator.params import NOT_PARAMS, check_params, lower_params, page_of, parse_date
+from ec2soap.cloudstack.simulator.timers import Timers
 from ec2soap.store.db import READONLY
 from ec2soap.store.tables import cs_counter, cs_job
 
@@ -73,7 +74,6 @@ class Engine:
         self.config = config or SimulatorConfig()
         self.clock = clock
         self._uuid_counter = 0
-        self._next_advance = 0.0
         self._key_index: dict[str, str] | None = None
         # Rows read by read-only requests, kept until the next write (listings.py), shared with any other
         # Simulator on this store.
@@ -88,6 +88,8 @@ class Engine:
             self.job_actions.update(getattr(module, "JOB_ACTIONS", {}))
             self.admin_only |= set(getattr(module, "ADMIN_ONLY", ()))
             self.tag_resolvers.update(getattr(module, "TAG_RESOLVERS", {}))
+        # When the families' advance() must look again (timers.py): the writes that can start a change say so.
+        self.timers = Timers(self.families)
         unknown = sorted(set(self.commands) - set(spec.commands()))
         if unknown:
             raise ValueError(f"simulator handlers for commands not in the spec: {unknown}")
@@ -110,11 +112,18 @@ class Engine:
         if entry is not None and _read_only(raw["command"], entry):
             try:
                 with self.listings.reading():
-                    return self.store.run_sync(self._handle, dict(raw), integration, readonly=True)
+                    return self._run(raw, integration, readonly=True)
             except _WriteNeeded:
                 pass
         with self.listings.writing():
-            return self.store.run_sync(self._handle, dict(raw), integration)
+            return self._run(raw, integration, readonly=False)
+
+    def _run(self, raw: Mapping[str, str], integration: bool, readonly: bool) -> tuple[int, dict]:
+        self.timers.begin()
+        try:
+            return self.store.run_sync(self._handle, dict(raw), integration, readonly=readonly)
+        finally:
+            self.timers.end()
 
     def handle_deferred(self, raw: Mapping[str, str], *, integration: bool = False) -> Any:
         """The same on the store's thread pool → Deferred of (status, body)."""
@@ -272,12 +281,12 @@ class Engine:
         # Families' time-driven changes (expunging, downloads) are looked at again only when one is due, or
         # after this process changed anything (a write may start a new timer). The simulator's state is
         # changed by the process that serves it; another Simulator object on the same database starts fresh.
-        if now < self._next_advance:
+        if now < self.timers.next_look:
             return
         advancing = [family for family in self.families if hasattr(family, "advance")]
         ctx = Ctx(self, conn, self._system_caller(conn), "advance", now)
         upcoming = [family.advance(ctx) for family in advancing]
-        self._next_advance = min((t for t in upcoming if t is not None), default=float("inf"))
+        self.timers.scanned(min((t for t in upcoming if t is not None), default=float("inf")))
 
     def _finish_job(self, conn: Connection, job: Any, when: float) -> None:
         action = json.loads(job.action)
@@ -298,7 +307,8 @@ class Engine:
         self.listings.changed("job")
         conn.execute(_FINISH_JOB, {"b_id": job.id, "b_status": status, "b_code": code,
                                    "b_result": json.dumps(result), "b_completed": when})
-        self._next_advance = 0.0  # a finished job can release a time-driven change
+        if status == 2:  # a failed job leaves its object in a transitional state that advance() moves on
+            self.timers.due(when)
 
     def job_response(self, ctx: Ctx, job: Any) -> dict:
         """AsyncJobResponse fields for queryAsyncJobResult / listAsyncJobs (§8)."""

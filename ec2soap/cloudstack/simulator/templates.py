@@ -487,6 +487,10 @@ def _update_template_permissions(ctx: Ctx, p: dict) -> Any:
 
 
 # -- time, seed ------------------------------------------------------------------------------------------------------
+# When a saved template's download finishes (timers.py); a template registered from a URL only.
+TIMERS = {"template": lambda d: d.get("_ready_at") if not d.get("isready") and d.get("_from") == "url" else None}
+
+
 def advance(ctx: Ctx) -> float | None:
     """Mark registered templates whose download time has passed as ready in the stored doc too.
     Returns when the next download finishes (None: none is under way)."""

@@ -88,6 +88,7 @@ def _result(ctx: Ctx, vm: dict, **kwargs: Any) -> dict:
 def _list_vms(ctx: Ctx, p: dict) -> Listing:
     scope = ctx.scope_accounts(p)
     state = (p.get("state") or "").lower()
+    ids = set(p.get("ids") or []) | ({p["id"]} if p.get("id") else set())
     if state == "expunged":
         # Expunged VMs are removed rows; only a root admin may list them.
         if not ctx.caller.is_admin:
@@ -95,7 +96,7 @@ def _list_vms(ctx: Ctx, p: dict) -> Listing:
         live = {v["id"] for v in ctx.find("vm", account_id=scope)}
         rows = [v for v in ctx.find("vm", account_id=scope, removed=True) if v["id"] not in live]
     else:
-        rows = ctx.find("vm", account_id=scope)
+        rows = ctx.find("vm", account_id=scope, ids=ids or None)
         if state == "present":
             rows = [v for v in rows if v["state"] not in _GONE]
         elif state:
@@ -103,7 +104,6 @@ def _list_vms(ctx: Ctx, p: dict) -> Listing:
         # CloudStack quirk: users do not see their Destroyed/Expunging VMs unless allow.user.view.destroyed.vm.
         if not ctx.caller.is_admin and not ctx.config_true("allow.user.view.destroyed.vm"):
             rows = [v for v in rows if v["state"] not in _GONE]
-    ids = set(p.get("ids") or []) | ({p["id"]} if p.get("id") else set())
     if ids:
         rows = [v for v in rows if v["id"] in ids]
     for key in ("zoneid", "templateid", "serviceofferingid", "hypervisor", "groupid"):
@@ -547,12 +547,9 @@ def advance(ctx: Ctx) -> float | None:
     changing = []
     upcoming: list[float] = []
     for vm in ctx.find("vm", where=lambda v: v["state"] in ("Starting", "Stopping", "Destroyed", "Expunging")):
-        if vm["state"] in ("Starting", "Stopping"):
-            job = pending_job(ctx, vm["id"]) if vm.get("_on_fail") else None
-            if vm.get("_on_fail") and job is None:
+        if vm["state"] in ("Starting", "Stopping"):  # its job's failure is a timer of its own (_finish_job)
+            if vm.get("_on_fail") and pending_job(ctx, vm["id"]) is None:
                 changing.append(vm)
-            elif job is not None:
-                upcoming.append(job[1])
         else:
             due = vm.get("_expunge_at" if vm["state"] == "Destroyed" else "_remove_at", float("inf"))
             if due <= ctx.now:
@@ -575,6 +572,8 @@ def advance(ctx: Ctx) -> float | None:
     return ctx.now  # what just changed may start new timers: look again on the next request
 
 
+# When a saved VM's own time-driven change is due (timers.py): expunging a Destroyed one, removing an Expunging one.
+TIMERS = {"vm": lambda vm: vm.get({"Destroyed": "_expunge_at", "Expunging": "_remove_at"}.get(vm.get("state"), ""))}
 COMMANDS = {
     "listVirtualMachines": _list_vms,
     "deployVirtualMachine": _deploy,
