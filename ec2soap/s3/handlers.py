@@ -197,10 +197,9 @@ async def put_object(res: Any, call: Any) -> S3Answer:
         out = {"ETag": etag_header(part.etag)}
         out.update({_CHECKSUM_PREFIX + name: value for name, value in part.checksums.items()})
     else:
-        def put_then_expiry() -> tuple[Any, dict]:  # one pool hop: the write, then its x-amz-expiration
-            written = res.ops.put_object(call.caller, call.bucket, call.key, body, headers, call.context)
-            return written, res.ops.expiration_headers(call.bucket, written)  # s3.lifecycle
-        version, expiry = await res.run(put_then_expiry)
+        # One pool hop and one transaction: the write and its x-amz-expiration (s3.lifecycle).
+        version, expiry = await res.run(res.ops.put_object_expiring, call.caller, call.bucket, call.key, body,
+                                        headers, call.context)
         out = {"ETag": etag_header(version.etag), **_version_header(version.version_id), **expiry}
         out.update(checksums.response_headers(version.checksums))
     return S3Answer.empty(200, out)

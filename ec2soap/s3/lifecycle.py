@@ -22,7 +22,7 @@ def expiration_header(conn: Any, bucket: Bucket, version: Optional[ObjectVersion
     covers VERSION as the current version; {} otherwise (or for a noncurrent version)."""
     if version is None or not version.is_latest or version.delete_marker:
         return {}
-    rules = store.get_rules(conn, bucket.id)
+    rules = bucket.lifecycle_rules if bucket.rules_loaded else store.get_rules(conn, bucket.id)
     found = current_expiry(rules, version) if rules else None
     if found is None:
         return {}

@@ -58,6 +58,13 @@ def _loads(value: str | None, default: Any = None) -> Any:
     return default if value is None else json.loads(value)
 
 
+class _Row:
+    """Column values by attribute, as a result row gives them (ObjectVersion.from_row of an inserted row)."""
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+
 def _key(value: Any) -> str:
     return bytes(value).decode("utf-8")
 
@@ -81,6 +88,10 @@ class Bucket:
     # The owner's account-level PublicAccessBlock (S3 Control, s3_account), loaded with the bucket by
     # MetadataStore.get_bucket; s3.public enforces each flag as the OR of this and the bucket's own.
     account_public_access_block: dict | None = None
+    # s3.lifecycle's rules (s3_lifecycle), read in the same query by MetadataStore.get_bucket; RULES_LOADED
+    # False: not read with this bucket (s3.lifecycle.expiration_header then reads them itself).
+    lifecycle_rules: list | None = None
+    rules_loaded: bool = False
 
     @classmethod
     def from_row(cls, row: Any) -> "Bucket":
@@ -89,6 +100,7 @@ class Bucket:
         bucket.public_access_block, bucket.ownership = _loads(row.public_access_block), row.ownership
         bucket.object_lock = _loads(row.object_lock)
         bucket.account_public_access_block = _loads(getattr(row, _ACCOUNT_BLOCK))
+        bucket.lifecycle_rules, bucket.rules_loaded = _loads(getattr(row, _LIFECYCLE_RULES)), True
         return bucket
 
 
@@ -211,12 +223,16 @@ def _locked(stmt: Any, lock: bool) -> Any:
 
 
 _ACCOUNT_BLOCK = "account_public_access_block"
-# The bucket owner's account block, as a correlated subquery beside the bucket's row: one query, and a locking
-# read of the bucket locks no s3_account row (PostgreSQL locks only the FROM tables; MySQL and MariaDB do not
-# lock a subquery's rows unless it says FOR UPDATE itself), so PutPublicAccessBlock never waits on buckets.
+_LIFECYCLE_RULES = "lifecycle_rules"
+# The bucket owner's account block and the bucket's lifecycle rules, as correlated subqueries beside the bucket's
+# row: one query (a GET and a PUT need both: the access decision and x-amz-expiration), and a locking read of
+# the bucket locks no s3_account or s3_lifecycle row (PostgreSQL locks only the FROM tables; MySQL and MariaDB
+# do not lock a subquery's rows unless it says FOR UPDATE itself), so PutPublicAccessBlock never waits on buckets.
 _WITH_ACCOUNT_BLOCK = select(s3_bucket, select(s3_account.c.public_access_block)
                              .where(s3_account.c.owner == s3_bucket.c.owner)
-                             .scalar_subquery().label(_ACCOUNT_BLOCK))
+                             .scalar_subquery().label(_ACCOUNT_BLOCK),
+                             select(s3_lifecycle.c.rules).where(s3_lifecycle.c.bucket_id == s3_bucket.c.id)
+                             .scalar_subquery().label(_LIFECYCLE_RULES))
 # The reads every GET and PUT makes, built once with bound parameters: SQLAlchemy then neither rebuilds the
 # expression nor recomputes its cache key per call (a third of a GET's lookup on the pool, by cProfile).
 _BUCKET_BY_NAME = _WITH_ACCOUNT_BLOCK.where(s3_bucket.c.name == bindparam("name"))
@@ -229,6 +245,31 @@ _VERSION = select(s3_object).where(s3_object.c.bucket_id == bindparam("bucket_id
                                    s3_object.c.version_id == bindparam("version_id"))
 _VERSION_LOCKED = _VERSION.with_for_update()
 _INSERT_VERSION = insert(s3_object)  # every column given as a parameter (_insert_version)
+# A GET's or HEAD's one read: the bucket's row as _BUCKET_BY_NAME gives it, and beside it (an outer join, all
+# NULL when there is none) the key's latest version or the version named, its columns prefixed "o_".
+_O = "o_"
+
+
+def _bucket_and_version(by_version: bool) -> Any:
+    which = s3_object.c.version_id == bindparam("version_id") if by_version else s3_object.c.latest == 1
+    joined = s3_bucket.outerjoin(s3_object, and_(s3_object.c.bucket_id == s3_bucket.c.id,
+                                                 s3_object.c.key == bindparam("key"), which))
+    return _WITH_ACCOUNT_BLOCK.add_columns(*[c.label(_O + c.name) for c in s3_object.c]).select_from(joined) \
+        .where(s3_bucket.c.name == bindparam("name"))
+
+
+_BUCKET_AND_LATEST = _bucket_and_version(False)
+_BUCKET_AND_VERSION = _bucket_and_version(True)
+
+
+class _Prefixed:
+    """The columns of ROW named PREFIX + name, by name (ObjectVersion.from_row of a joined row)."""
+
+    def __init__(self, row: Any, prefix: str):
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
 
 
 class MetadataStore:
@@ -293,16 +334,35 @@ class MetadataStore:
         row = row.first()
         return ObjectVersion.from_row(row) if row else None
 
+    def get_bucket_and_object(self, conn: Connection, name: str, key: str, version_id: str | None = None
+                              ) -> tuple[Bucket | None, ObjectVersion | None]:
+        """get_bucket(NAME) and get_object(its id, KEY, VERSION_ID) in one query (no locks): a read's lookup."""
+        params = {"name": name, "key": key.encode()}
+        if version_id is not None:
+            params["version_id"] = version_id
+        row = conn.execute(_BUCKET_AND_VERSION if version_id is not None else _BUCKET_AND_LATEST, params).first()
+        if row is None:
+            return None, None
+        found = _Prefixed(row, _O)
+        return Bucket.from_row(row), (ObjectVersion.from_row(found) if found.id is not None else None)
+
     def _insert_version(self, conn: Connection, bucket_id: int, key: str, version_id: str, new: NewVersion,
                         delete_marker: bool = False) -> ObjectVersion:
-        conn.execute(_INSERT_VERSION, dict(
+        """Insert the row; → the version as a read of it would give (its JSON columns decoded from the very
+        text stored, its id the one the insert returned): no SELECT after the INSERT."""
+        values = dict(
             bucket_id=bucket_id, key=key.encode(), version_id=version_id, latest=1, delete_marker=delete_marker,
             owner=new.owner, size=new.size, etag=new.etag, last_modified=new.last_modified,
             content_type=new.content_type, headers=_dumps(new.headers or None),
             user_meta=_dumps(new.user_meta or None), acl=_dumps(new.acl), checksums=_dumps(new.checksums or None),
             blob_id=new.blob_id, manifest=_dumps(new.manifest), part_checksums=_dumps(new.part_checksums),
-            tags=_dumps(new.tags or None)))
-        return self.get_object(conn, bucket_id, key, version_id)  # type: ignore[return-value]
+            tags=_dumps(new.tags or None))
+        result = conn.execute(_INSERT_VERSION, values)
+        key_of = result.inserted_primary_key
+        if not key_of or key_of[0] is None:  # a driver that cannot tell: read it back
+            return self.get_object(conn, bucket_id, key, version_id)  # type: ignore[return-value]
+        values["id"], values["object_lock"] = key_of[0], None  # a lock is recorded after (s3.object_lock)
+        return ObjectVersion.from_row(_Row(values))
 
     def _make_room(self, conn: Connection, bucket: Bucket, key: str, new_version: str,
                    check: Callable[[ObjectVersion | None], None] | None = None) -> list[str]:

@@ -143,6 +143,13 @@ class Objects(OpsContext):
     def put_object(self, caller: Optional[str], bucket: str, key: str, body: IncomingBody,
                    headers: Mapping[str, str], context: Mapping[str, Any] | None = None) -> ObjectVersion:
         """PutObject: verify, commit the blob, then make it the key's current version in one transaction."""
+        return self.put_object_expiring(caller, bucket, key, body, headers, context)[0]
+
+    def put_object_expiring(self, caller: Optional[str], bucket: str, key: str, body: IncomingBody,
+                            headers: Mapping[str, str], context: Mapping[str, Any] | None = None
+                            ) -> tuple[ObjectVersion, dict]:
+        """put_object, and the version's x-amz-expiration (s3.lifecycle) read in its very transaction (the
+        bucket's rules come with its row): no second transaction for the answer's headers."""
         try:
             validate_key(key, self.limits)
             meta = meta_from_headers(headers, self.limits)
@@ -156,11 +163,14 @@ class Objects(OpsContext):
         new = NewVersion(owner=owner, size=blob.size, etag=blob.md5, last_modified=self.clock(),
                          content_type=meta.content_type, headers=meta.headers, user_meta=meta.user_meta,
                          checksums=blob.checksums, blob_id=blob.blob_id, tags=tags or {})
-        return self._record(caller, bucket, key, new, headers, context, [blob.blob_id])
+        expiry: dict = {}
+        return self._record(caller, bucket, key, new, headers, context, [blob.blob_id], expiry), expiry
 
     def _record(self, caller: Optional[str], bucket: str, key: str, new: NewVersion, headers: Mapping[str, str],
-                context: Mapping[str, Any] | None, new_blobs: list[str]) -> ObjectVersion:
-        """The metadata half of every write. If it fails, the new blobs are deleted: no orphan."""
+                context: Mapping[str, Any] | None, new_blobs: list[str],
+                expiry: Optional[dict] = None) -> ObjectVersion:
+        """The metadata half of every write. If it fails, the new blobs are deleted: no orphan. EXPIRY, when
+        given, receives the new version's x-amz-expiration header (s3.lifecycle) as of this transaction."""
         def write(conn: Any) -> tuple[ObjectVersion, list[str]]:
             found = self._bucket(conn, bucket)
             self._require(caller, "s3:PutObject", found, key, context=context)
@@ -175,6 +185,9 @@ class Objects(OpsContext):
             version, freed = self.meta.put_version(conn, found, key, new, conditional.checker(
                 self.meta, conn, found, key, headers))
             object_lock.record_version_lock(conn, version, lock)
+            if expiry is not None:
+                expiry.clear()  # a retried transaction starts over
+                expiry.update(expiration_header(conn, found, version))
             return version, freed
         try:
             version, freed = self._txn(write)
@@ -297,9 +310,10 @@ class Objects(OpsContext):
             return parse_range(headers.get("range"), version.size)
 
         def lookup(conn: Any) -> ObjectVersion:
-            the_bucket = self._bucket(conn, bucket)
+            the_bucket, version = self.meta.get_bucket_and_object(conn, bucket, key, version_id)  # one query
+            if the_bucket is None:
+                raise S3Error("NoSuchBucket", bucket_name=bucket)
             found["bucket"] = the_bucket
-            version = self.meta.get_object(conn, the_bucket.id, key, version_id)
             if version is None:
                 raise self._missing_key(caller, the_bucket, key, context, version_id)
             if version.delete_marker:
