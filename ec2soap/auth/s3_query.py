@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 from urllib.parse import unquote_to_bytes
 
 from .sigv4 import canonical_query
@@ -95,6 +95,14 @@ class S3Query(Mapping):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
+
+    # The handlers ask `name in query` and `query.get(name)` many times per request: the dict's own methods,
+    # not Mapping's, which go through __getitem__ and a caught KeyError.
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._values.get(name, default)
 
     def __len__(self) -> int:
         return len(self._values)

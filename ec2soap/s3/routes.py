@@ -191,6 +191,13 @@ _BY_TARGET: dict[tuple[str, str], list[Route]] = {}
 for _route in ROUTES:
     _BY_TARGET.setdefault((_route.method, _route.target), []).append(_route)
 _REFUSED = Route("*", "*", method_not_allowed)
+# Per (method, target): every sub-resource name its rows test, and its rows that test none, in table order. A
+# query naming none of those (a plain GET or PUT of an object) can only be served by one of these rows, so
+# resolve tries them alone instead of testing every sub-resource row (two dozen for GET object) each time.
+_NAMES: dict[tuple[str, str], frozenset[str]] = {
+    target: frozenset(name for route in rows for name in route.subresources) for target, rows in _BY_TARGET.items()}
+_PLAIN: dict[tuple[str, str], list[Route]] = {
+    target: [route for route in rows if not route.subresources] for target, rows in _BY_TARGET.items()}
 
 
 def target_of(bucket: Optional[str], key: Optional[str]) -> str:
@@ -199,7 +206,12 @@ def target_of(bucket: Optional[str], key: Optional[str]) -> str:
 
 def resolve(method: str, bucket: Optional[str], key: Optional[str], query: Any, headers: Any) -> Route:
     """The row serving METHOD on BUCKET/KEY with QUERY's names and HEADERS; MethodNotAllowed's otherwise."""
-    for route in _BY_TARGET.get((method, target_of(bucket, key)), ()):
+    target = (method, target_of(bucket, key))
+    names = _NAMES.get(target)
+    if names is None:
+        return _REFUSED
+    rows = _PLAIN[target] if not any(name in names for name in query) else _BY_TARGET[target]
+    for route in rows:
         if route.matches(query, headers):
             return route
     return _REFUSED
