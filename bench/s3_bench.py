@@ -296,6 +296,8 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--object-mib", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--big-mib", type=int, default=1024)
+    parser.add_argument("--small-only", action="store_true",
+                        help="only the small workload (no big object written, put or got)")
     parser.add_argument("--timeout", type=float, default=300.0, help="socket timeout of each request, seconds")
     parser.add_argument("--servers", nargs="+", default=["ec2soap", "moto", "nginx"])
     parser.add_argument("--skip-moto-big", action="store_true", help="leave the big object out for moto")
@@ -309,13 +311,15 @@ def parser() -> argparse.ArgumentParser:
 def run_s3(args: argparse.Namespace) -> list[dict]:
     """Every S3 workload ARGS asks for, one JSON row printed per measurement; the rows."""
     workdir = Path(tempfile.mkdtemp(prefix="ec2soap-s3-bench-", dir=args.tmp_dir))
+    small_only = getattr(args, "small_only", False)  # bench/run.py builds its own Namespace
     targets: list[Target] = []
     results: list[dict] = []
     try:
-        print(f"writing {args.objects} x {args.object_mib} MiB and 1 x {args.big_mib} MiB of random bytes "
+        big_mib = 0 if small_only else args.big_mib
+        print(f"writing {args.objects} x {args.object_mib} MiB and 1 x {big_mib} MiB of random bytes "
               f"under {workdir}", file=sys.stderr, flush=True)
         smalls, big = make_files(workdir / "files", args.objects, int(args.object_mib * CHUNK),
-                                 args.big_mib * CHUNK)
+                                 0 if small_only else args.big_mib * CHUNK)
         starters = {"ec2soap": lambda: start_ours(workdir), "moto": start_moto,
                     "nginx": lambda: start_nginx(workdir, workdir / "files", args.nginx_workers)}
         targets = [starters[name]() for name in args.servers]
@@ -352,7 +356,7 @@ def run_s3(args: argparse.Namespace) -> list[dict]:
                 client.close()
                 if got != hashlib.md5(smalls[0].read_bytes()).hexdigest():
                     print(f"{target.name}: {smalls[0].name} came back different", file=sys.stderr)
-        for op in ("PUT", "GET"):
+        for op in ("PUT", "GET") if not small_only else ():
             for target in targets:
                 if op == "PUT" and not target.signed:
                     continue
@@ -360,7 +364,7 @@ def run_s3(args: argparse.Namespace) -> list[dict]:
                     continue
                 if server_alive(target):
                     record("big", op, target, run_big(target, op, big, args.timeout))
-        if args.many:
+        if args.many and not small_only:
             for target in targets:
                 if target.name != "moto" and server_alive(target):
                     record("many", "GET", target, run_small(target, "GET", [big] * args.many, args.many,
