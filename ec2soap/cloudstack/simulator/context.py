@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from ec2soap.cloudstack.simulator.errors import SimError, invalid_value, param_error, permission_denied
 from ec2soap.cloudstack.simulator.tagging import TagService
+from ec2soap.store.prepared import Prepared
 from ec2soap.store.tables import cs_counter, cs_job, cs_object
 
 __all__ = [
@@ -122,8 +123,8 @@ class Ctx:
         if key not in self._memo:
             # The stored text is kept, not the dict: every caller gets its own copy to change. Read-only
             # requests share it across requests until the next write (listings.py).
-            self._memo[key] = self.sim.listings.fetch(key, lambda: self.conn.execute(
-                _GET_ROW, {"uuid": uuid, "kind": kind}).first(), kind)
+            self._memo[key] = self.sim.listings.fetch(key, lambda: _GET_ROW(
+                self.conn, {"uuid": uuid, "kind": kind}).first(), kind)
         return self._memo[key]
 
     def find(self, kind: str, *, account_id: str | None = None, name: str | None = None,
@@ -144,7 +145,7 @@ class Ctx:
         if name is not None:
             values["name"] = name
         texts = self.sim.listings.fetch(("find", kind, account_id, name, removed),
-                                        lambda: tuple(r.data for r in self.conn.execute(query, values)), kind)
+                                        lambda: tuple(r.data for r in query(self.conn, values)), kind)
         items = [orjson.loads(text) for text in texts]
         if ids is not None:
             wanted = set(ids)
@@ -155,20 +156,20 @@ class Ctx:
         """Store a new entity. data["id"] is set to a fresh uuid unless given; data is returned."""
         data.setdefault("id", self.new_uuid())
         self._wrote(kind, data)
-        self.conn.execute(_INSERT_ROW, {"uuid": data["id"], "kind": kind, "account_id": account_id,
+        _INSERT_ROW(self.conn, {"uuid": data["id"], "kind": kind, "account_id": account_id,
                                         "name": _name_of(data), "data": _dump(data), "created": self.now})
         return data
 
     def save(self, kind: str, data: dict) -> dict:
         self._wrote(kind, data)
-        self.conn.execute(_SAVE_ROW, {"b_uuid": data["id"], "b_kind": kind, "b_data": _dump(data),
+        _SAVE_ROW(self.conn, {"b_uuid": data["id"], "b_kind": kind, "b_data": _dump(data),
                                       "b_name": _name_of(data)})
         return data
 
     def remove(self, kind: str, uuid: str) -> None:
         """Mark removed: gone from lists, still known to uuid lookups that ask for removed rows."""
         self._wrote(kind, None)
-        self.conn.execute(_REMOVE_ROW, {"b_uuid": uuid, "b_kind": kind, "b_removed": self.now})
+        _REMOVE_ROW(self.conn, {"b_uuid": uuid, "b_kind": kind, "b_removed": self.now})
 
     def _wrote(self, kind: str, doc: dict | None) -> None:
         """What any write of KIND (DOC inserted or saved; None: removed) makes stale, and the timer it may start."""
@@ -189,11 +190,11 @@ class Ctx:
     def next_counter(self, name: str, start: int = 1) -> int:
         """A per-database sequence, incremented inside this transaction (row-locked where supported)."""
         # Update first: the row lock is taken before the value is read, so racing callers queue up.
-        bumped = self.conn.execute(_BUMP_COUNTER, {"b_name": name}).rowcount
+        bumped = _BUMP_COUNTER(self.conn, {"b_name": name}).rowcount
         if not bumped:
             self.conn.execute(insert(cs_counter).values(name=name, value=start))
             return start
-        return int(self.conn.execute(_READ_COUNTER, {"b_name": name}).scalar())
+        return int(_READ_COUNTER(self.conn, {"b_name": name}).scalar())
 
     # -- ownership -----------------------------------------------------------------------------------------
     def owned(self, obj: dict | None, kind: str, param: str, value: str) -> dict:
@@ -269,7 +270,7 @@ class Ctx:
         cmd_name = self.command[0].upper() + self.command[1:]
         self._memo.clear()
         self.sim.listings.changed("job")
-        self.conn.execute(insert(cs_job).values(
+        _INSERT_JOB(self.conn, dict(
             uuid=jobid, account_id=self.caller.account_id, user_id=self.caller.user_id, command=self.command,
             cmd=f"{_CMD_PACKAGE}{cmd_name}Cmd", status=0, result_code=0, result=None,
             instance_type=instance_type, instance_id=instance_id,
@@ -281,17 +282,18 @@ class Ctx:
 # The statements Ctx runs most, built once with bound parameters: building and keying a select per
 # call was a tenth of the simulator's CPU in a Run+Terminate cycle.
 _FEW_IDS = 20  # Ctx.find(ids=...) reads up to this many rows by uuid; more, the kind at once
-_GET_ROW = select(cs_object.c.id, cs_object.c.account_id, cs_object.c.data, cs_object.c.removed).where(
-    cs_object.c.uuid == bindparam("uuid"), cs_object.c.kind == bindparam("kind"))
+_GET_ROW = Prepared(select(cs_object.c.id, cs_object.c.account_id, cs_object.c.data, cs_object.c.removed).where(
+    cs_object.c.uuid == bindparam("uuid"), cs_object.c.kind == bindparam("kind")))
 _FIND: dict[tuple[bool, bool, bool], Any] = {}
-_INSERT_ROW = insert(cs_object)
-_SAVE_ROW = update(cs_object).where(cs_object.c.uuid == bindparam("b_uuid"), cs_object.c.kind == bindparam(
-    "b_kind")).values(data=bindparam("b_data"), name=bindparam("b_name"))
-_REMOVE_ROW = update(cs_object).where(cs_object.c.uuid == bindparam("b_uuid"), cs_object.c.kind == bindparam(
-    "b_kind")).values(removed=bindparam("b_removed"))
-_BUMP_COUNTER = update(cs_counter).where(cs_counter.c.name == bindparam("b_name")).values(
-    value=cs_counter.c.value + 1)
-_READ_COUNTER = select(cs_counter.c.value).where(cs_counter.c.name == bindparam("b_name"))
+_INSERT_ROW = Prepared(insert(cs_object))
+_INSERT_JOB = Prepared(insert(cs_job))
+_SAVE_ROW = Prepared(update(cs_object).where(cs_object.c.uuid == bindparam("b_uuid"), cs_object.c.kind == bindparam(
+    "b_kind")).values(data=bindparam("b_data"), name=bindparam("b_name")))
+_REMOVE_ROW = Prepared(update(cs_object).where(cs_object.c.uuid == bindparam("b_uuid"), cs_object.c.kind == bindparam(
+    "b_kind")).values(removed=bindparam("b_removed")))
+_BUMP_COUNTER = Prepared(update(cs_counter).where(cs_counter.c.name == bindparam("b_name")).values(
+    value=cs_counter.c.value + 1))
+_READ_COUNTER = Prepared(select(cs_counter.c.value).where(cs_counter.c.name == bindparam("b_name")))
 
 
 def _find_query(by_account: bool, by_name: bool, removed: bool) -> Any:
@@ -305,7 +307,7 @@ def _find_query(by_account: bool, by_name: bool, removed: bool) -> Any:
             query = query.where(cs_object.c.name == bindparam("name"))
         if not removed:
             query = query.where(cs_object.c.removed.is_(None))
-        query = _FIND[key] = query
+        query = _FIND[key] = Prepared(query)
     return query
 
 

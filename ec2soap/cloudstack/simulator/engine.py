@@ -30,6 +30,7 @@ from ec2soap.cloudstack.simulator.listings import ReadCache
 from ec2soap.cloudstack.simulator.params import NOT_PARAMS, check_params, lower_params, page_of, parse_date
 from ec2soap.cloudstack.simulator.timers import Timers
 from ec2soap.store.db import READONLY
+from ec2soap.store.prepared import Prepared
 from ec2soap.store.tables import cs_counter, cs_job
 
 # The family vocabulary is re-exported: families and tests import it from here or from context.py.
@@ -43,13 +44,13 @@ log = logging.getLogger(__name__)
 
 AUTH_FAILED = "unable to verify user credentials and/or request signature"
 
-# The job statements every request may run, built once (bound parameters).
-_FIRST_DUE = select(func.min(cs_job.c.due)).where(cs_job.c.status == 0)
-_DUE_JOBS = select(cs_job).where(cs_job.c.status == 0, cs_job.c.due <= bindparam("b_now")).order_by(
-    cs_job.c.due, cs_job.c.id)
-_FINISH_JOB = update(cs_job).where(cs_job.c.id == bindparam("b_id")).values(
+# The job statements every request may run, built once (bound parameters), run as Prepared (store/prepared.py).
+_FIRST_DUE = Prepared(select(func.min(cs_job.c.due)).where(cs_job.c.status == 0))
+_DUE_JOBS = Prepared(select(cs_job).where(cs_job.c.status == 0, cs_job.c.due <= bindparam("b_now")).order_by(
+    cs_job.c.due, cs_job.c.id))
+_FINISH_JOB = Prepared(update(cs_job).where(cs_job.c.id == bindparam("b_id")).values(
     status=bindparam("b_status"), result_code=bindparam("b_code"), result=bindparam("b_result"),
-    completed=bindparam("b_completed"))
+    completed=bindparam("b_completed")))
 
 
 # Listings whose answer is a function of the stored state, the caller and the parameters alone (no clock: unlike
@@ -272,10 +273,10 @@ class Engine:
         """Finish every job whose time has come, oldest first (lazy: no timers, survives restarts)."""
         # When the next job comes due is kept between read-only requests (listings.py): jobs are only started
         # and finished by writing requests, so reads skip scanning every job ever run.
-        first_due = self.listings.fetch(("first-due-job",), lambda: conn.execute(_FIRST_DUE).scalar(), "job")
+        first_due = self.listings.fetch(("first-due-job",), lambda: _FIRST_DUE(conn).scalar(), "job")
         if first_due is not None and first_due <= now:
             self._lock(conn)
-            due = conn.execute(_DUE_JOBS, {"b_now": now}).fetchall()
+            due = _DUE_JOBS(conn, {"b_now": now}).fetchall()
             for job in due:
                 self._finish_job(conn, job, job.due)
         # Families' time-driven changes (expunging, downloads) are looked at again only when one is due, or
@@ -305,7 +306,7 @@ class Engine:
             status, code = 2, 530
             result = {"errorcode": err.errorcode, "errortext": err.errortext}
         self.listings.changed("job")
-        conn.execute(_FINISH_JOB, {"b_id": job.id, "b_status": status, "b_code": code,
+        _FINISH_JOB(conn, {"b_id": job.id, "b_status": status, "b_code": code,
                                    "b_result": json.dumps(result), "b_completed": when})
         if status == 2:  # a failed job leaves its object in a transitional state that advance() moves on
             self.timers.due(when)

@@ -14,6 +14,7 @@ from ec2soap.cloudstack import spec
 from ec2soap.cloudstack.simulator import accounts
 from ec2soap.cloudstack.simulator.engine import (SUCCESS, Ctx, JobStarted, Listing, SimError, cs_date,
                                                  invalid_value, keyword_filter, param_error, public_fields)
+from ec2soap.store.prepared import Prepared
 from ec2soap.store.tables import cs_job
 
 __all__ = ["COMMANDS", "JOB_ACTIONS", "pending_job", "new_volume", "render_volume", "render_snapshot",
@@ -27,15 +28,15 @@ _SNAPSHOT_BUSY = ("Allocated", "Creating", "CreatedOnPrimary", "BackingUp", "Cop
 
 
 # -- helpers shared with vms.py ------------------------------------------------------------------------------------
-_PENDING_JOBS = select(cs_job.c.uuid, cs_job.c.due, cs_job.c.instance_id).where(
-    cs_job.c.status == 0, cs_job.c.instance_id.is_not(None)).order_by(cs_job.c.due)
+_PENDING_JOBS = Prepared(select(cs_job.c.uuid, cs_job.c.due, cs_job.c.instance_id).where(
+    cs_job.c.status == 0, cs_job.c.instance_id.is_not(None)).order_by(cs_job.c.due))
 
 
 def pending_job(ctx: Ctx, instance_id: str) -> tuple[str, float] | None:
     """(jobid, due) of the newest unfinished job bound to an object; CloudStack's views join it (§13)."""
     def pending() -> dict[str, tuple[str, float]]:
         newest: dict[str, tuple[str, float]] = {}
-        for row in ctx.conn.execute(_PENDING_JOBS):
+        for row in _PENDING_JOBS(ctx.conn):
             newest[row.instance_id] = (row.uuid, row.due)
         return newest
     # The unfinished jobs change only as jobs start and finish (the read cache's "job" kind).
