@@ -115,18 +115,27 @@ def _is_form(request: Any) -> bool:
     return raw.decode("latin-1").split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
 
 
+def _is_multipart(request: Any) -> bool:
+    """Whether twisted.web would do anything with the body: it reads only form-urlencoded (ours, see below) and
+    multipart/form-data bodies; for any other (a SOAP envelope's text/xml) it parsed the Content-Type with
+    email.message and then left the body alone."""
+    raw = (request.requestHeaders.getRawHeaders(b"content-type") or [b""])[0]
+    return raw.decode("latin-1").split(";")[0].strip().lower() == "multipart/form-data"
+
+
 def _forms_left_to_us(base: type) -> type:
     """BASE (a Request class) without twisted.web's parsing of a form-urlencoded POST body into request.args:
     the Query door decodes the body itself (auth/ec2_query.py), no other reader of request.args looks at a
     POST's body (the /metrics and /health check is for GET and HEAD, `?wsdl` reads the URI), and routing
     (_is_query) sends every form POST to the Query door whether Action is in args or not. Twisted's parse (an
     email.message parse of Content-Type, then parse_qs of the body) was a visible share of a small Query
-    request's CPU. Other bodies (multipart/form-data) are parsed as before. Twisted sets the flag per request
-    from the Site; it is honoured for those."""
+    request's CPU. multipart/form-data bodies are parsed as before; for any other type (a SOAP envelope) Twisted
+    parsed the Content-Type and then left the body alone, so it is not asked to. Twisted sets the flag per
+    request from the Site; it is honoured for those."""
     class FormsLeftToUs(base):  # type: ignore[misc, valid-type]
         @property
         def _parsePOSTFormSubmission(self) -> bool:
-            return self.__dict__.get("_parse_forms", True) and not _is_form(self)
+            return self.__dict__.get("_parse_forms", True) and _is_multipart(self)
 
         @_parsePOSTFormSubmission.setter
         def _parsePOSTFormSubmission(self, value: bool) -> None:

@@ -10,6 +10,7 @@ client passed in; both return awaitables.
 """
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ec2soap.auth.certificates import CertificateError, RegisteredCertificate, load_der, load_pem
@@ -40,11 +41,15 @@ class SecretBox:
 
     def __init__(self, key: bytes):
         self._fernet = Fernet(key)
+        # Opening is a function of the sealed text alone (no ttl): the last ones opened are kept, so a SOAP request
+        # (whose row is read again every time) does not decrypt the same secret again. A removed row is never read,
+        # so nothing kept here can outlive it.
+        self.open = functools.lru_cache(maxsize=256)(self._open)  # type: ignore[method-assign]
 
     def seal(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode("utf-8")).decode("ascii")
 
-    def open(self, sealed: str) -> str | None:
+    def _open(self, sealed: str) -> str | None:
         try:
             return self._fernet.decrypt(sealed.encode("ascii")).decode("utf-8")
         except (InvalidToken, ValueError):
@@ -105,8 +110,14 @@ def _by_certificate_sync(conn: Connection, der: bytes) -> list[Any]:
         wanted = load_der(der)
     except CertificateError:
         return []
-    rows = conn.execute(select(ec2_credential).where(ec2_credential.c.cert_unique_id == wanted.unique_id))
+    rows = conn.execute(_BY_CERTIFICATE, {"unique_id": wanted.unique_id})
     return [row for row in rows if _same_certificate(row.cert_pem, wanted.der)]
+
+
+# Built once: SQLAlchemy then finds its compiled form by the statement's cache key without building the select
+# and its comparison again for every SOAP request.
+_BY_CERTIFICATE = select(ec2_credential.c.access_key, ec2_credential.c.secret_enc, ec2_credential.c.cert_pem).where(
+    ec2_credential.c.cert_unique_id == bindparam("unique_id"))
 
 
 def _same_certificate(pem: str | None, der: bytes) -> bool:
@@ -226,11 +237,11 @@ class Credentials:
 
     async def caller_for_certificate(self, der: bytes) -> tuple[str, str] | None:
         """The (access key, secret) a certificate is registered to, or None (also when ambiguous)."""
-        return self._caller(await self.store.run(_by_certificate_sync, der))
+        return self._caller(await self.store.run(_by_certificate_sync, der, readonly=True))
 
     def caller_for_certificate_sync(self, der: bytes) -> tuple[str, str] | None:
         """caller_for_certificate for code already on a pool thread (wsse.verify_envelope's lookup_cert)."""
-        return self._caller(self.store.run_sync(_by_certificate_sync, der))
+        return self._caller(self.store.run_sync(_by_certificate_sync, der, readonly=True))
 
     def _caller(self, rows: list[Any]) -> tuple[str, str] | None:
         if len(rows) != 1:
