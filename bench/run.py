@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ec2_bench  # noqa: E402
 import s3_bench  # noqa: E402
 import soap_bench  # noqa: E402
-from common import RssSampler, load_average  # noqa: E402
+from common import RssSampler, load_average, machine_speed  # noqa: E402
 from ec2_bench import Client, Target, cycle, describe, launch, measure, start_moto, start_ours  # noqa: E402
 
 SECTIONS = ("ec2", "workers", "cpu", "s3")
@@ -70,7 +69,8 @@ class Report:
         return next((r for r in self.rows if all(r.get(k) == v for k, v in match.items())), None)
 
     def section(self, name: str, when: str) -> None:
-        self.add(section=name, at=when, load=load_average(), time=time.strftime("%H:%M:%S"))
+        self.add(section=name, at=when, load=load_average(), time=time.strftime("%H:%M:%S"),
+                 speed_ms=machine_speed())
 
 
 def _launch_to(target: Target, have: list[int], count: int, batch: int = 10) -> None:
@@ -227,7 +227,6 @@ def _verdict(value: float, ok: bool) -> str:
 
 
 def print_table(report: Report) -> None:
-    find = report.find
     if any(r.get("workload") in ("describe", "cycle", "door", "workers") for r in report.rows):
         print_ec2(report)
     print_cpu_and_s3(report)
@@ -338,6 +337,10 @@ def print_cpu_and_s3(report: Report) -> None:
     loads = [r for r in report.rows if "load" in r]
     print("load averages (1, 5, 15 min): " + "; ".join(f"{r['section']} {r['at']} {r['time']}: {r['load']}"
                                                         for r in loads))
+    speeds = [r for r in report.rows if "speed_ms" in r]
+    if speeds:
+        print("machine speed (common.machine_speed, ms, lower is faster): " + "; ".join(
+            f"{r['section']} {r['at']}: {r['speed_ms']:.0f}" for r in speeds))
     errors = [r for r in report.rows if r.get("errors")]
     for row in errors:
         what = row.get("workload") or row.get("section")
