@@ -4,7 +4,12 @@ own `ec2soap simulator` (bench/run.py's cpu setup), over the same instances, in 
 the same machine load.
 
     python bench/compare_trees.py --before /tmp/base [--instances 50] [--calls 200] [--rounds 3]
-        [--actions DescribeInstances DescribeSecurityGroups]
+        [--actions DescribeInstances DescribeSecurityGroups] [--embedded]
+    python bench/compare_trees.py --before /tmp/base --embedded --actions RunInstances+TerminateInstances
+
+`--embedded` runs each tree as the embedded default instead (`serve`, its simulator in the process): the CPU is
+then the gateway's and its simulator's together, as bench/run.py's EC2 section serves. The action
+RunInstances+TerminateInstances is the Run+Terminate cycle (ec2_bench.cycle), CPU and times per cycle.
 
 Prints one line per action and round, then the medians: CPU ms per request (/proc/<pid>/stat), p50 and mean
 ms per call at concurrency 1, and after/before. Not a test: run by hand.
@@ -27,7 +32,10 @@ from ec2_bench import Client, launch  # noqa: E402
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def start(tree: str, workdir: str, name: str) -> ec2_bench.Target:
+CYCLE = "RunInstances+TerminateInstances"
+
+
+def start(tree: str, workdir: str, name: str, embedded: bool = False) -> ec2_bench.Target:
     """The gateway and its simulator run from TREE (PYTHONPATH first, cwd there)."""
     saved = os.environ.get("PYTHONPATH"), os.getcwd()
     os.environ["PYTHONPATH"] = tree
@@ -35,7 +43,7 @@ def start(tree: str, workdir: str, name: str) -> ec2_bench.Target:
     try:
         own = os.path.join(workdir, name)  # each its own simulator data dir
         os.makedirs(own)
-        return ec2_bench.start_ours(own, separate_simulator=True, name=name)
+        return ec2_bench.start_ours(own, separate_simulator=not embedded, name=name)
     finally:
         if saved[0] is None:
             os.environ.pop("PYTHONPATH", None)
@@ -46,14 +54,15 @@ def start(tree: str, workdir: str, name: str) -> ec2_bench.Target:
 
 def window(target: ec2_bench.Target, action: str, calls: int) -> dict:
     client = Client(target)
+    work = (lambda: ec2_bench.cycle(client)) if action == CYCLE else (lambda: client.call(action))
     for _ in range(10):
-        client.call(action)
+        work()
     pid = target.process.pid
     before = cpu_seconds(pid)
     times = []
     for _ in range(calls):
         started = time.perf_counter()
-        client.call(action)
+        work()
         times.append(time.perf_counter() - started)
     cpu = (cpu_seconds(pid) - before) * 1000 / calls
     return {"cpu_ms": cpu, "p50_ms": statistics.median(times) * 1000, "mean_ms": statistics.mean(times) * 1000}
@@ -65,13 +74,16 @@ def main() -> int:
     parser.add_argument("--instances", type=int, default=50)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--actions", nargs="+", default=["DescribeInstances", "DescribeSecurityGroups"])
+    parser.add_argument("--actions", nargs="+", default=["DescribeInstances", "DescribeSecurityGroups"],
+                        help=f"Query actions without parameters, or {CYCLE} (the cycle)")
+    parser.add_argument("--embedded", action="store_true", help="each tree as the embedded default (serve with "
+                        "its simulator in the process), CPU of both together")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="ec2soap-compare-")
     targets: dict[str, ec2_bench.Target] = {}
     try:
-        targets["before"] = start(os.path.abspath(args.before), workdir, "before")
-        targets["after"] = start(HERE, workdir, "after")
+        targets["before"] = start(os.path.abspath(args.before), workdir, "before", args.embedded)
+        targets["after"] = start(HERE, workdir, "after", args.embedded)
         for target in targets.values():
             launch(target, args.instances, batch=50)
         print(f"load average at start: {load_average()}", flush=True)

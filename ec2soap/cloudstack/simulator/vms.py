@@ -150,7 +150,7 @@ def _list_vms(ctx: Ctx, p: dict) -> Listing:
 def _check_hostname(ctx: Ctx, name: str, owner: dict, exclude: str | None = None) -> None:
     if not _HOSTNAME.match(name):
         raise param_error(_HOSTNAME_ERROR)
-    clash = ctx.find("vm", account_id=owner["id"], where=lambda v: v["name"].lower() == name.lower()
+    clash = ctx.scan("vm", account_id=owner["id"], where=lambda v: v["name"].lower() == name.lower()
                      and v["id"] != exclude and v["state"] not in _GONE)
     if clash:
         raise param_error(f"The vm with hostName {name} already exists in the network domain of account "
@@ -258,7 +258,7 @@ def _vm_job(ctx: Ctx, action: str, vm: dict, args: dict, **kwargs: Any) -> JobSt
 
 
 def _volumes_of(ctx: Ctx, vm_id: str) -> list[dict]:
-    return ctx.find("volume", where=lambda v: v.get("virtualmachineid") == vm_id)
+    return ctx.find("volume", where=lambda v: v.get("virtualmachineid") == vm_id, contains=vm_id)
 
 
 def _place(ctx: Ctx, vm: dict) -> None:
@@ -266,7 +266,7 @@ def _place(ctx: Ctx, vm: dict) -> None:
     zone = ctx.get("zone", vm["zoneid"]) or {}
     cores, memory = zone.get("_cpu_cores"), zone.get("_memory_mb")
     if cores is not None or memory is not None:
-        holders = ctx.find("vm", where=lambda v: v.get("zoneid") == vm["zoneid"] and v["id"] != vm["id"]
+        holders = ctx.scan("vm", where=lambda v: v.get("zoneid") == vm["zoneid"] and v["id"] != vm["id"]
                            and v["state"] in ("Running", "Stopping", "Migrating"))
         used_cpu = sum(v.get("cpunumber", 0) for v in holders) + vm["cpunumber"]
         used_mem = sum(v.get("memory", 0) for v in holders) + vm["memory"]

@@ -91,11 +91,11 @@ def _volume(ctx: Ctx, p: dict, param: str = "id") -> dict:
 def _list_volumes(ctx: Ctx, p: dict) -> Listing:
     ctx.known(p, podid=None, clusterid=None)
     scope = ctx.scope_accounts(p)
-    rows = ctx.find("volume", account_id=scope)
     ids = set(p.get("ids") or []) | ({p["id"]} if p.get("id") else set())
-    if ids:
-        rows = [v for v in rows if v["id"] in ids]
-    for key in ("zoneid", "virtualmachineid", "diskofferingid"):
+    vm_id = p.get("virtualmachineid")
+    rows = ctx.find("volume", account_id=scope, ids=ids or None, contains=vm_id or None,
+                    where=(lambda v: v.get("virtualmachineid") == vm_id) if vm_id else None)
+    for key in ("zoneid", "diskofferingid"):
         if p.get(key):
             rows = [v for v in rows if v.get(key) == p[key]]
     if p.get("type"):
@@ -207,12 +207,14 @@ def _check_attachable_vm(ctx: Ctx, vm: dict, zone_id: str) -> None:
 
 
 def _data_disks(ctx: Ctx, vm_id: str) -> list[dict]:
-    return ctx.find("volume", where=lambda v: v.get("virtualmachineid") == vm_id and v["type"] == "DATADISK")
+    return ctx.find("volume", where=lambda v: v.get("virtualmachineid") == vm_id and v["type"] == "DATADISK",
+                    contains=vm_id)
 
 
 def _next_device_id(ctx: Ctx, vm: dict, wanted: int | None) -> int:
     disks = _data_disks(ctx, vm["id"])
-    used = {v.get("deviceid") for v in ctx.find("volume", where=lambda v: v.get("virtualmachineid") == vm["id"])}
+    used = {v.get("deviceid") for v in ctx.scan("volume", where=lambda v: v.get("virtualmachineid") == vm["id"],
+                                                      contains=vm["id"])}
     if len(disks) >= MAX_DATA_DISKS:
         raise param_error(f"The specified VM already has the maximum number of data disks ({MAX_DATA_DISKS}) "
                           f"attached. Please specify another VM.")
@@ -267,7 +269,7 @@ def _detach_volume(ctx: Ctx, p: dict) -> JobStarted:
     elif p.get("deviceid") is not None and p.get("virtualmachineid"):
         vm = ctx.require("vm", p, "virtualmachineid")
         found = ctx.find("volume", where=lambda v: v.get("virtualmachineid") == vm["id"]
-                         and v.get("deviceid") == p["deviceid"])
+                         and v.get("deviceid") == p["deviceid"], contains=vm["id"])
         if not found:
             raise param_error(f"Unable to find volume with ID: deviceid {p['deviceid']} on VM {vm['id']}")
         volume = found[0]

@@ -108,12 +108,12 @@ def test_a_deploy_keeps_the_templates_and_rereads_the_vms(sim: Any) -> None:
     _, offerings = cs(sim, "demo", "listServiceOfferings")
     _, before = cs(sim, "demo", "listVirtualMachines")
     entries = sim.listings._entries
-    assert ("find", "template", None, None, False) in entries.get("template", {})
+    assert ("find", "template", None, None, False, None) in entries.get("template", {})
     status, started = cs(sim, "demo", "deployVirtualMachine", zoneid=zones["zone"][0]["id"],
                          templateid=templates["template"][0]["id"],
                          serviceofferingid=offerings["serviceoffering"][0]["id"])
     assert status == 200
-    assert ("find", "template", None, None, False) in sim.listings._entries.get("template", {})
+    assert ("find", "template", None, None, False, None) in sim.listings._entries.get("template", {})
     assert not sim.listings._entries.get("vm")
     _, after = cs(sim, "demo", "listVirtualMachines")
     assert [v["id"] for v in after["virtualmachine"]] == \
