@@ -15,7 +15,7 @@ import time
 from typing import Callable, Optional
 
 __all__ = ["free_port", "wait_port", "cpu_seconds", "proc_status", "RssSampler", "closed_loop", "percentile",
-           "load_average", "moto_command", "MB"]
+           "load_average", "moto_command", "MB", "alternating", "merge_rows", "LATENCIES", "machine_speed"]
 
 MB = 1_000_000
 
@@ -191,8 +191,49 @@ def closed_loop(new_call: Callable[[], Callable[[], object]], concurrency: int, 
         elapsed = time.monotonic() - began
     latencies.sort()
     row = {"requests": len(latencies), "rps": len(latencies) / elapsed, "p50_ms": percentile(latencies, 0.50),
-           "p99_ms": percentile(latencies, 0.99), "errors": errors[:3]}
+           "p99_ms": percentile(latencies, 0.99), "errors": errors[:3], "elapsed_s": elapsed,
+           LATENCIES: latencies}
     if pid is not None:
         row["server_cpu_ms_per_req"] = rss.cpu * 1000 / len(latencies) if latencies else float("nan")
         row["server_rss_peak_mb"] = rss.peak_mb
     return row
+
+
+# closed_loop's row keeps its sorted latencies under this key for merge_rows; Report-style writers drop it.
+LATENCIES = "_latencies"
+
+
+def alternating(runs: dict[str, Callable[[float], dict]], seconds: float, rounds: int = 4) -> dict[str, dict]:
+    """Each of RUNS (name → run(seconds) → a closed_loop row) ROUNDS times for SECONDS / ROUNDS, the order
+    reversed every round (a b, b a, a b, b a), each name's rows then merged (merge_rows). A ratio of two servers
+    measured one after the other moved with this machine's speed, which drifts by up to 3x within an hour
+    (2026-12-03/04; common.machine_speed): alternated, both sides see the same drift."""
+    names = list(runs)
+    rows: dict[str, list[dict]] = {name: [] for name in names}
+    for round_ in range(rounds):
+        for name in (names if round_ % 2 == 0 else names[::-1]):
+            rows[name].append(runs[name](seconds / rounds))
+    return {name: merge_rows(rows[name]) for name in names}
+
+
+def merge_rows(rows: list[dict]) -> dict:
+    """closed_loop rows of one workload into one: requests over the summed time, percentiles over every
+    latency, CPU per request over all requests, the peak RSS of all, every round's errors; a dict of per-request
+    averages (ec2_bench's cloudstack_calls) weighted by each round's requests."""
+    latencies = sorted(x for row in rows for x in row[LATENCIES])
+    requests = len(latencies)
+    elapsed = sum(row["elapsed_s"] for row in rows)
+    merged: dict = {"requests": requests, "rps": requests / elapsed if elapsed else float("nan"),
+                    "p50_ms": percentile(latencies, 0.50), "p99_ms": percentile(latencies, 0.99),
+                    "errors": [e for row in rows for e in row["errors"]][:3], "elapsed_s": elapsed,
+                    "rounds": len(rows), LATENCIES: latencies}
+    if all("server_cpu_ms_per_req" in row for row in rows):
+        merged["server_cpu_ms_per_req"] = (sum(row["server_cpu_ms_per_req"] * row["requests"] for row in rows
+                                               if row["requests"]) / requests) if requests else float("nan")
+        merged["server_rss_peak_mb"] = max(row["server_rss_peak_mb"] for row in rows)
+    for key in {k for row in rows for k, v in row.items() if isinstance(v, dict)}:
+        parts = [row for row in rows if isinstance(row.get(key), dict) and row["requests"]]
+        names = {name for row in parts for name in row[key]}
+        merged[key] = {name: round(sum(row[key].get(name, 0) * row["requests"] for row in parts) /
+                                   max(1, sum(row["requests"] for row in parts)), 2) for name in sorted(names)}
+    return merged

@@ -34,7 +34,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import closed_loop, free_port, moto_command, wait_port  # noqa: E402
+from common import LATENCIES, alternating, closed_loop, free_port, moto_command, wait_port  # noqa: E402
 
 __all__ = ["REGION", "VERSION", "Target", "Client", "start_ours", "start_simulator", "start_moto", "launch",
            "measure", "describe", "cycle", "free_port", "wait_port"]
@@ -228,6 +228,7 @@ def main() -> int:
     parser.add_argument("--instances", type=int, default=50)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--workloads", nargs="+", default=["describe", "cycle"])
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per measurement")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="ec2soap-bench-")
     targets = []
@@ -238,10 +239,14 @@ def main() -> int:
             launch(target, args.instances)
         for workload in args.workloads:
             for concurrency in args.concurrency:
+                fn = describe if workload == "describe" else cycle
+                # Alternating rounds (common.alternating): ours and moto see the same drift of the machine.
+                measured = alternating({target.name: (lambda seconds, t=target: measure(t, fn, concurrency, seconds))
+                                        for target in targets}, args.seconds, args.rounds)
                 for target in targets:
-                    fn = describe if workload == "describe" else cycle
                     row = {"workload": workload, "concurrency": concurrency, "server": target.name,
-                           **measure(target, fn, concurrency, args.seconds)}
+                           **measured[target.name]}
+                    row.pop(LATENCIES, None)
                     results.append(row)
                     print(json.dumps(row), flush=True)
     finally:

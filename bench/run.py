@@ -35,7 +35,7 @@ from typing import Any, Callable, Optional
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import s3_bench  # noqa: E402
 import soap_bench  # noqa: E402
-from common import RssSampler, load_average, machine_speed  # noqa: E402
+from common import LATENCIES, RssSampler, alternating, load_average, machine_speed  # noqa: E402
 from ec2_bench import Client, Target, cycle, describe, launch, measure, start_moto, start_ours  # noqa: E402
 
 SECTIONS = ("ec2", "workers", "cpu", "s3")
@@ -61,6 +61,7 @@ class Report:
         self.rows: list[dict] = []
 
     def add(self, **row: Any) -> dict:
+        row.pop(LATENCIES, None)
         self.rows.append(row)
         print(json.dumps(row, default=str), flush=True)
         return row
@@ -92,10 +93,9 @@ def section_ec2(args: argparse.Namespace, report: Report, workdir: str) -> None:
             for target in targets:
                 _launch_to(target, counts[target.name], instances)
             for concurrency in (1, 16):
-                for target in targets:
-                    pid = target.process.pid if target is ours else None
-                    report.add(workload="describe", instances=instances, concurrency=concurrency,
-                               server=target.name, **measure(target, describe, concurrency, args.seconds, pid))
+                for name, row in _paired(targets, ours, describe, concurrency, args).items():
+                    report.add(workload="describe", instances=instances, concurrency=concurrency, server=name,
+                               **row)
         soap_rows(args, report, ours, workdir)
         if "workers" in args.only:
             try:
@@ -105,13 +105,21 @@ def section_ec2(args: argparse.Namespace, report: Report, workdir: str) -> None:
                            errors=[f"section workers failed: {type(exc).__name__}: {str(exc)[:300]}"])
         # Last: every cycle leaves a terminated instance that DescribeInstances shows for an hour.
         for concurrency in (1, 16):
-            for target in targets:
-                pid = target.process.pid if target is ours else None
-                report.add(workload="cycle", concurrency=concurrency, server=target.name,
-                           **measure(target, cycle, concurrency, args.seconds, pid))
+            for name, row in _paired(targets, ours, cycle, concurrency, args).items():
+                report.add(workload="cycle", concurrency=concurrency, server=name, **row)
     finally:
         for target in targets:
             target.stop()
+
+
+def _paired(targets: list[Target], ours: Target, work: Callable[[Client], None], concurrency: int,
+            args: argparse.Namespace) -> dict[str, dict]:
+    """WORK against every target in alternating rounds (common.alternating): server name → merged row, with
+    ours's CPU and RSS."""
+    def run(target: Target) -> Callable[[float], dict]:
+        pid = target.process.pid if target is ours else None
+        return lambda seconds: measure(target, work, concurrency, seconds, pid)
+    return alternating({target.name: run(target) for target in targets}, args.seconds, args.rounds)
 
 
 def soap_rows(args: argparse.Namespace, report: Report, ours: Target, workdir: str) -> None:
@@ -128,9 +136,11 @@ def soap_rows(args: argparse.Namespace, report: Report, ours: Target, workdir: s
         return soap_bench.SoapClient(ours, soap_bench.SoapSigner(template, key_file, cert_file)).call
 
     for concurrency in (1, 16):
-        for door, factory in (("query", query_client), ("soap", soap_client)):
-            report.add(workload="door", door=door, instances=50, concurrency=concurrency,
-                       **soap_bench.measure(factory, concurrency, args.seconds, ours.process.pid))
+        rows = alternating({door: (lambda seconds, f=factory, c=concurrency: soap_bench.measure(
+            f, c, seconds, ours.process.pid)) for door, factory in (("query", query_client), ("soap", soap_client))},
+            args.seconds, args.rounds)
+        for door, row in rows.items():
+            report.add(workload="door", door=door, instances=50, concurrency=concurrency, **row)
 
 
 def section_workers(args: argparse.Namespace, report: Report, workdir: str, single: Target) -> None:
@@ -139,9 +149,11 @@ def section_workers(args: argparse.Namespace, report: Report, workdir: str, sing
     workers = start_ours(workdir, workers=2, name="workers")
     try:
         launch(workers, 50)
-        for name, target in (("1 process", single), ("--workers 2", workers)):
-            report.add(workload="workers", setup=name, instances=50, concurrency=16,
-                       **measure(target, describe, 16, args.seconds))
+        rows = alternating({name: (lambda seconds, t=target: measure(t, describe, 16, seconds))
+                            for name, target in (("1 process", single), ("--workers 2", workers))},
+                           args.seconds, args.rounds)
+        for name, row in rows.items():
+            report.add(workload="workers", setup=name, instances=50, concurrency=16, **row)
     finally:
         workers.stop()
     report.section("workers", "end")
@@ -367,6 +379,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="2 s per measurement, smaller sizes: for iterating")
     p.add_argument("--seconds", type=float, default=None, help="seconds per measurement (default 10, quick 2)")
+    p.add_argument("--rounds", type=int, default=None, help="a server and its peer are measured in this many "
+                   "alternating rounds of seconds/rounds each (common.alternating; default 4, quick 2)")
     p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     p.add_argument("--scale", type=int, nargs="+", default=None,
                    help="DescribeInstances sizes of the cpu section (default 20 200 2000, quick 20 200)")
@@ -379,6 +393,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     args = parser().parse_args(argv)
     args.seconds = args.seconds or (2.0 if args.quick else 10.0)
+    args.rounds = args.rounds or (2 if args.quick else 4)
     args.scale = args.scale or ([20, 200] if args.quick else [20, 200, 2000])
     args.scale_calls = args.scale_calls or (2 if args.quick else 5)
     report = Report()

@@ -43,7 +43,7 @@ from lxml import etree
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ec2_bench import REGION, VERSION, Client as QueryClient, Target, launch, start_ours  # noqa: E402
-from common import closed_loop as measure  # noqa: E402
+from common import LATENCIES, alternating, closed_loop as measure  # noqa: E402
 
 SOAP_PATH = "/awsapi/services/AmazonEC2"
 INSTANCE_ID = re.compile(rb"<(?:\w+:)?instanceId>")
@@ -159,6 +159,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--instances", type=int, default=50)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per measurement")
     parser.add_argument("--zeep-per-request-key", action="store_true",
                         help="the SOAP client loads its key for every request, as zeep's BinarySignature.apply does")
     args = parser.parse_args()
@@ -194,9 +195,14 @@ def main() -> int:
         print(json.dumps({"client_only_signed_requests_per_s": client_rates}), flush=True)
 
         for concurrency in args.concurrency:
-            for door, factory in (("query", query_client), ("soap", soap_client)):
-                measured = measure(factory, concurrency, args.seconds, target.process.pid)
-                row = {"door": door, "concurrency": concurrency, **measured}
+            # Alternating rounds (common.alternating): both doors see the same drift of the machine's speed.
+            measured = alternating({door: (lambda seconds, f=factory, c=concurrency: measure(
+                f, c, seconds, target.process.pid)) for door, factory in (("query", query_client),
+                                                                        ("soap", soap_client))},
+                args.seconds, args.rounds)
+            for door, row in measured.items():
+                row = {"door": door, "concurrency": concurrency, **row}
+                row.pop(LATENCIES, None)
                 results.append(row)
                 print(json.dumps(row), flush=True)
     finally:
