@@ -336,11 +336,13 @@ def _find_query(by_account: bool, by_name: bool, removed: bool, by_text: bool = 
     return query
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _shared(text: str) -> dict:
     """TEXT decoded, one dict per distinct text for every thread and request: never to be changed (Ctx.scan,
     find's filters). A text names its content, so an entry cannot go stale; a row's next version is another
-    text. 4,096 entries of a few KiB each bound it (the scale benchmark's 2,000 VMs fit)."""
+    text. An entry (a VM's text and dict) is about 8.5 KiB: with 4,096 of them the embedded default's peak RSS
+    in the Run+Terminate cycle at concurrency 16 went from 165 MB to 196-200 MB (issue 14 wants < 200); with
+    1,024, 172-176 MB, and a zone of up to about a thousand VMs still fits (a larger one decodes as before)."""
     return orjson.loads(text)
 
 
