@@ -107,7 +107,7 @@ def _delete_certificate_sync(conn: Connection, access_key: str) -> bool:
 
 def _by_certificate_sync(conn: Connection, der: bytes) -> list[Any]:
     """The rows whose certificate is exactly these DER bytes (issuer and serial alone can be forged)."""
-    wanted = _parsed_der(der)
+    wanted = _parsed(der)
     if wanted is None:
         return []
     rows = _BY_CERTIFICATE(conn, {"unique_id": wanted.unique_id})
@@ -124,24 +124,17 @@ _BY_CERTIFICATE = Prepared(select(ec2_credential.c.access_key, ec2_credential.c.
 # Parsing a certificate is a function of its bytes alone: the last ones parsed are kept (a SOAP request carries its
 # signer's certificate every time, and the registered PEM is read with it). Profiled at concurrency 1: the
 # lookup was 14 % of the SOAP-only server samples, most of it x509 parsing of the same two certificates.
-@functools.lru_cache(maxsize=256)
-def _parsed_der(der: bytes) -> RegisteredCertificate | None:
+@functools.lru_cache(maxsize=512)
+def _parsed(certificate: bytes | str) -> RegisteredCertificate | None:
+    """DER bytes (the request's token) or PEM text (the registered one) parsed, None when not a certificate."""
     try:
-        return load_der(der)
-    except CertificateError:
-        return None
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed_pem(pem: str) -> RegisteredCertificate | None:
-    try:
-        return load_pem(pem)
+        return load_der(certificate) if isinstance(certificate, bytes) else load_pem(certificate)
     except CertificateError:
         return None
 
 
 def _same_certificate(pem: str | None, der: bytes) -> bool:
-    parsed = _parsed_pem(pem) if pem is not None else None
+    parsed = _parsed(pem) if pem is not None else None
     return parsed is not None and hmac.compare_digest(parsed.der, der)
 
 
