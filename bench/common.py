@@ -213,7 +213,10 @@ def alternating(runs: dict[str, Callable[[float], dict]], seconds: float, rounds
     for round_ in range(rounds):
         for name in (names if round_ % 2 == 0 else names[::-1]):
             rows[name].append(runs[name](seconds / rounds))
-    return {name: merge_rows(rows[name]) for name in names}
+    merged = {name: merge_rows(rows[name]) for name in names}
+    for row in merged.values():
+        row.pop(LATENCIES)  # the caller gets rows to print; the latencies were for merging
+    return merged
 
 
 def merge_rows(rows: list[dict]) -> dict:

@@ -27,12 +27,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import cpu_seconds, load_average  # noqa: E402
 import ec2_bench  # noqa: E402
-from ec2_bench import Client, launch  # noqa: E402
+from ec2_bench import CYCLE, Client, action_work, launch  # noqa: E402
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-CYCLE = "RunInstances+TerminateInstances"
 
 
 def start(tree: str, workdir: str, name: str, embedded: bool = False) -> ec2_bench.Target:
@@ -54,7 +51,7 @@ def start(tree: str, workdir: str, name: str, embedded: bool = False) -> ec2_ben
 
 def window(target: ec2_bench.Target, action: str, calls: int) -> dict:
     client = Client(target)
-    work = (lambda: ec2_bench.cycle(client)) if action == CYCLE else (lambda: client.call(action))
+    work = action_work(client, action)
     for _ in range(10):
         work()
     pid = target.process.pid

@@ -34,7 +34,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import LATENCIES, alternating, closed_loop, free_port, moto_command, wait_port  # noqa: E402
+from common import alternating, closed_loop, free_port, moto_command, wait_port  # noqa: E402
 
 __all__ = ["REGION", "VERSION", "Target", "Client", "start_ours", "start_simulator", "start_moto", "launch",
            "measure", "describe", "cycle", "free_port", "wait_port"]
@@ -190,6 +190,15 @@ def cycle(client: Client) -> None:
     client.call("TerminateInstances", **{"InstanceId.1": instance})
 
 
+# The name profile_gateway.py and compare_trees.py take for the cycle among Query action names.
+CYCLE = "RunInstances+TerminateInstances"
+
+
+def action_work(client: Client, action: str) -> Callable[[], None]:
+    """One iteration of ACTION on CLIENT: the Run+Terminate cycle for CYCLE, else the Query action alone."""
+    return (lambda: cycle(client)) if action == CYCLE else (lambda: client.call(action))
+
+
 def measure(target: Target, work: Callable[[Client], None], concurrency: int, seconds: float,
             pid: Optional[int] = None) -> dict:
     """WORK(client) back to back on CONCURRENCY connections for SECONDS (common.closed_loop). For ec2soap the
@@ -246,7 +255,6 @@ def main() -> int:
                 for target in targets:
                     row = {"workload": workload, "concurrency": concurrency, "server": target.name,
                            **measured[target.name]}
-                    row.pop(LATENCIES, None)
                     results.append(row)
                     print(json.dumps(row), flush=True)
     finally:

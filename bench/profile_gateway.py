@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import cpu_seconds, load_average  # noqa: E402
 import ec2_bench  # noqa: E402
-from ec2_bench import Client, launch  # noqa: E402
+from ec2_bench import Client, action_work, launch  # noqa: E402
 
 
 def serve(argv: list[str]) -> int:
@@ -161,9 +161,6 @@ def time_renders(directory: str, before: str | None, rounds: int = 15, calls: in
     print(f"load average at end: {load_average()}")
 
 
-CYCLE = "RunInstances+TerminateInstances"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -207,8 +204,7 @@ def main() -> int:
         client = Client(target)
         print(f"load average at start: {load_average()}")
         for action in args.actions:
-            # CYCLE names the Run+Terminate workload (ec2_bench.cycle); any other name is one Query action.
-            work = (lambda: ec2_bench.cycle(client)) if action == CYCLE else (lambda: client.call(action))
+            work = action_work(client, action)
             for _ in range(20):
                 work()
             before, main_before, started = cpu_seconds(pid), thread_cpu_seconds(pid), time.perf_counter()
