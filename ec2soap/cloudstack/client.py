@@ -11,7 +11,6 @@ import logging
 from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-import orjson
 from hyperlink import DecodedURL
 from twisted.internet import defer
 from twisted.internet import error as net_error
@@ -330,8 +329,8 @@ class HttpTransport:
 class InProcessTransport:
     """Hands the same signed parameters to `simulator.handle_deferred(params)`: no socket, same answers.
 
-    The body goes through JSON like the HTTP front writes it, so both transports feed parse_response the same
-    bytes."""
+    The body comes as the JSON the simulator's HTTP front writes (`as_json`), so both transports feed
+    parse_response the same bytes."""
 
     def __init__(self, simulator: Any, *, timeout: float = 30.0, reactor: Any = None):
         self.simulator = simulator
@@ -340,8 +339,7 @@ class InProcessTransport:
 
     def send(self, params: dict[str, str]) -> defer.Deferred:
         command = params.get("command", "")
-        d = defer.maybeDeferred(self.simulator.handle_deferred, dict(params))
-        d.addCallback(lambda result: (result[0], orjson.dumps(result[1], option=orjson.OPT_NON_STR_KEYS)))
+        d = defer.maybeDeferred(self.simulator.handle_deferred, dict(params), as_json=True)
         d.addErrback(self._crashed, command)
         _bound(d, self.timeout, self.reactor)
         d.addErrback(_transport_failure, command, "in-process simulator", self.timeout)

@@ -103,12 +103,21 @@ class Engine:
         return str(uuidlib.UUID(int=(self.config.deterministic_seed << 64) | self._uuid_counter, version=4))
 
     # -- entry points --------------------------------------------------------------------------------------------
-    def handle(self, raw: Mapping[str, str], *, integration: bool = False) -> tuple[int, dict]:
+    def handle(self, raw: Mapping[str, str], *, integration: bool = False, as_json: bool = False
+               ) -> tuple[int, Any]:
         """One API request. RAW is the request's parameters as sent (names not yet lower-cased).
         On the integration port (§5) no signature is checked and the caller is the SYSTEM admin.
+        The body is the response's dict, or with AS_JSON its JSON bytes (what both fronts send on: a kept
+        listing is then handed on as the bytes it is kept as, neither decoded nor encoded again).
 
         Lists and queries run in a read-only transaction; if one finds state to change first (a job that
         came due, a VM to expunge), it is run again as a writer."""
+        status, body = self._answer(raw, integration)
+        if as_json:
+            return status, body if isinstance(body, bytes) else orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+        return status, orjson.loads(body) if isinstance(body, bytes) else body
+
+    def _answer(self, raw: Mapping[str, str], integration: bool) -> tuple[int, dict | bytes]:
         entry = spec.commands().get(raw.get("command") or "")
         if entry is not None and _read_only(raw["command"], entry):
             try:
@@ -119,19 +128,19 @@ class Engine:
         with self.listings.writing():
             return self._run(raw, integration, readonly=False)
 
-    def _run(self, raw: Mapping[str, str], integration: bool, readonly: bool) -> tuple[int, dict]:
+    def _run(self, raw: Mapping[str, str], integration: bool, readonly: bool) -> tuple[int, dict | bytes]:
         self.timers.begin()
         try:
             return self.store.run_sync(self._handle, dict(raw), integration, readonly=readonly)
         finally:
             self.timers.end()
 
-    def handle_deferred(self, raw: Mapping[str, str], *, integration: bool = False) -> Any:
+    def handle_deferred(self, raw: Mapping[str, str], *, integration: bool = False, as_json: bool = False) -> Any:
         """The same on the store's thread pool → Deferred of (status, body)."""
-        return self.store.defer(self.handle, dict(raw), integration=integration)
+        return self.store.defer(self.handle, dict(raw), integration=integration, as_json=as_json)
 
     # -- the request ---------------------------------------------------------------------------------------------
-    def _handle(self, conn: Connection, raw: dict[str, str], integration: bool) -> tuple[int, dict]:
+    def _handle(self, conn: Connection, raw: dict[str, str], integration: bool) -> tuple[int, dict | bytes]:
         name = raw.get("command")
         now = self.clock()
         entry = spec.commands().get(name) if name else None
@@ -173,11 +182,11 @@ class Engine:
             key = "errorresponse" if err.errorcode == 432 else responsekey
             return err.errorcode, {key: body}
 
-    def _kept_answer(self, ctx: Ctx, entry: dict, params: dict) -> dict:
+    def _kept_answer(self, ctx: Ctx, entry: dict, params: dict) -> bytes:
         """An ANSWERS_KEPT listing, kept (as its JSON) in the read cache under everything any write changes:
         the same caller asking the same again before any write gets the same answer without its rendering.
         Jobs come due and VMs expunge through writes (_advance_jobs ran before this), so nothing else moves it.
-        Every caller gets its own copy."""
+        The JSON bytes are immutable: every caller decodes its own copy (handle), or sends them on as they are."""
         name = ctx.command
         key = ("answer", ctx.caller.user_id, ctx.caller.account_id, name,
                tuple(sorted((k, repr(v)) for k, v in params.items())))
@@ -185,7 +194,7 @@ class Engine:
         def answer() -> bytes:
             body = self._envelope(name, entry, self.commands[name](ctx, params), params)
             return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
-        return orjson.loads(self.listings.fetch(key, answer))
+        return self.listings.fetch(key, answer)
 
     def _envelope(self, name: str, entry: dict, result: Any, params: Mapping[str, Any]) -> dict:
         key = entry["responsekey"]

@@ -71,13 +71,17 @@ class ApiResource(resource.Resource):
             return self._finish_now(request, want_json, 432, {"errorresponse": {
                 "uuidList": [], "errorcode": 432, "cserrorcode": 9999,
                 "errortext": "The simulator supports API-key authentication only"}})
-        deferred = self.simulator.handle_deferred(params, integration=self.integration)
+        deferred = self.simulator.handle_deferred(params, integration=self.integration, as_json=want_json)
         deferred.addCallbacks(lambda result: self._write(request, want_json, *result),
                               lambda failure: self._fail(request, want_json, failure))
         request.notifyFinish().addErrback(lambda _: None)
         return server.NOT_DONE_YET
 
-    def _finish_now(self, request: Any, want_json: bool, status: int, body: dict) -> bytes:
+    def _finish_now(self, request: Any, want_json: bool, status: int, body: dict | bytes) -> bytes:
+        """BODY as the caller asked for it: JSON (the simulator gives it as bytes for response=json) or XML."""
+        if isinstance(body, bytes):
+            self._headers(request, want_json, status, orjson.loads(body) if status != 200 else {})
+            return body
         self._headers(request, want_json, status, body)
         return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS) if want_json else to_xml(body)
 
@@ -91,7 +95,7 @@ class ApiResource(resource.Resource):
             inner = next(iter(body.values()))
             request.setHeader("X-Description", str(inner.get("errortext", "")).encode("utf-8")[:1000])
 
-    def _write(self, request: Any, want_json: bool, status: int, body: dict) -> None:
+    def _write(self, request: Any, want_json: bool, status: int, body: dict | bytes) -> None:
         if request._disconnected:
             return
         request.write(self._finish_now(request, want_json, status, body))
