@@ -56,8 +56,9 @@ def open_engine(url: str, pool_size: int = 8) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               poolclass=NullPool if database in ("", ":memory:") else None)
+        # No pool: Store keeps one connection per thread for a file (Store._kept_connection), and a connection
+        # opened for anything else (migrations, a nested run_sync) is closed after use.
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -112,6 +113,13 @@ class Store:
         self._name = name
         self._pool: Any = None
         self._sqlite_writer = threading.RLock()
+        # SQLite file: each thread that runs transactions keeps its own connection (thread id → _Kept) and begins
+        # and ends them on it. Checking a connection out of a pool and back in for every transaction (rolling
+        # back on return, the pool's bookkeeping) was 11 % of the reactor-and-pool CPU of a Run+Terminate cycle
+        # (py-spy), more than the transactions' own SQL; SQLite connections are local files and never go
+        # stale, so they need no pool. PostgreSQL and MariaDB keep theirs (pre-ping, recycling).
+        self._kept: dict[int, _Kept] | None = {} if self._kept_file(url) else None
+        self._kept_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -141,11 +149,47 @@ class Store:
         return self._transaction(fn, args, kwargs, readonly)
 
     def _transaction(self, fn: Callable[..., T], args: Any, kwargs: Any, readonly: bool) -> T:
-        with self.engine.connect() as conn:
-            if readonly:
-                conn = conn.execution_options(**{READONLY: True})
+        kept = self._kept_connection()
+        if kept is None:
+            with self.engine.connect() as conn:
+                if readonly:
+                    conn = conn.execution_options(**{READONLY: True})
+                with conn.begin():
+                    return fn(conn, *args, **kwargs)
+        conn = kept.conn
+        conn.execution_options(**{READONLY: readonly})  # in place (SQLAlchemy 2): _sqlite_begin reads it
+        kept.busy = True
+        try:
             with conn.begin():
                 return fn(conn, *args, **kwargs)
+        finally:
+            kept.busy = False
+
+    @staticmethod
+    def _kept_file(url: str) -> bool:
+        parsed = make_url(url)
+        return parsed.get_backend_name() == "sqlite" and (parsed.database or "") not in ("", ":memory:")
+
+    def _kept_connection(self) -> _Kept | None:
+        """This thread's own connection, opened on its first transaction; None when there is none to keep
+        (not an SQLite file) or it is in use further up this thread's stack (fn ran run_sync again: that
+        transaction gets a connection of its own, as from a pool)."""
+        if self._kept is None:
+            return None
+        ident = threading.get_ident()
+        kept = self._kept.get(ident)
+        if kept is not None and not kept.conn.closed and not kept.conn.invalidated:
+            return None if kept.busy else kept
+        conn = self.engine.connect()
+        with self._kept_lock:
+            if kept is not None:
+                kept.conn.close()
+            # A thread that ended leaves its connection behind: closed here, when another thread first comes.
+            alive = {thread.ident for thread in threading.enumerate()}
+            for gone in [key for key in self._kept if key not in alive]:
+                self._kept.pop(gone).conn.close()
+            kept = self._kept[ident] = _Kept(conn)
+        return kept
 
     def _thread_pool(self) -> Any:
         if self._pool is None:
@@ -185,7 +229,21 @@ class Store:
             if self._pool.started:  # the reactor's shutdown trigger may have stopped it already
                 self._pool.stop()
             self._pool = None
+        if self._kept is not None:
+            with self._kept_lock:
+                kept, self._kept = list(self._kept.values()), {}
+            for each in kept:
+                each.conn.close()
         self.engine.dispose()
+
+
+class _Kept:
+    """A thread's kept connection, and whether a transaction of that thread is on it now."""
+    __slots__ = ("conn", "busy")
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+        self.busy = False
 
 
 def connection_url_for_log(url: str) -> str:
