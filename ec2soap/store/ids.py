@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from ec2soap.store.prepared import savepoint
 from ec2soap.store.tables import ec2_id
 
 __all__ = ["IdMap", "ID_PREFIXES", "looks_like_uuid", "ec2_id_kind"]
@@ -60,7 +61,7 @@ def _mint_sync(conn: Connection, kind: str, cs_ids: list[str]) -> dict[str, str]
     fresh = {cs_id: f"{ID_PREFIXES[kind]}-{secrets.token_hex(9)[:17]}" for cs_id in cs_ids}
     created = time.time()
     try:
-        with conn.begin_nested():
+        with savepoint(conn):
             conn.execute(insert(ec2_id), [{"kind": kind, "ec2_id": e, "cs_id": c, "created": created}
                                           for c, e in fresh.items()])
         return fresh
@@ -73,7 +74,7 @@ def _mint_sync(conn: Connection, kind: str, cs_ids: list[str]) -> dict[str, str]
             continue
         candidate = f"{ID_PREFIXES[kind]}-{secrets.token_hex(9)[:17]}"
         try:
-            with conn.begin_nested():
+            with savepoint(conn):
                 conn.execute(insert(ec2_id).values(kind=kind, ec2_id=candidate, cs_id=cs_id, created=time.time()))
             known[cs_id] = candidate
         except IntegrityError:

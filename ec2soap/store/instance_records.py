@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from ec2soap.store.prepared import savepoint
 from ec2soap.store.tables import ec2_client_token, ec2_instance
 
 __all__ = ["InstanceRecords", "TerminatedRecord", "TokenRecord"]
@@ -90,7 +91,7 @@ def _upsert(conn: Connection, cs_id: str, values: dict) -> None:
     if conn.execute(update(ec2_instance).where(ec2_instance.c.cs_id == cs_id).values(**values)).rowcount:
         return
     try:
-        with conn.begin_nested():
+        with savepoint(conn):
             conn.execute(insert(ec2_instance).values(cs_id=cs_id, **{"disable_api_termination": False, **values}))
     except IntegrityError:
         # Another gateway inserted the row between our update and insert: update it now.
@@ -156,7 +157,7 @@ def _claim_sync(conn: Connection, account: str, token: str, fingerprint: str, re
     if row is not None:
         return _as_token(row, False)
     try:
-        with conn.begin_nested():
+        with savepoint(conn):
             conn.execute(insert(ec2_client_token).values(account=account, token=token, fingerprint=fingerprint,
                                                          reservation_id=reservation_id, instances=None,
                                                          created=now))

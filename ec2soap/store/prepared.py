@@ -10,16 +10,24 @@ that converts) it is plain `conn.execute`.
 
 The result answers what the callers use: first(), scalar(), fetchall(), iteration and rowcount; rows are named
 tuples (attribute access by column name, as SQLAlchemy's Row).
+
+`savepoint(conn)` is `conn.begin_nested()` made as cheap on SQLite: SAVEPOINT and RELEASE (ROLLBACK TO on an
+error) sent straight to the DBAPI connection, 9 to 16 µs of CPU against 130 µs for SQLAlchemy's NestedTransaction
+(measured 2026-12-04; a Run+Terminate cycle takes about six).
 """
 from __future__ import annotations
 
 import collections
+import contextlib
+import itertools
 import threading
 from typing import Any, Iterator, Mapping, Optional
 
 from sqlalchemy.engine import Connection
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "savepoint"]
+
+_SAVEPOINTS = itertools.count(1)  # names, unique per process and so on every connection
 
 
 class _Plan:
@@ -110,3 +118,26 @@ class Prepared:
         with self._lock:
             self._plans[key] = plan
         return plan
+
+
+@contextlib.contextmanager
+def savepoint(conn: Connection) -> Iterator[None]:
+    """A savepoint in CONN's transaction: what the block did is undone when it raises (the exception goes on),
+    kept otherwise. CONN must be in a transaction (Store.run's)."""
+    if conn.dialect.name != "sqlite":
+        with conn.begin_nested():
+            yield
+        return
+    name = f"ec2soap_{next(_SAVEPOINTS)}"
+    raw = conn.connection.driver_connection
+    raw.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        # An error SQLite answers by rolling the whole transaction back (a full disk, an I/O error) has taken
+        # the savepoint with it: nothing left to undo, and the transaction's own end reports it.
+        if raw.in_transaction:
+            raw.execute(f"ROLLBACK TO {name}")
+            raw.execute(f"RELEASE {name}")
+        raise
+    raw.execute(f"RELEASE {name}")

@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from ec2soap.store.prepared import savepoint
 from ec2soap.store.tables import ec2_tag
 
 __all__ = ["TagRecords"]
@@ -34,7 +35,7 @@ def _put_sync(conn: Connection, account: str, resource_type: str, cs_id: str, ta
         if conn.execute(update(ec2_tag).where(mine).values(value=value)).rowcount:
             continue
         try:
-            with conn.begin_nested():
+            with savepoint(conn):
                 conn.execute(insert(ec2_tag).values(account=account, resource_type=resource_type, cs_id=cs_id,
                                                     key=key, value=value))
         except IntegrityError:

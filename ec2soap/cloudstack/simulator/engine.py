@@ -30,7 +30,7 @@ from ec2soap.cloudstack.simulator.listings import ReadCache
 from ec2soap.cloudstack.simulator.params import NOT_PARAMS, check_params, lower_params, page_of, parse_date
 from ec2soap.cloudstack.simulator.timers import Timers
 from ec2soap.store.db import READONLY
-from ec2soap.store.prepared import Prepared
+from ec2soap.store.prepared import Prepared, savepoint
 from ec2soap.store.tables import cs_counter, cs_job
 
 # The family vocabulary is re-exported: families and tests import it from here or from context.py.
@@ -171,7 +171,7 @@ class Engine:
                     return 200, self._kept_answer(ctx, entry, params)
                 result = self.commands[name](ctx, params)
             else:
-                with conn.begin_nested():
+                with savepoint(conn):
                     result = self.commands[name](ctx, params)
             return 200, self._envelope(name, entry, result, params)
         except SimError as err:
@@ -306,7 +306,7 @@ class Engine:
         caller = Caller(user=user or {"id": job.user_id}, account=account or {"id": job.account_id})
         ctx = Ctx(self, conn, caller, job.command, when)
         try:
-            with conn.begin_nested():
+            with savepoint(conn):
                 result = self.job_actions[action["action"]](ctx, action["args"])
             status, code = 1, 0
             if result is SUCCESS or result is None:
