@@ -157,7 +157,22 @@ async def ensure_default(ctx: RequestContext, zone: dict | None = None) -> tuple
     zone = zone or await first_advanced_zone(ctx)
     if zone is None:
         return None
-    vpc = await default_vpc(ctx, zone)
-    if vpc is None:
-        return None
-    return vpc, await default_subnet(ctx, vpc)
+    for attempt in range(3):
+        vpc = await default_vpc(ctx, zone)
+        if vpc is None:
+            return None
+        try:
+            return vpc, await default_subnet(ctx, vpc)
+        except CloudStackApiError:
+            # The VPC found may have been a race's loser (two creators in the same second: the winner is the
+            # lower uuid), deleted by its creator while we made its subnet: look for the winner again.
+            if attempt == 2 or await _still_listed(ctx, vpc):
+                raise
+    return None  # not reached: the last attempt returns or raises
+
+
+async def _still_listed(ctx: RequestContext, vpc: dict) -> bool:
+    try:
+        return bool(await ctx.cloud.list_vp_cs(listall=True, id=vpc["id"]))
+    except CloudStackApiError:  # CloudStack may refuse the uuid of a removed VPC as a parameter value
+        return False
